@@ -1,0 +1,60 @@
+# pipectl's build, test and check targets. CI (.ci/run) runs them the same way.
+
+GO          ?= go
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME    ?= 5s
+
+.PHONY: build test test-long test-race fmtcheck vet lint tools fuzz-smoke bench generate clean
+
+build:
+	$(GO) build -o bin/pipectl ./cmd/pipectl
+
+# Includes schemas' TestGeneratedFilesUpToDate, which fails when `make
+# generate` was not run after a plugin schema changed.
+test:
+	$(GO) test -count=1 -timeout 14m ./...
+
+# Long fault and soak tests are in files tagged `//go:build long`; this runs
+# them together with the ordinary tests.
+test-long:
+	$(GO) test -count=1 -tags long -timeout 40m ./...
+
+test-race:
+	$(GO) test -count=1 -race -timeout 30m ./...
+
+fmtcheck:
+	@files=$$(gofmt -l .); \
+	if [ -n "$$files" ]; then echo "gofmt -w needed on:"; echo "$$files"; exit 1; fi
+
+# Vetting with the long tag too keeps the long tests compiling.
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags long ./...
+
+lint: tools
+	$(STATICCHECK) ./...
+
+tools:
+	@[ -x $(STATICCHECK) ] || GOBIN=$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# Runs every fuzz target (func FuzzXxx in a _test.go file) for FUZZTIME.
+fuzz-smoke:
+	@targets=$$(grep -rE --include='*_test.go' --exclude-dir=testdata -o '^func Fuzz[A-Za-z0-9_]*' . \
+		| sed 's/:func /:/' | sort); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets"; fi; \
+	for t in $$targets; do \
+		file=$${t%%:*}; name=$${t##*:}; pkg=$$(dirname $$file); \
+		echo "$(GO) test -run='^$$' -fuzz='^$$name\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Rewrites schemas/ and docs/plugins.md from the registered plugins.
+generate:
+	PIPECTL_UPDATE=1 $(GO) test -count=1 -run '^TestGeneratedFilesUpToDate$$' ./schemas/
+
+clean:
+	rm -rf bin/

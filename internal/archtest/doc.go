@@ -1,0 +1,15 @@
+// Package archtest holds no code, only a test that keeps the project's
+// architecture: the import rules of DESIGN.md section 2 (lang imports no
+// other part of the project; runtime never reaches planner; planner, stdlib
+// and the plugin SDK import only what the table allows; only lang/expr
+// imports cel-go) and the layout rules of STYLE.md (no Go files in the
+// runtime/ root, a doc.go in every package, no util/common/helpers
+// packages).
+//
+// The rules apply to the packages' non-test imports, as `go list -deps`
+// reports them: tests may import what they need to set up real components.
+// They are written against path prefixes, so they hold for packages that do
+// not exist yet.
+//
+// It imports nothing of the project.
+package archtest

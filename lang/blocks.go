@@ -1,0 +1,344 @@
+package lang
+
+import (
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/lang/expr"
+)
+
+// FleetAttributes and FleetBlocks describe the fleet block.
+var (
+	FleetAttributes = []configschema.Attribute{
+		{Name: "name", Type: configschema.String, Required: true, Description: "Names the fleet's internal topics (<name>.configs, .offsets, .status) and its worker group."},
+		{Name: "brokers", Type: configschema.ListOfString, Description: "Bootstrap brokers as HOST:PORT; overridden by -brokers or PIPECTL_BROKERS."},
+	}
+	FleetBlocks = []configschema.Block{{
+		Name:        "kafka",
+		Description: "How to connect to the fleet's Kafka cluster.",
+		Blocks: []configschema.Block{
+			{Name: "sasl", Description: "SASL authentication.", Attributes: []configschema.Attribute{
+				{Name: "mechanism", Type: configschema.String, Required: true, Enum: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Description: "SASL mechanism."},
+				{Name: "username", Type: configschema.String, Required: true, Description: "User name."},
+				{Name: "password", Type: configschema.String, Required: true, Sensitive: true, Description: "Password."},
+			}},
+			{Name: "tls", Description: "TLS; present means on.", Attributes: []configschema.Attribute{
+				{Name: "ca_file", Type: configschema.String, Description: "PEM file of the certificate authorities to trust; the system roots when absent."},
+				{Name: "cert_file", Type: configschema.String, Description: "PEM client certificate, for mutual TLS."},
+				{Name: "key_file", Type: configschema.String, Description: "PEM private key of the client certificate."},
+				{Name: "server_name", Type: configschema.String, Description: "Server name to verify, when it differs from the broker host."},
+				{Name: "insecure_skip_verify", Type: configschema.Bool, Default: false, Description: "Skip certificate verification (testing only)."},
+			}},
+		},
+	}}
+	// TopicAttributes describe the topic block.
+	TopicAttributes = []configschema.Attribute{
+		{Name: "name", Type: configschema.String, Description: "The Kafka topic name; the block label by default (required with for_each)."},
+		{Name: "partitions", Type: configschema.Int, Default: int64(1), Min: i64(1), Description: "Partition count; it can only grow."},
+		{Name: "replication_factor", Type: configschema.Int, Default: int64(-1), Min: i64(-1), Description: "Replicas per partition; -1 takes the broker's default.", ForcesReplacement: true},
+		{Name: "config", Type: configschema.MapOfString, Default: map[string]string{}, Description: "Topic configuration, e.g. { \"retention.ms\" = \"604800000\" }."},
+	}
+)
+
+var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// checkTopicName reports a name Kafka would refuse.
+func (l *loader) checkTopicName(rng *hcl.Range, what, name string) bool {
+	if !topicNameRE.MatchString(name) || name == "." || name == ".." {
+		l.diags = append(l.diags, errorf(rng, "Invalid topic name",
+			"%s %q is not a valid Kafka topic name: use 1 to 249 letters, digits, '.', '_' or '-' (and not \".\" or \"..\").", what, name))
+		return false
+	}
+	return true
+}
+
+func (l *loader) decodeFleet(n *node) {
+	s := l.shapeOf(n.block.Body, FleetAttributes, FleetBlocks)
+	_, vals, ok := l.evalShape(s, FleetAttributes, FleetBlocks, l.evalCtx(n, nil))
+	if !ok {
+		return
+	}
+	f := &Fleet{DeclRange: n.block.DefRange}
+	name, isStr := vals["name"].(string)
+	if !isStr {
+		l.diags = append(l.diags, errorf(ptr(s.attrs["name"].Expr.Range()), "Sensitive value not allowed", "The fleet name cannot be sensitive: it names topics."))
+		return
+	}
+	if !l.checkTopicName(ptr(s.attrs["name"].Expr.Range()), "The fleet name", name+".configs") {
+		return
+	}
+	f.Name = name
+	if b, ok := vals["brokers"].([]string); ok {
+		for _, addr := range b {
+			if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+				l.diags = append(l.diags, errorf(ptr(s.attrs["brokers"].Expr.Range()), "Invalid broker address",
+					"%q is not of the form HOST:PORT.", addr))
+				return
+			}
+		}
+		f.Brokers = b
+	}
+	kafka := vals["kafka"].(map[string]any)
+	if ks := s.blocks["kafka"]; ks != nil {
+		if ks.blocks["sasl"] != nil {
+			sv := kafka["sasl"].(map[string]any)
+			f.SASL = &SASL{Mechanism: asString(sv["mechanism"]), Username: asString(sv["username"]), Password: asSecret(sv["password"])}
+		}
+		if ks.blocks["tls"] != nil {
+			tv := kafka["tls"].(map[string]any)
+			f.TLS = &TLS{CAFile: asString(tv["ca_file"]), CertFile: asString(tv["cert_file"]), KeyFile: asString(tv["key_file"]),
+				ServerName: asString(tv["server_name"]), InsecureSkipVerify: tv["insecure_skip_verify"] == true}
+		}
+	}
+	l.cfg.Fleet = f
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func asSecret(v any) Secret {
+	if s, ok := v.(Secret); ok {
+		return s
+	}
+	return Secret{Value: v}
+}
+
+// rejectSecrets reports sensitive values in a block whose settings are
+// shown in plans.
+func (l *loader) rejectSecrets(s *shape, vals map[string]any, what string) bool {
+	for _, k := range sortedKeys(vals) {
+		if _, secret := vals[k].(Secret); secret {
+			rng := s.attrs[k].Expr.Range()
+			l.diags = append(l.diags, errorf(&rng, "Sensitive value not allowed",
+				"The %s of %s cannot be sensitive: it is shown in plans.", k, what))
+			return false
+		}
+	}
+	return true
+}
+
+func (l *loader) decodeTopic(n *node) {
+	s := l.shapeOf(n.block.Body, TopicAttributes, nil, "for_each")
+	keys, each, ok := l.forEach(n, s.attrs["for_each"])
+	if !ok {
+		return
+	}
+	if keys != nil && s.attrs["name"] == nil {
+		l.diags = append(l.diags, errorf(ptr(n.block.DefRange), "Missing topic name",
+			"A topic block with for_each needs a name attribute, e.g. name = \"orders.${each.key}\", so that every instance has its own topic."))
+		return
+	}
+	instances := map[string]cty.Value{}
+	for _, key := range instanceKeys(keys) {
+		ctyVals, vals, ok := l.evalShape(s, TopicAttributes, nil, l.evalCtx(n, each[key]))
+		if !ok || !l.rejectSecrets(s, vals, "a topic") {
+			continue
+		}
+		name, _ := vals["name"].(string)
+		if s.attrs["name"] == nil {
+			name = n.name
+			ctyVals["name"] = cty.StringVal(name)
+		}
+		rng := n.block.DefRange
+		if a := s.attrs["name"]; a != nil {
+			rng = a.Expr.Range()
+		}
+		if !l.checkTopicName(&rng, "The topic name", name) {
+			continue
+		}
+		rf := vals["replication_factor"].(int64)
+		if rf == 0 || rf > 32767 {
+			l.diags = append(l.diags, errorf(ptr(s.attrs["replication_factor"].Expr.Range()), "Value out of range",
+				"The replication_factor must be -1 (the broker's default) or between 1 and 32767."))
+			continue
+		}
+		p := vals["partitions"].(int64)
+		if p > 1<<20 {
+			l.diags = append(l.diags, errorf(ptr(s.attrs["partitions"].Expr.Range()), "Value out of range",
+				"The partitions must be at most %d.", 1<<20))
+			continue
+		}
+		l.cfg.Topics = append(l.cfg.Topics, &Topic{
+			Address:           instanceAddr(n.addr, key, keys != nil),
+			Name:              name,
+			Partitions:        int32(p),
+			ReplicationFactor: int16(rf),
+			Config:            vals["config"].(map[string]string),
+			DeclRange:         n.block.DefRange,
+		})
+		instances[key] = cty.ObjectVal(ctyVals)
+	}
+	l.values[n.addr] = instanceValue(keys, instances)
+}
+
+// instanceKeys is the list of instance keys to evaluate: "" alone for a
+// block without for_each.
+func instanceKeys(keys []string) []string {
+	if keys == nil {
+		return []string{""}
+	}
+	return keys
+}
+
+// instanceValue is what a reference to a block sees: its object, or an
+// object of instance objects by key with for_each.
+func instanceValue(keys []string, instances map[string]cty.Value) cty.Value {
+	if keys == nil {
+		if v, ok := instances[""]; ok {
+			return v
+		}
+		return cty.DynamicVal
+	}
+	if len(instances) != len(keys) {
+		return cty.DynamicVal
+	}
+	return cty.ObjectVal(instances)
+}
+
+// compileCEL compiles an expression that HCL evaluated to src; errors
+// point inside the HCL string.
+func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src string, ctx *hcl.EvalContext, what string) (*Expr, bool) {
+	prog, issues := env.Compile(src, want)
+	if len(issues) == 0 {
+		return &Expr{Source: src, Program: prog, Range: e.Range()}, true
+	}
+	var file []byte
+	if f := l.parser.Files()[e.Range().Filename]; f != nil {
+		file = f.Bytes
+	}
+	m := newCELSourceMap(file, e, src, ctx)
+	for _, is := range issues {
+		r := m.rangeOf(is.Offset, is.End)
+		msg := is.Message
+		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") {
+			msg += "."
+		}
+		l.diags = append(l.diags, errorf(&r, "Invalid CEL expression", "In %s: %s", what, msg))
+	}
+	return nil, false
+}
+
+var predicateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "expr", Required: true}}}
+
+func (l *loader) decodePredicate(n *node) {
+	content, diags := n.block.Body.Content(predicateSchema)
+	l.diags = append(l.diags, diags...)
+	a := content.Attributes["expr"]
+	if a == nil {
+		return
+	}
+	ctx := l.evalCtx(n, nil)
+	src, ok := l.plainString(a, ctx, "expr of a predicate")
+	if !ok {
+		return
+	}
+	e, ok := l.compileCEL(expr.RecordEnv(), expr.Bool, a.Expr, src, ctx, "predicate."+n.name)
+	if !ok {
+		return
+	}
+	p := &Predicate{Name: n.name, Expr: e, DeclRange: n.block.DefRange}
+	l.predicates[n.name] = p
+	l.cfg.Predicates = append(l.cfg.Predicates, p)
+}
+
+// builtinConverter returns the converter a string names ("json"), with its
+// schema's defaults.
+func (l *loader) builtinConverter(name string) (*Converter, bool) {
+	schema, ok := l.opts.Plugins.Schema(configschema.Converter, name)
+	if !ok {
+		return nil, false
+	}
+	cfg := map[string]any{}
+	for _, a := range schema.Attributes {
+		if a.Default != nil {
+			cfg[a.Name] = a.Default
+		}
+	}
+	return &Converter{Type: name, Config: cfg}, true
+}
+
+var converterTypeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "type", Required: true}}}
+
+func (l *loader) decodeConverterBlock(n *node) {
+	content, rest, diags := n.block.Body.PartialContent(converterTypeSchema)
+	l.diags = append(l.diags, diags...)
+	a := content.Attributes["type"]
+	if a == nil {
+		return
+	}
+	ctx := l.evalCtx(n, nil)
+	typ, ok := l.plainString(a, ctx, "type of a converter")
+	if !ok {
+		return
+	}
+	schema, ok := l.opts.Plugins.Schema(configschema.Converter, typ)
+	if !ok {
+		types := l.opts.Plugins.Types(configschema.Converter)
+		l.diags = append(l.diags, errorf(ptr(a.Expr.Range()), "Unknown converter type",
+			"There is no converter type %q. The converter types are %s.%s", typ, quoteList(types), suggest(typ, types)))
+		return
+	}
+	s := l.shapeOf(rest, schema.Attributes, schema.Blocks)
+	_, vals, ok := l.evalShape(s, schema.Attributes, schema.Blocks, ctx)
+	if !ok || !l.checkGroups(schema, s, n.block.DefRange) {
+		return
+	}
+	c := &Converter{Name: n.name, Type: typ, Config: vals, DeclRange: n.block.DefRange}
+	l.converters[n.name] = c
+	l.cfg.Converters = append(l.cfg.Converters, c)
+}
+
+// checkGroups enforces a schema's ExactlyOneOf and Conflicts groups on the
+// attributes a block sets.
+func (l *loader) checkGroups(schema *configschema.Schema, s *shape, block hcl.Range) bool {
+	ok := true
+	set := func(group []string) []string {
+		var out []string
+		for _, name := range group {
+			if s.attrs[name] != nil {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	for _, g := range schema.ExactlyOneOf {
+		switch got := set(g); {
+		case len(got) == 0:
+			l.diags = append(l.diags, errorf(ptr(block), "Missing required argument",
+				"A %s needs exactly one of %s.", schema.Address(), quoteList(g)))
+			ok = false
+		case len(got) > 1:
+			l.diags = append(l.diags, errorf(ptr(s.attrs[got[1]].NameRange), "Conflicting arguments",
+				"Only one of %s can be set.", quoteList(g)))
+			ok = false
+		}
+	}
+	for _, g := range schema.Conflicts {
+		if got := set(g); len(got) > 1 {
+			l.diags = append(l.diags, errorf(ptr(s.attrs[got[1]].NameRange), "Conflicting arguments",
+				"Only one of %s can be set.", quoteList(g)))
+			ok = false
+		}
+	}
+	return ok
+}
+
+// durationOf reads a duration that toGo already checked.
+func durationOf(v any) time.Duration {
+	d, _ := time.ParseDuration(asString(v))
+	return d
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+var _ = slices.Contains[[]string]

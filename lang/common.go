@@ -1,0 +1,41 @@
+package lang
+
+import "github.com/pipectl/pipectl/lang/configschema"
+
+func i64(v int64) *int64 { return &v }
+
+// CommonAttributes are the attributes every source or sink block takes in
+// addition to its plugin's own, and CommonBlocks its nested blocks. They
+// belong to the language, so lang declares them; `pipectl schema` and the
+// generated JSON Schemas show them beside the plugin's attributes.
+func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
+	attrs := []configschema.Attribute{
+		{Name: "tasks", Type: configschema.Int, Default: int64(1), Min: i64(1), Description: "How many tasks share the pipeline's work."},
+		{Name: "transforms", Type: configschema.ListOfReference, Description: "Transforms applied to each record, in order: a list of transform.NAME references."},
+		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
+		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
+		{Name: "paused", Type: configschema.Bool, Default: false, Description: "Deploy the pipeline paused. An operational pause (pipectl pause) is kept apart from this attribute."},
+	}
+	if kind == configschema.Sink {
+		attrs = append(attrs,
+			configschema.Attribute{Name: "topics", Type: configschema.ListOfString, Description: "Topics to read. Exactly one of topics and topics_regex is required."},
+			configschema.Attribute{Name: "topics_regex", Type: configschema.String, Description: "Regular expression (RE2) of the topics to read."},
+			configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where the sink's consumer group starts in a partition with no committed offset."},
+		)
+	}
+	return attrs
+}
+
+// CommonBlocks are the nested blocks every source or sink block takes.
+func CommonBlocks(configschema.Kind) []configschema.Block {
+	return []configschema.Block{{
+		Name:        "errors",
+		Description: "What happens to a record that fails in a converter, a transform or the connector.",
+		Attributes: []configschema.Attribute{
+			{Name: "tolerance", Type: configschema.String, Default: "none", Enum: []string{"none", "all"}, Description: "none: the task fails with the error in its status; all: the record goes, unchanged, to the dead-letter topic."},
+			{Name: "dead_letter_topic", Type: configschema.String, Description: "Topic that receives failed records when tolerance is all; created if not declared. Required with tolerance = \"all\"."},
+			{Name: "retry_timeout", Type: configschema.Duration, Default: "60s", Description: "How long retriable errors are retried, with backoff, before they count as failures."},
+			{Name: "retry_backoff_max", Type: configschema.Duration, Default: "10s", Description: "Longest wait between two retries."},
+		},
+	}}
+}

@@ -1,0 +1,8 @@
+// Package connector is the plugin SDK: everything a source, sink or
+// converter plugin sees of pipectl. It declares the plugin registry into
+// which stdlib.Register and third-party plugins register, each plugin with
+// the configuration schema (lang/configschema) it declares once.
+//
+// It may import lang/configschema and nothing else of the project: plugins
+// depend on this package alone.
+package connector

@@ -1,0 +1,83 @@
+package connector
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/pipectl/pipectl/lang/configschema"
+)
+
+// Plugin is one registered plugin type: its configuration schema and, once
+// the runtime uses it, the factory that builds its tasks.
+type Plugin struct {
+	Schema configschema.Schema
+}
+
+// Registry holds the plugins a pipectl binary knows. The zero value is not
+// usable; call NewRegistry. Plugins register explicitly (stdlib.Register adds
+// the built-ins; a third-party plugin is one more Register call in a custom
+// main), never from init functions.
+type Registry struct {
+	plugins map[configschema.Kind]map[string]*Plugin
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{plugins: map[configschema.Kind]map[string]*Plugin{}}
+}
+
+// Register adds a plugin. It fails when the schema is malformed or a plugin
+// of the same kind and type is already registered.
+func (r *Registry) Register(p Plugin) error {
+	if err := p.Schema.Validate(); err != nil {
+		return fmt.Errorf("register plugin: %w", err)
+	}
+	byType := r.plugins[p.Schema.Kind]
+	if byType == nil {
+		byType = map[string]*Plugin{}
+		r.plugins[p.Schema.Kind] = byType
+	}
+	if _, dup := byType[p.Schema.Type]; dup {
+		return fmt.Errorf("register plugin: %s is already registered", p.Schema.Address())
+	}
+	byType[p.Schema.Type] = &p
+	return nil
+}
+
+// Plugin returns the plugin of the given kind and type.
+func (r *Registry) Plugin(kind configschema.Kind, typ string) (*Plugin, bool) {
+	p, ok := r.plugins[kind][typ]
+	return p, ok
+}
+
+// Schema returns the configuration schema of the given plugin type.
+func (r *Registry) Schema(kind configschema.Kind, typ string) (*configschema.Schema, bool) {
+	p, ok := r.plugins[kind][typ]
+	if !ok {
+		return nil, false
+	}
+	return &p.Schema, true
+}
+
+// Types lists the registered type names of one kind, sorted.
+func (r *Registry) Types(kind configschema.Kind) []string {
+	types := make([]string, 0, len(r.plugins[kind]))
+	for t := range r.plugins[kind] {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types
+}
+
+// Schemas lists every registered schema, by kind then type.
+func (r *Registry) Schemas() []*configschema.Schema {
+	var out []*configschema.Schema
+	for _, k := range configschema.Kinds() {
+		for _, t := range r.Types(k) {
+			s, _ := r.Schema(k, t)
+			out = append(out, s)
+		}
+	}
+	return slices.Clip(out)
+}

@@ -1,0 +1,36 @@
+package file
+
+import (
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// SourceSchema is the configuration of source "file".
+var SourceSchema = configschema.Schema{
+	Kind:        configschema.Source,
+	Type:        "file",
+	Description: "Tails files matching glob patterns and produces one record per line; survives rotation and restarts from the byte offset saved per file.",
+	Attributes: []configschema.Attribute{
+		{Name: "paths", Type: configschema.ListOfString, Required: true, Description: "Glob patterns of the files to read, relative to the configuration directory."},
+		{Name: "topic", Type: configschema.String, Required: true, Description: "Topic the records are written to."},
+		{Name: "read_from", Type: configschema.String, Default: "beginning", Enum: []string{"beginning", "end"}, Description: "Where to start in a file seen for the first time."},
+		{Name: "poll_interval", Type: configschema.Duration, Default: "1s", Description: "How often files are checked for new lines and new matches."},
+	},
+}
+
+// SinkSchema is the configuration of sink "file".
+var SinkSchema = configschema.Schema{
+	Kind:        configschema.Sink,
+	Type:        "file",
+	Description: "Appends records to a file, one per line, and fsyncs before offsets are committed. With tasks > 1 each task writes NAME-N.EXT.",
+	Attributes: []configschema.Attribute{
+		{Name: "path", Type: configschema.String, Required: true, Description: "File to write, relative to the configuration directory."},
+		{Name: "format", Type: configschema.String, Default: "value", Enum: []string{"value", "envelope", "raw"}, Description: "value: the record value as one JSON line; envelope: key, value, headers, topic, partition, offset and timestamp as one JSON object; raw: the value bytes followed by a newline."},
+	},
+}
+
+// Source returns the plugin registration of source "file".
+func Source() connector.Plugin { return connector.Plugin{Schema: SourceSchema} }
+
+// Sink returns the plugin registration of sink "file".
+func Sink() connector.Plugin { return connector.Plugin{Schema: SinkSchema} }

@@ -1,0 +1,53 @@
+package kafka
+
+import (
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// clusterAttributes describe how to reach the other cluster.
+func clusterAttributes(forceReplace bool) []configschema.Attribute {
+	return []configschema.Attribute{
+		{Name: "brokers", Type: configschema.ListOfString, Required: true, ForcesReplacement: forceReplace, Description: "Bootstrap brokers of the other cluster, as HOST:PORT."},
+		{Name: "sasl_mechanism", Type: configschema.String, Enum: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Description: "SASL mechanism for the other cluster; none when absent."},
+		{Name: "sasl_username", Type: configschema.String, Description: "SASL user name."},
+		{Name: "sasl_password", Type: configschema.String, Sensitive: true, Description: "SASL password."},
+		{Name: "tls", Type: configschema.Bool, Default: false, Description: "Connect with TLS, verifying the brokers against the system roots or tls_ca_file."},
+		{Name: "tls_ca_file", Type: configschema.String, Description: "PEM file of the certificate authorities to trust."},
+	}
+}
+
+// SourceSchema is the configuration of source "kafka".
+var SourceSchema = configschema.Schema{
+	Kind:        configschema.Source,
+	Type:        "kafka",
+	Description: "Mirrors topics of another Kafka cluster into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count.",
+	Attributes: append(clusterAttributes(true),
+		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
+		configschema.Attribute{Name: "topics_regex", Type: configschema.String, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror."},
+		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic for every mirrored record."},
+		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to the source topic name to form the target topic (e.g. \"backup.\"); the same name when empty."},
+		configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where to start in a source partition with no saved offset."},
+	),
+	ExactlyOneOf: [][]string{{"topics", "topics_regex"}},
+	Conflicts:    [][]string{{"topic", "topic_prefix"}},
+}
+
+// SinkSchema is the configuration of sink "kafka".
+var SinkSchema = configschema.Schema{
+	Kind:        configschema.Sink,
+	Type:        "kafka",
+	Description: "Writes records to topics of another Kafka cluster.",
+	Attributes: append(clusterAttributes(false),
+		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic; by default each record keeps its topic name (after topic_prefix)."},
+		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to each record's topic name to form the target topic."},
+		configschema.Attribute{Name: "acks", Type: configschema.String, Default: "all", Enum: []string{"all", "leader"}, Description: "Acknowledgement the other cluster must give before offsets are committed."},
+	),
+	Conflicts: [][]string{{"topic", "topic_prefix"}},
+}
+
+// Source returns the plugin registration of source "kafka".
+func Source() connector.Plugin { return connector.Plugin{Schema: SourceSchema} }
+
+// Sink returns the plugin registration of sink "kafka".
+func Sink() connector.Plugin { return connector.Plugin{Schema: SinkSchema} }

@@ -1,0 +1,29 @@
+package stdlib
+
+import (
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/converters"
+	"github.com/pipectl/pipectl/stdlib/file"
+	"github.com/pipectl/pipectl/stdlib/generator"
+	"github.com/pipectl/pipectl/stdlib/kafka"
+)
+
+// Plugins lists every built-in plugin.
+func Plugins() []connector.Plugin {
+	var ps []connector.Plugin
+	ps = append(ps, generator.Source())
+	ps = append(ps, file.Source(), file.Sink())
+	ps = append(ps, kafka.Source(), kafka.Sink())
+	ps = append(ps, converters.Plugins()...)
+	return ps
+}
+
+// Register adds every built-in plugin to r.
+func Register(r *connector.Registry) error {
+	for _, p := range Plugins() {
+		if err := r.Register(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
