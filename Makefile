@@ -15,10 +15,10 @@ build:
 test:
 	$(GO) test -count=1 -timeout 14m ./...
 
-# Long fault and soak tests are in files tagged `//go:build long`; this runs
-# them together with the ordinary tests.
+# Long fault and soak tests live in files tagged `//go:build long` and are
+# named TestLong*; this runs only them (make test runs the rest).
 test-long:
-	$(GO) test -count=1 -tags long -timeout 40m ./...
+	$(GO) test -count=1 -tags long -run '^TestLong' -timeout 40m ./...
 
 test-race:
 	$(GO) test -count=1 -race -timeout 30m ./...

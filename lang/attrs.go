@@ -144,6 +144,9 @@ func (l *loader) evalAttr(a *configschema.Attribute, attr *hcl.Attribute, ctx *h
 	if !ok {
 		return cty.NilVal, nil, false
 	}
+	if a.Path {
+		gv, cv = l.resolvePaths(gv)
+	}
 	if sensitive || a.Sensitive {
 		return cv.Mark(markSensitive), Secret{Value: gv, Ref: l.secretRef(cv, marks)}, true
 	}
@@ -239,6 +242,23 @@ func quoteList(items []string) string {
 		s += fmt.Sprintf("%q", it)
 	}
 	return s
+}
+
+// resolvePaths makes the paths of a Path attribute absolute against the
+// configuration directory.
+func (l *loader) resolvePaths(v any) (any, cty.Value) {
+	switch v := v.(type) {
+	case string:
+		p := resolvePath(l.dir, v)
+		return p, cty.StringVal(p)
+	case []string:
+		out := make([]string, len(v))
+		for i, p := range v {
+			out[i] = resolvePath(l.dir, p)
+		}
+		return out, goToCty(out)
+	}
+	return v, goToCty(v)
 }
 
 // secretRef returns "env:NAME" or "file:PATH" when a sensitive value is

@@ -3,8 +3,6 @@ package lang
 import (
 	"net"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -338,7 +336,3 @@ func durationOf(v any) time.Duration {
 	d, _ := time.ParseDuration(asString(v))
 	return d
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
-var _ = slices.Contains[[]string]

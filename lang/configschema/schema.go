@@ -60,6 +60,10 @@ type Attribute struct {
 	Enum []string `json:"enum,omitempty"`
 	// Min, when set, is the smallest value an int or number may take.
 	Min *int64 `json:"minimum,omitempty"`
+	// Path marks a string or list(string) attribute that holds file paths
+	// or globs: lang resolves relative ones against the configuration
+	// directory, so connectors always see absolute paths.
+	Path bool `json:"path,omitempty"`
 	// ExprVars are the variables an Expression attribute may use.
 	ExprVars []ExprVar `json:"expression_variables,omitempty"`
 }
@@ -177,6 +181,9 @@ func validateAttrs(where string, attrs []Attribute) error {
 		case String, Int, Number, Bool, Duration, Expression, ListOfString, MapOfString, Reference, ListOfReference:
 		default:
 			return fmt.Errorf("%s.%s: unknown type %q", where, a.Name, a.Type)
+		}
+		if a.Path && a.Type != String && a.Type != ListOfString {
+			return fmt.Errorf("%s.%s: only string and list(string) attributes can be paths", where, a.Name)
 		}
 		if len(a.ExprVars) > 0 && a.Type != Expression {
 			return fmt.Errorf("%s.%s: expression variables on a %s attribute", where, a.Name, a.Type)

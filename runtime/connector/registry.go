@@ -8,10 +8,17 @@ import (
 	"github.com/pipectl/pipectl/lang/configschema"
 )
 
-// Plugin is one registered plugin type: its configuration schema and, once
-// the runtime uses it, the factory that builds its tasks.
+// Plugin is one registered plugin type: its configuration schema and the
+// factory of its kind.
 type Plugin struct {
 	Schema configschema.Schema
+	// NewSource builds one source task (kind source).
+	NewSource func() Source
+	// NewSink builds one sink task (kind sink).
+	NewSink func() Sink
+	// NewConverter builds a converter from its configuration (kind
+	// converter); config holds the schema's attributes after defaults.
+	NewConverter func(config map[string]any) (Converter, error)
 }
 
 // Registry holds the plugins a pipectl binary knows. The zero value is not

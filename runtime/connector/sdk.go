@@ -1,0 +1,127 @@
+package connector
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Header is one record header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one record moving through a pipeline.
+//
+// Key and Value are structured values as a converter produces them and
+// transforms see them: nil, string, []byte, bool, int64, float64,
+// map[string]any, []any, or json.RawMessage (JSON text that nobody needed
+// to decode: it encodes back to itself).
+type Record struct {
+	Key   any
+	Value any
+	// Encoded says Key and Value hold wire bytes ([]byte or nil) that did
+	// not come from this pipeline's converters: a kafka source mirroring
+	// another cluster sets it, so that records pass through untouched
+	// unless a transform needs them decoded.
+	Encoded bool
+
+	Headers   []Header
+	Topic     string
+	Partition int32 // sources: -1 lets the producer choose; sinks: the record's partition
+	Offset    int64 // sinks: the record's offset
+	Timestamp time.Time
+
+	// Sources only: the source partition the record came from (e.g.
+	// {"file": "/var/log/app.log"}) and the position after it (e.g.
+	// {"position": 1024}). The worker saves the latest offset of every
+	// source partition once the records up to it are acknowledged, and
+	// hands it back through TaskContext.Offset after a restart.
+	SourcePartition map[string]any
+	SourceOffset    map[string]any
+}
+
+// Expr is a compiled expression attribute (one the schema declares of type
+// expression), evaluated with the variables the schema declares.
+type Expr interface {
+	Eval(vars map[string]any) (any, error)
+}
+
+// TaskContext is what a task knows about itself and the worker.
+type TaskContext struct {
+	Pipeline string // the pipeline's address, e.g. source.generator.orders
+	Task     int    // this task's index, from 0
+	Tasks    int    // how many tasks the pipeline runs
+	// Config holds the plugin's attributes after defaults: string, int64,
+	// float64, bool, []string, map[string]string, or map[string]any for a
+	// nested block. Sensitive values are resolved to their clear value.
+	// Paths are absolute.
+	Config map[string]any
+	// Exprs holds the compiled expression attributes by name.
+	Exprs  map[string]Expr
+	Logger *slog.Logger
+	// Offset returns the saved offset of one of this pipeline's source
+	// partitions, or nil when there is none (sources only).
+	Offset func(partition map[string]any) map[string]any
+}
+
+// Source reads records from an outside system. The worker calls Open, then
+// Poll repeatedly from one goroutine, then Close. Sources embed
+// UnimplementedSource so that methods added later have defaults.
+type Source interface {
+	Open(ctx context.Context, tc *TaskContext) error
+	// Poll returns the next records, blocking until some are available,
+	// ctx is done or about a second has passed (then it returns none).
+	// io.EOF means the source is finished (a generator with a count).
+	Poll(ctx context.Context) ([]Record, error)
+	// Acked tells the source that records up to and including these have
+	// been written to Kafka and their offsets saved.
+	Acked(records []Record)
+	Close() error
+	mustEmbedUnimplementedSource()
+}
+
+// Sink writes records to an outside system. Write may buffer; Flush must
+// make everything written so far durable before it returns, because the
+// worker commits the consumed offsets after it. Sinks embed
+// UnimplementedSink.
+type Sink interface {
+	Open(ctx context.Context, tc *TaskContext) error
+	Write(ctx context.Context, records []Record) error
+	Flush(ctx context.Context) error
+	Close() error
+	mustEmbedUnimplementedSink()
+}
+
+// Converter turns a key or value into bytes and back. Converters embed
+// UnimplementedConverter.
+type Converter interface {
+	Encode(v any) ([]byte, error)
+	Decode(b []byte) (any, error)
+	// Check validates b without building a structured value, for records
+	// no transform looks at, and returns what stands for it (the json
+	// converter returns json.RawMessage; one without a cheaper way returns
+	// Decode(b)). Encode of that result must give b back.
+	Check(b []byte) (any, error)
+	mustEmbedUnimplementedConverter()
+}
+
+// UnimplementedSource gives a Source the default behaviour of optional
+// methods.
+type UnimplementedSource struct{}
+
+// Acked does nothing.
+func (UnimplementedSource) Acked([]Record)                {}
+func (UnimplementedSource) mustEmbedUnimplementedSource() {}
+
+// UnimplementedSink gives a Sink the default behaviour of optional methods.
+type UnimplementedSink struct{}
+
+func (UnimplementedSink) mustEmbedUnimplementedSink() {}
+
+// UnimplementedConverter gives a Converter the default behaviour of
+// optional methods added later.
+type UnimplementedConverter struct{}
+
+func (UnimplementedConverter) mustEmbedUnimplementedConverter() {}

@@ -1,0 +1,85 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// SourceOffset is the saved position of one source partition.
+type SourceOffset struct {
+	Partition map[string]any `json:"partition"`
+	Offset    map[string]any `json:"offset"`
+}
+
+// PartitionKey is the canonical text of a source partition, for maps.
+func PartitionKey(p map[string]any) string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Sprint(p)
+	}
+	return string(b)
+}
+
+// SaveOffsets writes source offsets of a pipeline and waits for the
+// broker's acknowledgement. A nil Offset deletes the saved offset.
+func (c *Control) SaveOffsets(ctx context.Context, pipeline string, offsets []SourceOffset) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	p, err := c.partitionFor(ctx, c.OffsetsTopic(), pipeline)
+	if err != nil {
+		return err
+	}
+	records := make([]*kgo.Record, 0, len(offsets))
+	for _, o := range offsets {
+		r := &kgo.Record{Topic: c.OffsetsTopic(), Partition: p,
+			Key: recordKey{V: FormatVersion, Kind: "offset", Address: pipeline, Partition: o.Partition}.bytes()}
+		if o.Offset != nil {
+			b, err := json.Marshal(offsetValue{V: FormatVersion, Offset: o.Offset})
+			if err != nil {
+				return fmt.Errorf("control: encode offset of %s: %w", pipeline, err)
+			}
+			r.Value = b
+		}
+		records = append(records, r)
+	}
+	if err := c.cl.ProduceSync(ctx, records...).FirstErr(); err != nil {
+		return fmt.Errorf("control: save offsets of %s: %w", pipeline, err)
+	}
+	return nil
+}
+
+// LoadOffsets reads the saved offsets of a pipeline, keyed by
+// PartitionKey of the source partition.
+func (c *Control) LoadOffsets(ctx context.Context, pipeline string) (map[string]SourceOffset, error) {
+	p, err := c.partitionFor(ctx, c.OffsetsTopic(), pipeline)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]SourceOffset{}
+	var ferr error
+	err = c.readToEnd(ctx, c.OffsetsTopic(), []int32{p}, false, func(r *kgo.Record) {
+		k, err := parseKey(r.Key)
+		if err != nil || k.Kind != "offset" || k.Address != pipeline {
+			return
+		}
+		key := PartitionKey(k.Partition)
+		if r.Value == nil {
+			delete(out, key)
+			return
+		}
+		var v offsetValue
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			ferr = fmt.Errorf("control: offset record of %s at %d is malformed", pipeline, r.Offset)
+			return
+		}
+		out[key] = SourceOffset{Partition: k.Partition, Offset: v.Offset}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, ferr
+}

@@ -1,0 +1,104 @@
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// FormatVersion is the version of every record format in the control
+// topics. A reader skips records of a newer version with a warning.
+const FormatVersion = 1
+
+// recordKey is the key of every record of the three control topics.
+// encoding/json writes struct fields in order and map keys sorted, so keys
+// are canonical and compaction keeps one record per identity.
+type recordKey struct {
+	V         int            `json:"v"`
+	Kind      string         `json:"kind"` // configs: resource, commit; offsets: offset; status: task, target
+	Address   string         `json:"address,omitempty"`
+	Task      *int           `json:"task,omitempty"`
+	Partition map[string]any `json:"partition,omitempty"`
+}
+
+func (k recordKey) bytes() []byte {
+	b, err := json.Marshal(k)
+	if err != nil {
+		panic(fmt.Sprintf("control: key does not marshal: %v", err))
+	}
+	return b
+}
+
+func parseKey(b []byte) (recordKey, error) {
+	var k recordKey
+	if err := json.Unmarshal(b, &k); err != nil {
+		return k, fmt.Errorf("malformed control record key: %w", err)
+	}
+	return k, nil
+}
+
+// resourceValue is the value of a resource record in the configs topic; a
+// deleted resource is a tombstone (null value).
+type resourceValue struct {
+	V        int       `json:"v"`
+	Resource *Resource `json:"resource"`
+	Hash     string    `json:"hash"`
+}
+
+// CommitInfo describes one apply; it is the value of the commit record
+// that closes the apply's transaction.
+type CommitInfo struct {
+	V         int       `json:"v"`
+	Time      time.Time `json:"time"`
+	By        string    `json:"by,omitempty"`         // user@host that applied
+	Changed   []string  `json:"changed"`              // addresses written or deleted
+	Resources int       `json:"resources"`            // resources in state after the apply
+	Previous  int64     `json:"previous_serial"`      // the serial it replaced (-1: none)
+	ConfigSHA string    `json:"config_sha,omitempty"` // hash of the configuration, for plan files
+}
+
+// offsetValue is the value of a source offset record.
+type offsetValue struct {
+	V      int            `json:"v"`
+	Offset map[string]any `json:"offset"`
+}
+
+// TaskState is the state of a task or pipeline, as in Kafka Connect.
+type TaskState string
+
+// The task states.
+const (
+	Unassigned TaskState = "UNASSIGNED"
+	Running    TaskState = "RUNNING"
+	Paused     TaskState = "PAUSED"
+	Failed     TaskState = "FAILED"
+	Stopped    TaskState = "STOPPED"
+)
+
+// TaskStatus is the value of a task status record.
+type TaskStatus struct {
+	V          int       `json:"v"`
+	Pipeline   string    `json:"pipeline"`
+	Task       int       `json:"task"`
+	State      TaskState `json:"state"`
+	WorkerID   string    `json:"worker_id"`
+	Trace      string    `json:"trace,omitempty"`
+	Generation int64     `json:"generation"` // the assignment generation that wrote it
+	Serial     int64     `json:"serial"`     // the state serial the task ran
+	Time       time.Time `json:"time"`
+	// Counts since the task started.
+	In       int64 `json:"records_in"`
+	Out      int64 `json:"records_out"`
+	Filtered int64 `json:"records_filtered"`
+	Failed   int64 `json:"records_failed"`
+}
+
+// Target is the value of an operational target record: pause and resume
+// from pipectl pause/resume or the REST API. It survives restarts and
+// applies.
+type Target struct {
+	V      int       `json:"v"`
+	Paused bool      `json:"paused"`
+	Time   time.Time `json:"time"`
+	By     string    `json:"by,omitempty"`
+}

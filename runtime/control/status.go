@@ -1,0 +1,143 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// StatusView is what the status topic says: every task's last status and
+// every pipeline's operational target.
+type StatusView struct {
+	Tasks   map[string]map[int]TaskStatus // by pipeline, then task
+	Targets map[string]Target             // by pipeline
+}
+
+func newStatusView() *StatusView {
+	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}}
+}
+
+func (v *StatusView) apply(r *kgo.Record) {
+	k, err := parseKey(r.Key)
+	if err != nil || k.V > FormatVersion {
+		return
+	}
+	switch k.Kind {
+	case "task":
+		if k.Task == nil {
+			return
+		}
+		if r.Value == nil {
+			delete(v.Tasks[k.Address], *k.Task)
+			return
+		}
+		var s TaskStatus
+		if json.Unmarshal(r.Value, &s) != nil {
+			return
+		}
+		if v.Tasks[k.Address] == nil {
+			v.Tasks[k.Address] = map[int]TaskStatus{}
+		}
+		v.Tasks[k.Address][*k.Task] = s
+	case "target":
+		if r.Value == nil {
+			delete(v.Targets, k.Address)
+			return
+		}
+		var t Target
+		if json.Unmarshal(r.Value, &t) == nil {
+			v.Targets[k.Address] = t
+		}
+	}
+}
+
+// PutTaskStatus records a task's status.
+func (c *Control) PutTaskStatus(ctx context.Context, s TaskStatus) error {
+	s.V = FormatVersion
+	if s.Time.IsZero() {
+		s.Time = time.Now().UTC()
+	}
+	task := s.Task
+	return c.putStatus(ctx, s.Pipeline, recordKey{V: FormatVersion, Kind: "task", Address: s.Pipeline, Task: &task}, s)
+}
+
+// DeleteTaskStatus removes a task's status (its pipeline was deleted or
+// shrank).
+func (c *Control) DeleteTaskStatus(ctx context.Context, pipeline string, task int) error {
+	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "task", Address: pipeline, Task: &task}, nil)
+}
+
+// PutTarget records an operational pause (paused) or resume.
+func (c *Control) PutTarget(ctx context.Context, pipeline string, t Target) error {
+	t.V = FormatVersion
+	if t.Time.IsZero() {
+		t.Time = time.Now().UTC()
+	}
+	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, t)
+}
+
+func (c *Control) putStatus(ctx context.Context, pipeline string, key recordKey, value any) error {
+	p, err := c.partitionFor(ctx, c.StatusTopic(), pipeline)
+	if err != nil {
+		return err
+	}
+	r := &kgo.Record{Topic: c.StatusTopic(), Partition: p, Key: key.bytes()}
+	if value != nil {
+		b, err := json.Marshal(value)
+		if err != nil {
+			return fmt.Errorf("control: encode status of %s: %w", pipeline, err)
+		}
+		r.Value = b
+	}
+	if err := c.cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+		return fmt.Errorf("control: write status of %s: %w", pipeline, err)
+	}
+	return nil
+}
+
+// ReadStatus reads the status topic up to its end.
+func (c *Control) ReadStatus(ctx context.Context) (*StatusView, error) {
+	v := newStatusView()
+	if _, err := c.readToEndFrom(ctx, c.StatusTopic(), nil, false, v.apply); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// WatchStatus calls fn with the status view once it has read up to the end
+// and then after every batch of new status records, until ctx ends.
+func (c *Control) WatchStatus(ctx context.Context, fn func(*StatusView)) error {
+	v := newStatusView()
+	ends, err := c.readToEndFrom(ctx, c.StatusTopic(), nil, false, v.apply)
+	if err != nil {
+		return err
+	}
+	fn(v)
+	from := map[int32]kgo.Offset{}
+	for p, end := range ends {
+		from[p] = kgo.NewOffset().At(end)
+	}
+	opts := append(append([]kgo.Opt(nil), c.opts...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.StatusTopic(): from}))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	defer cl.Close()
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, fe := range fetches.Errors() {
+			return fmt.Errorf("control: read %s: %w", c.StatusTopic(), fe.Err)
+		}
+		if fetches.NumRecords() > 0 {
+			fetches.EachRecord(v.apply)
+			fn(v)
+		}
+	}
+}
