@@ -1,7 +1,9 @@
 // Package expr owns pipectl's CEL environment: the record variables, the
-// versioned function library (sha256, uuid, now, cel-go's string
-// extensions), compilation with type checks, the evaluation limits (all in
-// limits.go) and the mapping of CEL errors to offsets in the source text.
+// versioned function library (library.go: sha256, uuid, now and cel-go's
+// strings, encoders, math and lists extensions), compilation with type
+// checks, evaluation with results as plain Go values, the limits (all in
+// limits.go) and the mapping of CEL errors to byte offsets in the source
+// text (position.go).
 //
 // It is the only package of the project that builds a cel.Env. It imports
 // nothing else of the project.

@@ -54,13 +54,12 @@ func (p *Program) Eval(vars map[string]any) (any, error) {
 	if err != nil {
 		return nil, p.evalError(err)
 	}
-	if p.checkWant {
-		if _, ok := wantKinds[p.want][out.Type().TypeName()]; !ok {
-			return nil, &EvalError{
-				Message: fmt.Sprintf("expression must return %s, but it returned %s", p.want, out.Type().TypeName()),
-				Offset:  -1,
-				End:     -1,
-			}
+	if p.checkWant && !hasType(out, p.want) {
+		start, end := wholeSpan(p.src)
+		return nil, &EvalError{
+			Message: fmt.Sprintf("expression must return %s, but it returned %s", p.want, out.Type().TypeName()),
+			Offset:  start,
+			End:     end,
 		}
 	}
 	v, err := toGo(out)
@@ -70,9 +69,18 @@ func (p *Program) Eval(vars map[string]any) (any, error) {
 	return v, nil
 }
 
-var wantKinds = map[Type]map[string]struct{}{
-	Bool:   {types.BoolType.TypeName(): {}},
-	String: {types.StringType.TypeName(): {}},
+// hasType reports whether a result is of the wanted type.
+func hasType(v ref.Val, want Type) bool {
+	switch want {
+	case Bool:
+		_, ok := v.(types.Bool)
+		return ok
+	case String:
+		_, ok := v.(types.String)
+		return ok
+	default:
+		return true
+	}
 }
 
 func (p *Program) evalError(err error) *EvalError {

@@ -213,6 +213,26 @@ func TestNewEnv(t *testing.T) {
 	}
 }
 
+func TestNewEnvConcurrent(t *testing.T) {
+	envs := make([]*Env, 8)
+	var wg sync.WaitGroup
+	for i := range envs {
+		wg.Go(func() {
+			env, err := NewEnv([]Var{{"concurrent", "string"}, {"n", "int"}})
+			if err != nil {
+				t.Error(err)
+			}
+			envs[i] = env
+		})
+	}
+	wg.Wait()
+	for i, env := range envs {
+		if env == nil || env != envs[0] {
+			t.Errorf("goroutine %d got environment %p, goroutine 0 got %p", i, env, envs[0])
+		}
+	}
+}
+
 func TestNewEnvErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -240,7 +260,8 @@ func TestNewEnvErrors(t *testing.T) {
 }
 
 func TestRecordEnv(t *testing.T) {
-	if RecordEnv() != RecordEnv() {
+	first := RecordEnv()
+	if second := RecordEnv(); second != first {
 		t.Error("RecordEnv() built a second environment")
 	}
 	want := []Var{
@@ -338,8 +359,8 @@ func TestEvalErrors(t *testing.T) {
 		span    string // the source text the error points at; "" for none
 	}{
 		{"missing key", "value.missing == 1", Bool, "no such key: missing", "missing"},
-		{"dyn result not bool", "value.flag", Bool, "expression must return bool, but it returned string", ""},
-		{"dyn result not string", "value.n", String, "expression must return string, but it returned int", ""},
+		{"dyn result not bool", "value.flag", Bool, "expression must return bool, but it returned string", "value.flag"},
+		{"dyn result not string", "value.n", String, "expression must return string, but it returned int", "value.n"},
 		{"division by zero", "value.n / 0", Dyn, "division by zero", "/"},
 		{"bad dyn argument", "sha256(value.n)", Dyn, "no such overload", ""},
 		{"range too large", "lists.range(1000000).size()", Dyn, "range", ""},
@@ -429,20 +450,24 @@ func TestNow(t *testing.T) {
 }
 
 func TestCostLimit(t *testing.T) {
+	list := "[" + strings.Repeat("1, ", 99) + "1]"
+	vars := map[string]any{"value": strings.Repeat("x", 10_000)}
 	tests := []struct {
 		name    string
 		src     string
 		exceeds bool
 	}{
-		{"nested comprehension", "lists.range(2000).map(x, lists.range(2000).map(y, x * y)).size()", true},
-		{"nested comprehension over a literal list", "[" + strings.Repeat("0,", 999) + "0].map(x, lists.range(5000).filter(y, y > x)).size()", true},
-		{"hashing a long string", "lists.range(3000).map(x, sha256(lists.range(1000).map(y, 'abcdefghij').join(''))).size()", true},
-		{"small nested comprehension", "lists.range(100).map(x, lists.range(100).map(y, x * y)).size()", false},
+		{"nested comprehension", "lists.range(5000).map(x, lists.range(100).map(y, {'k': x * y})).size()", true},
+		{"nested comprehension over a literal list", list + ".map(x, " + list + ".map(y, " + list + ".map(z, x + y + z))).size()", true},
+		// 5,000 hashes of 10,000 bytes: each costs 1,001 units.
+		{"hashing", "lists.range(5000).map(x, sha256(value)).size()", true},
+		{"small nested comprehension", "lists.range(100).map(x, lists.range(100).map(y, {'k': x * y})).size()", false},
+		{"less hashing", "lists.range(500).map(x, sha256(value)).size()", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustCompile(t, RecordEnv(), tt.src, Dyn)
-			got, err := p.Eval(map[string]any{})
+			got, err := p.Eval(vars)
 			if !tt.exceeds {
 				if err != nil {
 					t.Fatalf("Eval: %v", err)

@@ -1,15 +1,18 @@
 package converters
 
 import (
+	"fmt"
+
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 // JSONSchema is the configuration of converter "json".
 var JSONSchema = configschema.Schema{
 	Kind:        configschema.Converter,
 	Type:        "json",
-	Description: "JSON text ⇄ structured value (maps, lists, strings, numbers, booleans, null).",
+	Description: "JSON text ⇄ structured value (maps, lists, strings, numbers, booleans, null). Integer literals decode to int and others to double, so CEL sees `1` as an int and `1.0` as a double.",
 	Attributes: []configschema.Attribute{
 		{Name: "on_invalid", Type: configschema.String, Default: "error", Enum: []string{"error", "string"}, Description: "What to do with bytes that are not JSON: error (the record is bad and goes through the error policy) or string (keep them as a string)."},
 	},
@@ -19,7 +22,7 @@ var JSONSchema = configschema.Schema{
 var StringSchema = configschema.Schema{
 	Kind:        configschema.Converter,
 	Type:        "string",
-	Description: "UTF-8 text ⇄ string. Invalid UTF-8 is a converter error.",
+	Description: "UTF-8 text ⇄ string. Invalid UTF-8 is a converter error. Booleans and numbers encode as their text; maps and lists cannot be encoded (use json).",
 	Attributes:  []configschema.Attribute{},
 }
 
@@ -27,11 +30,36 @@ var StringSchema = configschema.Schema{
 var BytesSchema = configschema.Schema{
 	Kind:        configschema.Converter,
 	Type:        "bytes",
-	Description: "Bytes passed through untouched (CEL sees them as bytes).",
+	Description: "Bytes passed through untouched (CEL sees them as bytes). A string encodes as its UTF-8 bytes; other values cannot be encoded.",
 	Attributes:  []configschema.Attribute{},
 }
 
 // Plugins returns the registrations of every built-in converter.
 func Plugins() []connector.Plugin {
-	return []connector.Plugin{{Schema: JSONSchema}, {Schema: StringSchema}, {Schema: BytesSchema}}
+	return []connector.Plugin{
+		{Schema: JSONSchema, NewConverter: NewJSON},
+		{Schema: StringSchema, NewConverter: NewString},
+		{Schema: BytesSchema, NewConverter: NewBytes},
+	}
 }
+
+// NewJSON builds a json converter from its configuration.
+func NewJSON(config map[string]any) (connector.Converter, error) {
+	onInvalid, err := pluginconf.Config(config).String("on_invalid", "error")
+	if err != nil {
+		return nil, fmt.Errorf("converter json: %w", err)
+	}
+	switch onInvalid {
+	case "error":
+		return &JSON{}, nil
+	case "string":
+		return &JSON{InvalidAsString: true}, nil
+	}
+	return nil, fmt.Errorf("converter json: on_invalid must be \"error\" or \"string\", not %q", onInvalid)
+}
+
+// NewString builds a string converter; it takes no configuration.
+func NewString(map[string]any) (connector.Converter, error) { return String{}, nil }
+
+// NewBytes builds a bytes converter; it takes no configuration.
+func NewBytes(map[string]any) (connector.Converter, error) { return Bytes{}, nil }

@@ -1,5 +1,36 @@
 // Package file is the built-in "file" source and sink: a source that tails
 // files line by line, and a sink that appends records to a file.
 //
-// It imports only the plugin SDK and lang/configschema.
+// Source: one record per line, the value a string without the newline
+// ("\n" or "\r\n"), no key. A last line without its newline is held back
+// until the newline arrives (or the file is rotated away). Lines longer
+// than 1 MiB are cut into several records. The SourcePartition is
+// {"file": path} and the SourceOffset {"position": byte offset after the
+// line, "inode": n}. A file whose inode changed (rename and create) is read
+// to its end and the new one read from the start; a file that shrank
+// (truncation) is read again from the start; after a restart a saved offset
+// is used only while the inode matches and the file is not shorter, else
+// the file is read from the start. read_from applies to files found when
+// the task opens and that have no saved offset; files that appear later
+// are read from their start. With several tasks, each file goes to the task
+// given by a hash of its path. Known limits: patterns that also match the
+// rotated-away names (app.log.1) read those again as new files; a reused
+// inode or a file truncated and regrown past the saved position between two
+// checks is not noticed.
+//
+// Sink: format "value" writes the value as one JSON line (a
+// json.RawMessage as it is, compacted only if it spans lines; a string as
+// a JSON string; []byte as a base64 JSON string, or, for wire bytes of an
+// Encoded record, as JSON when they are JSON else as a string); "envelope"
+// writes {"topic","partition","offset","timestamp","key","value","headers"}
+// (plus "headers_base64" naming the headers whose non-UTF-8 values are
+// base64); "raw" writes the value's bytes (structured values as JSON) and a
+// newline. Writes are buffered; Flush writes the buffer and fsyncs. With
+// tasks > 1 task N writes NAME-N.EXT. Delivery is at-least-once: after a
+// crash between a write and the commit of its offsets the records are
+// appended again, so the file may hold duplicates (or, after a failed
+// write, a partial line).
+//
+// It imports the plugin SDK, lang/configschema, stdlib/converters (the
+// JSON encoder) and stdlib/internal/pluginconf.
 package file

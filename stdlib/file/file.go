@@ -11,7 +11,7 @@ var SourceSchema = configschema.Schema{
 	Type:        "file",
 	Description: "Tails files matching glob patterns and produces one record per line; survives rotation and restarts from the byte offset saved per file.",
 	Attributes: []configschema.Attribute{
-		{Name: "paths", Type: configschema.ListOfString, Required: true, Description: "Glob patterns of the files to read, relative to the configuration directory."},
+		{Name: "paths", Path: true, Type: configschema.ListOfString, Required: true, Description: "Glob patterns of the files to read, relative to the configuration directory."},
 		{Name: "topic", Type: configschema.String, Required: true, Description: "Topic the records are written to."},
 		{Name: "read_from", Type: configschema.String, Default: "beginning", Enum: []string{"beginning", "end"}, Description: "Where to start in a file seen for the first time."},
 		{Name: "poll_interval", Type: configschema.Duration, Default: "1s", Description: "How often files are checked for new lines and new matches."},
@@ -24,13 +24,17 @@ var SinkSchema = configschema.Schema{
 	Type:        "file",
 	Description: "Appends records to a file, one per line, and fsyncs before offsets are committed. With tasks > 1 each task writes NAME-N.EXT.",
 	Attributes: []configschema.Attribute{
-		{Name: "path", Type: configschema.String, Required: true, Description: "File to write, relative to the configuration directory."},
+		{Name: "path", Path: true, Type: configschema.String, Required: true, Description: "File to write, relative to the configuration directory."},
 		{Name: "format", Type: configschema.String, Default: "value", Enum: []string{"value", "envelope", "raw"}, Description: "value: the record value as one JSON line; envelope: key, value, headers, topic, partition, offset and timestamp as one JSON object; raw: the value bytes followed by a newline."},
 	},
 }
 
 // Source returns the plugin registration of source "file".
-func Source() connector.Plugin { return connector.Plugin{Schema: SourceSchema} }
+func Source() connector.Plugin {
+	return connector.Plugin{Schema: SourceSchema, NewSource: func() connector.Source { return new(tailer) }}
+}
 
 // Sink returns the plugin registration of sink "file".
-func Sink() connector.Plugin { return connector.Plugin{Schema: SinkSchema} }
+func Sink() connector.Plugin {
+	return connector.Plugin{Schema: SinkSchema, NewSink: func() connector.Sink { return new(writer) }}
+}

@@ -1,5 +1,14 @@
 // Package generator is the built-in "generator" source: it produces records
 // from CEL expressions over a sequence number, for demos, tests and load.
 //
-// It imports only the plugin SDK and lang/configschema.
+// Task i of n produces seq = i, i+n, i+2n, …; with count, each task stops
+// after count records (Poll returns io.EOF). The SourcePartition is
+// {"task": i} and the SourceOffset {"seq": the next seq}; a task resumes
+// from it (moved up to the task's next own seq if the number of tasks
+// changed). rate is shared evenly by the tasks and enforced with a token
+// bucket holding at most a quarter of a second's worth of records. seed is
+// accepted but no expression function uses it yet.
+//
+// It imports only the plugin SDK, lang/configschema and
+// stdlib/internal/pluginconf.
 package generator

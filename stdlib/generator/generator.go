@@ -1,8 +1,16 @@
 package generator
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -10,7 +18,7 @@ func i64(v int64) *int64 { return &v }
 var seqVar = []configschema.ExprVar{{
 	Name:        "seq",
 	Type:        "int",
-	Description: "The record's sequence number, from 0, counted per task and kept across restarts.",
+	Description: "The record's sequence number: task i of n produces i, i+n, i+2n, …, so that the tasks together cover 0, 1, 2, … once each; kept across restarts.",
 }}
 
 // Schema is the configuration of source "generator".
@@ -29,4 +37,189 @@ var Schema = configschema.Schema{
 }
 
 // Source returns the plugin registration of source "generator".
-func Source() connector.Plugin { return connector.Plugin{Schema: Schema} }
+func Source() connector.Plugin {
+	return connector.Plugin{Schema: Schema, NewSource: func() connector.Source { return new(source) }}
+}
+
+const (
+	// maxBatch is the most records one Poll returns.
+	maxBatch = 500
+	// maxWait is how long Poll waits for the rate limiter before it
+	// returns no records.
+	maxWait = time.Second
+	// burst is how many seconds' worth of records the rate limiter saves
+	// up while Poll is not called.
+	burst = 0.25
+)
+
+// source is one task of a generator.
+type source struct {
+	connector.UnimplementedSource
+
+	topic      string
+	key, value connector.Expr
+	tasks      int64
+	next       int64 // seq of the next record
+	end        int64 // seq at which the task stops; math.MaxInt64 for never
+
+	// Token bucket of the rate limit; rate 0 is unlimited.
+	rate, tokens, capacity float64
+	last                   time.Time
+
+	partition map[string]any
+	vars      map[string]any
+	failed    error // an evaluation error, returned by the next Poll
+}
+
+func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
+	cfg := pluginconf.Config(tc.Config)
+	var err error
+	if s.topic, err = cfg.String("topic", ""); err != nil {
+		return fmt.Errorf("source generator: %w", err)
+	}
+	if s.topic == "" {
+		return errors.New("source generator: topic is required")
+	}
+	rate, err := cfg.Float("rate", 0)
+	if err != nil {
+		return fmt.Errorf("source generator: %w", err)
+	}
+	count, err := cfg.Int("count", 0)
+	if err != nil {
+		return fmt.Errorf("source generator: %w", err)
+	}
+	if rate < 0 || count < 0 {
+		return errors.New("source generator: rate and count cannot be negative")
+	}
+	// seed is part of the configuration (changing it replaces the
+	// pipeline) but the expression library has no seeded functions yet.
+	if _, err := cfg.Int("seed", 0); err != nil {
+		return fmt.Errorf("source generator: %w", err)
+	}
+	s.value = tc.Exprs["value"]
+	if s.value == nil {
+		return errors.New("source generator: the value expression is missing")
+	}
+	s.key = tc.Exprs["key"]
+
+	task, tasks := int64(tc.Task), int64(max(tc.Tasks, 1))
+	if task < 0 || task >= tasks {
+		return fmt.Errorf("source generator: task %d of %d", task, tasks)
+	}
+	s.tasks = tasks
+	s.partition = map[string]any{"task": task}
+	s.next = task
+	if tc.Offset != nil {
+		if off := tc.Offset(s.partition); off != nil {
+			next, ok := pluginconf.ToInt64(off["seq"])
+			if !ok {
+				return fmt.Errorf("source generator: saved offset %v of task %d has no integer seq", off, task)
+			}
+			// After a change of the number of tasks, the saved seq may
+			// not be one of this task's: move up to the next that is.
+			if next < task {
+				next = task
+			}
+			if r := (next - task) % tasks; r != 0 {
+				next += tasks - r
+			}
+			s.next = next
+		}
+	}
+	s.end = math.MaxInt64
+	if count > 0 {
+		s.end = task + count*tasks
+	}
+	if rate > 0 {
+		s.rate = rate / float64(tasks)
+		s.capacity = max(1, s.rate*burst)
+		s.tokens = 1
+		s.last = time.Now()
+	}
+	s.vars = map[string]any{"seq": int64(0)}
+	return nil
+}
+
+func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
+	if s.failed != nil {
+		return nil, s.failed
+	}
+	if s.next >= s.end {
+		return nil, io.EOF
+	}
+	n := int64(maxBatch)
+	if s.end != math.MaxInt64 {
+		n = min(n, (s.end-s.next+s.tasks-1)/s.tasks)
+	}
+	if s.rate > 0 {
+		granted, err := s.take(ctx, n)
+		if err != nil || granted == 0 {
+			return nil, err
+		}
+		n = granted
+	}
+	recs := make([]connector.Record, 0, n)
+	now := time.Now()
+	for range n {
+		seq := s.next
+		s.vars["seq"] = seq
+		value, err := s.value.Eval(s.vars)
+		if err != nil {
+			s.failed = fmt.Errorf("source generator: value for seq %d: %w", seq, err)
+			break
+		}
+		var key any
+		if s.key != nil {
+			if key, err = s.key.Eval(s.vars); err != nil {
+				s.failed = fmt.Errorf("source generator: key for seq %d: %w", seq, err)
+				break
+			}
+		}
+		s.next += s.tasks
+		recs = append(recs, connector.Record{
+			Key:             key,
+			Value:           value,
+			Topic:           s.topic,
+			Partition:       -1,
+			Timestamp:       now,
+			SourcePartition: s.partition,
+			SourceOffset:    map[string]any{"seq": s.next},
+		})
+	}
+	if len(recs) == 0 {
+		return nil, s.failed
+	}
+	return recs, nil
+}
+
+// take waits until the token bucket holds at least one token, at most
+// maxWait, and takes up to want of them.
+func (s *source) take(ctx context.Context, want int64) (int64, error) {
+	s.refill()
+	if s.tokens < 1 {
+		wait := time.Duration((1 - s.tokens) / s.rate * float64(time.Second))
+		wait = min(max(wait, time.Millisecond), maxWait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+		s.refill()
+		if s.tokens < 1 {
+			return 0, nil
+		}
+	}
+	got := min(want, int64(s.tokens))
+	s.tokens -= float64(got)
+	return got, nil
+}
+
+func (s *source) refill() {
+	now := time.Now()
+	s.tokens = min(s.capacity, s.tokens+now.Sub(s.last).Seconds()*s.rate)
+	s.last = now
+}
+
+func (s *source) Close() error { return nil }

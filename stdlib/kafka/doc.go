@@ -1,5 +1,25 @@
 // Package kafka is the built-in "kafka" source (mirroring another cluster
-// into the fleet's) and sink (writing to topics of another cluster).
+// into the fleet's) and sink (writing to topics of another cluster). Both
+// build franz-go clients for the other cluster themselves (clusterOpts:
+// seed brokers, SASL PLAIN/SCRAM, TLS).
 //
-// It imports the plugin SDK, lang/configschema and franz-go.
+// The source assigns partitions directly, without a consumer group: the
+// sorted list of (topic, partition) is dealt round-robin to the tasks, and
+// each partition starts at its saved SourceOffset {"offset": next} (the
+// SourcePartition is {"topic": t, "partition": p}), else at start_from.
+// Topics and partitions are resolved at Open; a restart picks up new ones.
+// topics_regex must match a whole topic name, as in Kafka; internal topics
+// are never mirrored. It reads read_committed. Records keep key, value,
+// headers, timestamp and partition, as wire bytes (Record.Encoded). The
+// target topics must exist with at least the source's partitions: the
+// source lists them through TopicsNeeder for the worker to create.
+//
+// The sink produces with an idempotent producer (acks = "all"; acks =
+// "leader" turns idempotence off), lets the producer pick partitions by
+// key, and reports failures at Flush, retriable ones marked with
+// connector.Retriable. Delivery is at-least-once: after a failed Flush the
+// worker must write again every record since the last successful Flush.
+//
+// It imports the plugin SDK, lang/configschema, stdlib/converters (JSON
+// for structured values), stdlib/internal/pluginconf and franz-go.
 package kafka

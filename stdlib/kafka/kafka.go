@@ -13,7 +13,7 @@ func clusterAttributes(forceReplace bool) []configschema.Attribute {
 		{Name: "sasl_username", Type: configschema.String, Description: "SASL user name."},
 		{Name: "sasl_password", Type: configschema.String, Sensitive: true, Description: "SASL password."},
 		{Name: "tls", Type: configschema.Bool, Default: false, Description: "Connect with TLS, verifying the brokers against the system roots or tls_ca_file."},
-		{Name: "tls_ca_file", Type: configschema.String, Description: "PEM file of the certificate authorities to trust."},
+		{Name: "tls_ca_file", Path: true, Type: configschema.String, Description: "PEM file of the certificate authorities to trust."},
 	}
 }
 
@@ -47,7 +47,34 @@ var SinkSchema = configschema.Schema{
 }
 
 // Source returns the plugin registration of source "kafka".
-func Source() connector.Plugin { return connector.Plugin{Schema: SourceSchema} }
+func Source() connector.Plugin {
+	return connector.Plugin{Schema: SourceSchema, NewSource: func() connector.Source { return new(mirror) }}
+}
 
 // Sink returns the plugin registration of sink "kafka".
-func Sink() connector.Plugin { return connector.Plugin{Schema: SinkSchema} }
+func Sink() connector.Plugin {
+	return connector.Plugin{Schema: SinkSchema, NewSink: func() connector.Sink { return new(producer) }}
+}
+
+// TopicRequest asks the worker for a topic of the fleet's cluster that a
+// source writes to. It is proposed for the SDK (connector.TopicRequest);
+// once there, this becomes an alias of it.
+type TopicRequest struct {
+	Name string
+	// Partitions is the fewest partitions the topic must have: records
+	// keep their source partition.
+	Partitions int32
+}
+
+// TopicsNeeder is the optional interface of a source whose target topics
+// are known only at Open (the kafka source learns them from the other
+// cluster). The worker calls TopicsNeeded after Open and before the first
+// Poll, creates each missing topic with the requested partitions (and the
+// fleet's default replication and configuration), and fails the task with
+// a clear error when an existing one has fewer partitions. It is proposed
+// for the SDK (connector.TopicsNeeder).
+type TopicsNeeder interface {
+	TopicsNeeded() []TopicRequest
+}
+
+var _ TopicsNeeder = (*mirror)(nil)

@@ -27,6 +27,9 @@ var commands = []*command{
 	fmtCommand,
 	graphCommand,
 	schemaCommand,
+	devCommand,
+	workerCommand,
+	brokerCommand,
 	versionCommand,
 }
 

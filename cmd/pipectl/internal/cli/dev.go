@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pipectl/pipectl/cmd/pipectl/internal/views"
+	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/worker"
+)
+
+var devCommand = &command{
+	name:     "dev",
+	synopsis: "Run a configuration locally: broker, worker and apply in one process",
+	usage: `Usage: pipectl dev [options] [DIR]
+
+  Runs the configuration in DIR (the current directory by default) on one
+  machine: an embedded Kafka-protocol broker (on a free port unless -listen
+  or -brokers is given), a worker, and an apply of DIR. It shows each
+  pipeline's record counts as they flow, applies again when a file of DIR
+  changes, and stops cleanly on Ctrl-C or after -duration.
+
+Options:
+
+  -listen HOST:PORT  Address of the embedded broker. Default: a free port.
+  -brokers LIST      Use this Kafka cluster instead of an embedded broker.
+  -data-dir DIR      Keep the embedded broker's data in DIR.
+  -http HOST:PORT    REST API address. Default 127.0.0.1:8083, or a free
+                     port when that one is taken.
+  -duration D        Stop after D (e.g. 30s); default: run until Ctrl-C.
+  -var 'NAME=VALUE'  Set a variable. Repeatable.
+  -var-file=FILE     Read variable values from FILE.
+  -no-color          Print without colour.
+
+  Without PIPECTL_STATE_KEY, sensitive values that are not env()/file()
+  references are encrypted with a key made up for this run.
+`,
+	run: runDev,
+}
+
+func runDev(m *meta, cmd *command, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fs := m.newFlagSet(cmd)
+	listen := fs.String("listen", "", "")
+	brokers := fs.String("brokers", "", "")
+	dataDir := fs.String("data-dir", "", "")
+	httpAddr := fs.String("http", "", "")
+	duration := fs.Duration("duration", 0, "")
+	var vars varFlags
+	vars.register(fs)
+	positional, code, ok := m.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	dir, code, ok := m.dirArg(cmd, positional)
+	if !ok {
+		return code
+	}
+	v := m.view()
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	cfg, ok := m.devLoad(dir, vars)
+	if !ok {
+		return exitError
+	}
+
+	embedded := *brokers == ""
+	var override []string
+	if embedded {
+		addr := *listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		b, err := kafka.StartBroker(kafka.BrokerConfig{Listen: addr, DataDir: *dataDir, Logger: v.Logger(slog.LevelWarn)})
+		if err != nil {
+			v.Error("Failed to start the broker", brokerStartDetail(err))
+			return exitError
+		}
+		defer b.Close()
+		override = []string{b.Addr()}
+	} else {
+		override = strings.Split(*brokers, ",")
+	}
+	kcfg, err := kafka.ConfigFromFleet(cfg.Fleet, override, m.lookupEnv)
+	if err != nil {
+		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
+		return exitError
+	}
+	keys, err := devKeys(m)
+	if err != nil {
+		v.Error("Invalid state key", err.Error())
+		return exitError
+	}
+	opts, err := kcfg.Opts()
+	if err != nil {
+		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
+		return exitError
+	}
+	ctl, err := control.New(cfg.Fleet.Name, opts...)
+	if err != nil {
+		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
+		return exitError
+	}
+	defer ctl.Close()
+	if err := ctl.EnsureTopics(ctx); err != nil {
+		v.Error("Cannot create the fleet's control topics", err.Error())
+		return exitError
+	}
+
+	reg, err := m.registry()
+	if err != nil {
+		v.Error("Cannot register the plugins", err.Error())
+		return exitError
+	}
+	wcfg := worker.Config{Fleet: cfg.Fleet.Name, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, Keys: keys,
+		LookupEnv: m.lookupEnv, Logger: v.Logger(logLevel(m, slog.LevelWarn)), Version: Version, StatusInterval: 2 * time.Second}
+	if wcfg.HTTP == "" {
+		wcfg.HTTP = worker.DefaultHTTP
+	}
+	w, err := worker.New(wcfg)
+	if err != nil && *httpAddr == "" && errors.Is(err, syscall.EADDRINUSE) {
+		wcfg.HTTP = "127.0.0.1:0"
+		w, err = worker.New(wcfg)
+	}
+	if err != nil {
+		v.Error("Cannot start the worker", err.Error())
+		return exitError
+	}
+	v.DevStarted(dir, strings.Join(kcfg.Brokers, ","), cfg.Fleet.Name, w.URL(), embedded)
+	if !devApply(ctx, v, ctl, cfg, keys) {
+		return exitError
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+
+	watch := fingerprint(dir)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lines, n := 0, 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				v.Error("The worker stopped", err.Error())
+				return exitError
+			}
+			return exitOK
+		case <-ctx.Done():
+			v.Stopping("pipectl dev")
+			if err := <-done; err != nil {
+				v.Error("The worker stopped", err.Error())
+				return exitError
+			}
+			return exitOK
+		case <-tick.C:
+			n++
+			if now := fingerprint(dir); now != watch {
+				watch = now
+				v.Reloading()
+				lines = 0
+				if cfg, ok := m.devLoad(dir, vars); ok {
+					devApply(ctx, v, ctl, cfg, keys)
+				}
+			}
+			// On a terminal the counts are rewritten in place every
+			// second; elsewhere a block is printed every 5 seconds.
+			if m.streams.StdoutColor || n%5 == 0 {
+				v.Counts(devCounts(w), &lines)
+			}
+		}
+	}
+}
+
+// devLoad loads the configuration and prints its diagnostics; ok is false
+// on errors.
+func (m *meta) devLoad(dir string, vars varFlags) (*lang.Config, bool) {
+	cfg, diags, ok := m.loadConfig(dir, vars.args)
+	if !ok {
+		return nil, false
+	}
+	if len(diags) > 0 {
+		m.view().Diagnostics(diags, cfg.Files)
+	}
+	return cfg, !diags.HasErrors()
+}
+
+// devApply writes the configuration's topics and state: pipectl dev's
+// apply, through runtime/control's commit.
+func devApply(ctx context.Context, v *views.View, ctl *control.Control, cfg *lang.Config, keys *control.Keys) bool {
+	res, err := control.Resources(cfg, keys)
+	if err != nil {
+		v.Error("Cannot apply the configuration", err.Error())
+		return false
+	}
+	if err := ctl.EnsureTopicResources(ctx, res); err != nil {
+		v.Error("Cannot create the configuration's topics", err.Error())
+		return false
+	}
+	serial, changed, err := ctl.Sync(ctx, res, control.CommitInfo{By: "pipectl dev"})
+	if err != nil {
+		v.Error("Cannot apply the configuration", err.Error())
+		return false
+	}
+	v.Applied(serial, changed)
+	return true
+}
+
+// devKeys is PIPECTL_STATE_KEY, or a key made up for this run.
+func devKeys(m *meta) (*control.Keys, error) {
+	keys, err := control.KeysFromEnv(m.lookupEnv)
+	if err != nil || keys != nil {
+		return keys, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	return control.NewKeys(raw)
+}
+
+func devCounts(w *worker.Worker) map[string]views.PipelineCounts {
+	local := w.Counts()
+	out := map[string]views.PipelineCounts{}
+	for _, s := range w.Status() {
+		c := local[s.Name]
+		out[s.Name] = views.PipelineCounts{State: string(s.Connector.State), In: c.In, Out: c.Out, Filtered: c.Filtered, Failed: c.Failed}
+	}
+	return out
+}
+
+// fingerprint summarizes the configuration files of dir, to notice edits.
+func fingerprint(dir string) string {
+	var sb strings.Builder
+	for _, pattern := range []string{"*.hcl", "*.pipevars", "*.pipevars.json"} {
+		files, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil {
+				fmt.Fprintf(&sb, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
+			}
+		}
+	}
+	return sb.String()
+}

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/worker"
+)
+
+var workerCommand = &command{
+	name:     "worker",
+	synopsis: "Run a worker of a fleet",
+	usage: `Usage: pipectl worker [options] [DIR]
+
+  Runs a worker: it reads the fleet's state from <fleet>.configs, runs its
+  pipelines, reports their status to <fleet>.status and serves the REST API
+  until it is interrupted (Ctrl-C or SIGTERM), when it stops its tasks
+  cleanly (flush, commit, status UNASSIGNED). It prints
+  "worker ID listening on http://HOST:PORT" once it serves.
+
+  With DIR, the fleet name, brokers and SASL/TLS settings come from the
+  configuration's fleet block; flags override them.
+
+Options:
+
+  -brokers LIST      Bootstrap brokers, comma-separated (or PIPECTL_BROKERS).
+  -fleet NAME        The fleet to join (required without DIR).
+  -http HOST:PORT    REST API address. Default 127.0.0.1:8083.
+  -id ID             Worker id. Default: the REST address HOST:PORT.
+  -http-token TOKEN  Require this bearer token on the REST API
+                     (or PIPECTL_HTTP_TOKEN).
+  -tls-cert FILE     Serve the REST API over TLS with this certificate...
+  -tls-key FILE      ...and this key.
+  -var 'NAME=VALUE'  Set a variable of DIR's configuration. Repeatable.
+  -var-file=FILE     Read variable values of DIR's configuration.
+  -no-color          Print without colour.
+
+  Sensitive values stored encrypted in state need PIPECTL_STATE_KEY, the
+  key the apply used.
+`,
+	run: runWorker,
+}
+
+// fleetFlags are the flags that say how to reach a fleet.
+type fleetFlags struct {
+	brokers, fleet string
+}
+
+// kafkaConfig resolves the fleet name and Kafka settings from the flags,
+// the environment and, when dir is set, the configuration's fleet block.
+func (m *meta) kafkaConfig(ff fleetFlags, dir string, vars varFlags) (string, kafka.Config, bool) {
+	v := m.view()
+	brokers := ff.brokers
+	if brokers == "" {
+		brokers, _ = m.lookupEnv("PIPECTL_BROKERS")
+	}
+	var override []string
+	if brokers != "" {
+		override = strings.Split(brokers, ",")
+	}
+	name := ff.fleet
+	var cfg kafka.Config
+	var err error
+	if dir != "" {
+		lc, diags, ok := m.loadConfig(dir, vars.args)
+		if !ok {
+			return "", cfg, false
+		}
+		if diags.HasErrors() {
+			v.Diagnostics(diags, lc.Files)
+			return "", cfg, false
+		}
+		if name == "" && lc.Fleet != nil {
+			name = lc.Fleet.Name
+		}
+		cfg, err = kafka.ConfigFromFleet(lc.Fleet, override, m.lookupEnv)
+	} else {
+		cfg, err = kafka.ConfigFromFleet(nil, override, m.lookupEnv)
+	}
+	if err != nil {
+		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
+		return "", cfg, false
+	}
+	if name == "" {
+		v.Error("No fleet name", "Name the fleet with -fleet NAME, or give the configuration directory whose fleet block names it.")
+		return "", cfg, false
+	}
+	return name, cfg, true
+}
+
+func runWorker(m *meta, cmd *command, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fs := m.newFlagSet(cmd)
+	var ff fleetFlags
+	fs.StringVar(&ff.brokers, "brokers", "", "")
+	fs.StringVar(&ff.fleet, "fleet", "", "")
+	httpAddr := fs.String("http", worker.DefaultHTTP, "")
+	id := fs.String("id", "", "")
+	token := fs.String("http-token", "", "")
+	cert := fs.String("tls-cert", "", "")
+	key := fs.String("tls-key", "", "")
+	var vars varFlags
+	vars.register(fs)
+	positional, code, ok := m.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	v := m.view()
+	dir := ""
+	switch len(positional) {
+	case 0:
+	case 1:
+		dir = positional[0]
+	default:
+		v.UsageError("Too many command-line arguments", "worker takes at most one configuration directory.", cmd.usage)
+		return exitError
+	}
+	fleetName, kcfg, ok := m.kafkaConfig(ff, dir, vars)
+	if !ok {
+		return exitError
+	}
+	if *token == "" {
+		*token, _ = m.lookupEnv("PIPECTL_HTTP_TOKEN")
+	}
+	keys, err := control.KeysFromEnv(m.lookupEnv)
+	if err != nil {
+		v.Error("Invalid state key", err.Error())
+		return exitError
+	}
+	reg, err := m.registry()
+	if err != nil {
+		v.Error("Cannot register the plugins", err.Error())
+		return exitError
+	}
+	w, err := worker.New(worker.Config{
+		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id, Token: *token,
+		TLSCert: *cert, TLSKey: *key, Keys: keys, LookupEnv: m.lookupEnv,
+		Logger: v.Logger(logLevel(m, slog.LevelInfo)), Version: Version,
+	})
+	if err != nil {
+		v.Error("Cannot start the worker", err.Error())
+		return exitError
+	}
+	v.WorkerListening(w.ID(), w.URL())
+	if err := w.Run(ctx); err != nil {
+		v.Error("The worker stopped", err.Error())
+		return exitError
+	}
+	return exitOK
+}

@@ -1,0 +1,67 @@
+package views
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// WorkerListening says that a worker serves its REST API. Scripts wait for
+// this line.
+func (v *View) WorkerListening(id, url string) {
+	v.out(fmt.Sprintf("worker %s listening on %s\n", id, url))
+}
+
+// DevStarted tells where pipectl dev's parts are.
+func (v *View) DevStarted(dir, brokers, fleet, url string, embedded bool) {
+	kind := "Kafka"
+	if embedded {
+		kind = "embedded broker"
+	}
+	v.out(fmt.Sprintf("pipectl dev: %s\n  %-9s %s (%s)\n  fleet     %s\n  REST API  %s  (try: curl %s/connectors?expand=status)\n",
+		dir, "brokers", brokers, kind, fleet, url, url))
+}
+
+// Applied reports what an apply of pipectl dev changed.
+func (v *View) Applied(serial int64, changed []string) {
+	if len(changed) == 0 {
+		v.out("Apply: no changes; the fleet matches the configuration.\n")
+		return
+	}
+	v.out(fmt.Sprintf("Apply complete at serial %d: %d changed (%s).\n", serial, len(changed), strings.Join(changed, ", ")))
+}
+
+// Reloading says that files changed and the configuration is applied again.
+func (v *View) Reloading() { v.out("Files changed: applying again.\n") }
+
+// PipelineCounts is one pipeline's counts for the live line.
+type PipelineCounts struct {
+	State                     string
+	In, Out, Filtered, Failed int64
+}
+
+// Counts prints the per-pipeline counts. On a terminal it rewrites the
+// same lines in place; elsewhere it prints them as a block.
+func (v *View) Counts(counts map[string]PipelineCounts, lines *int) {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var sb strings.Builder
+	if v.streams.StdoutColor && *lines > 0 {
+		fmt.Fprintf(&sb, "\x1b[%dA", *lines)
+	}
+	for _, n := range names {
+		c := counts[n]
+		if v.streams.StdoutColor {
+			sb.WriteString("\x1b[2K")
+		}
+		fmt.Fprintf(&sb, "  %-40s %-10s in %-9d out %-9d filtered %-9d failed %d\n", n, c.State, c.In, c.Out, c.Filtered, c.Failed)
+	}
+	*lines = len(names)
+	v.out(sb.String())
+}
+
+// Stopping says that a long-running command is shutting down.
+func (v *View) Stopping(what string) { v.err(what + ": stopping\n") }

@@ -1,0 +1,23 @@
+// Package api owns a worker's HTTP API: the routes, request parsing, the
+// JSON shapes and status codes of Kafka Connect's REST API (so tools that
+// read Connect's API read pipectl's), bearer-token authentication, panic
+// recovery, and serving with graceful shutdown.
+//
+// It declares [Fleet], the little it needs of the worker, and knows nothing
+// of how the worker keeps state: any worker answers for the whole fleet
+// through it. Configuration changes are not part of this API; they go
+// through `pipectl apply`, and the routes that create, update or delete
+// connectors in Kafka Connect answer 405 saying so.
+//
+// Differences from Kafka Connect, on purpose:
+//   - Names are pipeline addresses (source.file.orders,
+//     source.kafka.mirror["eu"]), URL-escaped in paths.
+//   - A pipeline's config keeps the JSON types of its values (numbers, lists,
+//     objects) where Connect has only strings; "connector.class" (the plugin
+//     class, e.g. source.file) and "name" are added when absent, as Connect
+//     always shows them. Each task's config is its pipeline's.
+//   - /healthz (and Connect's /health) answer in KIP-1017's shape,
+//     {"status","message"}, with 200 or 503.
+//
+// It imports runtime/metrics for the /metrics handler and never planner.
+package api

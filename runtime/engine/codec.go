@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// rawBytes returns the wire bytes of an Encoded record's key or value.
+func rawBytes(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case []byte:
+		return v, nil
+	case json.RawMessage:
+		return v, nil
+	case string:
+		return []byte(v), nil
+	}
+	return nil, fmt.Errorf("an Encoded record holds bytes, not %s", describe(v))
+}
+
+// fromBytes turns consumed bytes into what transforms and sinks see:
+// Decode when a transform needs the structure, else the converter's
+// cheaper Check. nil (a null key, a tombstone) stays nil.
+func fromBytes(c connector.Converter, b []byte, decode bool) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if decode {
+		return c.Decode(b)
+	}
+	return c.Check(b)
+}
+
+// toBytes encodes a key or value; nil stays nil.
+func toBytes(c connector.Converter, v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return c.Encode(v)
+}
+
+// unraw decodes JSON text a source handed over undecoded
+// (json.RawMessage), for transforms that look inside it.
+func unraw(v any) (any, error) {
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		return v, nil
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// render is the JSON rendering of a value that the pipeline's converter
+// could not encode, for the dead-letter topic.
+func render(v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return v
+	case json.RawMessage:
+		return v
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return b
+	}
+	return fmt.Appendf(nil, "%v", v)
+}
+
+// deepCopy copies the maps and lists of a structured value.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,62 @@
+// Package engine runs one task of a pipeline: the source loop (poll →
+// transforms → converters → idempotent produce → source offsets saved after
+// the acknowledgement) and the sink loop (fetch in the consumer group
+// "<fleet>.<address>" → converters → transforms → write → flush → commit),
+// with the error policy of DESIGN.md section 5: retries with backoff,
+// tolerance none or all, and the dead-letter topic.
+//
+// It does not know how tasks are assigned: the worker's supervisor calls
+// Compile once per pipeline and Run once per task it owns, handing it the
+// fleet's clients.
+//
+//	p, err := engine.Compile(address, spec, registry, keys, os.LookupEnv)
+//	err = engine.Run(ctx, engine.TaskArgs{Pipeline: p, Task: 0, Fleet: "shop", ...})
+//
+// Run returns nil after a clean stop (ctx ended: the task flushes what it
+// holds, saves or commits its offsets and returns, in about StopTimeout) and
+// a *TaskError when the task fails; Counters reports progress meanwhile.
+//
+// # Transforms
+//
+// A pipeline's transforms run in list order; inside one transform the
+// operations run in the fixed order when/unless, filter, set, rename, drop,
+// key, topic, headers. set entries apply one after the other, each seeing
+// the ones before. A path that crosses a value that is not a map (set
+// value.a.b where value.a is a string) is a transform error; a rename or
+// drop of a field that is absent does nothing; set creates missing
+// intermediate maps. A filter that returns false drops the record and
+// counts it as filtered, never as failed.
+//
+// Keys and values are decoded only when a transform reads or writes them
+// (variables key and value, paths key.… and value.…); otherwise bytes pass
+// through untouched (sources: records with Encoded set; sinks: Converter.Check
+// instead of Decode). A nil key or value stays nil (a tombstone): converters
+// never see it.
+//
+// # Record failures
+//
+// A converter or transform error, a sink's per-record error (see
+// FailedRecord) and a source record that Kafka refuses (too large, say) are
+// record failures. With tolerance "none" Run returns a *TaskError naming the
+// stage; with "all" the record goes, unchanged, to the dead-letter topic with
+// the pipectl.error.* and pipectl.source.* headers, is counted as failed, and
+// the task goes on. Sinks send the bytes they consumed; sources send the
+// record as the source gave it, encoded with the pipeline's converters, or
+// rendered as JSON when those cannot encode it.
+//
+// # Retries
+//
+// An error that IsRetriable (connector.Retriable, a retriable Kafka error, a
+// timeout) from Open, Poll, Write, Flush, the produce, the offset store or
+// the admin client is retried with exponential backoff from 100ms up to
+// retry_backoff_max, until retry_timeout; then it fails the task.
+//
+// # Partitions
+//
+// A source record with Partition >= 0 goes to that partition only if the
+// fleet producer partitions with Partitioner (kgo.RecordPartitioner); records
+// with Partition -1 use the partitioner Partitioner wraps.
+//
+// It imports lang/expr, lang/configschema, runtime/connector and
+// runtime/control; never planner, stdlib or cmd.
+package engine

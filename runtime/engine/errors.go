@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// Stage is where in a task an error happened.
+type Stage int
+
+// The stages. The first four are the values of the pipectl.error.stage
+// header of dead-letter records.
+const (
+	StageSource     Stage = iota // the source connector (Open, Poll), or Kafka refusing a source record
+	StageSink                    // the sink connector (Open, Write, Flush)
+	StageConverter               // a key or value converter
+	StageTransform               // a transform
+	StageKafka                   // the fleet cluster: fetch, produce, commit, topic creation
+	StageOffsets                 // the source offset store
+	StageDeadLetter              // writing to the dead-letter topic
+)
+
+// String returns the stage's name as status and headers show it.
+func (s Stage) String() string {
+	switch s {
+	case StageSource:
+		return "source"
+	case StageSink:
+		return "sink"
+	case StageConverter:
+		return "converter"
+	case StageTransform:
+		return "transform"
+	case StageKafka:
+		return "kafka"
+	case StageOffsets:
+		return "offsets"
+	case StageDeadLetter:
+		return "dead_letter"
+	default:
+		return fmt.Sprintf("Stage(%d)", int(s))
+	}
+}
+
+// TaskError is why a task failed. The worker puts it in the task's status:
+// Message is the one-line error, Trace the longer account (Kafka Connect's
+// "trace"), never a Go stack trace.
+type TaskError struct {
+	Pipeline string
+	Task     int
+	Stage    Stage
+	// Class is the Go type of the error that caused the failure, without
+	// its pointer star ("json.SyntaxError", "expr.EvalError"), or "error"
+	// when it has no more telling type.
+	Class   string
+	Message string
+	// Trace names the stage, the record when there is one, and every
+	// error of the chain.
+	Trace string
+	Err   error
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("%s task %d: %s: %s", e.Pipeline, e.Task, e.Stage, e.Message)
+}
+
+// Unwrap returns the cause.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// recordRef says which record an error concerns, for traces and headers.
+type recordRef struct {
+	topic     string
+	partition int32
+	offset    int64 // -1: none (source records)
+}
+
+func (r *recordRef) String() string {
+	if r.offset < 0 {
+		if r.partition < 0 {
+			return fmt.Sprintf("topic %q", r.topic)
+		}
+		return fmt.Sprintf("topic %q partition %d", r.topic, r.partition)
+	}
+	return fmt.Sprintf("topic %q partition %d offset %d", r.topic, r.partition, r.offset)
+}
+
+func newTaskError(p *Pipeline, task int, stage Stage, rec *recordRef, err error) *TaskError {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s task %d failed in stage %s\n", p.address, task, stage)
+	if rec != nil {
+		fmt.Fprintf(&b, "record: %s\n", rec)
+	}
+	for i, e := 0, err; e != nil; i, e = i+1, errors.Unwrap(e) {
+		if i == 0 {
+			fmt.Fprintf(&b, "error: %s\n", e)
+		} else {
+			fmt.Fprintf(&b, "caused by (%s): %s\n", className(e), e)
+		}
+	}
+	return &TaskError{
+		Pipeline: p.address,
+		Task:     task,
+		Stage:    stage,
+		Class:    classOf(err),
+		Message:  err.Error(),
+		Trace:    strings.TrimSuffix(b.String(), "\n"),
+		Err:      err,
+	}
+}
+
+// classOf names the most telling Go type of an error chain: the deepest
+// error that is not a plain wrapper.
+func classOf(err error) string {
+	class := "error"
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if n := className(e); !plainWrapper[n] {
+			class = n
+		}
+	}
+	return class
+}
+
+func className(e error) string { return strings.TrimPrefix(fmt.Sprintf("%T", e), "*") }
+
+// plainWrapper are error types that add text and no meaning.
+var plainWrapper = map[string]bool{
+	"errors.errorString": true, "fmt.wrapError": true, "fmt.wrapErrors": true,
+	"errors.joinError": true, "connector.retriable": true,
+	"engine.retryError": true, "engine.TaskError": true, "engine.transformError": true,
+}
+
+// IsRetriable reports whether err may succeed when tried again: it was
+// marked with connector.Retriable, or it is a retriable Kafka error, a
+// franz-go record timeout or retry limit, or a network timeout.
+func IsRetriable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if connector.IsRetriable(err) || kerr.IsRetriable(err) ||
+		errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kgo.ErrRecordRetries) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// FailedRecord is what an error that a Sink's Write returns implements,
+// alone or joined with others (errors.Join), to say that one record of the
+// batch failed on its own (a row the database rejected) while the others
+// were written. FailedRecord returns the record's index in the batch given
+// to Write. Such records follow errors.tolerance like converter errors;
+// an error from Write that is not made only of FailedRecord errors fails the
+// whole batch (retried when IsRetriable).
+//
+// It is declared here, where it is used; the SDK could offer a helper that
+// builds such an error (connector.RecordFailed(index, err)).
+type FailedRecord interface {
+	error
+	FailedRecord() int
+}
+
+// failedRecords splits a Write error into per-record failures. ok is false
+// when some part of err is not a FailedRecord.
+func failedRecords(err error, n int) (failed map[int]error, ok bool) {
+	failed = map[int]error{}
+	var walk func(error) bool
+	walk = func(e error) bool {
+		if fr, is := e.(FailedRecord); is {
+			i := fr.FailedRecord()
+			if i < 0 || i >= n {
+				return false
+			}
+			if _, dup := failed[i]; !dup {
+				failed[i] = fr
+			}
+			return true
+		}
+		if j, is := e.(interface{ Unwrap() []error }); is {
+			for _, inner := range j.Unwrap() {
+				if !walk(inner) {
+					return false
+				}
+			}
+			return len(j.Unwrap()) > 0
+		}
+		return false
+	}
+	if !walk(err) {
+		return nil, false
+	}
+	return failed, true
+}
+
+// retryError is a retriable error that outlasted retry_timeout.
+type retryError struct {
+	what    string
+	timeout time.Duration
+	err     error
+}
+
+func (e *retryError) Error() string {
+	return fmt.Sprintf("%s still failing after retry_timeout %s: %v", e.what, e.timeout, e.err)
+}
+func (e *retryError) Unwrap() error { return e.err }
+
+// initialBackoff is the first wait before a retry; each next one doubles, up
+// to retry_backoff_max.
+const initialBackoff = 100 * time.Millisecond
+
+// retry runs op until it succeeds, fails with an error that is not
+// retriable, retry_timeout passes (a *retryError) or ctx ends (op's last
+// error).
+func (t *task) retry(ctx context.Context, what string, op func() error) error {
+	pol := t.p.policy
+	deadline := time.Now().Add(pol.retryTimeout)
+	wait := initialBackoff
+	for {
+		err := op()
+		if err == nil || !IsRetriable(err) || ctx.Err() != nil {
+			return err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return &retryError{what: what, timeout: pol.retryTimeout, err: err}
+		}
+		t.counters.Retries.Add(1)
+		t.counters.setLastError(err)
+		t.log.Warn("retrying", "operation", what, "in", wait, "error", err)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		case <-timer.C:
+		}
+		wait = min(wait*2, max(pol.backoffMax, initialBackoff))
+	}
+}

@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/runtime/control"
+)
+
+// stateSpec round-trips a spec through JSON, as the configs topic does.
+func stateSpec(t *testing.T, spec *control.PipelineSpec) *control.PipelineSpec {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out control.PipelineSpec
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+func TestCompileConfig(t *testing.T) {
+	keys, err := control.NewKeys([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := keys.Seal("source.test.x.auth.secret", lang.Secret{Value: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := stateSpec(t, &control.PipelineSpec{
+		Kind: "source", Type: "test", Tasks: 2,
+		Config: map[string]any{
+			"topic":    "out",
+			"count":    int64(10),
+			"ratio":    int64(2),
+			"tags":     []string{"a", "b"},
+			"labels":   map[string]string{"team": "data"},
+			"password": &control.Secret{Ref: "env:DB_PASSWORD"},
+			"value":    "{'n': seq * 2}",
+			"auth":     map[string]any{"user": "u", "secret": sealed},
+		},
+		Errors: control.ErrorsSpec{Tolerance: "all", DeadLetterTopic: "dlq", RetryTimeout: "2s", RetryBackoffMax: "500ms"},
+	})
+	env := func(name string) (string, bool) {
+		if name == "DB_PASSWORD" {
+			return "pw", true
+		}
+		return "", false
+	}
+	p, err := Compile("source.test.x", spec, testRegistry(t, nil, nil), keys, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"topic":    "out",
+		"count":    int64(10),
+		"ratio":    float64(2),
+		"fast":     false,
+		"tags":     []string{"a", "b"},
+		"labels":   map[string]string{"team": "data"},
+		"password": "pw",
+		"timeout":  "5s",
+		"value":    "{'n': seq * 2}",
+		"auth":     map[string]any{"user": "u", "port": int64(5432), "secret": "s3cret"},
+	}
+	if diff := cmp.Diff(want, p.config); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	out, err := p.exprs["value"].Eval(map[string]any{"seq": int64(21)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"n": int64(42)}, out); diff != "" {
+		t.Errorf("value expression (-want +got):\n%s", diff)
+	}
+	wantPolicy := policy{tolerateAll: true, deadLetterTopic: "dlq", retryTimeout: 2 * time.Second, backoffMax: 500 * time.Millisecond}
+	if p.policy != wantPolicy {
+		t.Errorf("policy = %+v, want %+v", p.policy, wantPolicy)
+	}
+	if p.Tasks() != 2 {
+		t.Errorf("Tasks() = %d, want 2", p.Tasks())
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		spec control.PipelineSpec
+		want []string
+	}{
+		{
+			name: "unknown plugin",
+			spec: control.PipelineSpec{Kind: "source", Type: "nope"},
+			want: []string{`there is no source type "nope" in this pipectl binary; its source types are test`},
+		},
+		{
+			name: "every problem at once",
+			spec: control.PipelineSpec{Kind: "source", Type: "test",
+				Config:         map[string]any{"count": 1.5, "mode": "c", "extra": true, "tags": []any{1}, "password": &control.Secret{Ref: "env:UNSET"}, "value": "seq +"},
+				ValueConverter: control.ConverterSpec{Type: "avro"},
+				Errors:         control.ErrorsSpec{Tolerance: "all"},
+			},
+			want: []string{
+				"the attribute count must be a whole number, not a number",
+				"the attribute mode must be one of a, b",
+				"the attribute extra is not declared by this worker's plugin",
+				"the attribute tags must be a list of strings, not a list",
+				"source.test.x.password refers to the environment variable UNSET, which is not set on this worker",
+				"the expression value does not compile",
+				`the value_converter "avro" is not registered`,
+				`tolerance = "all" needs a dead_letter_topic`,
+			},
+		},
+		{
+			name: "sink topics",
+			spec: control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"a"}, TopicsRegex: "b", StartFrom: "middle"},
+			want: []string{"not both", `start_from must be "earliest" or "latest"`},
+		},
+		{
+			name: "secret without keys",
+			spec: control.PipelineSpec{Kind: "source", Type: "test", Config: map[string]any{"password": &control.Secret{Ciphertext: "AAAA"}}},
+			want: []string{"source.test.x.password is encrypted in state: no state key"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compile("source.test.x", stateSpec(t, &tt.spec), testRegistry(t, nil, nil), nil, func(string) (string, bool) { return "", false })
+			if err == nil {
+				t.Fatal("Compile succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != len(tt.want) {
+				t.Errorf("%d errors, want %d:\n%v", n, len(tt.want), err)
+			}
+		})
+	}
+}

@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// maxPollRecords bounds one batch of a sink.
+const maxPollRecords = 10_000
+
+type sinkLoop struct {
+	*task
+	sink      connector.Sink
+	cl        *kgo.Client
+	dirty     bool // records were fetched since the last commit
+	lastFlush time.Time
+	rebalance atomic.Bool // a rebalance waits for us
+}
+
+func (t *task) runSink(ctx context.Context) error {
+	s := &sinkLoop{task: t, sink: t.p.plugin.NewSink()}
+	tc := t.taskContext(nil)
+	err := t.retry(ctx, "opening the sink", func() error { return s.sink.Open(ctx, tc) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return t.fail(StageSink, nil, err)
+	}
+	defer func() {
+		if err := s.sink.Close(); err != nil {
+			t.log.Warn("closing the sink", "error", err)
+		}
+	}()
+
+	reset := kgo.NewOffset().AtStart()
+	if t.p.startFrom == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(t.a.Fleet + "." + t.p.address),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { s.rebalance.Store(true) }),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(reset),
+	}
+	if t.p.spec.TopicsRegex != "" {
+		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(t.p.spec.TopicsRegex))
+		if dlq := t.p.policy.deadLetterTopic; dlq != "" {
+			// Never read back our own failures.
+			opts = append(opts, kgo.ConsumeExcludeTopics("^"+regexp.QuoteMeta(dlq)+"$"))
+		}
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(t.p.spec.Topics...))
+	}
+	s.cl, err = t.a.NewConsumer(opts...)
+	if err != nil {
+		return t.fail(StageKafka, nil, fmt.Errorf("building the consumer: %w", err))
+	}
+	defer func() {
+		s.cl.AllowRebalance()
+		leave, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
+		defer cancel()
+		if err := s.cl.LeaveGroupContext(leave); err != nil {
+			t.log.Warn("leaving the consumer group", "error", err)
+		}
+		s.cl.Close()
+	}()
+
+	s.lastFlush = time.Now()
+	err = s.loop(ctx)
+	if err == nil && s.dirty {
+		// Clean stop: what was fetched is written; flush and commit it.
+		err = s.flushCommit()
+	}
+	if err != nil && t.budget.ctx.Err() != nil {
+		t.log.Warn("stopped before the sink flushed and committed; the records will be written again after a restart", "error", err)
+		return nil
+	}
+	return err
+}
+
+func (s *sinkLoop) loop(ctx context.Context) error {
+	for {
+		pollCtx, cancel := ctx, context.CancelFunc(nil)
+		if s.dirty {
+			pollCtx, cancel = context.WithDeadline(ctx, s.lastFlush.Add(s.a.FlushInterval))
+		}
+		fetches := s.cl.PollRecords(pollCtx, maxPollRecords)
+		if cancel != nil {
+			cancel()
+		}
+		if fetches.IsClientClosed() {
+			return s.fail(StageKafka, nil, kgo.ErrClientClosed)
+		}
+		var fetchErr error
+		fetches.EachError(func(topic string, partition int32, err error) {
+			switch {
+			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			case IsRetriable(err):
+				s.counters.setLastError(err)
+				s.log.Warn("fetching", "topic", topic, "partition", partition, "error", err)
+			case fetchErr == nil:
+				fetchErr = fmt.Errorf("fetching %s partition %d: %w", topic, partition, err)
+			}
+		})
+		if fetchErr != nil {
+			return s.fail(StageKafka, nil, fetchErr)
+		}
+		if recs := fetches.Records(); len(recs) > 0 {
+			s.dirty = true
+			if err := s.process(recs); err != nil {
+				// A failure, or the stop budget ran out in the
+				// middle of the batch: commit nothing.
+				s.dirty = false
+				return err
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if s.dirty && (time.Since(s.lastFlush) >= s.a.FlushInterval || s.rebalance.Load()) {
+			if err := s.flushCommit(); err != nil {
+				return err
+			}
+		}
+		if !s.dirty {
+			s.rebalance.Store(false)
+			s.cl.AllowRebalance()
+		}
+	}
+}
+
+// process converts, transforms and writes one poll's records; failed ones
+// go to the dead-letter topic (tolerance all) or fail the task.
+func (s *sinkLoop) process(krs []*kgo.Record) error {
+	p, u := s.p, s.p.uses
+	ctx := s.budget.ctx
+	s.counters.In.Add(int64(len(krs)))
+	nh := 0
+	for _, kr := range krs {
+		nh += len(kr.Headers)
+	}
+	slab := make([]connector.Header, nh)
+	recs := make([]connector.Record, 0, len(krs))
+	from := make([]int32, 0, len(krs)) // index in krs of each rec
+	var dead []*kgo.Record
+	failed := func(kr *kgo.Record, stage Stage, err error) error {
+		s.counters.Failed.Add(1)
+		s.counters.setLastError(err)
+		ref := &recordRef{topic: kr.Topic, partition: kr.Partition, offset: kr.Offset}
+		if !p.policy.tolerateAll {
+			return s.fail(stage, ref, err)
+		}
+		d := s.deadLetter(kr.Key, kr.Value, kr.Headers, kr.Timestamp, stage, err, ref)
+		dead = append(dead, &d)
+		return nil
+	}
+	h := 0
+	for i, kr := range krs {
+		rec := connector.Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp}
+		if n := len(kr.Headers); n > 0 {
+			rec.Headers = slab[h : h+n : h+n]
+			for j, kh := range kr.Headers {
+				rec.Headers[j] = connector.Header{Key: kh.Key, Value: kh.Value}
+			}
+			h += n
+		}
+		var err error
+		if rec.Key, err = fromBytes(p.keyConv, kr.Key, u.readKey); err != nil {
+			if err := failed(kr, StageConverter, fmt.Errorf("key: %w", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if rec.Value, err = fromBytes(p.valueConv, kr.Value, u.readValue); err != nil {
+			if err := failed(kr, StageConverter, fmt.Errorf("value: %w", err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(p.transforms) > 0 {
+			keep, err := s.tr.apply(&rec, true)
+			if err != nil {
+				if err := failed(kr, StageTransform, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if !keep {
+				s.counters.Filtered.Add(1)
+				continue
+			}
+		}
+		recs = append(recs, rec)
+		from = append(from, int32(i))
+	}
+
+	if len(recs) > 0 {
+		var perRecord map[int]error
+		err := s.retry(ctx, "writing to the sink", func() error {
+			err := s.sink.Write(ctx, recs)
+			if err != nil {
+				if f, ok := failedRecords(err, len(recs)); ok {
+					perRecord = f
+					return nil
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return s.fail(StageSink, nil, err)
+		}
+		s.counters.Out.Add(int64(len(recs) - len(perRecord)))
+		for i := range recs {
+			if err, bad := perRecord[i]; bad {
+				if err := failed(krs[from[i]], StageSink, err); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(dead) > 0 {
+		if err := s.produceSync(ctx, "producing to the dead-letter topic", dead); err != nil {
+			return s.fail(StageDeadLetter, nil, err)
+		}
+	}
+	return nil
+}
+
+// flushCommit flushes the sink and then commits every offset fetched so
+// far: everything fetched is written, filtered or dead-lettered by now.
+func (s *sinkLoop) flushCommit() error {
+	ctx := s.budget.ctx
+	if err := s.retry(ctx, "flushing the sink", func() error { return s.sink.Flush(ctx) }); err != nil {
+		return s.fail(StageSink, nil, err)
+	}
+	err := s.retry(ctx, "committing offsets", func() error { return s.cl.CommitUncommittedOffsets(ctx) })
+	switch {
+	case err == nil:
+	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),
+		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID), IsRetriable(err):
+		// The partitions moved on: their next owner starts from the
+		// last commit, so these records are written again.
+		s.counters.setLastError(err)
+		s.log.Warn("committing offsets", "error", err)
+	default:
+		return s.fail(StageKafka, nil, fmt.Errorf("committing offsets: %w", err))
+	}
+	s.dirty = false
+	s.lastFlush = time.Now()
+	return nil
+}

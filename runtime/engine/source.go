@@ -1,0 +1,503 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// maxInflight is how many polled batches may wait for their
+// acknowledgement before the source loop waits for the oldest.
+const maxInflight = 32
+
+// batch is one Poll's records on their way to Kafka.
+type batch struct {
+	polled  []connector.Record
+	out     []kgo.Record // the records for Kafka
+	dead    []kgo.Record // dead-letter records of failed ones
+	offsets map[string]SourceOffset
+
+	pending atomic.Int64
+	done    chan struct{}
+	mu      sync.Mutex
+	failed  []produceFailure
+}
+
+type produceFailure struct {
+	r    *kgo.Record
+	err  error
+	dead bool
+}
+
+func (b *batch) ack(r *kgo.Record, err error, dead bool) {
+	if err != nil {
+		b.mu.Lock()
+		b.failed = append(b.failed, produceFailure{r, err, dead})
+		b.mu.Unlock()
+	}
+	b.release()
+}
+
+func (b *batch) ackOut(r *kgo.Record, err error)  { b.ack(r, err, false) }
+func (b *batch) ackDead(r *kgo.Record, err error) { b.ack(r, err, true) }
+
+func (b *batch) release() {
+	if b.pending.Add(-1) == 0 {
+		close(b.done)
+	}
+}
+
+// original is the record being converted as the source gave it, for the
+// dead-letter topic.
+type original struct {
+	encoded      bool
+	key, value   any    // structured records (copied before a transform changes them)
+	keyB, valueB []byte // Encoded records
+	bytesOK      bool   // keyB and valueB hold the record's bytes
+	headers      []connector.Header
+	topic        string
+	partition    int32
+}
+
+type sourceLoop struct {
+	*task
+	src      connector.Source
+	mu       sync.Mutex // guards offsets, which TaskContext.Offset reads
+	offsets  map[string]map[string]any
+	inflight []*batch
+	known    map[string]bool // topics that exist
+	keys     keyCache
+	orig     original
+}
+
+func (t *task) runSource(ctx context.Context) error {
+	s := &sourceLoop{task: t, offsets: map[string]map[string]any{}, known: map[string]bool{}}
+	var loaded []SourceOffset
+	err := t.retry(ctx, "loading source offsets", func() (err error) {
+		loaded, err = t.a.Offsets.Load(ctx, t.p.address)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return t.fail(StageOffsets, nil, err)
+	}
+	for _, o := range loaded {
+		s.offsets[partitionKey(o.Partition)] = normalizeMap(o.Offset)
+	}
+	if t.p.policy.tolerateAll {
+		t.tr.onMutate = s.snapshot
+	}
+
+	s.src = t.p.plugin.NewSource()
+	tc := t.taskContext(s.offset)
+	err = t.retry(ctx, "opening the source", func() error { return s.src.Open(ctx, tc) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return t.fail(StageSource, nil, err)
+	}
+	defer func() {
+		if err := s.src.Close(); err != nil {
+			t.log.Warn("closing the source", "error", err)
+		}
+	}()
+
+	err = s.loop(ctx)
+	if err == nil {
+		// Clean stop: what was polled is produced, acknowledged and
+		// saved within the stop budget.
+		err = s.drain(t.budget.ctx, true)
+	}
+	if err != nil && t.budget.ctx.Err() != nil {
+		t.log.Warn("stopped before every record was acknowledged; they will be produced again after a restart", "error", err)
+		return nil
+	}
+	return err
+}
+
+func (s *sourceLoop) loop(ctx context.Context) error {
+	for {
+		if err := s.drain(s.budget.ctx, false); err != nil {
+			return err
+		}
+		var recs []connector.Record
+		err := s.retry(ctx, "polling the source", func() (err error) {
+			recs, err = s.src.Poll(ctx)
+			return err
+		})
+		eof := errors.Is(err, io.EOF)
+		if err != nil && !eof {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return s.fail(StageSource, nil, err)
+		}
+		if len(recs) > 0 {
+			if err := s.process(recs); err != nil {
+				return err
+			}
+		}
+		if eof {
+			if err := s.drain(s.budget.ctx, true); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			s.counters.Finished.Store(true)
+			s.log.Info("source finished")
+			<-ctx.Done()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// offset is TaskContext.Offset.
+func (s *sourceLoop) offset(partition map[string]any) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.offsets[partitionKey(partition)])
+}
+
+// snapshot keeps the record as the source gave it before a transform
+// changes it.
+func (s *sourceLoop) snapshot() {
+	o := &s.orig
+	if o.encoded {
+		return
+	}
+	o.key, o.value = deepCopy(o.key), deepCopy(o.value)
+	o.headers = slices.Clone(o.headers)
+}
+
+// process converts one Poll's records and hands them to the producer.
+func (s *sourceLoop) process(polled []connector.Record) error {
+	b := &batch{polled: polled, done: make(chan struct{}), offsets: map[string]SourceOffset{}}
+	s.keys.reset()
+	s.counters.In.Add(int64(len(polled)))
+	nh := 0
+	for i := range polled {
+		nh += len(polled[i].Headers)
+	}
+	b.out = make([]kgo.Record, 0, len(polled))
+	slab := make([]kgo.RecordHeader, 0, nh)
+	var need map[string]int32
+	lastKnown := "\x00"
+	for i := range polled {
+		rec := &polled[i]
+		if rec.SourceOffset != nil {
+			b.offsets[s.keys.key(rec.SourcePartition)] = SourceOffset{Partition: rec.SourcePartition, Offset: rec.SourceOffset}
+		}
+		kr, keep, stage, err := s.convert(rec, &slab)
+		if err != nil {
+			if err := s.recordFailed(b, stage, err, rec); err != nil {
+				return err
+			}
+			continue
+		}
+		if !keep {
+			s.counters.Filtered.Add(1)
+			continue
+		}
+		if kr.Topic != lastKnown {
+			if s.known[kr.Topic] {
+				lastKnown = kr.Topic
+			} else {
+				if need == nil {
+					need = map[string]int32{}
+				}
+				parts := int32(0) // the broker's default
+				if manual(&kr) {
+					parts = kr.Partition + 1
+				}
+				need[kr.Topic] = max(need[kr.Topic], parts)
+			}
+		}
+		b.out = append(b.out, kr)
+	}
+	if need != nil {
+		if err := s.ensureTopics(s.budget.ctx, need); err != nil {
+			return s.fail(StageKafka, nil, err)
+		}
+		for name := range need {
+			s.known[name] = true
+		}
+	}
+	b.pending.Store(int64(len(b.out) + len(b.dead) + 1))
+	ackOut, ackDead := b.ackOut, b.ackDead // one closure per batch, not per record
+	for i := range b.out {
+		s.a.Producer.Produce(s.budget.ctx, &b.out[i], ackOut)
+	}
+	for i := range b.dead {
+		s.a.Producer.Produce(s.budget.ctx, &b.dead[i], ackDead)
+	}
+	b.release()
+	s.inflight = append(s.inflight, b)
+	return nil
+}
+
+// convert runs one record through the transforms and converters. keep is
+// false when a filter dropped it; an error is a record failure at stage.
+func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
+	p, u := s.p, s.p.uses
+	s.orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, headers: rec.Headers, topic: rec.Topic, partition: rec.Partition}
+	var keyB, valB []byte
+	if rec.Encoded {
+		kb, err1 := rawBytes(rec.Key)
+		vb, err2 := rawBytes(rec.Value)
+		if err := errors.Join(err1, err2); err != nil {
+			return kr, false, StageSource, err
+		}
+		s.orig.keyB, s.orig.valueB, s.orig.bytesOK = kb, vb, true
+		keyB, valB = kb, vb
+		if len(p.transforms) > 0 {
+			if u.readKey {
+				if rec.Key, err = fromBytes(p.keyConv, kb, true); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
+				}
+			}
+			if u.readValue {
+				if rec.Value, err = fromBytes(p.valueConv, vb, true); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
+				}
+			}
+			if keep, err := s.tr.apply(rec, false); err != nil || !keep {
+				return kr, false, StageTransform, err
+			}
+			if u.readKey || s.tr.wroteKey {
+				if keyB, err = toBytes(p.keyConv, rec.Key); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
+				}
+			}
+			if u.readValue || s.tr.wroteValue {
+				if valB, err = toBytes(p.valueConv, rec.Value); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
+				}
+			}
+		}
+	} else {
+		if len(p.transforms) > 0 {
+			if u.readKey {
+				if rec.Key, err = unraw(rec.Key); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
+				}
+			}
+			if u.readValue {
+				if rec.Value, err = unraw(rec.Value); err != nil {
+					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
+				}
+			}
+			if keep, err := s.tr.apply(rec, false); err != nil || !keep {
+				return kr, false, StageTransform, err
+			}
+		}
+		if keyB, err = toBytes(p.keyConv, rec.Key); err != nil {
+			return kr, false, StageConverter, fmt.Errorf("key: %w", err)
+		}
+		if valB, err = toBytes(p.valueConv, rec.Value); err != nil {
+			return kr, false, StageConverter, fmt.Errorf("value: %w", err)
+		}
+	}
+	if rec.Topic == "" {
+		return kr, false, StageSource, errors.New("the record has no topic")
+	}
+	kr = kgo.Record{Topic: rec.Topic, Key: keyB, Value: valB, Timestamp: rec.Timestamp, Headers: kafkaHeaders(slab, rec.Headers)}
+	if rec.Partition >= 0 {
+		kr.Partition, kr.Context = rec.Partition, manualPartition
+	}
+	return kr, true, 0, nil
+}
+
+// kafkaHeaders copies headers into the batch's slab and returns the
+// record's slice of it.
+func kafkaHeaders(slab *[]kgo.RecordHeader, hs []connector.Header) []kgo.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	start := len(*slab)
+	for _, h := range hs {
+		*slab = append(*slab, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	end := len(*slab)
+	return (*slab)[start:end:end]
+}
+
+// recordFailed handles a record that failed before it reached Kafka:
+// with tolerance none the task fails; with all the record, unchanged,
+// joins the batch for the dead-letter topic.
+func (s *sourceLoop) recordFailed(b *batch, stage Stage, err error, rec *connector.Record) error {
+	s.counters.Failed.Add(1)
+	s.counters.setLastError(err)
+	o := &s.orig
+	ref := &recordRef{topic: o.topic, partition: o.partition, offset: -1}
+	if !s.p.policy.tolerateAll {
+		return s.fail(stage, ref, err)
+	}
+	var kb, vb []byte
+	if o.bytesOK {
+		kb, vb = o.keyB, o.valueB
+	} else {
+		var err error
+		if kb, err = toBytes(s.p.keyConv, o.key); err != nil {
+			kb = render(o.key)
+		}
+		if vb, err = toBytes(s.p.valueConv, o.value); err != nil {
+			vb = render(o.value)
+		}
+	}
+	hs := make([]kgo.RecordHeader, len(o.headers))
+	for i, h := range o.headers {
+		hs[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	b.dead = append(b.dead, s.deadLetter(kb, vb, hs, rec.Timestamp, stage, err, ref))
+	return nil
+}
+
+// drain settles the batches whose records are all acknowledged, in poll
+// order, then saves their offsets and tells the source. all waits for
+// every batch; otherwise it waits only while too many are in flight.
+func (s *sourceLoop) drain(ctx context.Context, all bool) error {
+	var settled []*batch
+wait:
+	for len(s.inflight) > 0 {
+		b := s.inflight[0]
+		if all || len(s.inflight) >= maxInflight {
+			select {
+			case <-b.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		} else {
+			select {
+			case <-b.done:
+			default:
+				break wait
+			}
+		}
+		if err := s.settle(ctx, b); err != nil {
+			return err
+		}
+		s.inflight[0] = nil
+		s.inflight = s.inflight[1:]
+		settled = append(settled, b)
+	}
+	if len(settled) == 0 {
+		return nil
+	}
+	merged := map[string]SourceOffset{}
+	for _, b := range settled {
+		maps.Copy(merged, b.offsets)
+	}
+	if len(merged) > 0 {
+		list := make([]SourceOffset, 0, len(merged))
+		for _, k := range slices.Sorted(maps.Keys(merged)) {
+			list = append(list, merged[k])
+		}
+		err := s.retry(ctx, "saving source offsets", func() error { return s.a.Offsets.Save(ctx, s.p.address, list) })
+		if err != nil {
+			return s.fail(StageOffsets, nil, err)
+		}
+		s.mu.Lock()
+		for k, o := range merged {
+			s.offsets[k] = o.Offset
+		}
+		s.mu.Unlock()
+	}
+	for _, b := range settled {
+		s.src.Acked(b.polled)
+	}
+	return nil
+}
+
+// settle deals with the produce failures of an acknowledged batch: it
+// produces again what failed with a retriable error, and treats what Kafka
+// refused as record failures.
+func (s *sourceLoop) settle(ctx context.Context, b *batch) error {
+	var retry, refused []produceFailure
+	b.mu.Lock()
+	failed := b.failed
+	b.mu.Unlock()
+	for _, f := range failed {
+		switch {
+		case errors.Is(f.err, context.Canceled), errors.Is(f.err, context.DeadlineExceeded):
+			// The stop budget ran out: not a record problem.
+			return f.err
+		case f.dead:
+			return s.fail(StageDeadLetter, &recordRef{topic: f.r.Topic, partition: -1, offset: -1}, f.err)
+		case IsRetriable(f.err):
+			retry = append(retry, f)
+		default:
+			refused = append(refused, f)
+		}
+	}
+	if len(retry) > 0 {
+		rs := make([]*kgo.Record, len(retry))
+		for i, f := range retry {
+			rs[i] = f.r
+		}
+		err := s.retry(ctx, "producing", func() error {
+			res := s.a.Producer.ProduceSync(ctx, rs...)
+			rs = rs[:0]
+			var first error
+			for _, r := range res {
+				switch {
+				case r.Err == nil:
+				case IsRetriable(r.Err):
+					rs = append(rs, r.Record)
+					first = cmpErr(first, r.Err)
+				default:
+					refused = append(refused, produceFailure{r: r.Record, err: r.Err})
+				}
+			}
+			return first
+		})
+		if err != nil {
+			return s.fail(StageKafka, nil, err)
+		}
+	}
+	s.counters.Out.Add(int64(len(b.out) - len(refused)))
+	if len(refused) == 0 {
+		return nil
+	}
+	dead := make([]*kgo.Record, 0, len(refused))
+	for _, f := range refused {
+		s.counters.Failed.Add(1)
+		s.counters.setLastError(f.err)
+		ref := &recordRef{topic: f.r.Topic, partition: -1, offset: -1}
+		if manual(f.r) {
+			ref.partition = f.r.Partition
+		}
+		err := fmt.Errorf("the broker refused the record: %w", f.err)
+		if !s.p.policy.tolerateAll {
+			return s.fail(StageSource, ref, err)
+		}
+		d := s.deadLetter(f.r.Key, f.r.Value, f.r.Headers, f.r.Timestamp, StageSource, err, ref)
+		dead = append(dead, &d)
+	}
+	if err := s.produceSync(ctx, "producing to the dead-letter topic", dead); err != nil {
+		return s.fail(StageDeadLetter, nil, err)
+	}
+	return nil
+}
+
+func cmpErr(first, err error) error {
+	if first == nil {
+		return err
+	}
+	return first
+}

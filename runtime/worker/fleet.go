@@ -1,0 +1,384 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/pipectl/pipectl/runtime/api"
+	"github.com/pipectl/pipectl/runtime/control"
+)
+
+// fleet answers the REST API for the whole fleet from the state and the
+// status topic; requests that change something go through the control
+// topics, so any worker can take them.
+type fleet struct{ w *Worker }
+
+var _ api.Fleet = (*fleet)(nil)
+
+func (f *fleet) ClusterID(ctx context.Context) (string, error) {
+	m, err := f.w.admin.BrokerMetadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	return m.Cluster, nil
+}
+
+func (f *fleet) state() (*control.State, *control.StatusView, error) {
+	st, sv := f.w.snapshot()
+	if st == nil || sv == nil {
+		return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is still reading the fleet's state; try again in a moment")
+	}
+	return st, sv, nil
+}
+
+// masked renders a pipeline's configuration with secrets hidden.
+func masked(cfg map[string]any) map[string]any {
+	out := make(map[string]any, len(cfg))
+	for k, v := range cfg {
+		if _, ok := control.SecretOf(v); ok {
+			out[k] = api.SensitiveValue
+			continue
+		}
+		if m, ok := v.(map[string]any); ok {
+			out[k] = masked(m)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func info(res *control.Resource) api.PipelineInfo {
+	p := res.Pipeline
+	return api.PipelineInfo{Address: res.Address, Type: api.PipelineType(p.Kind), PluginType: p.Type,
+		Config: masked(p.Config), Tasks: max(p.Tasks, 1)}
+}
+
+func (f *fleet) Pipelines(context.Context) ([]api.PipelineInfo, error) {
+	st, _, err := f.state()
+	if err != nil {
+		return nil, err
+	}
+	var out []api.PipelineInfo
+	for _, res := range st.Sorted() {
+		if res.Kind == control.KindPipeline {
+			out = append(out, info(res))
+		}
+	}
+	return out, nil
+}
+
+func (f *fleet) resource(address string) (*control.Resource, *control.StatusView, error) {
+	st, sv, err := f.state()
+	if err != nil {
+		return nil, nil, err
+	}
+	res, ok := st.Resources[address]
+	if !ok || res.Kind != control.KindPipeline {
+		return nil, nil, api.Errorf(api.ErrNotFound, "no pipeline %s in the fleet's state", address)
+	}
+	return res, sv, nil
+}
+
+func (f *fleet) Pipeline(_ context.Context, address string) (api.PipelineInfo, bool, error) {
+	res, _, err := f.resource(address)
+	if errors.Is(err, api.ErrNotFound) {
+		return api.PipelineInfo{}, false, nil
+	}
+	if err != nil {
+		return api.PipelineInfo{}, false, err
+	}
+	return info(res), true, nil
+}
+
+// paused says whether a pipeline is paused: an operational target wins
+// over the HCL attribute.
+func paused(res *control.Resource, sv *control.StatusView) bool {
+	if t, ok := sv.Targets[res.Address]; ok {
+		return t.Paused
+	}
+	return res.Pipeline.Paused
+}
+
+func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status {
+	s := api.Status{Name: res.Address, Type: api.PipelineType(res.Pipeline.Kind)}
+	n := max(res.Pipeline.Tasks, 1)
+	running, failed := 0, 0
+	var trace, worker string
+	for i := range n {
+		ts := api.TaskStatus{ID: i, State: api.StateUnassigned}
+		if rec, ok := sv.Tasks[res.Address][i]; ok {
+			ts.State, ts.WorkerID, ts.Trace = api.State(rec.State), rec.WorkerID, rec.Trace
+		}
+		switch ts.State {
+		case api.StateRunning:
+			running++
+		case api.StateFailed:
+			failed++
+			trace = ts.Trace
+		}
+		if worker == "" {
+			worker = ts.WorkerID
+		}
+		s.Tasks = append(s.Tasks, ts)
+	}
+	s.Connector = api.ConnectorStatus{State: api.StateUnassigned, WorkerID: worker}
+	switch {
+	case paused(res, sv):
+		s.Connector.State = api.StatePaused
+	case failed == n:
+		s.Connector.State, s.Connector.Trace = api.StateFailed, trace
+	case running > 0 || failed > 0:
+		s.Connector.State = api.StateRunning
+	}
+	return s
+}
+
+func (f *fleet) Status(_ context.Context, address string) (api.Status, bool, error) {
+	res, sv, err := f.resource(address)
+	if errors.Is(err, api.ErrNotFound) {
+		return api.Status{}, false, nil
+	}
+	if err != nil {
+		return api.Status{}, false, err
+	}
+	return f.status(res, sv), true, nil
+}
+
+func (f *fleet) setTarget(ctx context.Context, address string, pause bool) error {
+	if _, _, err := f.resource(address); err != nil {
+		return err
+	}
+	if err := f.w.ctl.PutTarget(ctx, address, control.Target{Paused: pause, By: "rest:" + f.w.id}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (f *fleet) Pause(ctx context.Context, address string) error {
+	return f.setTarget(ctx, address, true)
+}
+func (f *fleet) Resume(ctx context.Context, address string) error {
+	return f.setTarget(ctx, address, false)
+}
+
+// Restart restarts a pipeline's tasks. pipectl has no connector instance
+// apart from its tasks, so without includeTasks the failed tasks restart
+// (a failed "connector" is a pipeline whose tasks all failed); with it,
+// all tasks, or only the failed ones with onlyFailed.
+func (f *fleet) Restart(_ context.Context, address string, opts api.RestartOptions) (api.Status, error) {
+	res, sv, err := f.resource(address)
+	if err != nil {
+		return api.Status{}, err
+	}
+	s := f.status(res, sv)
+	onlyFailed := opts.OnlyFailed || !opts.IncludeTasks
+	var keys []taskKey
+	for i, ts := range s.Tasks {
+		if onlyFailed && ts.State != api.StateFailed {
+			continue
+		}
+		keys = append(keys, taskKey{address, i})
+		s.Tasks[i].State = api.StateRestarting
+	}
+	f.w.sup.requestRestart(keys)
+	return s, nil
+}
+
+func (f *fleet) RestartTask(_ context.Context, address string, task int) error {
+	res, _, err := f.resource(address)
+	if err != nil {
+		return err
+	}
+	if task < 0 || task >= max(res.Pipeline.Tasks, 1) {
+		return api.Errorf(api.ErrNotFound, "pipeline %s has no task %d", address, task)
+	}
+	f.w.sup.requestRestart([]taskKey{{address, task}})
+	return nil
+}
+
+// group is a sink's consumer group.
+func (f *fleet) group(address string) string { return f.w.cfg.Fleet + "." + address }
+
+func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error) {
+	res, _, err := f.resource(address)
+	if err != nil {
+		return api.Offsets{}, err
+	}
+	out := api.Offsets{Offsets: []api.PartitionOffset{}}
+	if res.Pipeline.Kind == "source" {
+		m, err := f.w.ctl.LoadOffsets(ctx, address)
+		if err != nil {
+			return out, err
+		}
+		for _, so := range m {
+			out.Offsets = append(out.Offsets, api.PartitionOffset{Partition: so.Partition, Offset: so.Offset})
+		}
+	} else {
+		offs, err := f.w.admin.FetchOffsets(ctx, f.group(address))
+		if err != nil {
+			return out, err
+		}
+		offs.Each(func(o kadm.OffsetResponse) {
+			out.Offsets = append(out.Offsets, api.PartitionOffset{
+				Partition: map[string]any{"kafka_topic": o.Topic, "kafka_partition": o.Partition},
+				Offset:    map[string]any{"kafka_offset": o.At},
+			})
+		})
+	}
+	sort.Slice(out.Offsets, func(i, j int) bool {
+		return control.PartitionKey(out.Offsets[i].Partition) < control.PartitionKey(out.Offsets[j].Partition)
+	})
+	return out, nil
+}
+
+// stopped checks that no task of a pipeline runs, as KIP-875 requires
+// before offsets change.
+func (f *fleet) stopped(res *control.Resource, sv *control.StatusView) error {
+	for _, ts := range f.status(res, sv).Tasks {
+		if ts.State == api.StateRunning {
+			return api.Errorf(api.ErrConflict, "pipeline %s is running: pause it first (pipectl pause %s), then change its offsets", res.Address, res.Address)
+		}
+	}
+	return nil
+}
+
+func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets) error {
+	res, sv, err := f.resource(address)
+	if err != nil {
+		return err
+	}
+	if err := f.stopped(res, sv); err != nil {
+		return err
+	}
+	if res.Pipeline.Kind == "source" {
+		var offs []control.SourceOffset
+		for _, po := range o.Offsets {
+			offs = append(offs, control.SourceOffset{Partition: po.Partition, Offset: plainJSON(po.Offset)})
+		}
+		return f.w.ctl.SaveOffsets(ctx, address, offs)
+	}
+	set := kadm.Offsets{}
+	var reset []kadm.TopicsSet
+	for _, po := range o.Offsets {
+		topic, _ := po.Partition["kafka_topic"].(string)
+		part, ok1 := number(po.Partition["kafka_partition"])
+		if topic == "" || !ok1 {
+			return api.Errorf(api.ErrBadRequest, "a sink offset's partition is {\"kafka_topic\": NAME, \"kafka_partition\": N}")
+		}
+		if po.Offset == nil {
+			reset = append(reset, kadm.TopicsSet{topic: {int32(part): {}}})
+			continue
+		}
+		at, ok := number(po.Offset["kafka_offset"])
+		if !ok {
+			return api.Errorf(api.ErrBadRequest, "a sink offset is {\"kafka_offset\": N}")
+		}
+		set.AddOffset(topic, int32(part), at, -1)
+	}
+	if len(set) > 0 {
+		resp, err := f.w.admin.CommitOffsets(ctx, f.group(address), set)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, ts := range reset {
+		if _, err := f.w.admin.DeleteOffsets(ctx, f.group(address), ts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
+	res, sv, err := f.resource(address)
+	if err != nil {
+		return err
+	}
+	if err := f.stopped(res, sv); err != nil {
+		return err
+	}
+	if res.Pipeline.Kind == "source" {
+		m, err := f.w.ctl.LoadOffsets(ctx, address)
+		if err != nil {
+			return err
+		}
+		var offs []control.SourceOffset
+		for _, so := range m {
+			offs = append(offs, control.SourceOffset{Partition: so.Partition})
+		}
+		return f.w.ctl.SaveOffsets(ctx, address, offs)
+	}
+	offs, err := f.w.admin.FetchOffsets(ctx, f.group(address))
+	if err != nil {
+		return err
+	}
+	ts := kadm.TopicsSet{}
+	offs.Each(func(o kadm.OffsetResponse) { ts.Add(o.Topic, o.Partition) })
+	if len(ts) == 0 {
+		return nil
+	}
+	_, err = f.w.admin.DeleteOffsets(ctx, f.group(address), ts)
+	return err
+}
+
+// plainJSON turns json.Number values into int64 or float64.
+func plainJSON(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				out[k] = i
+			} else if fl, err := n.Float64(); err == nil {
+				out[k] = fl
+			}
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func number(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		return int64(n), n == float64(int64(n))
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+func (f *fleet) Plugins() []api.PluginInfo {
+	var out []api.PluginInfo
+	for _, s := range f.w.cfg.Registry.Schemas() {
+		out = append(out, api.PluginInfo{Class: s.Address(), Type: string(s.Kind), Version: f.w.cfg.Version})
+	}
+	return out
+}
+
+func (f *fleet) Health(ctx context.Context) error {
+	if _, _, err := f.state(); err != nil {
+		return err
+	}
+	if _, err := f.w.admin.BrokerMetadata(ctx); err != nil {
+		return fmt.Errorf("the fleet's Kafka cluster does not answer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,393 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/engine"
+	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/metrics"
+)
+
+// taskKey names one task of one pipeline.
+type taskKey struct {
+	pipeline string
+	task     int
+}
+
+// task is one running task.
+type task struct {
+	key      taskKey
+	hash     string // the resource hash it runs
+	started  time.Time
+	cancel   context.CancelFunc
+	done     chan struct{}
+	counters *engine.Counters
+	metrics  *metrics.TaskMetrics
+	synced   [4]int64 // counts last added to metrics
+	reported [4]int64 // counts last written to status
+	failure  string   // set when it exited on its own with an error
+}
+
+// failure remembers a task that failed, so that it is not restarted
+// until asked to or until its configuration changes.
+type failure struct {
+	hash  string
+	trace string
+}
+
+// supervisor starts and stops the tasks this worker is assigned. It does
+// not know how the assignment was made: today a worker is assigned every
+// task of the fleet; the fleet's group protocol will narrow it.
+type supervisor struct {
+	w *Worker
+
+	mu       sync.Mutex
+	tasks    map[taskKey]*task
+	failed   map[taskKey]failure
+	restart  map[taskKey]bool
+	reported map[taskKey]control.TaskState
+	wg       sync.WaitGroup
+}
+
+func newSupervisor(w *Worker) *supervisor {
+	return &supervisor{w: w, tasks: map[taskKey]*task{}, failed: map[taskKey]failure{},
+		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{}}
+}
+
+// run reconciles the running tasks with the state until ctx ends, then
+// stops them all.
+func (s *supervisor) run(ctx context.Context) error {
+	tick := time.NewTicker(s.w.cfg.StatusInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.stopAll()
+			return nil
+		case <-s.w.kick:
+			s.reconcile(ctx)
+		case <-tick.C:
+			s.report()
+			s.reconcile(ctx)
+		}
+	}
+}
+
+// desiredTask is what the state says about one task.
+type desiredTask struct {
+	res    *control.Resource
+	hash   string
+	paused bool
+}
+
+func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
+	st, sv := s.w.snapshot()
+	if st == nil || sv == nil {
+		return nil, 0, false
+	}
+	out := map[taskKey]desiredTask{}
+	for addr, res := range st.Resources {
+		if res.Kind != control.KindPipeline || res.Pipeline == nil {
+			continue
+		}
+		paused := res.Pipeline.Paused
+		if t, ok := sv.Targets[addr]; ok {
+			paused = t.Paused
+		}
+		hash := res.Hash()
+		for i := range max(res.Pipeline.Tasks, 1) {
+			out[taskKey{addr, i}] = desiredTask{res: res, hash: hash, paused: paused}
+		}
+	}
+	return out, st.Serial, true
+}
+
+// reconcile stops what must not run and starts what must.
+func (s *supervisor) reconcile(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	want, serial, ok := s.desired()
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	var stops []*task
+	var stopState []control.TaskState
+	for key, t := range s.tasks {
+		d, keep := want[key]
+		select {
+		case <-t.done:
+			// It exited by itself: a failure, already reported.
+			delete(s.tasks, key)
+			if t.failure != "" {
+				s.failed[key] = failure{hash: t.hash, trace: t.failure}
+			}
+			continue
+		default:
+		}
+		switch {
+		case !keep:
+			stops, stopState = append(stops, t), append(stopState, "")
+			delete(s.tasks, key)
+		case d.paused:
+			stops, stopState = append(stops, t), append(stopState, control.Paused)
+			delete(s.tasks, key)
+		case d.hash != t.hash || s.restart[key]:
+			stops, stopState = append(stops, t), append(stopState, control.Unassigned)
+			delete(s.tasks, key)
+		}
+	}
+	s.mu.Unlock()
+	s.stop(stops, stopState)
+
+	keys := make([]taskKey, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].pipeline != keys[j].pipeline {
+			return keys[i].pipeline < keys[j].pipeline
+		}
+		return keys[i].task < keys[j].task
+	})
+	for _, key := range keys {
+		d := want[key]
+		s.mu.Lock()
+		_, running := s.tasks[key]
+		f, failed := s.failed[key]
+		restart := s.restart[key]
+		delete(s.restart, key)
+		if failed && (f.hash != d.hash || restart) {
+			delete(s.failed, key)
+			failed = false
+		}
+		reported := s.reported[key]
+		s.mu.Unlock()
+		switch {
+		case running:
+		case d.paused:
+			if reported != control.Paused {
+				s.putStatus(key, control.Paused, "", serial, nil)
+			}
+		case failed:
+		default:
+			s.start(ctx, key, d, serial)
+		}
+	}
+	// Forget failures and restart requests of tasks that no longer exist.
+	s.mu.Lock()
+	for key := range s.failed {
+		if _, ok := want[key]; !ok {
+			delete(s.failed, key)
+		}
+	}
+	for key := range s.restart {
+		if _, ok := want[key]; !ok {
+			delete(s.restart, key)
+		}
+	}
+	var gone []taskKey
+	for key := range s.reported {
+		if _, ok := want[key]; !ok {
+			gone = append(gone, key)
+			delete(s.reported, key)
+		}
+	}
+	s.mu.Unlock()
+	for _, key := range gone {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.w.ctl.DeleteTaskStatus(sctx, key.pipeline, key.task); err != nil {
+			s.w.log.Warn("cannot delete the status of a removed task", "pipeline", key.pipeline, "task", key.task, "error", err)
+		}
+		cancel()
+	}
+}
+
+// start compiles and starts one task and reports it RUNNING, or FAILED
+// when it does not compile.
+func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, serial int64) {
+	log := s.w.log.With("pipeline", key.pipeline, "task", key.task)
+	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv)
+	if err != nil {
+		log.Error("task cannot start", "error", err)
+		s.mu.Lock()
+		s.failed[key] = failure{hash: d.hash, trace: err.Error()}
+		s.mu.Unlock()
+		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		return
+	}
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	t := &task{key: key, hash: d.hash, started: time.Now(), cancel: cancel, done: make(chan struct{}),
+		counters: &engine.Counters{}, metrics: s.w.metrics.Task(key.pipeline, key.task)}
+	s.mu.Lock()
+	s.tasks[key] = t
+	s.mu.Unlock()
+	s.putStatus(key, control.Running, "", serial, t)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(t.done)
+		err := engine.Run(tctx, engine.TaskArgs{
+			Pipeline: p,
+			Task:     key.task,
+			Fleet:    s.w.cfg.Fleet,
+			Producer: s.w.producer,
+			NewConsumer: func(opts ...kgo.Opt) (*kgo.Client, error) {
+				return kafka.NewClient(s.w.cfg.Kafka, opts...)
+			},
+			Admin:       s.w.admin,
+			Offsets:     offsetStore{s.w.ctl},
+			Counters:    t.counters,
+			Logger:      log,
+			StopTimeout: 5 * time.Second,
+		})
+		if err == nil || tctx.Err() != nil {
+			if err != nil {
+				log.Warn("task stopped with an error", "error", err)
+			}
+			return
+		}
+		trace := err.Error()
+		var te *engine.TaskError
+		if errors.As(err, &te) && te.Trace != "" {
+			trace = te.Trace
+		}
+		log.Error("task failed", "error", err)
+		s.mu.Lock()
+		t.failure = trace
+		s.mu.Unlock()
+		s.syncMetrics(t)
+		s.putStatus(key, control.Failed, trace, serial, t)
+		s.w.poke()
+	}()
+}
+
+// stop stops tasks in parallel and reports each in its new state ("" for
+// a task that no longer exists, whose status reconcile deletes).
+func (s *supervisor) stop(tasks []*task, states []control.TaskState) {
+	for _, t := range tasks {
+		t.cancel()
+	}
+	for i, t := range tasks {
+		select {
+		case <-t.done:
+		case <-time.After(15 * time.Second):
+			s.w.log.Error("task did not stop in 15 s", "pipeline", t.key.pipeline, "task", t.key.task)
+		}
+		s.syncMetrics(t)
+		if states[i] != "" {
+			st, _ := s.w.snapshot()
+			serial := control.NoSerial
+			if st != nil {
+				serial = st.Serial
+			}
+			s.putStatus(t.key, states[i], "", serial, t)
+		}
+	}
+}
+
+// stopAll stops every task on the way out and reports them UNASSIGNED.
+func (s *supervisor) stopAll() {
+	s.mu.Lock()
+	var tasks []*task
+	var states []control.TaskState
+	for key, t := range s.tasks {
+		tasks = append(tasks, t)
+		states = append(states, control.Unassigned)
+		delete(s.tasks, key)
+	}
+	s.mu.Unlock()
+	s.stop(tasks, states)
+	s.wg.Wait()
+}
+
+// requestRestart asks for tasks to be restarted at the next reconcile.
+func (s *supervisor) requestRestart(keys []taskKey) {
+	s.mu.Lock()
+	for _, k := range keys {
+		s.restart[k] = true
+	}
+	s.mu.Unlock()
+	s.w.poke()
+}
+
+// local returns what this worker knows of a task it runs or ran.
+func (s *supervisor) local(key taskKey) (t *task, failedTrace string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.failed[key]; ok {
+		failedTrace = f.trace
+	}
+	return s.tasks[key], failedTrace
+}
+
+func counts(c *engine.Counters) [4]int64 {
+	return [4]int64{c.In.Load(), c.Out.Load(), c.Filtered.Load(), c.Failed.Load()}
+}
+
+// syncMetrics adds what a task counted since the last call to the metrics.
+func (s *supervisor) syncMetrics(t *task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := counts(t.counters)
+	d := [4]int64{now[0] - t.synced[0], now[1] - t.synced[1], now[2] - t.synced[2], now[3] - t.synced[3]}
+	t.synced = now
+	t.metrics.AddIn(d[0])
+	t.metrics.AddOut(d[1])
+	t.metrics.AddFiltered(d[2])
+	t.metrics.AddFailed(d[3])
+}
+
+// report writes the counts of running tasks whose counts moved.
+func (s *supervisor) report() {
+	s.mu.Lock()
+	var moved []*task
+	for _, t := range s.tasks {
+		if counts(t.counters) != t.reported {
+			moved = append(moved, t)
+		}
+	}
+	s.mu.Unlock()
+	st, _ := s.w.snapshot()
+	for _, t := range moved {
+		s.syncMetrics(t)
+		serial := control.NoSerial
+		if st != nil {
+			serial = st.Serial
+		}
+		s.putStatus(t.key, control.Running, "", serial, t)
+	}
+}
+
+// putStatus records a task's state in the status topic.
+func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace string, serial int64, t *task) {
+	ts := control.TaskStatus{Pipeline: key.pipeline, Task: key.task, State: state, WorkerID: s.w.id, Trace: trace, Serial: serial}
+	if t != nil {
+		c := counts(t.counters)
+		ts.In, ts.Out, ts.Filtered, ts.Failed = c[0], c[1], c[2], c[3]
+		s.mu.Lock()
+		t.reported = c
+		s.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.w.ctl.PutTaskStatus(ctx, ts); err != nil {
+		s.w.log.Warn("cannot write task status", "pipeline", key.pipeline, "task", key.task, "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.reported[key] = state
+	s.mu.Unlock()
+}
+
+// lags reports nothing yet: consumer lag per sink task needs the group's
+// assignment (see the runtime issue's notes).
+func (s *supervisor) lags() []metrics.Lag { return nil }

@@ -1,0 +1,271 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pipectl/pipectl/runtime/api"
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/engine"
+	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/metrics"
+)
+
+// Config configures a worker.
+type Config struct {
+	Fleet    string
+	Kafka    kafka.Config
+	Registry *connector.Registry
+	// HTTP is the REST listener address, HOST:PORT; "" takes 127.0.0.1:8083.
+	HTTP string
+	// Listener, when set, is used instead of listening on HTTP.
+	Listener net.Listener
+	// ID names the worker; "" takes the REST listener's HOST:PORT.
+	ID string
+	// Token, when set, is required as a bearer token by the REST API.
+	Token string
+	// TLSCert and TLSKey, when set, serve the REST API over TLS.
+	TLSCert, TLSKey string
+	// Keys decrypt sensitive values of state; nil when no state key is set.
+	Keys *control.Keys
+	// LookupEnv resolves env: secret references; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	Logger    *slog.Logger
+	Version   string
+	// Ready, when set, is called once the worker serves its API and has
+	// read the state, with its ID and REST URL.
+	Ready func(id, url string)
+	// StatusInterval is how often running tasks report their counts;
+	// 0 means 5 s.
+	StatusInterval time.Duration
+}
+
+// DefaultHTTP is the REST API's default listen address.
+const DefaultHTTP = "127.0.0.1:8083"
+
+// Worker runs a fleet's tasks. Create it with New and run it with Run.
+type Worker struct {
+	cfg      Config
+	id       string
+	url      string
+	log      *slog.Logger
+	ln       net.Listener
+	ctl      *control.Control
+	producer *kgo.Client
+	admin    *kadm.Client
+	metrics  *metrics.Metrics
+	sup      *supervisor
+
+	mu      sync.Mutex
+	state   *control.State
+	status  *control.StatusView
+	kick    chan struct{}
+	haveAll bool // both state and status were read once
+}
+
+// New connects to the fleet's cluster and listens for the REST API; Run
+// does the rest.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Fleet == "" {
+		return nil, errors.New("worker: no fleet name")
+	}
+	if cfg.LookupEnv == nil {
+		cfg.LookupEnv = os.LookupEnv
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StatusInterval == 0 {
+		cfg.StatusInterval = 5 * time.Second
+	}
+	ln := cfg.Listener
+	if ln == nil {
+		addr := cfg.HTTP
+		if addr == "" {
+			addr = DefaultHTTP
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("listen for the REST API on %s: %w", addr, err)
+		}
+	}
+	w := &Worker{cfg: cfg, ln: ln, kick: make(chan struct{}, 1)}
+	w.id = cfg.ID
+	if w.id == "" {
+		w.id = ln.Addr().String()
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	w.url = scheme + "://" + ln.Addr().String()
+	w.log = cfg.Logger.With("worker", w.id)
+	opts, err := cfg.Kafka.Opts()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if w.ctl, err = control.New(cfg.Fleet, opts...); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	w.producer, err = kafka.NewClient(cfg.Kafka, kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		w.ctl.Close()
+		ln.Close()
+		return nil, err
+	}
+	w.admin = kadm.NewClient(w.producer)
+	if w.metrics, err = metrics.New(metrics.Options{WorkerID: w.id, Version: cfg.Version}); err != nil {
+		w.close()
+		return nil, err
+	}
+	w.sup = newSupervisor(w)
+	return w, nil
+}
+
+// ID is the worker's id; URL its REST API.
+func (w *Worker) ID() string { return w.id }
+
+// URL is the worker's REST API base URL.
+func (w *Worker) URL() string { return w.url }
+
+func (w *Worker) close() {
+	w.producer.Close()
+	w.ctl.Close()
+	w.ln.Close()
+	if w.metrics != nil {
+		_ = w.metrics.Shutdown(context.Background())
+	}
+}
+
+// Run creates the fleet's control topics if missing, then runs the
+// fleet's pipelines until ctx ends. On the way out it stops every task
+// (flushing and committing), reports them UNASSIGNED and closes its
+// clients.
+func (w *Worker) Run(ctx context.Context) error {
+	defer w.close()
+	if err := w.ctl.EnsureTopics(ctx); err != nil {
+		return err
+	}
+	handler := api.NewHandler(&fleet{w}, w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
+	w.metrics.ObserveLag(w.sup.lags)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return w.ctl.WatchState(gctx, func(st *control.State) {
+			w.mu.Lock()
+			w.state = cloneState(st)
+			w.mu.Unlock()
+			w.poke()
+		})
+	})
+	g.Go(func() error {
+		return w.ctl.WatchStatus(gctx, func(v *control.StatusView) {
+			w.mu.Lock()
+			w.status = cloneStatus(v)
+			w.mu.Unlock()
+			w.poke()
+		})
+	})
+	g.Go(func() error { return api.Serve(gctx, w.ln, handler, w.cfg.TLSCert, w.cfg.TLSKey) })
+	g.Go(func() error { return w.sup.run(gctx) })
+	err := g.Wait()
+	if ctx.Err() != nil {
+		// A requested stop: whatever the goroutines said on the way out
+		// is not a failure.
+		return nil
+	}
+	return err
+}
+
+// poke wakes the supervisor after state, status or a request changed.
+func (w *Worker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// snapshot returns the latest state and status; nil until read.
+func (w *Worker) snapshot() (*control.State, *control.StatusView) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state, w.status
+}
+
+func cloneState(st *control.State) *control.State {
+	c := &control.State{Serial: st.Serial, Commit: st.Commit, Resources: make(map[string]*control.Resource, len(st.Resources))}
+	for k, v := range st.Resources {
+		c.Resources[k] = v
+	}
+	return c
+}
+
+func cloneStatus(v *control.StatusView) *control.StatusView {
+	c := &control.StatusView{Tasks: map[string]map[int]control.TaskStatus{}, Targets: map[string]control.Target{}}
+	for p, ts := range v.Tasks {
+		m := make(map[int]control.TaskStatus, len(ts))
+		for i, s := range ts {
+			m[i] = s
+		}
+		c.Tasks[p] = m
+	}
+	for p, t := range v.Targets {
+		c.Targets[p] = t
+	}
+	return c
+}
+
+// Counts is a pipeline's record counts on this worker since its tasks
+// started.
+type Counts struct {
+	Tasks                     int
+	In, Out, Filtered, Failed int64
+}
+
+// Counts returns the counts of the pipelines this worker runs.
+func (w *Worker) Counts() map[string]Counts {
+	w.sup.mu.Lock()
+	defer w.sup.mu.Unlock()
+	out := map[string]Counts{}
+	for key, t := range w.sup.tasks {
+		c := out[key.pipeline]
+		n := counts(t.counters)
+		c.Tasks++
+		c.In += n[0]
+		c.Out += n[1]
+		c.Filtered += n[2]
+		c.Failed += n[3]
+		out[key.pipeline] = c
+	}
+	return out
+}
+
+// Status returns the fleet-wide status of every pipeline in the state, as
+// the REST API shows it.
+func (w *Worker) Status() []api.Status {
+	f := &fleet{w}
+	st, sv, err := f.state()
+	if err != nil {
+		return nil
+	}
+	var out []api.Status
+	for _, res := range st.Sorted() {
+		if res.Kind == control.KindPipeline {
+			out = append(out, f.status(res, sv))
+		}
+	}
+	return out
+}

@@ -1,0 +1,170 @@
+package file_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/file"
+)
+
+func openSink(t *testing.T, path, format string, task, tasks int) connector.Sink {
+	t.Helper()
+	s := file.Sink().NewSink()
+	tc := &connector.TaskContext{Pipeline: "sink.file.test", Task: task, Tasks: tasks,
+		Config: map[string]any{"path": path, "format": format}}
+	if err := s.Open(context.Background(), tc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var ts = time.Date(2026, 11, 24, 10, 30, 0, 123456789, time.FixedZone("CET", 3600))
+
+func TestSinkFormats(t *testing.T) {
+	records := []connector.Record{
+		{Value: json.RawMessage(`{"b": 1, "a": [1.0]}`)},
+		{Value: json.RawMessage("{\n  \"pretty\": true\n}")},
+		{Value: map[string]any{"z": int64(1), "a": 2.5, "s": "x\ny", "n": nil}},
+		{Value: "just a string"},
+		{Value: nil},
+		{Value: []byte("bin")},
+		{Value: []byte(`{"wire": 1}`), Key: []byte("k1"), Encoded: true},
+		{Value: []byte("not json"), Encoded: true},
+		{
+			Key: "key-1", Value: json.RawMessage(`{"id":7}`), Topic: "orders", Partition: 3, Offset: 42, Timestamp: ts,
+			Headers: []connector.Header{{Key: "trace", Value: []byte("abc")}, {Key: "bin", Value: []byte{0xff, 0}}, {Key: "trace", Value: []byte("last")}, {Key: "nil", Value: nil}},
+		},
+	}
+	for _, tc := range []struct {
+		format, want string
+	}{
+		{"value", `{"b": 1, "a": [1.0]}
+{"pretty":true}
+{"a":2.5,"n":null,"s":"x\ny","z":1}
+"just a string"
+null
+"Ymlu"
+{"wire": 1}
+"not json"
+{"id":7}
+`},
+		{"raw", `{"b": 1, "a": [1.0]}
+{
+  "pretty": true
+}
+{"a":2.5,"n":null,"s":"x\ny","z":1}
+just a string
+
+bin
+{"wire": 1}
+not json
+{"id":7}
+`},
+		{"envelope", `{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":{"b": 1, "a": [1.0]},"headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":{"pretty":true},"headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":{"a":2.5,"n":null,"s":"x\ny","z":1},"headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":"just a string","headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":null,"headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":"Ymlu","headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":"k1","value":{"wire": 1},"headers":{}}
+{"topic":"","partition":0,"offset":0,"timestamp":null,"key":null,"value":"not json","headers":{}}
+{"topic":"orders","partition":3,"offset":42,"timestamp":"2026-11-24T09:30:00.123456789Z","key":"key-1","value":{"id":7},"headers":{"bin":"/wA=","trace":"last","nil":null},"headers_base64":["bin"]}
+`},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.jsonl")
+			s := openSink(t, path, tc.format, 0, 1)
+			if err := s.Write(context.Background(), records); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != "" {
+				t.Errorf("the file holds %d bytes before Flush; writes should be buffered", len(got))
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, readFile(t, path)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSinkAppendsAndTaskFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nested", "deeper", "out.jsonl")
+	for round, v := range []string{"one", "two"} {
+		s := openSink(t, path, "raw", 1, 3)
+		if err := s.Write(context.Background(), []connector.Record{{Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"one\n", "one\ntwo\n"}[round]
+		if diff := cmp.Diff(want, readFile(t, filepath.Join(dir, "nested", "deeper", "out-1.jsonl"))); diff != "" {
+			t.Errorf("round %d (-want +got):\n%s", round, diff)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("task 1 of 3 wrote %s itself (%v)", path, err)
+	}
+}
+
+func TestTaskPath(t *testing.T) {
+	for _, tc := range []struct {
+		path        string
+		task, tasks int
+		want        string
+	}{
+		{"/out/orders.jsonl", 0, 1, "/out/orders.jsonl"},
+		{"/out/orders.jsonl", 2, 3, "/out/orders-2.jsonl"},
+		{"/out/orders", 0, 2, "/out/orders-0"},
+		{"/out.d/orders", 1, 2, "/out.d/orders-1"},
+		{"/out/archive.tar.gz", 1, 2, "/out/archive.tar-1.gz"},
+	} {
+		if got := file.TaskPath(tc.path, tc.task, tc.tasks); got != tc.want {
+			t.Errorf("TaskPath(%q, %d, %d) = %q, want %q", tc.path, tc.task, tc.tasks, got, tc.want)
+		}
+	}
+}
+
+func TestSinkErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s := openSink(t, path, "value", 0, 1)
+	err := s.Write(context.Background(), []connector.Record{{Value: map[string]any{"x": func() {}}, Topic: "t", Partition: 1, Offset: 9}})
+	if err == nil {
+		t.Fatal("Write of a value JSON cannot hold succeeded")
+	}
+	if want := "sink file: record at t/1 offset 9: "; len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
+		t.Errorf("error %q does not name the record", err)
+	}
+	for name, config := range map[string]map[string]any{
+		"no path":    {"format": "value"},
+		"bad format": {"path": path, "format": "xml"},
+	} {
+		if err := file.Sink().NewSink().Open(context.Background(), &connector.TaskContext{Tasks: 1, Config: config}); err == nil {
+			t.Errorf("%s: Open succeeded", name)
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package generator_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/lang/expr"
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/generator"
+)
+
+// compile compiles CEL with the generator's variables, as lang does.
+func compile(t *testing.T, src string) connector.Expr {
+	t.Helper()
+	env, err := expr.NewEnv([]expr.Var{{Name: "seq", Type: "int"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, issues := env.Compile(src, expr.Dyn)
+	if len(issues) > 0 {
+		t.Fatalf("compile %q: %v", src, issues)
+	}
+	return prog
+}
+
+type args struct {
+	task, tasks int
+	config      map[string]any
+	key, value  string
+	saved       map[string]any // the saved offset of the task
+}
+
+func open(t *testing.T, a args) connector.Source {
+	t.Helper()
+	config := map[string]any{"topic": "gen", "rate": int64(0), "count": int64(0), "seed": int64(0)}
+	for k, v := range a.config {
+		config[k] = v
+	}
+	exprs := map[string]connector.Expr{"value": compile(t, a.value)}
+	if a.key != "" {
+		exprs["key"] = compile(t, a.key)
+	}
+	tc := &connector.TaskContext{
+		Pipeline: "source.generator.test", Task: a.task, Tasks: a.tasks, Config: config, Exprs: exprs,
+		Offset: func(p map[string]any) map[string]any {
+			if diff := cmp.Diff(map[string]any{"task": int64(a.task)}, p); diff != "" {
+				t.Errorf("Offset asked for another partition (-want +got):\n%s", diff)
+			}
+			return a.saved
+		},
+	}
+	src := generator.Source().NewSource()
+	if err := src.Open(context.Background(), tc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// drain polls until io.EOF.
+func drain(t *testing.T, src connector.Source) []connector.Record {
+	t.Helper()
+	var all []connector.Record
+	for range 100 {
+		recs, err := src.Poll(context.Background())
+		if errors.Is(err, io.EOF) {
+			if _, err := src.Poll(context.Background()); !errors.Is(err, io.EOF) {
+				t.Errorf("Poll after io.EOF returned %v", err)
+			}
+			return all
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, recs...)
+	}
+	t.Fatal("no io.EOF after 100 polls")
+	return nil
+}
+
+type rec struct {
+	Key, Value      any
+	Topic           string
+	Partition       int32
+	SourcePartition map[string]any
+	SourceOffset    map[string]any
+	HasTimestamp    bool
+}
+
+func simplify(recs []connector.Record) []rec {
+	out := make([]rec, len(recs))
+	for i, r := range recs {
+		out[i] = rec{r.Key, r.Value, r.Topic, r.Partition, r.SourcePartition, r.SourceOffset, !r.Timestamp.IsZero()}
+	}
+	return out
+}
+
+func TestSequenceAcrossTasks(t *testing.T) {
+	var union []int64
+	for task := range 3 {
+		src := open(t, args{task: task, tasks: 3, config: map[string]any{"count": int64(4)},
+			key: "'k' + string(seq)", value: "{'seq': seq, 'half': seq / 2}"})
+		got := drain(t, src)
+		var want []rec
+		for i := range 4 {
+			seq := int64(task + 3*i)
+			union = append(union, seq)
+			want = append(want, rec{
+				Key: "k" + itoa(seq), Value: map[string]any{"seq": seq, "half": seq / 2},
+				Topic: "gen", Partition: -1,
+				SourcePartition: map[string]any{"task": int64(task)},
+				SourceOffset:    map[string]any{"seq": seq + 3},
+				HasTimestamp:    true,
+			})
+		}
+		if diff := cmp.Diff(want, simplify(got)); diff != "" {
+			t.Errorf("task %d of 3 (-want +got):\n%s", task, diff)
+		}
+	}
+	seen := map[int64]bool{}
+	for _, s := range union {
+		seen[s] = true
+	}
+	for s := range int64(12) {
+		if !seen[s] {
+			t.Errorf("no task produced seq %d", s)
+		}
+	}
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+func TestCountAndBatches(t *testing.T) {
+	src := open(t, args{task: 0, tasks: 1, config: map[string]any{"count": int64(1234)}, value: "seq"})
+	var sizes []int
+	var next int64
+	for {
+		recs, err := src.Poll(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(recs))
+		for _, r := range recs {
+			if r.Value != next || r.Key != nil {
+				t.Fatalf("record %d: key %#v value %#v", next, r.Key, r.Value)
+			}
+			next++
+		}
+	}
+	if diff := cmp.Diff([]int{500, 500, 234}, sizes); diff != "" {
+		t.Errorf("batch sizes (-want +got):\n%s", diff)
+	}
+}
+
+func TestResume(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		saved map[string]any
+		want  []any
+	}{
+		{"saved seq of this task", map[string]any{"seq": int64(7)}, []any{int64(7), int64(10), int64(13)}},
+		{"after a JSON round trip", map[string]any{"seq": float64(7)}, []any{int64(7), int64(10), int64(13)}},
+		{"tasks changed: move up to an own seq", map[string]any{"seq": int64(8)}, []any{int64(10), int64(13)}},
+		{"finished before the restart", map[string]any{"seq": int64(16)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := open(t, args{task: 1, tasks: 3, config: map[string]any{"count": int64(5)}, value: "seq", saved: tc.saved})
+			var got []any
+			for _, r := range drain(t, src) {
+				got = append(got, r.Value)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	fast := open(t, args{task: 0, tasks: 1, value: "seq"})
+	recs, err := fast.Poll(context.Background())
+	if err != nil || len(recs) != 500 {
+		t.Errorf("rate 0: first Poll gave %d records, %v; want a full batch of 500", len(recs), err)
+	}
+	// 10 records/s: the bucket holds at most a quarter second's worth, so
+	// no Poll can return more than a few records, however slow the machine.
+	slow := open(t, args{task: 0, tasks: 1, config: map[string]any{"rate": 10.0}, value: "seq"})
+	total := 0
+	for range 3 {
+		recs, err := slow.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) > 3 {
+			t.Fatalf("rate 10: a Poll returned %d records", len(recs))
+		}
+		total += len(recs)
+	}
+	if total == 0 {
+		t.Error("rate 10: three Polls returned nothing")
+	}
+}
+
+func TestPollCancelled(t *testing.T) {
+	src := open(t, args{task: 0, tasks: 1, config: map[string]any{"rate": int64(1)}, value: "seq"})
+	if _, err := src.Poll(context.Background()); err != nil { // takes the first token
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if recs, err := src.Poll(ctx); !errors.Is(err, context.Canceled) || len(recs) != 0 {
+		t.Errorf("Poll with a cancelled context = %d records, %v", len(recs), err)
+	}
+}
+
+func TestEvalError(t *testing.T) {
+	src := open(t, args{task: 0, tasks: 1, value: "seq == 2 ? seq / 0 : seq"})
+	recs, err := src.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for _, r := range recs {
+		got = append(got, r.Value)
+	}
+	if diff := cmp.Diff([]any{int64(0), int64(1)}, got); diff != "" {
+		t.Errorf("records before the failing one (-want +got):\n%s", diff)
+	}
+	_, err = src.Poll(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "value for seq 2") || !strings.Contains(err.Error(), "division by zero") {
+		t.Errorf("second Poll: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for name, tc := range map[string]*connector.TaskContext{
+		"no value":   {Tasks: 1, Config: map[string]any{"topic": "t"}},
+		"no topic":   {Tasks: 1, Config: map[string]any{}, Exprs: map[string]connector.Expr{"value": compile(t, "1")}},
+		"bad count":  {Tasks: 1, Config: map[string]any{"topic": "t", "count": "many"}, Exprs: map[string]connector.Expr{"value": compile(t, "1")}},
+		"bad offset": {Tasks: 1, Config: map[string]any{"topic": "t"}, Exprs: map[string]connector.Expr{"value": compile(t, "1")}, Offset: func(map[string]any) map[string]any { return map[string]any{"seq": "x"} }},
+	} {
+		if err := generator.Source().NewSource().Open(context.Background(), tc); err == nil {
+			t.Errorf("%s: Open succeeded", name)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/converters"
+	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
+)
+
+// deliveryTimeout bounds how long the records of one Write are retried
+// before Flush reports them (as a retriable error). It is a context per
+// Write, not kgo.RecordDeliveryTimeout: kgo measures that from the
+// record's timestamp, which the sink keeps, so older records would time
+// out at once.
+const deliveryTimeout = 30 * time.Second
+
+// producer is one task of sink "kafka".
+type producer struct {
+	connector.UnimplementedSink
+
+	cl            *kgo.Client
+	topic, prefix string
+	names         map[string]string // record topic → target topic, with the prefix
+
+	// ctx is the lifetime of the produced records: Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// cancels releases the delivery deadlines of the Writes since the
+	// last successful Flush.
+	cancels []context.CancelFunc
+
+	mu       sync.Mutex
+	firstErr error // first failed record since the last Flush
+	promise  func(*kgo.Record, error)
+}
+
+func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
+	cfg := pluginconf.Config(tc.Config)
+	opts, err := clusterOpts(cfg)
+	if err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	if s.topic, err = cfg.String("topic", ""); err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	if s.prefix, err = cfg.String("topic_prefix", ""); err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	if s.topic != "" && s.prefix != "" {
+		return errors.New("sink kafka: topic and topic_prefix cannot both be set")
+	}
+	acks, err := cfg.String("acks", "all")
+	if err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	switch acks {
+	case "all":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	case "leader":
+		// Idempotence needs acks from all in-sync replicas.
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	default:
+		return fmt.Errorf("sink kafka: acks must be \"all\" or \"leader\", not %q", acks)
+	}
+	if s.cl, err = kgo.NewClient(opts...); err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	s.names = map[string]string{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.promise = func(r *kgo.Record, err error) {
+		if err == nil {
+			return
+		}
+		s.mu.Lock()
+		if s.firstErr == nil {
+			s.firstErr = fmt.Errorf("sink kafka: producing to %s: %w", r.Topic, err)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// target returns the topic a record goes to.
+func (s *producer) target(topic string) string {
+	if s.topic != "" {
+		return s.topic
+	}
+	if s.prefix == "" {
+		return topic
+	}
+	name, ok := s.names[topic]
+	if !ok {
+		name = s.prefix + topic
+		s.names[topic] = name
+	}
+	return name
+}
+
+// Write produces the records asynchronously: the producer chooses their
+// partition from the key, as any producer would (the target topic may not
+// have the partitions of the source one).
+func (s *producer) Write(ctx context.Context, records []connector.Record) error {
+	krs := make([]kgo.Record, len(records))
+	for i := range records {
+		r, kr := &records[i], &krs[i]
+		var err error
+		if kr.Key, err = wireBytes(r.Key); err != nil {
+			return fmt.Errorf("sink kafka: key of the record at %s/%d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		if kr.Value, err = wireBytes(r.Value); err != nil {
+			return fmt.Errorf("sink kafka: value of the record at %s/%d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		kr.Topic = s.target(r.Topic)
+		kr.Timestamp = r.Timestamp
+		if len(r.Headers) > 0 {
+			kr.Headers = make([]kgo.RecordHeader, len(r.Headers))
+			for j, h := range r.Headers {
+				kr.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+			}
+		}
+	}
+	dctx, cancel := context.WithTimeout(s.ctx, deliveryTimeout)
+	s.cancels = append(s.cancels, cancel)
+	for i := range krs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.cl.Produce(dctx, &krs[i], s.promise)
+	}
+	return nil
+}
+
+// wireBytes turns a key or value into the bytes to produce: []byte,
+// json.RawMessage and strings as they are, nil as nil (a tombstone), and
+// anything else (a map, a number …) as its JSON text.
+func wireBytes(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case []byte:
+		return v, nil
+	case json.RawMessage:
+		return v, nil
+	case string:
+		return []byte(v), nil
+	}
+	return converters.AppendJSON(nil, v)
+}
+
+// Flush waits until the other cluster has acknowledged every record
+// written so far and returns the first error since the last Flush
+// (retriable for timeouts and broker errors). After an error the records
+// since the last successful Flush must be written again.
+func (s *producer) Flush(ctx context.Context) error {
+	if err := s.cl.Flush(ctx); err != nil {
+		return classify(fmt.Errorf("sink kafka: %w", err))
+	}
+	for _, cancel := range s.cancels {
+		cancel()
+	}
+	s.cancels = s.cancels[:0]
+	s.mu.Lock()
+	err := s.firstErr
+	s.firstErr = nil
+	s.mu.Unlock()
+	return classify(err)
+}
+
+func (s *producer) Close() error {
+	if s.cl == nil {
+		return nil
+	}
+	s.cancel()
+	s.cl.Close()
+	s.cl = nil
+	return nil
+}

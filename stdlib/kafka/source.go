@@ -1,0 +1,288 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
+)
+
+const (
+	// maxBatch is the most records one Poll returns.
+	maxBatch = 500
+	// maxIdle is how long Poll waits for records before it returns none.
+	maxIdle = time.Second
+)
+
+// mirror is one task of source "kafka": it consumes partitions of the other
+// cluster assigned directly (no consumer group; the source offsets are the
+// positions) and hands the records on as they are.
+type mirror struct {
+	connector.UnimplementedSource
+
+	cl     *kgo.Client // nil when this task has no partition
+	log    *slog.Logger
+	needed []TopicRequest
+	// target names the fleet topic of each source topic; partitions holds
+	// the SourcePartition map of each assigned partition, shared by its
+	// records.
+	target     map[string]string
+	partitions map[string]map[int32]map[string]any
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
+	cfg := pluginconf.Config(tc.Config)
+	opts, err := clusterOpts(cfg)
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	s.log = tc.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	topics, err := cfg.Strings("topics")
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	pattern, err := cfg.String("topics_regex", "")
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	if (len(topics) == 0) == (pattern == "") {
+		return errors.New("source kafka: exactly one of topics and topics_regex is required")
+	}
+	fixed, err := cfg.String("topic", "")
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	prefix, err := cfg.String("topic_prefix", "")
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	if fixed != "" && prefix != "" {
+		return errors.New("source kafka: topic and topic_prefix cannot both be set")
+	}
+	startFrom, err := cfg.String("start_from", "earliest")
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	start := kgo.NewOffset().AtStart()
+	switch startFrom {
+	case "earliest":
+	case "latest":
+		start = kgo.NewOffset().AtEnd()
+	default:
+		return fmt.Errorf("source kafka: start_from must be \"earliest\" or \"latest\", not %q", startFrom)
+	}
+
+	counts, err := sourceTopics(ctx, opts, topics, pattern)
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+
+	// Target topics, and what they need.
+	s.target = map[string]string{}
+	names := slices.Sorted(maps.Keys(counts))
+	for _, t := range names {
+		name := prefix + t
+		if fixed != "" {
+			name = fixed
+		}
+		s.target[t] = name
+		if i := slices.IndexFunc(s.needed, func(r TopicRequest) bool { return r.Name == name }); i >= 0 {
+			s.needed[i].Partitions = max(s.needed[i].Partitions, counts[t])
+			continue
+		}
+		s.needed = append(s.needed, TopicRequest{Name: name, Partitions: counts[t]})
+	}
+
+	// Partitions of this task: round-robin over the sorted (topic,
+	// partition) list, so that tasks get as many partitions as one another.
+	var all []topicPartition
+	for _, t := range names {
+		for p := range counts[t] {
+			all = append(all, topicPartition{t, p})
+		}
+	}
+	tasks := max(tc.Tasks, 1)
+	assign := map[string]map[int32]kgo.Offset{}
+	s.partitions = map[string]map[int32]map[string]any{}
+	for i, tp := range all {
+		if i%tasks != tc.Task {
+			continue
+		}
+		sp := map[string]any{"topic": tp.topic, "partition": int64(tp.partition)}
+		at := start
+		if tc.Offset != nil {
+			if saved := tc.Offset(sp); saved != nil {
+				next, ok := pluginconf.ToInt64(saved["offset"])
+				if !ok {
+					return fmt.Errorf("source kafka: saved offset %v of %s/%d has no integer offset", saved, tp.topic, tp.partition)
+				}
+				at = kgo.NewOffset().At(next)
+			}
+		}
+		if assign[tp.topic] == nil {
+			assign[tp.topic] = map[int32]kgo.Offset{}
+			s.partitions[tp.topic] = map[int32]map[string]any{}
+		}
+		assign[tp.topic][tp.partition] = at
+		s.partitions[tp.topic][tp.partition] = sp
+	}
+	if len(assign) == 0 {
+		s.log.Info("no partition for this task", "task", tc.Task, "partitions", len(all))
+		return nil
+	}
+	s.cl, err = kgo.NewClient(append(opts,
+		kgo.ConsumePartitions(assign),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)...)
+	if err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	return nil
+}
+
+// wire returns b as a record key or value: nil (a null key, a tombstone)
+// stays an untyped nil.
+func wire(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// sourceTopics returns the partition count of each topic to mirror: the
+// listed ones (each must exist) or those whose whole name matches pattern
+// (internal topics excluded).
+func sourceTopics(ctx context.Context, opts []kgo.Opt, topics []string, pattern string) (map[string]int32, error) {
+	var re *regexp.Regexp
+	if pattern != "" {
+		var err error
+		if re, err = regexp.Compile("^(?:" + pattern + ")$"); err != nil {
+			return nil, fmt.Errorf("topics_regex: %w", err)
+		}
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	details, err := kadm.NewClient(cl).ListTopics(ctx, topics...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("listing the topics of the source cluster: %w", err))
+	}
+	counts := map[string]int32{}
+	if re == nil {
+		var missing []string
+		for _, t := range topics {
+			d, ok := details[t]
+			if !ok || d.Err != nil || len(d.Partitions) == 0 {
+				missing = append(missing, t)
+				continue
+			}
+			counts[t] = int32(len(d.Partitions))
+		}
+		if len(missing) > 0 {
+			// A topic may yet be created: let the worker try again.
+			return nil, connector.Retriable(fmt.Errorf("%w: the source cluster has no topic %s",
+				kerr.UnknownTopicOrPartition, strings.Join(missing, ", ")))
+		}
+		return counts, nil
+	}
+	for name, d := range details {
+		if d.Err == nil && !d.IsInternal && re.MatchString(name) && len(d.Partitions) > 0 {
+			counts[name] = int32(len(d.Partitions))
+		}
+	}
+	return counts, nil
+}
+
+// TopicsNeeded lists the topics of the fleet's cluster this source writes
+// to, each with the partition count of its source topic (the largest one
+// when several source topics go to one fixed topic). Valid after Open.
+func (s *mirror) TopicsNeeded() []TopicRequest { return slices.Clone(s.needed) }
+
+func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
+	if s.cl == nil {
+		t := time.NewTimer(maxIdle)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+			return nil, nil
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, maxIdle)
+	fetches := s.cl.PollRecords(pctx, maxBatch)
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if fetches.IsClientClosed() {
+		return nil, kgo.ErrClientClosed
+	}
+	var fetchErr error
+	fetches.EachError(func(topic string, partition int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		s.log.Warn("fetch error", "topic", topic, "partition", partition, "error", err)
+		if fetchErr == nil {
+			fetchErr = fmt.Errorf("source kafka: fetching %s/%d: %w", topic, partition, err)
+		}
+	})
+	n := fetches.NumRecords()
+	if n == 0 {
+		return nil, classify(fetchErr)
+	}
+	recs := make([]connector.Record, 0, n)
+	fetches.EachRecord(func(r *kgo.Record) {
+		var headers []connector.Header
+		if len(r.Headers) > 0 {
+			headers = make([]connector.Header, len(r.Headers))
+			for i, h := range r.Headers {
+				headers[i] = connector.Header{Key: h.Key, Value: h.Value}
+			}
+		}
+		recs = append(recs, connector.Record{
+			Key:             wire(r.Key),
+			Value:           wire(r.Value),
+			Encoded:         true,
+			Headers:         headers,
+			Topic:           s.target[r.Topic],
+			Partition:       r.Partition,
+			Timestamp:       r.Timestamp,
+			SourcePartition: s.partitions[r.Topic][r.Partition],
+			SourceOffset:    map[string]any{"offset": r.Offset + 1},
+		})
+	})
+	return recs, nil
+}
+
+func (s *mirror) Close() error {
+	if s.cl != nil {
+		s.cl.Close()
+		s.cl = nil
+	}
+	return nil
+}
