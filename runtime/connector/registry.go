@@ -40,6 +40,18 @@ func (r *Registry) Register(p Plugin) error {
 	if err := p.Schema.Validate(); err != nil {
 		return fmt.Errorf("register plugin: %w", err)
 	}
+	var missing bool
+	switch p.Schema.Kind {
+	case configschema.Source:
+		missing = p.NewSource == nil
+	case configschema.Sink:
+		missing = p.NewSink == nil
+	case configschema.Converter:
+		missing = p.NewConverter == nil
+	}
+	if missing {
+		return fmt.Errorf("register plugin: %s has no factory for its kind (NewSource, NewSink or NewConverter)", p.Schema.Address())
+	}
 	byType := r.plugins[p.Schema.Kind]
 	if byType == nil {
 		byType = map[string]*Plugin{}

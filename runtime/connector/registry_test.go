@@ -10,9 +10,11 @@ import (
 
 func TestRegistry(t *testing.T) {
 	r := connector.NewRegistry()
-	src := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Source, Type: "zeta"}}
-	src2 := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Source, Type: "alpha"}}
-	conv := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Converter, Type: "json"}}
+	newSource := func() connector.Source { return nil }
+	src := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Source, Type: "zeta"}, NewSource: newSource}
+	src2 := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Source, Type: "alpha"}, NewSource: newSource}
+	conv := connector.Plugin{Schema: configschema.Schema{Kind: configschema.Converter, Type: "json"},
+		NewConverter: func(map[string]any) (connector.Converter, error) { return nil, nil }}
 	for _, p := range []connector.Plugin{src, src2, conv} {
 		if err := r.Register(p); err != nil {
 			t.Fatal(err)
@@ -23,6 +25,9 @@ func TestRegistry(t *testing.T) {
 	}
 	if err := r.Register(connector.Plugin{Schema: configschema.Schema{Kind: "widget", Type: "x"}}); err == nil {
 		t.Error("a malformed schema was accepted")
+	}
+	if err := r.Register(connector.Plugin{Schema: configschema.Schema{Kind: configschema.Sink, Type: "nofactory"}}); err == nil {
+		t.Error("a sink without NewSink was accepted")
 	}
 	if got := r.Types(configschema.Source); !slices.Equal(got, []string{"alpha", "zeta"}) {
 		t.Errorf("Types(source) = %v", got)

@@ -125,3 +125,20 @@ func (UnimplementedSink) mustEmbedUnimplementedSink() {}
 type UnimplementedConverter struct{}
 
 func (UnimplementedConverter) mustEmbedUnimplementedConverter() {}
+
+// TopicRequest asks for a topic of the fleet's cluster that a source
+// writes to, with at least Partitions partitions (records keep their
+// source partition).
+type TopicRequest struct {
+	Name       string
+	Partitions int32
+}
+
+// TopicsNeeder is an optional interface of a source whose target topics
+// are known only at Open (the kafka source learns them from the other
+// cluster). The worker calls TopicsNeeded after Open and before the first
+// Poll, creates each missing topic with the requested partitions, and
+// fails the task with a clear error when an existing one has fewer.
+type TopicsNeeder interface {
+	TopicsNeeded() []TopicRequest
+}

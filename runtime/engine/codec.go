@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -44,17 +47,45 @@ func toBytes(c connector.Converter, v any) ([]byte, error) {
 }
 
 // unraw decodes JSON text a source handed over undecoded
-// (json.RawMessage), for transforms that look inside it.
+// (json.RawMessage), for transforms that look inside it. Numbers follow
+// the json converter: int64 for an integer literal that fits, float64
+// otherwise.
 func unraw(v any) (any, error) {
 	raw, ok := v.(json.RawMessage)
 	if !ok {
 		return v, nil
 	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
 	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := d.Decode(&out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	if d.More() {
+		return nil, errors.New("invalid JSON: text after the value")
+	}
+	return numbers(out), nil
+}
+
+// numbers replaces the json.Numbers of a decoded value.
+func numbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbers(e)
+		}
+	}
+	return v
 }
 
 // render is the JSON rendering of a value that the pipeline's converter

@@ -51,12 +51,34 @@
 // the admin client is retried with exponential backoff from 100ms up to
 // retry_backoff_max, until retry_timeout; then it fails the task.
 //
+// # Ownership
+//
+// Records a source returns from Poll belong to the engine: transforms
+// change their maps in place (a header slice is copied before a change, as
+// sources often share one). SourcePartition and SourceOffset maps must not
+// change until Acked. Records a sink gets from Write may be kept after
+// Write returns; the engine does not reuse them.
+//
 // # Partitions
 //
 // A source record with Partition >= 0 goes to that partition only if the
 // fleet producer partitions with Partitioner (kgo.RecordPartitioner); records
 // with Partition -1 use the partitioner Partitioner wraps.
 //
+// # Dead-letter records
+//
+// The dead-letter topic is created at start (one partition: failures stay
+// in order, and they are few) when it does not exist. Its records carry the
+// failed record's headers plus pipectl.error.class (the Go type of the
+// cause, e.g. "converters.Error", "expr.EvalError", "engine.PathError"),
+// pipectl.error.message, pipectl.error.stage (converter, transform, sink,
+// source), pipectl.source.topic, pipectl.source.partition and
+// pipectl.source.offset (left out when unknown: a source record's offset,
+// and its partition when the producer chooses it) and pipectl.pipeline. A
+// sink never reads its own dead-letter topic, even when topics_regex
+// matches it.
+//
 // It imports lang/expr, lang/configschema, runtime/connector and
-// runtime/control; never planner, stdlib or cmd.
+// runtime/control, and franz-go's kgo, kadm and kerr for the clients the
+// worker hands over; never planner, stdlib or cmd.
 package engine

@@ -3,94 +3,24 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
+	"github.com/pipectl/pipectl/stdlib/converters"
 )
 
-// The stdlib converters have no implementation yet (runtime/engine must
-// not import stdlib anyway), so the tests register minimal ones.
-
-type jsonConverter struct {
-	connector.UnimplementedConverter
-}
-
-func (jsonConverter) Encode(v any) ([]byte, error) {
-	if raw, ok := v.(json.RawMessage); ok {
-		return raw, nil
-	}
-	return json.Marshal(v)
-}
-
-func (jsonConverter) Decode(b []byte) (any, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	return v, nil
-}
-
-func (c jsonConverter) Check(b []byte) (any, error) {
-	if json.Valid(b) {
-		return json.RawMessage(b), nil
-	}
-	return c.Decode(b)
-}
-
-type stringConverter struct {
-	connector.UnimplementedConverter
-}
-
-func (stringConverter) Encode(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case string:
-		return []byte(v), nil
-	case []byte:
-		return v, nil
-	}
-	return nil, fmt.Errorf("the string converter encodes strings, not %T", v)
-}
-
-func (stringConverter) Decode(b []byte) (any, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("invalid UTF-8")
-	}
-	return string(b), nil
-}
-
-func (c stringConverter) Check(b []byte) (any, error) { return c.Decode(b) }
-
-type bytesConverter struct {
-	connector.UnimplementedConverter
-}
-
-func (bytesConverter) Encode(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case []byte:
-		return v, nil
-	case string:
-		return []byte(v), nil
-	}
-	return nil, fmt.Errorf("the bytes converter encodes bytes, not %T", v)
-}
-
-func (bytesConverter) Decode(b []byte) (any, error) { return b, nil }
-func (bytesConverter) Check(b []byte) (any, error)  { return b, nil }
-
-// testRegistry registers the converters and, when given, a source and a
-// sink of type "test" with a small schema.
+// testRegistry registers the stdlib converters, and a source and a sink
+// of type "test" with a small schema (no-ops unless given).
 func testRegistry(t testing.TB, newSource func() connector.Source, newSink func() connector.Sink) *connector.Registry {
 	t.Helper()
 	if newSource == nil {
@@ -100,17 +30,10 @@ func testRegistry(t testing.TB, newSource func() connector.Source, newSink func(
 		newSink = func() connector.Sink { return nopSink{} }
 	}
 	reg := connector.NewRegistry()
-	conv := func(typ string, c connector.Converter) connector.Plugin {
-		return connector.Plugin{
-			Schema:       configschema.Schema{Kind: configschema.Converter, Type: typ, Attributes: []configschema.Attribute{}},
-			NewConverter: func(map[string]any) (connector.Converter, error) { return c, nil },
-		}
-	}
-	plugins := []connector.Plugin{
-		conv("json", jsonConverter{}), conv("string", stringConverter{}), conv("bytes", bytesConverter{}),
-		{Schema: testSchema(configschema.Source), NewSource: newSource},
-		{Schema: testSchema(configschema.Sink), NewSink: newSink},
-	}
+	plugins := append(converters.Plugins(),
+		connector.Plugin{Schema: testSchema(configschema.Source), NewSource: newSource},
+		connector.Plugin{Schema: testSchema(configschema.Sink), NewSink: newSink},
+	)
 	for _, p := range plugins {
 		if err := reg.Register(p); err != nil {
 			t.Fatal(err)
@@ -169,21 +92,18 @@ func mustCompile(t testing.TB, address string, spec *control.PipelineSpec, reg *
 	return p
 }
 
-// cluster is a kfake broker with the clients a task needs.
+// cluster is the embedded broker (kfake on a random port) with the
+// clients a task needs, built as the worker builds them.
 type cluster struct {
-	addrs    []string
+	cfg      kafka.Config
 	producer *kgo.Client
 	admin    *kadm.Client
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl := &cluster{addrs: c.ListenAddrs()}
+	_, cfg := kafkatest.Start(t)
+	cl := &cluster{cfg: cfg}
 	cl.producer = cl.client(t, kgo.RecordPartitioner(Partitioner(nil)), kgo.ProducerLinger(0))
 	cl.admin = kadm.NewClient(cl.client(t))
 	return cl
@@ -191,7 +111,7 @@ func startCluster(t *testing.T) *cluster {
 
 func (c *cluster) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.addrs...)}, opts...)...)
+	cl, err := kafka.NewClient(c.cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +120,7 @@ func (c *cluster) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 }
 
 func (c *cluster) newConsumer(opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.addrs...), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
+	return kafka.NewClient(c.cfg, append([]kgo.Opt{kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
 }
 
 func (c *cluster) createTopic(t *testing.T, name string, partitions int32) {

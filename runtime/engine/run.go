@@ -164,6 +164,12 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 // ensureTopics creates the topics that do not exist yet, each with the
 // given partition count (<= 0: the broker's default).
 func (t *task) ensureTopics(ctx context.Context, want map[string]int32) error {
+	return t.ensureTopicsAtLeast(ctx, want, false)
+}
+
+// ensureTopicsAtLeast is ensureTopics that, with strict, also fails when
+// an existing topic has fewer partitions than wanted.
+func (t *task) ensureTopicsAtLeast(ctx context.Context, want map[string]int32, strict bool) error {
 	if t.a.Admin == nil || len(want) == 0 {
 		return nil
 	}
@@ -180,6 +186,9 @@ func (t *task) ensureTopics(ctx context.Context, want map[string]int32) error {
 		for _, name := range names {
 			d, ok := details[name]
 			if ok && d.Err == nil {
+				if have := int32(len(d.Partitions)); strict && have < want[name] {
+					return fmt.Errorf("topic %q has %d partitions, fewer than the %d its records need: add partitions (topic block, then pipectl apply) or write to another topic", name, have, want[name])
+				}
 				continue
 			}
 			if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {

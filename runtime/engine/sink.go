@@ -143,7 +143,9 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 
 // process converts, transforms and writes one poll's records; failed ones
 // go to the dead-letter topic (tolerance all) or fail the task.
-func (s *sinkLoop) process(krs []*kgo.Record) error {
+func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
+	_, sp := s.span("pipectl.sink.batch", len(krs))
+	defer func() { endSpan(sp, err) }()
 	p, u := s.p, s.p.uses
 	ctx := s.budget.ctx
 	s.counters.In.Add(int64(len(krs)))
@@ -240,12 +242,14 @@ func (s *sinkLoop) process(krs []*kgo.Record) error {
 
 // flushCommit flushes the sink and then commits every offset fetched so
 // far: everything fetched is written, filtered or dead-lettered by now.
-func (s *sinkLoop) flushCommit() error {
+func (s *sinkLoop) flushCommit() (err error) {
+	_, sp := s.span("pipectl.sink.flush", 0)
+	defer func() { endSpan(sp, err) }()
 	ctx := s.budget.ctx
 	if err := s.retry(ctx, "flushing the sink", func() error { return s.sink.Flush(ctx) }); err != nil {
 		return s.fail(StageSink, nil, err)
 	}
-	err := s.retry(ctx, "committing offsets", func() error { return s.cl.CommitUncommittedOffsets(ctx) })
+	err = s.retry(ctx, "committing offsets", func() error { return s.cl.CommitUncommittedOffsets(ctx) })
 	switch {
 	case err == nil:
 	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),

@@ -194,7 +194,7 @@ func TestSinkTask(t *testing.T) {
 			got = append(got, seen{r.Key.(string), maps.Clone(r.Value.(map[string]any)), string(r.Headers[0].Value)})
 		}
 		for i := range want {
-			exp = append(exp, seen{fmt.Sprintf("k%03d", i), map[string]any{"n": float64(i)}, "v"})
+			exp = append(exp, seen{fmt.Sprintf("k%03d", i), map[string]any{"n": int64(i)}, "v"})
 		}
 		sort.Slice(got, func(i, j int) bool { return got[i].Key < got[j].Key })
 		for i := range got {
@@ -304,7 +304,7 @@ func TestSinkDeadLetter(t *testing.T) {
 		return m
 	}
 	want := []deadRecord{
-		{"k1", `{"n":`, pipeHeaders("json.SyntaxError", "converter", "1", "origin", "web")},
+		{"k1", `{"n":`, pipeHeaders("converters.Error", "converter", "1", "origin", "web")},
 		{"k3", `{"name":"plain"}`, pipeHeaders("engine.PathError", "transform", "3", "origin", "web")},
 		{"k4", `{"n":4,"reject":true}`, pipeHeaders("engine.rejected", "sink", "4")},
 	}
@@ -312,7 +312,7 @@ func TestSinkDeadLetter(t *testing.T) {
 		t.Errorf("dead-letter records (-want +got):\n%s", diff)
 	}
 	wantMessages := map[string]string{
-		"k1": "value: invalid JSON: unexpected end of JSON input",
+		"k1": `value: json converter: cannot decode: unexpected end of input at byte 5 of 5 near "{\"n\":"`,
 		"k3": `transform "first_name": set value.name.first: cannot set value.name.first: value.name is a string, not a map`,
 		"k4": "record 2 rejected by the database", // k4 is the third record the sink was given
 	}
@@ -348,10 +348,10 @@ func TestSinkToleranceNone(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Fatalf("Run = %v, want a *TaskError", err)
 	}
-	if te.Stage != StageConverter || te.Class != "json.SyntaxError" || te.Pipeline != "sink.test.none" {
-		t.Errorf("TaskError stage %s class %q pipeline %q, want converter json.SyntaxError sink.test.none", te.Stage, te.Class, te.Pipeline)
+	if te.Stage != StageConverter || te.Class != "converters.Error" || te.Pipeline != "sink.test.none" {
+		t.Errorf("TaskError stage %s class %q pipeline %q, want converter converters.Error sink.test.none", te.Stage, te.Class, te.Pipeline)
 	}
-	if want := "value: invalid JSON: invalid character 'o' in literal null (expecting 'u')"; te.Message != want {
+	if want := `value: json converter: cannot check: unexpected 'o' at byte 1 of 8 near "not json"`; te.Message != want {
 		t.Errorf("Message = %q, want %q", te.Message, want)
 	}
 	if want := `record: topic "in" partition 0 offset 2`; !strings.Contains(te.Trace, want) {
@@ -369,7 +369,7 @@ func TestSinkToleranceNone(t *testing.T) {
 	if got := a.Counters.Failed.Load(); got != 1 {
 		t.Errorf("Failed = %d, want 1", got)
 	}
-	if msg, _ := a.Counters.LastError(); !strings.Contains(msg, "invalid JSON") {
+	if msg, _ := a.Counters.LastError(); !strings.Contains(msg, "cannot check") {
 		t.Errorf("LastError = %q", msg)
 	}
 }

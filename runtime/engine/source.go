@@ -113,6 +113,21 @@ func (t *task) runSource(ctx context.Context) error {
 			t.log.Warn("closing the source", "error", err)
 		}
 	}()
+	if tn, ok := s.src.(connector.TopicsNeeder); ok {
+		need := map[string]int32{}
+		for _, r := range tn.TopicsNeeded() {
+			need[r.Name] = max(need[r.Name], r.Partitions)
+		}
+		if err := t.ensureTopicsAtLeast(ctx, need, true); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return t.fail(StageKafka, nil, err)
+		}
+		for name := range need {
+			s.known[name] = true
+		}
+	}
 
 	err = s.loop(ctx)
 	if err == nil {
@@ -186,7 +201,9 @@ func (s *sourceLoop) snapshot() {
 }
 
 // process converts one Poll's records and hands them to the producer.
-func (s *sourceLoop) process(polled []connector.Record) error {
+func (s *sourceLoop) process(polled []connector.Record) (err error) {
+	_, sp := s.span("pipectl.source.batch", len(polled))
+	defer func() { endSpan(sp, err) }()
 	b := &batch{polled: polled, done: make(chan struct{}), offsets: map[string]SourceOffset{}}
 	s.keys.reset()
 	s.counters.In.Add(int64(len(polled)))

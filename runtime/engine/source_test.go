@@ -318,9 +318,9 @@ func TestSourceDeadLetter(t *testing.T) {
 		// Unchanged: the first transform's value.x is not there.
 		{"k1", `{"name":"plain","seq":1}`, hdr("engine.PathError", "transform", "origin", "x")},
 		// Neither the converter nor JSON can encode +Inf.
-		{"k2", "map[bad:+Inf seq:2]", hdr("json.UnsupportedValueError", "converter", HeaderSourcePartition, "1")},
+		{"k2", "map[bad:+Inf seq:2]", hdr("converters.Error", "converter", HeaderSourcePartition, "1")},
 		// An Encoded record keeps its bytes.
-		{"k3", "{bad json", hdr("json.SyntaxError", "converter")},
+		{"k3", "{bad json", hdr("converters.Error", "converter")},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("dead-letter records (-want +got):\n%s", diff)

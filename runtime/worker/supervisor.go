@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +55,7 @@ type supervisor struct {
 	failed   map[taskKey]failure
 	restart  map[taskKey]bool
 	reported map[taskKey]control.TaskState
+	lag      map[taskKey]int64 // sink tasks' consumer lag, from measureLag
 	wg       sync.WaitGroup
 }
 
@@ -75,6 +78,7 @@ func (s *supervisor) run(ctx context.Context) error {
 			s.reconcile(ctx)
 		case <-tick.C:
 			s.report()
+			s.measureLag()
 			s.reconcile(ctx)
 		}
 	}
@@ -241,7 +245,16 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			Fleet:    s.w.cfg.Fleet,
 			Producer: s.w.producer,
 			NewConsumer: func(opts ...kgo.Opt) (*kgo.Client, error) {
-				return kafka.NewClient(s.w.cfg.Kafka, opts...)
+				// A static member per task: when the task moves (its
+				// worker died or left), the next worker rejoins under the
+				// same instance id and takes its partitions at once,
+				// without a second session timeout.
+				base := []kgo.Opt{
+					kgo.InstanceID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.SessionTimeout(s.w.cfg.SessionTimeout),
+					kgo.HeartbeatInterval(s.w.cfg.SessionTimeout / 10),
+				}
+				return kafka.NewClient(s.w.cfg.Kafka, append(base, opts...)...)
 			},
 			Admin:       s.w.admin,
 			Offsets:     offsetStore{s.w.ctl},
@@ -388,6 +401,65 @@ func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace strin
 	s.mu.Unlock()
 }
 
-// lags reports nothing yet: consumer lag per sink task needs the group's
-// assignment (see the runtime issue's notes).
-func (s *supervisor) lags() []metrics.Lag { return nil }
+// lags returns the consumer lag of the sink tasks this worker runs, as
+// last measured by measureLag.
+func (s *supervisor) lags() []metrics.Lag {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]metrics.Lag, 0, len(s.lag))
+	for key, n := range s.lag {
+		out = append(out, metrics.Lag{Pipeline: key.pipeline, Task: key.task, Records: n})
+	}
+	return out
+}
+
+// measureLag computes each local sink task's lag from its group: the
+// partitions of the member whose instance id is the task's.
+func (s *supervisor) measureLag() {
+	s.mu.Lock()
+	groups := map[string]bool{}
+	for key := range s.tasks {
+		if st, _ := s.w.snapshot(); st != nil {
+			if r := st.Resources[key.pipeline]; r != nil && r.Pipeline != nil && r.Pipeline.Kind == "sink" {
+				groups[key.pipeline] = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(groups) == 0 {
+		return
+	}
+	names := make([]string, 0, len(groups))
+	byGroup := map[string]string{}
+	for p := range groups {
+		g := s.w.cfg.Fleet + "." + p
+		names = append(names, g)
+		byGroup[g] = p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lags, err := s.w.admin.Lag(ctx, names...)
+	if err != nil {
+		return
+	}
+	found := map[taskKey]int64{}
+	for _, gl := range lags {
+		pipeline := byGroup[gl.Group]
+		prefix := s.w.cfg.Fleet + "." + pipeline + "."
+		for _, parts := range gl.Lag {
+			for _, ml := range parts {
+				if ml.Member == nil || ml.Member.InstanceID == nil || ml.Lag < 0 {
+					continue
+				}
+				var task int
+				if _, err := fmt.Sscanf(strings.TrimPrefix(*ml.Member.InstanceID, prefix), "%d", &task); err != nil {
+					continue
+				}
+				found[taskKey{pipeline, task}] += ml.Lag
+			}
+		}
+	}
+	s.mu.Lock()
+	s.lag = found
+	s.mu.Unlock()
+}

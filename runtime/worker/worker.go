@@ -49,6 +49,9 @@ type Config struct {
 	// StatusInterval is how often running tasks report their counts;
 	// 0 means 5 s.
 	StatusInterval time.Duration
+	// SessionTimeout is the group session timeout of sink consumers;
+	// 0 means 10 s.
+	SessionTimeout time.Duration
 }
 
 // DefaultHTTP is the REST API's default listen address.
@@ -88,6 +91,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.StatusInterval == 0 {
 		cfg.StatusInterval = 5 * time.Second
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = 10 * time.Second
 	}
 	ln := cfg.Listener
 	if ln == nil {

@@ -56,25 +56,11 @@ func Sink() connector.Plugin {
 	return connector.Plugin{Schema: SinkSchema, NewSink: func() connector.Sink { return new(producer) }}
 }
 
-// TopicRequest asks the worker for a topic of the fleet's cluster that a
-// source writes to. It is proposed for the SDK (connector.TopicRequest);
-// once there, this becomes an alias of it.
-type TopicRequest struct {
-	Name string
-	// Partitions is the fewest partitions the topic must have: records
-	// keep their source partition.
-	Partitions int32
-}
-
-// TopicsNeeder is the optional interface of a source whose target topics
-// are known only at Open (the kafka source learns them from the other
-// cluster). The worker calls TopicsNeeded after Open and before the first
-// Poll, creates each missing topic with the requested partitions (and the
-// fleet's default replication and configuration), and fails the task with
-// a clear error when an existing one has fewer partitions. It is proposed
-// for the SDK (connector.TopicsNeeder).
-type TopicsNeeder interface {
-	TopicsNeeded() []TopicRequest
-}
+// TopicRequest and TopicsNeeder are the SDK's; the kafka source is the
+// built-in that needs them.
+type (
+	TopicRequest = connector.TopicRequest
+	TopicsNeeder = connector.TopicsNeeder
+)
 
 var _ TopicsNeeder = (*mirror)(nil)

@@ -17,6 +17,7 @@ import (
 	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/worker"
 )
 
@@ -141,6 +142,12 @@ func runDev(m *meta, cmd *command, args []string) int {
 		v.Error("Cannot start the worker", err.Error())
 		return exitError
 	}
+	shutdownTracing, err := metrics.SetupTracing(ctx, m.lookupEnv, w.ID(), Version)
+	if err != nil {
+		v.Error("Cannot set up tracing", err.Error())
+		return exitError
+	}
+	defer flushTracing(shutdownTracing)
 	v.DevStarted(dir, strings.Join(kcfg.Brokers, ","), cfg.Fleet.Name, w.URL(), embedded)
 	if !devApply(ctx, v, ctl, cfg, keys) {
 		return exitError

@@ -7,9 +7,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/worker"
 )
 
@@ -148,10 +150,23 @@ func runWorker(m *meta, cmd *command, args []string) int {
 		v.Error("Cannot start the worker", err.Error())
 		return exitError
 	}
+	shutdownTracing, err := metrics.SetupTracing(ctx, m.lookupEnv, w.ID(), Version)
+	if err != nil {
+		v.Error("Cannot set up tracing", err.Error())
+		return exitError
+	}
+	defer flushTracing(shutdownTracing)
 	v.WorkerListening(w.ID(), w.URL())
 	if err := w.Run(ctx); err != nil {
 		v.Error("The worker stopped", err.Error())
 		return exitError
 	}
 	return exitOK
+}
+
+// flushTracing sends the spans still buffered, for at most 5 seconds.
+func flushTracing(shutdown func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = shutdown(ctx)
 }

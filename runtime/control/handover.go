@@ -1,0 +1,102 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// This file holds what an apply does around a commit when a pipeline
+// moves to a new address, is replaced or is deleted: its operational
+// target, its source offsets and its sink consumer group's offsets follow
+// it, or go.
+
+// SinkGroup is the consumer group of the sink pipeline at address.
+func (c *Control) SinkGroup(address string) string { return c.fleet + "." + address }
+
+// ClearTarget removes a pipeline's operational target (pause or resume),
+// so that its HCL paused attribute decides again.
+func (c *Control) ClearTarget(ctx context.Context, pipeline string) error {
+	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, nil)
+}
+
+// CopyOffsets saves the source offsets of pipeline from under the address
+// to, and reports how many source partitions it copied.
+func (c *Control) CopyOffsets(ctx context.Context, from, to string) (int, error) {
+	m, err := c.LoadOffsets(ctx, from)
+	if err != nil {
+		return 0, err
+	}
+	offs := make([]SourceOffset, 0, len(m))
+	for _, o := range m {
+		offs = append(offs, o)
+	}
+	return len(offs), c.SaveOffsets(ctx, to, offs)
+}
+
+// DeleteOffsets deletes every saved source offset of a pipeline, so that
+// a pipeline at that address starts from the beginning.
+func (c *Control) DeleteOffsets(ctx context.Context, pipeline string) error {
+	m, err := c.LoadOffsets(ctx, pipeline)
+	if err != nil {
+		return err
+	}
+	offs := make([]SourceOffset, 0, len(m))
+	for _, o := range m {
+		offs = append(offs, SourceOffset{Partition: o.Partition})
+	}
+	return c.SaveOffsets(ctx, pipeline, offs)
+}
+
+// CopyGroupOffsets commits the committed offsets of consumer group from to
+// group to, which must have no active member, and reports how many
+// partitions it copied.
+func (c *Control) CopyGroupOffsets(ctx context.Context, from, to string) (int, error) {
+	offs, err := c.adm.FetchOffsets(ctx, from)
+	if err == nil {
+		err = offs.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("control: read the offsets of group %s: %w", from, err)
+	}
+	set := offs.Offsets()
+	n := 0
+	set.Each(func(kadm.Offset) { n++ })
+	if n == 0 {
+		return 0, nil
+	}
+	resp, err := c.adm.CommitOffsets(ctx, to, set)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("control: commit the offsets of group %s: %w", to, err)
+	}
+	return n, nil
+}
+
+// ErrGroupActive means a consumer group still has members, so it cannot be
+// deleted yet.
+var ErrGroupActive = errors.New("the consumer group still has members")
+
+// DeleteGroup deletes a consumer group and its committed offsets. A group
+// that does not exist is not an error; one with members is ErrGroupActive.
+func (c *Control) DeleteGroup(ctx context.Context, group string) error {
+	resp, err := c.adm.DeleteGroup(ctx, group)
+	if err == nil {
+		err = resp.Err
+	}
+	switch {
+	case err == nil, errors.Is(err, kerr.GroupIDNotFound):
+		return nil
+	case errors.Is(err, kerr.NonEmptyGroup):
+		return fmt.Errorf("control: delete group %s: %w", group, ErrGroupActive)
+	}
+	return fmt.Errorf("control: delete group %s: %w", group, err)
+}
