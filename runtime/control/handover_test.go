@@ -1,8 +1,10 @@
 package control_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -100,7 +102,9 @@ func TestGroupOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		member.PollRecords(ctx, 1)
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		member.PollRecords(pctx, 1)
+		cancel()
 		if d, err := c.Admin().DescribeGroups(ctx, to); err == nil && len(d[to].Members) > 0 {
 			break
 		}

@@ -86,6 +86,7 @@ type TaskStatus struct {
 	Generation int64     `json:"generation"` // the assignment generation that wrote it
 	Serial     int64     `json:"serial"`     // the state serial the task ran
 	Time       time.Time `json:"time"`
+	Started    time.Time `json:"started,omitempty"` // when the task started; counts are since then
 	// Counts since the task started.
 	In       int64 `json:"records_in"`
 	Out      int64 `json:"records_out"`
@@ -101,4 +102,16 @@ type Target struct {
 	Paused bool      `json:"paused"`
 	Time   time.Time `json:"time"`
 	By     string    `json:"by,omitempty"`
+}
+
+// RestartRequest is the value of a restart request record: restart a
+// pipeline's task (Task >= 0) or all its tasks (Task = -1), only the
+// failed ones with OnlyFailed. The worker that runs a task acts on a
+// request newer than the task's start.
+type RestartRequest struct {
+	V          int       `json:"v"`
+	Task       int       `json:"task"`
+	OnlyFailed bool      `json:"only_failed,omitempty"`
+	Time       time.Time `json:"time"`
+	By         string    `json:"by,omitempty"`
 }

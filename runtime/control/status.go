@@ -12,12 +12,13 @@ import (
 // StatusView is what the status topic says: every task's last status and
 // every pipeline's operational target.
 type StatusView struct {
-	Tasks   map[string]map[int]TaskStatus // by pipeline, then task
-	Targets map[string]Target             // by pipeline
+	Tasks    map[string]map[int]TaskStatus     // by pipeline, then task
+	Targets  map[string]Target                 // by pipeline
+	Restarts map[string]map[int]RestartRequest // by pipeline, then task (-1: all)
 }
 
 func newStatusView() *StatusView {
-	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}}
+	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}, Restarts: map[string]map[int]RestartRequest{}}
 }
 
 func (v *StatusView) apply(r *kgo.Record) {
@@ -42,6 +43,15 @@ func (v *StatusView) apply(r *kgo.Record) {
 			v.Tasks[k.Address] = map[int]TaskStatus{}
 		}
 		v.Tasks[k.Address][*k.Task] = s
+	case "restart":
+		var rr RestartRequest
+		if r.Value == nil || json.Unmarshal(r.Value, &rr) != nil {
+			return
+		}
+		if v.Restarts[k.Address] == nil {
+			v.Restarts[k.Address] = map[int]RestartRequest{}
+		}
+		v.Restarts[k.Address][rr.Task] = rr
 	case "target":
 		if r.Value == nil {
 			delete(v.Targets, k.Address)
@@ -77,6 +87,17 @@ func (c *Control) PutTarget(ctx context.Context, pipeline string, t Target) erro
 		t.Time = time.Now().UTC()
 	}
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, t)
+}
+
+// PutRestart asks the workers to restart a pipeline's task (task >= 0)
+// or all its tasks (task = -1); the one that runs each acts on it.
+func (c *Control) PutRestart(ctx context.Context, pipeline string, r RestartRequest) error {
+	r.V = FormatVersion
+	if r.Time.IsZero() {
+		r.Time = time.Now().UTC()
+	}
+	task := r.Task
+	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "restart", Address: pipeline, Task: &task}, r)
 }
 
 func (c *Control) putStatus(ctx context.Context, pipeline string, key recordKey, value any) error {

@@ -171,26 +171,24 @@ func (f *fleet) Resume(ctx context.Context, address string) error {
 // apart from its tasks, so without includeTasks the failed tasks restart
 // (a failed "connector" is a pipeline whose tasks all failed); with it,
 // all tasks, or only the failed ones with onlyFailed.
-func (f *fleet) Restart(_ context.Context, address string, opts api.RestartOptions) (api.Status, error) {
+func (f *fleet) Restart(ctx context.Context, address string, opts api.RestartOptions) (api.Status, error) {
 	res, sv, err := f.resource(address)
 	if err != nil {
 		return api.Status{}, err
 	}
 	s := f.status(res, sv)
 	onlyFailed := opts.OnlyFailed || !opts.IncludeTasks
-	var keys []taskKey
 	for i, ts := range s.Tasks {
 		if onlyFailed && ts.State != api.StateFailed {
 			continue
 		}
-		keys = append(keys, taskKey{address, i})
 		s.Tasks[i].State = api.StateRestarting
 	}
-	f.w.sup.requestRestart(keys)
-	return s, nil
+	err = f.w.ctl.PutRestart(ctx, address, control.RestartRequest{Task: -1, OnlyFailed: onlyFailed, By: "rest:" + f.w.id})
+	return s, err
 }
 
-func (f *fleet) RestartTask(_ context.Context, address string, task int) error {
+func (f *fleet) RestartTask(ctx context.Context, address string, task int) error {
 	res, _, err := f.resource(address)
 	if err != nil {
 		return err
@@ -198,8 +196,7 @@ func (f *fleet) RestartTask(_ context.Context, address string, task int) error {
 	if task < 0 || task >= max(res.Pipeline.Tasks, 1) {
 		return api.Errorf(api.ErrNotFound, "pipeline %s has no task %d", address, task)
 	}
-	f.w.sup.requestRestart([]taskKey{{address, task}})
-	return nil
+	return f.w.ctl.PutRestart(ctx, address, control.RestartRequest{Task: task, By: "rest:" + f.w.id})
 }
 
 // group is a sink's consumer group.

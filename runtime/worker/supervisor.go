@@ -42,6 +42,7 @@ type task struct {
 type failure struct {
 	hash  string
 	trace string
+	at    time.Time
 }
 
 // supervisor starts and stops the tasks this worker is assigned. It does
@@ -57,11 +58,27 @@ type supervisor struct {
 	reported map[taskKey]control.TaskState
 	lag      map[taskKey]int64 // sink tasks' consumer lag, from measureLag
 	wg       sync.WaitGroup
+
+	// The group's word: which tasks this worker runs (nil until the first
+	// assignment), in which generation, and the tasks it must wait for
+	// another worker to release.
+	assigned   map[taskKey]bool
+	generation int32
+	release    map[taskKey]pendingRelease
+	handled    map[taskKey]time.Time // restart requests already acted on
+}
+
+// pendingRelease is a task assigned here that another live worker still
+// runs: it starts once that worker reports it stopped, or after deadline.
+type pendingRelease struct {
+	from     string
+	deadline time.Time
 }
 
 func newSupervisor(w *Worker) *supervisor {
 	return &supervisor{w: w, tasks: map[taskKey]*task{}, failed: map[taskKey]failure{},
-		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{}}
+		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{},
+		release: map[taskKey]pendingRelease{}, handled: map[taskKey]time.Time{}}
 }
 
 // run reconciles the running tasks with the state until ctx ends, then
@@ -96,6 +113,9 @@ func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 	if st == nil || sv == nil {
 		return nil, 0, false
 	}
+	s.mu.Lock()
+	assigned := s.assigned
+	s.mu.Unlock()
 	out := map[taskKey]desiredTask{}
 	for addr, res := range st.Resources {
 		if res.Kind != control.KindPipeline || res.Pipeline == nil {
@@ -107,10 +127,95 @@ func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 		}
 		hash := res.Hash()
 		for i := range max(res.Pipeline.Tasks, 1) {
-			out[taskKey{addr, i}] = desiredTask{res: res, hash: hash, paused: paused}
+			if key := (taskKey{addr, i}); assigned[key] {
+				out[key] = desiredTask{res: res, hash: hash, paused: paused}
+			}
 		}
 	}
 	return out, st.Serial, true
+}
+
+// universe lists every task of the state, for the group's leader.
+func (s *supervisor) universe() ([]TaskRef, int64) {
+	st, _ := s.w.snapshot()
+	if st == nil {
+		return nil, control.NoSerial
+	}
+	var out []TaskRef
+	for addr, res := range st.Resources {
+		if res.Kind == control.KindPipeline && res.Pipeline != nil {
+			for i := range max(res.Pipeline.Tasks, 1) {
+				out = append(out, TaskRef{addr, i})
+			}
+		}
+	}
+	return out, st.Serial
+}
+
+// running lists the tasks this worker runs, for its group metadata.
+func (s *supervisor) running() []TaskRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]TaskRef, 0, len(s.tasks))
+	for key := range s.tasks {
+		out = append(out, TaskRef{key.pipeline, key.task})
+	}
+	return out
+}
+
+// assign takes the group's assignment for a generation.
+func (s *supervisor) assign(generation int32, a memberAssignment) {
+	live := map[string]bool{}
+	for _, id := range a.Live {
+		live[id] = true
+	}
+	s.mu.Lock()
+	s.generation = generation
+	s.assigned = map[taskKey]bool{}
+	for _, t := range a.Tasks {
+		key := t.key()
+		s.assigned[key] = true
+		from := a.From[refString(t)]
+		if _, runs := s.tasks[key]; !runs && from != "" && from != s.w.id && live[from] {
+			s.release[key] = pendingRelease{from: from, deadline: time.Now().Add(s.w.cfg.RebalanceTimeout + 15*time.Second)}
+		}
+	}
+	for key := range s.release {
+		if !s.assigned[key] {
+			delete(s.release, key)
+		}
+	}
+	s.mu.Unlock()
+	s.w.log.Info("assignment", "generation", generation, "tasks", len(a.Tasks))
+	s.w.poke()
+}
+
+// lose drops every task at once: the worker is no longer a member of the
+// group, so another may already run them.
+func (s *supervisor) lose(generation int32) {
+	s.mu.Lock()
+	s.assigned = map[taskKey]bool{}
+	s.mu.Unlock()
+	s.w.log.Warn("lost the group membership: stopping every task", "generation", generation)
+	s.w.poke()
+}
+
+// released says whether another worker still runs a task assigned here.
+func (s *supervisor) released(key taskKey, sv *control.StatusView) bool {
+	s.mu.Lock()
+	pr, waiting := s.release[key]
+	s.mu.Unlock()
+	if !waiting {
+		return true
+	}
+	rec, ok := sv.Tasks[key.pipeline][key.task]
+	if !ok || rec.WorkerID != pr.from || rec.State != control.Running || time.Now().After(pr.deadline) {
+		s.mu.Lock()
+		delete(s.release, key)
+		s.mu.Unlock()
+		return true
+	}
+	return false
 }
 
 // reconcile stops what must not run and starts what must.
@@ -122,6 +227,8 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	if !ok {
 		return
 	}
+	_, sv := s.w.snapshot()
+	s.takeRestartRequests(sv)
 	s.mu.Lock()
 	var stops []*task
 	var stopState []control.TaskState
@@ -132,7 +239,7 @@ func (s *supervisor) reconcile(ctx context.Context) {
 			// It exited by itself: a failure, already reported.
 			delete(s.tasks, key)
 			if t.failure != "" {
-				s.failed[key] = failure{hash: t.hash, trace: t.failure}
+				s.failed[key] = failure{hash: t.hash, trace: t.failure, at: time.Now()}
 			}
 			continue
 		default:
@@ -182,6 +289,8 @@ func (s *supervisor) reconcile(ctx context.Context) {
 				s.putStatus(key, control.Paused, "", serial, nil)
 			}
 		case failed:
+		case !s.released(key, sv):
+			// Another worker still runs it: wait for its release.
 		default:
 			s.start(ctx, key, d, serial)
 		}
@@ -223,7 +332,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	if err != nil {
 		log.Error("task cannot start", "error", err)
 		s.mu.Lock()
-		s.failed[key] = failure{hash: d.hash, trace: err.Error()}
+		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
 		s.mu.Unlock()
 		s.putStatus(key, control.Failed, err.Error(), serial, nil)
 		return
@@ -322,15 +431,6 @@ func (s *supervisor) stopAll() {
 	s.wg.Wait()
 }
 
-// requestRestart asks for tasks to be restarted at the next reconcile.
-func (s *supervisor) requestRestart(keys []taskKey) {
-	s.mu.Lock()
-	for _, k := range keys {
-		s.restart[k] = true
-	}
-	s.mu.Unlock()
-	s.w.poke()
-}
 
 // local returns what this worker knows of a task it runs or ran.
 func (s *supervisor) local(key taskKey) (t *task, failedTrace string) {
@@ -382,10 +482,14 @@ func (s *supervisor) report() {
 
 // putStatus records a task's state in the status topic.
 func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace string, serial int64, t *task) {
-	ts := control.TaskStatus{Pipeline: key.pipeline, Task: key.task, State: state, WorkerID: s.w.id, Trace: trace, Serial: serial}
+	s.mu.Lock()
+	gen := s.generation
+	s.mu.Unlock()
+	ts := control.TaskStatus{Pipeline: key.pipeline, Task: key.task, State: state, WorkerID: s.w.id, Trace: trace, Serial: serial, Generation: int64(gen)}
 	if t != nil {
 		c := counts(t.counters)
 		ts.In, ts.Out, ts.Filtered, ts.Failed = c[0], c[1], c[2], c[3]
+		ts.Started = t.started
 		s.mu.Lock()
 		t.reported = c
 		s.mu.Unlock()
@@ -462,4 +566,31 @@ func (s *supervisor) measureLag() {
 	s.mu.Lock()
 	s.lag = found
 	s.mu.Unlock()
+}
+
+// takeRestartRequests turns the fleet's restart requests (from REST or
+// pipectl restart, through the status topic) into local restarts of the
+// tasks this worker runs or ran, each request once.
+func (s *supervisor) takeRestartRequests(sv *control.StatusView) {
+	if sv == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	consider := func(key taskKey, started time.Time, failed bool) {
+		for _, task := range []int{key.task, -1} {
+			req, ok := sv.Restarts[key.pipeline][task]
+			if !ok || !req.Time.After(started) || !req.Time.After(s.handled[key]) || req.OnlyFailed && !failed {
+				continue
+			}
+			s.handled[key] = req.Time
+			s.restart[key] = true
+		}
+	}
+	for key, t := range s.tasks {
+		consider(key, t.started, false)
+	}
+	for key, f := range s.failed {
+		consider(key, f.at, true)
+	}
 }

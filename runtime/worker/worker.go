@@ -49,9 +49,16 @@ type Config struct {
 	// StatusInterval is how often running tasks report their counts;
 	// 0 means 5 s.
 	StatusInterval time.Duration
-	// SessionTimeout is the group session timeout of sink consumers;
-	// 0 means 10 s.
+	// SessionTimeout is the session timeout of the worker group and of
+	// sink consumers: a worker that stops heartbeating for this long is
+	// dead and its tasks move; 0 means 10 s.
 	SessionTimeout time.Duration
+	// RebalanceTimeout bounds how long a rebalance waits for members to
+	// rejoin; 0 means 15 s.
+	RebalanceTimeout time.Duration
+	// Weight is this worker's share of the work relative to the others
+	// (default 1).
+	Weight int
 }
 
 // DefaultHTTP is the REST API's default listen address.
@@ -66,7 +73,9 @@ type Worker struct {
 	ln       net.Listener
 	ctl      *control.Control
 	producer *kgo.Client
+	groupCl  *kgo.Client
 	admin    *kadm.Client
+	member   *membership
 	metrics  *metrics.Metrics
 	sup      *supervisor
 
@@ -94,6 +103,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.SessionTimeout == 0 {
 		cfg.SessionTimeout = 10 * time.Second
+	}
+	if cfg.RebalanceTimeout == 0 {
+		cfg.RebalanceTimeout = 15 * time.Second
 	}
 	ln := cfg.Listener
 	if ln == nil {
@@ -133,11 +145,16 @@ func New(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w.admin = kadm.NewClient(w.producer)
+	if w.groupCl, err = kafka.NewClient(cfg.Kafka); err != nil {
+		w.close()
+		return nil, err
+	}
 	if w.metrics, err = metrics.New(metrics.Options{WorkerID: w.id, Version: cfg.Version}); err != nil {
 		w.close()
 		return nil, err
 	}
 	w.sup = newSupervisor(w)
+	w.member = newMembership(w, w.groupCl)
 	return w, nil
 }
 
@@ -148,6 +165,9 @@ func (w *Worker) ID() string { return w.id }
 func (w *Worker) URL() string { return w.url }
 
 func (w *Worker) close() {
+	if w.groupCl != nil {
+		w.groupCl.Close()
+	}
 	w.producer.Close()
 	w.ctl.Close()
 	w.ln.Close()
@@ -187,7 +207,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return api.Serve(gctx, w.ln, handler, w.cfg.TLSCert, w.cfg.TLSKey) })
 	g.Go(func() error { return w.sup.run(gctx) })
+	g.Go(func() error { return w.member.run(gctx) })
 	err := g.Wait()
+	// The tasks are stopped (flushed, committed, UNASSIGNED): leaving now
+	// lets the other workers take them at once.
+	w.member.leave()
 	if ctx.Err() != nil {
 		// A requested stop: whatever the goroutines said on the way out
 		// is not a failure.
@@ -220,7 +244,15 @@ func cloneState(st *control.State) *control.State {
 }
 
 func cloneStatus(v *control.StatusView) *control.StatusView {
-	c := &control.StatusView{Tasks: map[string]map[int]control.TaskStatus{}, Targets: map[string]control.Target{}}
+	c := &control.StatusView{Tasks: map[string]map[int]control.TaskStatus{}, Targets: map[string]control.Target{},
+		Restarts: map[string]map[int]control.RestartRequest{}}
+	for p, rs := range v.Restarts {
+		m := make(map[int]control.RestartRequest, len(rs))
+		for i, r := range rs {
+			m[i] = r
+		}
+		c.Restarts[p] = m
+	}
 	for p, ts := range v.Tasks {
 		m := make(map[int]control.TaskStatus, len(ts))
 		for i, s := range ts {

@@ -1,0 +1,285 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// The worker group's protocol, as Kafka Connect's worker coordinator does
+// it: classic JoinGroup/SyncGroup/Heartbeat/LeaveGroup with pipectl's own
+// protocol type and member metadata; the elected leader assigns tasks.
+const (
+	protocolType = "pipectl"
+	protocolName = "pipectl-v1"
+)
+
+// membership keeps this worker in the fleet's group <fleet>.workers and
+// hands each assignment to the supervisor.
+type membership struct {
+	w     *Worker
+	cl    *kgo.Client
+	group string
+
+	memberID   string
+	generation int32
+	leader     bool
+	universe   map[taskKey]bool // the tasks the last assignment covered (leader)
+	rejoin     chan struct{}
+}
+
+func newMembership(w *Worker, cl *kgo.Client) *membership {
+	return &membership{w: w, cl: cl, group: w.cfg.Fleet + ".workers", rejoin: make(chan struct{}, 1)}
+}
+
+// requestRejoin asks for a new rebalance, e.g. when the leader sees that
+// the state's set of tasks changed.
+func (m *membership) requestRejoin() {
+	select {
+	case m.rejoin <- struct{}{}:
+	default:
+	}
+}
+
+// run joins the group and keeps the membership until ctx ends; leave
+// leaves it afterwards.
+func (m *membership) run(ctx context.Context) error {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		a, err := m.joinAndSync(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			m.w.log.Warn("joining the worker group", "group", m.group, "error", err)
+			if lost(err) {
+				m.w.sup.lose(m.generation)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 200 * time.Millisecond
+		m.w.sup.assign(m.generation, a)
+		if err := m.heartbeat(ctx); err != nil && ctx.Err() == nil {
+			m.w.log.Info("rebalancing the worker group", "reason", err)
+			if lost(err) {
+				m.w.sup.lose(m.generation)
+			}
+		}
+	}
+	return nil
+}
+
+// lost reports whether err means this member is no longer part of the
+// group: it must stop its tasks at once.
+func lost(err error) bool {
+	return errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.IllegalGeneration) ||
+		errors.Is(err, kerr.FencedInstanceID) || errors.Is(err, errSessionLost)
+}
+
+var errSessionLost = errors.New("no successful heartbeat within the session timeout")
+
+func (m *membership) metadata() []byte {
+	st, _ := m.w.snapshot()
+	serial := int64(-1)
+	if st != nil {
+		serial = st.Serial
+	}
+	meta := memberMeta{V: 1, WorkerID: m.w.id, URL: m.w.url, Weight: m.w.cfg.Weight, Serial: serial, Tasks: m.w.sup.running()}
+	b, _ := json.Marshal(meta)
+	return b
+}
+
+// joinAndSync runs one JoinGroup + SyncGroup round and returns this
+// member's assignment.
+func (m *membership) joinAndSync(ctx context.Context) (memberAssignment, error) {
+	session := m.w.cfg.SessionTimeout
+	rebalance := m.w.cfg.RebalanceTimeout
+	for attempt := 0; ; attempt++ {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group = m.group
+		req.SessionTimeoutMillis = int32(session / time.Millisecond)
+		req.RebalanceTimeoutMillis = int32(rebalance / time.Millisecond)
+		req.MemberID = m.memberID
+		req.ProtocolType = protocolType
+		proto := kmsg.NewJoinGroupRequestProtocol()
+		proto.Name = protocolName
+		proto.Metadata = m.metadata()
+		req.Protocols = append(req.Protocols, proto)
+		jctx, cancel := context.WithTimeout(ctx, rebalance+session)
+		resp, err := req.RequestWith(jctx, m.cl)
+		cancel()
+		if err != nil {
+			return memberAssignment{}, fmt.Errorf("join: %w", err)
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			switch {
+			case errors.Is(err, kerr.MemberIDRequired) && attempt == 0:
+				m.memberID = resp.MemberID
+				continue
+			case errors.Is(err, kerr.UnknownMemberID):
+				m.memberID = ""
+			}
+			return memberAssignment{}, fmt.Errorf("join: %w", err)
+		}
+		m.memberID, m.generation = resp.MemberID, resp.Generation
+		m.leader = resp.LeaderID == resp.MemberID
+		var groupAssignments []kmsg.SyncGroupRequestGroupAssignment
+		if m.leader {
+			groupAssignments = m.assignAll(ctx, resp.Members)
+		}
+		sreq := kmsg.NewPtrSyncGroupRequest()
+		sreq.Group = m.group
+		sreq.Generation = m.generation
+		sreq.MemberID = m.memberID
+		pt, pn := protocolType, protocolName
+		sreq.ProtocolType, sreq.Protocol = &pt, &pn
+		sreq.GroupAssignment = groupAssignments
+		sctx, cancel := context.WithTimeout(ctx, rebalance+session)
+		sresp, err := sreq.RequestWith(sctx, m.cl)
+		cancel()
+		if err != nil {
+			return memberAssignment{}, fmt.Errorf("sync: %w", err)
+		}
+		if err := kerr.ErrorForCode(sresp.ErrorCode); err != nil {
+			return memberAssignment{}, fmt.Errorf("sync: %w", err)
+		}
+		var a memberAssignment
+		if len(sresp.MemberAssignment) > 0 {
+			if err := json.Unmarshal(sresp.MemberAssignment, &a); err != nil {
+				return memberAssignment{}, fmt.Errorf("sync: malformed assignment: %w", err)
+			}
+		}
+		return a, nil
+	}
+}
+
+// assignAll is the leader's work: every task of the state over the
+// members.
+func (m *membership) assignAll(ctx context.Context, joined []kmsg.JoinGroupResponseMember) []kmsg.SyncGroupRequestGroupAssignment {
+	members := make([]groupMember, 0, len(joined))
+	newest := int64(-1)
+	for _, jm := range joined {
+		var meta memberMeta
+		if err := json.Unmarshal(jm.ProtocolMetadata, &meta); err != nil || meta.WorkerID == "" {
+			meta = memberMeta{WorkerID: jm.MemberID}
+		}
+		newest = max(newest, meta.Serial)
+		members = append(members, groupMember{ID: jm.MemberID, Meta: meta})
+	}
+	// Assign from a state at least as new as any member's.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := m.w.snapshot()
+		if st != nil && st.Serial >= newest || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tasks, serial := m.w.sup.universe()
+	m.universe = map[taskKey]bool{}
+	for _, t := range tasks {
+		m.universe[t.key()] = true
+	}
+	plan := assign(members, tasks)
+	out := make([]kmsg.SyncGroupRequestGroupAssignment, 0, len(members))
+	for _, gm := range members {
+		a := plan[gm.ID]
+		a.Serial = serial
+		b, _ := json.Marshal(a)
+		ga := kmsg.NewSyncGroupRequestGroupAssignment()
+		ga.MemberID = gm.ID
+		ga.MemberAssignment = b
+		out = append(out, ga)
+	}
+	m.w.log.Info("assigned tasks", "generation", m.generation, "members", len(members), "tasks", len(tasks))
+	return out
+}
+
+// heartbeat keeps the membership alive until a rebalance is needed (it
+// returns the reason) or ctx ends.
+func (m *membership) heartbeat(ctx context.Context) error {
+	interval := m.w.cfg.SessionTimeout / 10
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastOK := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.rejoin:
+			return errors.New("the set of tasks changed")
+		case <-tick.C:
+		}
+		req := kmsg.NewPtrHeartbeatRequest()
+		req.Group, req.Generation, req.MemberID = m.group, m.generation, m.memberID
+		hctx, cancel := context.WithTimeout(ctx, m.w.cfg.SessionTimeout)
+		resp, err := req.RequestWith(hctx, m.cl)
+		cancel()
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		switch {
+		case err == nil:
+			lastOK = time.Now()
+		case errors.Is(err, kerr.RebalanceInProgress):
+			return err
+		case lost(err):
+			return err
+		default:
+			if time.Since(lastOK) > m.w.cfg.SessionTimeout {
+				return fmt.Errorf("%w: %v", errSessionLost, err)
+			}
+		}
+		if m.leader && m.universeChanged() {
+			return errors.New("the set of tasks changed")
+		}
+	}
+}
+
+// universeChanged tells the leader whether the state's tasks differ from
+// those it assigned.
+func (m *membership) universeChanged() bool {
+	tasks, _ := m.w.sup.universe()
+	if len(tasks) != len(m.universe) {
+		return true
+	}
+	for _, t := range tasks {
+		if !m.universe[t.key()] {
+			return true
+		}
+	}
+	return false
+}
+
+// leave leaves the group so that the others take this worker's tasks at
+// once; the caller has stopped them first.
+func (m *membership) leave() {
+	if m.memberID == "" {
+		return
+	}
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = m.group
+	req.MemberID = m.memberID
+	member := kmsg.NewLeaveGroupRequestMember()
+	member.MemberID = m.memberID
+	reason := "worker stopping"
+	member.Reason = &reason
+	req.Members = append(req.Members, member)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := req.RequestWith(ctx, m.cl); err != nil {
+		m.w.log.Warn("leaving the worker group", "error", err)
+	}
+}
