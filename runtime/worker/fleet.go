@@ -9,31 +9,68 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/api"
 	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // fleet answers the REST API for the whole fleet from the state and the
 // status topic; requests that change something go through the control
-// topics, so any worker can take them.
-type fleet struct{ w *Worker }
+// topics, so any worker can take them. pipectl's operational commands use
+// the same code without a worker (ControlPlane).
+type fleet struct {
+	name     string // the fleet's name
+	by       string // who makes requests, for the records
+	version  string
+	ctl      *control.Control
+	admin    *kadm.Client
+	registry interface{ Schemas() []*configschema.Schema }
+	// snapshot returns the state and status to answer from.
+	snapshot func(ctx context.Context) (*control.State, *control.StatusView, error)
+}
 
 var _ api.Fleet = (*fleet)(nil)
 
+// workerFleet answers from the worker's live view of the control topics.
+func workerFleet(w *Worker) *fleet {
+	return &fleet{name: w.cfg.Fleet, by: "rest:" + w.id, version: w.cfg.Version, ctl: w.ctl, admin: w.admin, registry: w.cfg.Registry,
+		snapshot: func(context.Context) (*control.State, *control.StatusView, error) {
+			st, sv := w.snapshot()
+			if st == nil || sv == nil {
+				return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is still reading the fleet's state; try again in a moment")
+			}
+			return st, sv, nil
+		}}
+}
+
+// ControlPlane is the fleet's REST API without a worker: it reads the
+// control topics at each call. pipectl status, pause, resume, restart and
+// offsets use it, so that they work wherever the tasks run.
+func ControlPlane(fleetName, by string, ctl *control.Control) api.Fleet {
+	return &fleet{name: fleetName, by: by, ctl: ctl, admin: ctl.Admin(),
+		snapshot: func(ctx context.Context) (*control.State, *control.StatusView, error) {
+			st, err := ctl.ReadState(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			sv, err := ctl.ReadStatus(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			return st, sv, nil
+		}}
+}
+
 func (f *fleet) ClusterID(ctx context.Context) (string, error) {
-	m, err := f.w.admin.BrokerMetadata(ctx)
+	m, err := f.admin.BrokerMetadata(ctx)
 	if err != nil {
 		return "", err
 	}
 	return m.Cluster, nil
 }
 
-func (f *fleet) state() (*control.State, *control.StatusView, error) {
-	st, sv := f.w.snapshot()
-	if st == nil || sv == nil {
-		return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is still reading the fleet's state; try again in a moment")
-	}
-	return st, sv, nil
+func (f *fleet) state(ctx context.Context) (*control.State, *control.StatusView, error) {
+	return f.snapshot(ctx)
 }
 
 // masked renders a pipeline's configuration with secrets hidden.
@@ -59,8 +96,8 @@ func info(res *control.Resource) api.PipelineInfo {
 		Config: masked(p.Config), Tasks: max(p.Tasks, 1)}
 }
 
-func (f *fleet) Pipelines(context.Context) ([]api.PipelineInfo, error) {
-	st, _, err := f.state()
+func (f *fleet) Pipelines(ctx context.Context) ([]api.PipelineInfo, error) {
+	st, _, err := f.state(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +110,8 @@ func (f *fleet) Pipelines(context.Context) ([]api.PipelineInfo, error) {
 	return out, nil
 }
 
-func (f *fleet) resource(address string) (*control.Resource, *control.StatusView, error) {
-	st, sv, err := f.state()
+func (f *fleet) resource(ctx context.Context, address string) (*control.Resource, *control.StatusView, error) {
+	st, sv, err := f.state(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,8 +122,8 @@ func (f *fleet) resource(address string) (*control.Resource, *control.StatusView
 	return res, sv, nil
 }
 
-func (f *fleet) Pipeline(_ context.Context, address string) (api.PipelineInfo, bool, error) {
-	res, _, err := f.resource(address)
+func (f *fleet) Pipeline(ctx context.Context, address string) (api.PipelineInfo, bool, error) {
+	res, _, err := f.resource(ctx, address)
 	if errors.Is(err, api.ErrNotFound) {
 		return api.PipelineInfo{}, false, nil
 	}
@@ -139,8 +176,8 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 	return s
 }
 
-func (f *fleet) Status(_ context.Context, address string) (api.Status, bool, error) {
-	res, sv, err := f.resource(address)
+func (f *fleet) Status(ctx context.Context, address string) (api.Status, bool, error) {
+	res, sv, err := f.resource(ctx, address)
 	if errors.Is(err, api.ErrNotFound) {
 		return api.Status{}, false, nil
 	}
@@ -151,10 +188,10 @@ func (f *fleet) Status(_ context.Context, address string) (api.Status, bool, err
 }
 
 func (f *fleet) setTarget(ctx context.Context, address string, pause bool) error {
-	if _, _, err := f.resource(address); err != nil {
+	if _, _, err := f.resource(ctx, address); err != nil {
 		return err
 	}
-	if err := f.w.ctl.PutTarget(ctx, address, control.Target{Paused: pause, By: "rest:" + f.w.id}); err != nil {
+	if err := f.ctl.PutTarget(ctx, address, control.Target{Paused: pause, By: f.by}); err != nil {
 		return err
 	}
 	return nil
@@ -172,7 +209,7 @@ func (f *fleet) Resume(ctx context.Context, address string) error {
 // (a failed "connector" is a pipeline whose tasks all failed); with it,
 // all tasks, or only the failed ones with onlyFailed.
 func (f *fleet) Restart(ctx context.Context, address string, opts api.RestartOptions) (api.Status, error) {
-	res, sv, err := f.resource(address)
+	res, sv, err := f.resource(ctx, address)
 	if err != nil {
 		return api.Status{}, err
 	}
@@ -184,32 +221,32 @@ func (f *fleet) Restart(ctx context.Context, address string, opts api.RestartOpt
 		}
 		s.Tasks[i].State = api.StateRestarting
 	}
-	err = f.w.ctl.PutRestart(ctx, address, control.RestartRequest{Task: -1, OnlyFailed: onlyFailed, By: "rest:" + f.w.id})
+	err = f.ctl.PutRestart(ctx, address, control.RestartRequest{Task: -1, OnlyFailed: onlyFailed, By: f.by})
 	return s, err
 }
 
 func (f *fleet) RestartTask(ctx context.Context, address string, task int) error {
-	res, _, err := f.resource(address)
+	res, _, err := f.resource(ctx, address)
 	if err != nil {
 		return err
 	}
 	if task < 0 || task >= max(res.Pipeline.Tasks, 1) {
 		return api.Errorf(api.ErrNotFound, "pipeline %s has no task %d", address, task)
 	}
-	return f.w.ctl.PutRestart(ctx, address, control.RestartRequest{Task: task, By: "rest:" + f.w.id})
+	return f.ctl.PutRestart(ctx, address, control.RestartRequest{Task: task, By: f.by})
 }
 
 // group is a sink's consumer group.
-func (f *fleet) group(address string) string { return f.w.cfg.Fleet + "." + address }
+func (f *fleet) group(address string) string { return f.name + "." + address }
 
 func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error) {
-	res, _, err := f.resource(address)
+	res, _, err := f.resource(ctx, address)
 	if err != nil {
 		return api.Offsets{}, err
 	}
 	out := api.Offsets{Offsets: []api.PartitionOffset{}}
 	if res.Pipeline.Kind == "source" {
-		m, err := f.w.ctl.LoadOffsets(ctx, address)
+		m, err := f.ctl.LoadOffsets(ctx, address)
 		if err != nil {
 			return out, err
 		}
@@ -217,7 +254,7 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 			out.Offsets = append(out.Offsets, api.PartitionOffset{Partition: so.Partition, Offset: so.Offset})
 		}
 	} else {
-		offs, err := f.w.admin.FetchOffsets(ctx, f.group(address))
+		offs, err := f.admin.FetchOffsets(ctx, f.group(address))
 		if err != nil {
 			return out, err
 		}
@@ -246,7 +283,7 @@ func (f *fleet) stopped(res *control.Resource, sv *control.StatusView) error {
 }
 
 func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets) error {
-	res, sv, err := f.resource(address)
+	res, sv, err := f.resource(ctx, address)
 	if err != nil {
 		return err
 	}
@@ -258,7 +295,7 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 		for _, po := range o.Offsets {
 			offs = append(offs, control.SourceOffset{Partition: po.Partition, Offset: plainJSON(po.Offset)})
 		}
-		return f.w.ctl.SaveOffsets(ctx, address, offs)
+		return f.ctl.SaveOffsets(ctx, address, offs)
 	}
 	set := kadm.Offsets{}
 	var reset []kadm.TopicsSet
@@ -279,7 +316,7 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 		set.AddOffset(topic, int32(part), at, -1)
 	}
 	if len(set) > 0 {
-		resp, err := f.w.admin.CommitOffsets(ctx, f.group(address), set)
+		resp, err := f.admin.CommitOffsets(ctx, f.group(address), set)
 		if err == nil {
 			err = resp.Error()
 		}
@@ -288,7 +325,7 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 		}
 	}
 	for _, ts := range reset {
-		if _, err := f.w.admin.DeleteOffsets(ctx, f.group(address), ts); err != nil {
+		if _, err := f.admin.DeleteOffsets(ctx, f.group(address), ts); err != nil {
 			return err
 		}
 	}
@@ -296,7 +333,7 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 }
 
 func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
-	res, sv, err := f.resource(address)
+	res, sv, err := f.resource(ctx, address)
 	if err != nil {
 		return err
 	}
@@ -304,7 +341,7 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 		return err
 	}
 	if res.Pipeline.Kind == "source" {
-		m, err := f.w.ctl.LoadOffsets(ctx, address)
+		m, err := f.ctl.LoadOffsets(ctx, address)
 		if err != nil {
 			return err
 		}
@@ -312,9 +349,9 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 		for _, so := range m {
 			offs = append(offs, control.SourceOffset{Partition: so.Partition})
 		}
-		return f.w.ctl.SaveOffsets(ctx, address, offs)
+		return f.ctl.SaveOffsets(ctx, address, offs)
 	}
-	offs, err := f.w.admin.FetchOffsets(ctx, f.group(address))
+	offs, err := f.admin.FetchOffsets(ctx, f.group(address))
 	if err != nil {
 		return err
 	}
@@ -323,7 +360,7 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	_, err = f.w.admin.DeleteOffsets(ctx, f.group(address), ts)
+	_, err = f.admin.DeleteOffsets(ctx, f.group(address), ts)
 	return err
 }
 
@@ -364,17 +401,20 @@ func number(v any) (int64, bool) {
 
 func (f *fleet) Plugins() []api.PluginInfo {
 	var out []api.PluginInfo
-	for _, s := range f.w.cfg.Registry.Schemas() {
-		out = append(out, api.PluginInfo{Class: s.Address(), Type: string(s.Kind), Version: f.w.cfg.Version})
+	if f.registry == nil {
+		return nil
+	}
+	for _, s := range f.registry.Schemas() {
+		out = append(out, api.PluginInfo{Class: s.Address(), Type: string(s.Kind), Version: f.version})
 	}
 	return out
 }
 
 func (f *fleet) Health(ctx context.Context) error {
-	if _, _, err := f.state(); err != nil {
+	if _, _, err := f.state(ctx); err != nil {
 		return err
 	}
-	if _, err := f.w.admin.BrokerMetadata(ctx); err != nil {
+	if _, err := f.admin.BrokerMetadata(ctx); err != nil {
 		return fmt.Errorf("the fleet's Kafka cluster does not answer: %w", err)
 	}
 	return nil

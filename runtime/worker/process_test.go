@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -172,4 +174,102 @@ func TestMain(m *testing.M) {
 		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
+}
+
+// pipectl runs the binary against the fixture's fleet and returns stdout.
+func (f *fixture) pipectl(args ...string) (string, error) {
+	f.t.Helper()
+	cmd := exec.Command(pipectlBinary(f.t), append(args, "-brokers", f.kcfg.Brokers[0], "-fleet", f.fleet)...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// TestOpsCommands drives a worker process through pipectl status, workers,
+// pause, resume, restart and offsets, as an operator would.
+func TestOpsCommands(t *testing.T) {
+	f := newFixture(t, "opsfleet")
+	f.apply(`
+topic "t" {}
+source "generator" "g" {
+  topic = topic.t.name
+  rate  = 100
+  value = "{'id': seq}"
+}
+sink "file" "out" {
+  topics = [topic.t.name]
+  path   = "out.jsonl"
+}
+`)
+	p := f.startWorkerProcess()
+	type report struct {
+		Pipelines []struct {
+			Address, State string
+			Tasks          []struct {
+				State    string
+				WorkerID string `json:"worker_id"`
+				Out      int64  `json:"records_out"`
+			}
+		}
+	}
+	state := func(addr string) string {
+		out, err := f.pipectl("status", "-json")
+		if err != nil {
+			return err.Error()
+		}
+		var r report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			return err.Error()
+		}
+		for _, pl := range r.Pipelines {
+			if pl.Address == addr {
+				return pl.State
+			}
+		}
+		return "missing"
+	}
+	eventually(t, 30*time.Second, "RUNNING in pipectl status", func() (bool, string) {
+		s := state("source.generator.g")
+		return s == "RUNNING", s
+	})
+	out, err := f.pipectl("workers", "-json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws struct {
+		Workers []struct{ WorkerID, URL string }
+	}
+	if err := json.Unmarshal([]byte(out), &ws); err != nil || len(ws.Workers) != 1 || ws.Workers[0].URL != p.url {
+		t.Fatalf("pipectl workers: %s (%v)", out, err)
+	}
+	if _, err := f.pipectl("pause", "source.generator.g"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "PAUSED", func() (bool, string) {
+		s := state("source.generator.g")
+		return s == "PAUSED", s
+	})
+	if out, err := f.pipectl("offsets", "source.generator.g", "-json"); err != nil || !strings.Contains(out, `"seq"`) {
+		t.Errorf("pipectl offsets: %s %v", out, err)
+	}
+	if _, err := f.pipectl("offsets", "sink.file.out", "-reset", "earliest"); err == nil {
+		t.Error("resetting the offsets of a running sink was accepted")
+	}
+	if _, err := f.pipectl("resume", "source.generator.g"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "RUNNING again", func() (bool, string) {
+		s := state("source.generator.g")
+		return s == "RUNNING", s
+	})
+	if _, err := f.pipectl("restart", "sink.file.out"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pipectl("pause", "source.generator.nope"); err == nil {
+		t.Error("pausing an unknown pipeline succeeded")
+	}
 }

@@ -431,7 +431,6 @@ func (s *supervisor) stopAll() {
 	s.wg.Wait()
 }
 
-
 // local returns what this worker knows of a task it runs or ran.
 func (s *supervisor) local(key taskKey) (t *task, failedTrace string) {
 	s.mu.Lock()

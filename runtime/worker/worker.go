@@ -185,7 +185,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.ctl.EnsureTopics(ctx); err != nil {
 		return err
 	}
-	handler := api.NewHandler(&fleet{w}, w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
+	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
 	w.metrics.ObserveLag(w.sup.lags)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -294,8 +294,8 @@ func (w *Worker) Counts() map[string]Counts {
 // Status returns the fleet-wide status of every pipeline in the state, as
 // the REST API shows it.
 func (w *Worker) Status() []api.Status {
-	f := &fleet{w}
-	st, sv, err := f.state()
+	f := workerFleet(w)
+	st, sv, err := f.state(context.Background())
 	if err != nil {
 		return nil
 	}

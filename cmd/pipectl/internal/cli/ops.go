@@ -1,0 +1,357 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/pipectl/pipectl/runtime/api"
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/worker"
+)
+
+const fleetOptions = `  -brokers LIST      Bootstrap brokers, comma-separated (or PIPECTL_BROKERS).
+  -fleet NAME        The fleet (required without DIR).
+  -var 'NAME=VALUE'  Set a variable of DIR's configuration. Repeatable.
+  -var-file=FILE     Read variable values of DIR's configuration.
+  -no-color          Print without colour.
+`
+
+var statusCommand = &command{
+	name:     "status",
+	synopsis: "Show the fleet's pipelines and tasks",
+	usage: `Usage: pipectl status [options] [DIR]
+
+  Shows every pipeline of the fleet and its tasks: state, worker, records
+  per second, records out, failures, consumer lag (sinks) and the last
+  error. It reads the fleet's control topics; no worker needs to run.
+
+Options:
+
+  -json              Print as JSON.
+` + fleetOptions,
+	run: runStatus,
+}
+
+var workersCommand = &command{
+	name:     "workers",
+	synopsis: "Show the fleet's workers and their tasks",
+	usage: `Usage: pipectl workers [options] [DIR]
+
+  Shows the members of the fleet's worker group, their REST URLs and the
+  tasks assigned to each.
+
+Options:
+
+  -json              Print as JSON.
+` + fleetOptions,
+	run: runWorkers,
+}
+
+var pauseCommand = &command{
+	name:     "pause",
+	synopsis: "Pause a pipeline wherever its tasks run",
+	usage: `Usage: pipectl pause [options] ADDRESS [DIR]
+
+  Pauses a pipeline: its tasks stop and report PAUSED. The pause is
+  operational, as in Kafka Connect: it survives worker restarts and applies,
+  plan shows it as a note, and pipectl resume clears it.
+
+Options:
+
+` + fleetOptions,
+	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, true) },
+}
+
+var resumeCommand = &command{
+	name:     "resume",
+	synopsis: "Resume a paused pipeline",
+	usage: `Usage: pipectl resume [options] ADDRESS [DIR]
+
+  Resumes a pipeline paused with pipectl pause, the REST API, or the HCL
+  attribute paused = true.
+
+Options:
+
+` + fleetOptions,
+	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, false) },
+}
+
+var restartCommand = &command{
+	name:     "restart",
+	synopsis: "Restart a pipeline's tasks wherever they run",
+	usage: `Usage: pipectl restart [options] ADDRESS [DIR]
+
+  Restarts a pipeline's tasks (all, one with -task, or the failed ones with
+  -failed-only). The worker that runs each task restarts it.
+
+Options:
+
+  -task N            Restart only task N.
+  -failed-only       Restart only the failed tasks.
+` + fleetOptions,
+	run: runRestart,
+}
+
+var offsetsCommand = &command{
+	name:     "offsets",
+	synopsis: "Show or reset a pipeline's offsets",
+	usage: `Usage: pipectl offsets [options] ADDRESS [DIR]
+
+  Shows a pipeline's offsets: a source's saved source offsets, or a sink's
+  committed consumer group offsets, in KIP-875's shapes. With -reset the
+  offsets are reset; the pipeline must be paused first (pipectl pause).
+
+Options:
+
+  -reset earliest    Forget the offsets: a source starts over, a sink starts
+                     from the start of its topics (or start_from).
+  -reset latest      A sink's group moves to the end of its topics.
+  -json              Print as JSON.
+` + fleetOptions,
+	run: runOffsets,
+}
+
+// controlPlane connects to the fleet named by the flags or DIR.
+func (m *meta) controlPlane(ff fleetFlags, dir string, vars varFlags) (*control.Control, string, bool) {
+	name, kcfg, ok := m.kafkaConfig(ff, dir, vars)
+	if !ok {
+		return nil, "", false
+	}
+	opts, err := kcfg.Opts()
+	if err == nil {
+		var ctl *control.Control
+		if ctl, err = control.New(name, opts...); err == nil {
+			return ctl, name, true
+		}
+	}
+	m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
+	return nil, "", false
+}
+
+// opsFlags registers the flags every operational command takes.
+func opsFlags(fs *flag.FlagSet) (*fleetFlags, *varFlags) {
+	ff := &fleetFlags{}
+	fs.StringVar(&ff.brokers, "brokers", "", "")
+	fs.StringVar(&ff.fleet, "fleet", "", "")
+	vars := &varFlags{}
+	vars.register(fs)
+	return ff, vars
+}
+
+// splitAddress takes ADDRESS [DIR] (or just DIR for status and workers).
+func splitArgs(v interface {
+	UsageError(string, string, string)
+}, cmd *command, positional []string, wantAddress bool) (address, dir string, ok bool) {
+	n := 0
+	if wantAddress {
+		n = 1
+	}
+	if len(positional) < n || len(positional) > n+1 {
+		v.UsageError("Wrong number of arguments", fmt.Sprintf("%s takes %s.", cmd.name, map[bool]string{true: "a pipeline address and, optionally, the configuration directory", false: "at most one configuration directory"}[wantAddress]), cmd.usage)
+		return "", "", false
+	}
+	if wantAddress {
+		address = positional[0]
+		positional = positional[1:]
+	}
+	if len(positional) == 1 {
+		dir = positional[0]
+	}
+	return address, dir, true
+}
+
+func opsContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 60*time.Second)
+}
+
+func runStatus(m *meta, cmd *command, args []string) int {
+	fs := m.newFlagSet(cmd)
+	asJSON := fs.Bool("json", false, "")
+	ff, vars := opsFlags(fs)
+	positional, code, ok := m.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	v := m.view()
+	_, dir, ok := splitArgs(v, cmd, positional, false)
+	if !ok {
+		return exitError
+	}
+	ctl, name, ok := m.controlPlane(*ff, dir, *vars)
+	if !ok {
+		return exitError
+	}
+	defer ctl.Close()
+	ctx, cancel := opsContext()
+	defer cancel()
+	reports, err := worker.Report(ctx, ctl, name)
+	if err != nil {
+		v.Error("Cannot read the fleet's status", err.Error())
+		return exitError
+	}
+	v.Status(reports, *asJSON)
+	return exitOK
+}
+
+func runWorkers(m *meta, cmd *command, args []string) int {
+	fs := m.newFlagSet(cmd)
+	asJSON := fs.Bool("json", false, "")
+	ff, vars := opsFlags(fs)
+	positional, code, ok := m.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	v := m.view()
+	_, dir, ok := splitArgs(v, cmd, positional, false)
+	if !ok {
+		return exitError
+	}
+	ctl, name, ok := m.controlPlane(*ff, dir, *vars)
+	if !ok {
+		return exitError
+	}
+	defer ctl.Close()
+	ctx, cancel := opsContext()
+	defer cancel()
+	members, state, err := worker.Members(ctx, ctl.Admin(), name)
+	if err != nil {
+		v.Error("Cannot describe the fleet's workers", err.Error())
+		return exitError
+	}
+	v.Workers(members, state, *asJSON)
+	return exitOK
+}
+
+// who names the person making a request, for the records.
+func who() string {
+	host, _ := os.Hostname()
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username + "@" + host
+	}
+	return "cli:" + host
+}
+
+// opsTarget parses the flags of a command that acts on one pipeline and
+// returns the control-plane API for it.
+func (m *meta) opsTarget(cmd *command, fs *flag.FlagSet, args []string, ff *fleetFlags, vars *varFlags) (api.Fleet, *control.Control, string, int, bool) {
+	positional, code, ok := m.parse(cmd, fs, args)
+	if !ok {
+		return nil, nil, "", code, false
+	}
+	v := m.view()
+	address, dir, ok := splitArgs(v, cmd, positional, true)
+	if !ok {
+		return nil, nil, "", exitError, false
+	}
+	ctl, name, ok := m.controlPlane(*ff, dir, *vars)
+	if !ok {
+		return nil, nil, "", exitError, false
+	}
+	return worker.ControlPlane(name, who(), ctl), ctl, address, exitOK, true
+}
+
+// opsError prints an error of the control-plane API.
+func (m *meta) opsError(summary string, err error) int {
+	detail := err.Error()
+	if errors.Is(err, api.ErrNotFound) {
+		summary = "No such pipeline"
+	}
+	m.view().Error(summary, detail)
+	return exitError
+}
+
+func runTarget(m *meta, cmd *command, args []string, pause bool) int {
+	fs := m.newFlagSet(cmd)
+	ff, vars := opsFlags(fs)
+	f, ctl, address, code, ok := m.opsTarget(cmd, fs, args, ff, vars)
+	if !ok {
+		return code
+	}
+	defer ctl.Close()
+	ctx, cancel := opsContext()
+	defer cancel()
+	do, done := f.Resume, "resumed"
+	if pause {
+		do, done = f.Pause, "paused"
+	}
+	if err := do(ctx, address); err != nil {
+		return m.opsError("Cannot "+cmd.name+" "+address, err)
+	}
+	m.view().Requested(fmt.Sprintf("%s %s: every worker applies it within moments (pipectl status shows it).", address, done))
+	return exitOK
+}
+
+func runRestart(m *meta, cmd *command, args []string) int {
+	fs := m.newFlagSet(cmd)
+	task := fs.Int("task", -1, "")
+	failedOnly := fs.Bool("failed-only", false, "")
+	ff, vars := opsFlags(fs)
+	f, ctl, address, code, ok := m.opsTarget(cmd, fs, args, ff, vars)
+	if !ok {
+		return code
+	}
+	defer ctl.Close()
+	ctx, cancel := opsContext()
+	defer cancel()
+	var err error
+	what := "every task of " + address
+	switch {
+	case *task >= 0:
+		err = f.RestartTask(ctx, address, *task)
+		what = "task " + strconv.Itoa(*task) + " of " + address
+	case *failedOnly:
+		_, err = f.Restart(ctx, address, api.RestartOptions{IncludeTasks: true, OnlyFailed: true})
+		what = "the failed tasks of " + address
+	default:
+		_, err = f.Restart(ctx, address, api.RestartOptions{IncludeTasks: true})
+	}
+	if err != nil {
+		return m.opsError("Cannot restart "+address, err)
+	}
+	m.view().Requested("Restart requested for " + what + ".")
+	return exitOK
+}
+
+func runOffsets(m *meta, cmd *command, args []string) int {
+	fs := m.newFlagSet(cmd)
+	reset := fs.String("reset", "", "")
+	asJSON := fs.Bool("json", false, "")
+	ff, vars := opsFlags(fs)
+	f, ctl, address, code, ok := m.opsTarget(cmd, fs, args, ff, vars)
+	if !ok {
+		return code
+	}
+	defer ctl.Close()
+	ctx, cancel := opsContext()
+	defer cancel()
+	switch *reset {
+	case "":
+	case "earliest":
+		if err := f.ResetOffsets(ctx, address); err != nil {
+			return m.opsError("Cannot reset the offsets of "+address, err)
+		}
+		m.view().Requested("The offsets of " + address + " are reset: it starts from the beginning when resumed.")
+		return exitOK
+	case "latest":
+		if err := worker.ResetToLatest(ctx, ctl, ctl.Fleet(), address); err != nil {
+			return m.opsError("Cannot reset the offsets of "+address, err)
+		}
+		m.view().Requested("The offsets of " + address + " are at the end of its topics: it skips what is there when resumed.")
+		return exitOK
+	default:
+		m.view().UsageError("Invalid -reset", fmt.Sprintf("-reset takes earliest or latest, not %q.", *reset), cmd.usage)
+		return exitError
+	}
+	o, err := f.Offsets(ctx, address)
+	if err != nil {
+		return m.opsError("Cannot read the offsets of "+address, err)
+	}
+	m.view().Offsets(address, o, *asJSON)
+	return exitOK
+}
