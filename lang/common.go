@@ -16,6 +16,11 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "paused", Type: configschema.Bool, Default: false, Description: "Deploy the pipeline paused. An operational pause (pipectl pause) is kept apart from this attribute."},
 	}
+	if kind == configschema.Source {
+		attrs = append(attrs, configschema.Attribute{Name: "delivery", Type: configschema.String, Default: "at_least_once",
+			Enum:        []string{"at_least_once", "exactly_once"},
+			Description: "at_least_once: a record may be written twice after a failure. exactly_once: each batch and its source offsets are written in one Kafka transaction per task, so a read_committed consumer sees every record once."})
+	}
 	if kind == configschema.Sink {
 		attrs = append(attrs,
 			configschema.Attribute{Name: "topics", Type: configschema.ListOfString, Description: "Topics to read. Exactly one of topics and topics_regex is required."},

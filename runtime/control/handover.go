@@ -100,3 +100,40 @@ func (c *Control) DeleteGroup(ctx context.Context, group string) error {
 	}
 	return fmt.Errorf("control: delete group %s: %w", group, err)
 }
+
+// RemoveStaticMembers removes the static members (those with an instance
+// id, KIP-345) of a consumer group, as Kafka's admin
+// removeMembersFromConsumerGroup does: a static member does not leave the
+// group when its consumer closes, so a group whose consumers are known to
+// have stopped keeps them until their session times out. It reports how
+// many it removed. Call it only when the group's consumers have stopped.
+func (c *Control) RemoveStaticMembers(ctx context.Context, group string) (int, error) {
+	described, err := c.adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return 0, fmt.Errorf("control: describe group %s: %w", group, err)
+	}
+	d, ok := described[group]
+	if !ok || errors.Is(d.Err, kerr.GroupIDNotFound) {
+		return 0, nil
+	}
+	if d.Err != nil {
+		return 0, fmt.Errorf("control: describe group %s: %w", group, d.Err)
+	}
+	var ids []string
+	for _, m := range d.Members {
+		if m.InstanceID != nil && *m.InstanceID != "" {
+			ids = append(ids, *m.InstanceID)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	resp, err := c.adm.LeaveGroup(ctx, kadm.LeaveGroup(group).InstanceIDs(ids...).Reason("pipectl apply: the pipeline stopped"))
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("control: remove the members of group %s: %w", group, err)
+	}
+	return len(ids), nil
+}

@@ -154,3 +154,70 @@ func TestIntents(t *testing.T) {
 		t.Errorf("intents changed the state: serial %d (want %d), %d resources", st.Serial, serial, len(st.Resources))
 	}
 }
+
+// TestDescribeTopics sees a topic at once after it is created and
+// deleted, where a cached answer would not.
+func TestDescribeTopics(t *testing.T) {
+	c, _ := newControl(t, "meta")
+	ctx := ctxT(t)
+	got, err := c.DescribeTopics(ctx, "fresh", "meta.configs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["fresh"]; ok || got["meta.configs"].Partitions != 1 {
+		t.Fatalf("before: %v", got)
+	}
+	if err := kafka.EnsureTopics(ctx, c.Admin(), kafka.Topic{Name: "fresh", Partitions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.DescribeTopics(ctx, "fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]control.TopicMeta{"fresh": {Partitions: 3, ReplicationFactor: 1}}, got); diff != "" {
+		t.Errorf("after create (-want +got):\n%s", diff)
+	}
+	if _, err := c.Admin().DeleteTopic(ctx, "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = c.DescribeTopics(ctx, "fresh"); err != nil || len(got) != 0 {
+		t.Errorf("after delete: %v, %v", got, err)
+	}
+}
+
+// TestRemoveStaticMembers: a static member stays in its group after its
+// consumer closes, until RemoveStaticMembers removes it.
+func TestRemoveStaticMembers(t *testing.T) {
+	c, opts := newControl(t, "static")
+	ctx := ctxT(t)
+	if err := kafka.EnsureTopics(ctx, c.Admin(), kafka.Topic{Name: "in", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	group := c.SinkGroup("sink.file.s")
+	member, err := kgo.NewClient(append(opts, kgo.ConsumerGroup(group), kgo.ConsumeTopics("in"), kgo.InstanceID(group+".0"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		member.PollRecords(pctx, 1)
+		cancel()
+		if d, err := c.Admin().DescribeGroups(ctx, group); err == nil && len(d[group].Members) > 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the member never joined")
+		}
+	}
+	member.Close()
+	if err := c.DeleteGroup(ctx, group); !errors.Is(err, control.ErrGroupActive) {
+		t.Fatalf("a closed static member left its group at once (%v): this test no longer tests anything", err)
+	}
+	n, err := c.RemoveStaticMembers(ctx, group)
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaticMembers = %d, %v; want 1", n, err)
+	}
+	if err := c.DeleteGroup(ctx, group); err != nil {
+		t.Errorf("DeleteGroup after removing the members: %v", err)
+	}
+}

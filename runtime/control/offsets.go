@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -29,9 +30,24 @@ func (c *Control) SaveOffsets(ctx context.Context, pipeline string, offsets []So
 	if len(offsets) == 0 {
 		return nil
 	}
-	p, err := c.partitionFor(ctx, c.OffsetsTopic(), pipeline)
+	records, err := c.OffsetRecords(ctx, pipeline, offsets)
 	if err != nil {
 		return err
+	}
+	if err := c.cl.ProduceSync(ctx, records...).FirstErr(); err != nil {
+		return fmt.Errorf("control: save offsets of %s: %w", pipeline, err)
+	}
+	return nil
+}
+
+// OffsetRecords returns the records that save source offsets, with their
+// partition set (a producer that writes them must honour it), for a caller
+// that writes them itself: an exactly-once source task writes them in the
+// transaction of the records they cover.
+func (c *Control) OffsetRecords(ctx context.Context, pipeline string, offsets []SourceOffset) ([]*kgo.Record, error) {
+	p, err := c.partitionFor(ctx, c.OffsetsTopic(), pipeline)
+	if err != nil {
+		return nil, err
 	}
 	records := make([]*kgo.Record, 0, len(offsets))
 	for _, o := range offsets {
@@ -40,16 +56,13 @@ func (c *Control) SaveOffsets(ctx context.Context, pipeline string, offsets []So
 		if o.Offset != nil {
 			b, err := json.Marshal(offsetValue{V: FormatVersion, Offset: o.Offset})
 			if err != nil {
-				return fmt.Errorf("control: encode offset of %s: %w", pipeline, err)
+				return nil, fmt.Errorf("control: encode offset of %s: %w", pipeline, err)
 			}
 			r.Value = b
 		}
 		records = append(records, r)
 	}
-	if err := c.cl.ProduceSync(ctx, records...).FirstErr(); err != nil {
-		return fmt.Errorf("control: save offsets of %s: %w", pipeline, err)
-	}
-	return nil
+	return records, nil
 }
 
 // LoadOffsets reads the saved offsets of a pipeline, keyed by
@@ -59,9 +72,12 @@ func (c *Control) LoadOffsets(ctx context.Context, pipeline string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	if err := c.awaitStable(ctx, c.OffsetsTopic(), p); err != nil {
+		return nil, err
+	}
 	out := map[string]SourceOffset{}
 	var ferr error
-	err = c.readToEnd(ctx, c.OffsetsTopic(), []int32{p}, false, func(r *kgo.Record) {
+	err = c.readToEnd(ctx, c.OffsetsTopic(), []int32{p}, true, func(r *kgo.Record) {
 		k, err := parseKey(r.Key)
 		if err != nil || k.Kind != "offset" || k.Address != pipeline {
 			return
@@ -82,4 +98,37 @@ func (c *Control) LoadOffsets(ctx context.Context, pipeline string) (map[string]
 		return nil, err
 	}
 	return out, ferr
+}
+
+// awaitStable waits until every transaction that was open on a partition
+// when it was called has ended, so that a read_committed read sees every
+// offset committed so far: exactly-once tasks of a pipeline share its
+// offsets partition, and one's open transaction would otherwise hide what
+// the others committed after it began. It gives up after 40 s (longer
+// than the tasks' transaction timeout) and reads what it can.
+func (c *Control) awaitStable(ctx context.Context, topic string, partition int32) error {
+	hw, err := c.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("control: list offsets of %s: %w", topic, err)
+	}
+	target, ok := hw.Lookup(topic, partition)
+	if !ok {
+		return nil
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for time.Now().Before(deadline) {
+		lso, err := c.adm.ListCommittedOffsets(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("control: list offsets of %s: %w", topic, err)
+		}
+		if o, ok := lso.Lookup(topic, partition); !ok || o.Offset >= target.Offset {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
 }

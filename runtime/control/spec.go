@@ -55,6 +55,9 @@ type PipelineSpec struct {
 	Type   string `json:"type"`
 	Tasks  int    `json:"tasks"`
 	Paused bool   `json:"paused,omitempty"` // the HCL attribute; an operational pause lives in the status topic
+	// Delivery is "exactly_once" for a source that writes each batch and
+	// its offsets in one transaction; "" or "at_least_once" otherwise.
+	Delivery string `json:"delivery,omitempty"`
 	// Config holds the plugin's attributes: JSON values, with sensitive
 	// ones as *Secret. Use Plugin config decoding to get typed values.
 	Config         map[string]any  `json:"config"`
@@ -152,6 +155,7 @@ func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 		Type:           p.Type,
 		Tasks:          p.Tasks,
 		Paused:         p.Paused,
+		Delivery:       deliveryOf(p),
 		Config:         map[string]any{},
 		KeyConverter:   converterSpec(p.KeyConverter),
 		ValueConverter: converterSpec(p.ValueConverter),
@@ -240,4 +244,13 @@ func transformSpec(t *lang.Transform) TransformSpec {
 		s.Headers = append(s.Headers, HeaderSetSpec{Name: h.Name, Expr: h.Expr.Source})
 	}
 	return s
+}
+
+// deliveryOf stores only the non-default delivery, so that state written
+// before the attribute existed keeps its hash.
+func deliveryOf(p *lang.Pipeline) string {
+	if p.Delivery == "exactly_once" {
+		return p.Delivery
+	}
+	return ""
 }

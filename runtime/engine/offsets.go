@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"sort"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // SourceOffset is the saved position of one source partition: the
@@ -20,6 +22,14 @@ type SourceOffset struct {
 // compacted <fleet>.offsets topic; runtime/control implements it). Every
 // task of a pipeline loads all of the pipeline's offsets and saves those of
 // the partitions it reads.
+// TxnOffsetStore is an OffsetStore that can hand over the records that
+// save offsets, so that an exactly-once source writes them in its own
+// transaction.
+type TxnOffsetStore interface {
+	OffsetStore
+	Records(ctx context.Context, pipeline string, offsets []SourceOffset) ([]*kgo.Record, error)
+}
+
 type OffsetStore interface {
 	// Load returns the latest saved offset of every source partition of
 	// the pipeline. Values may have gone through JSON: the engine turns

@@ -54,6 +54,13 @@ type TaskArgs struct {
 	// offsets; then leaving the group takes up to 2 s more. 0:
 	// DefaultStopTimeout.
 	StopTimeout time.Duration
+	// NewTransactionalProducer builds the task's own transactional
+	// producer on the fleet cluster, for a source with delivery =
+	// "exactly_once": each batch, its dead-letter records and its source
+	// offsets are written in one transaction. Its transactional id must be
+	// the task's alone, so that a newer run of the task fences an older
+	// one. It must partition with Partitioner. Run closes it.
+	NewTransactionalProducer func() (*kgo.Client, error)
 }
 
 // Defaults of TaskArgs.

@@ -70,6 +70,7 @@ type original struct {
 
 type sourceLoop struct {
 	*task
+	eos      TxnOffsetStore // set for delivery = "exactly_once"
 	src      connector.Source
 	mu       sync.Mutex // guards offsets, which TaskContext.Offset reads
 	offsets  map[string]map[string]any
@@ -81,6 +82,32 @@ type sourceLoop struct {
 
 func (t *task) runSource(ctx context.Context) error {
 	s := &sourceLoop{task: t, offsets: map[string]map[string]any{}, known: map[string]bool{}}
+	if t.p.spec.Delivery == "exactly_once" {
+		store, ok := t.a.Offsets.(TxnOffsetStore)
+		if !ok || t.a.NewTransactionalProducer == nil {
+			return t.fail(StageKafka, nil, errors.New("delivery = \"exactly_once\" needs a transactional producer and an offset store that writes in its transactions"))
+		}
+		p, err := t.a.NewTransactionalProducer()
+		if err != nil {
+			return t.fail(StageKafka, nil, err)
+		}
+		defer p.Close()
+		// Initializing the transactional id fences an older run of this
+		// task (a worker that died with a transaction open) and aborts
+		// its transaction before the offsets are read.
+		err = t.retry(ctx, "initializing the transactional producer", func() error {
+			_, _, err := p.ProducerID(ctx)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return t.fail(StageKafka, nil, err)
+		}
+		t.a.Producer = p
+		s.eos = store
+	}
 	var loaded []SourceOffset
 	err := t.retry(ctx, "loading source offsets", func() (err error) {
 		loaded, err = t.a.Offsets.Load(ctx, t.p.address)
@@ -160,7 +187,7 @@ func (s *sourceLoop) loop(ctx context.Context) error {
 			return s.fail(StageSource, nil, err)
 		}
 		if len(recs) > 0 {
-			if err := s.process(recs); err != nil {
+			if err := s.transact(ctx, recs); err != nil {
 				return err
 			}
 		}
@@ -425,7 +452,20 @@ wait:
 		for _, k := range slices.Sorted(maps.Keys(merged)) {
 			list = append(list, merged[k])
 		}
-		err := s.retry(ctx, "saving source offsets", func() error { return s.a.Offsets.Save(ctx, s.p.address, list) })
+		var err error
+		if s.eos != nil {
+			// Inside the batch's transaction: the offsets commit or abort
+			// with the records they cover.
+			var rs []*kgo.Record
+			if rs, err = s.eos.Records(ctx, s.p.address, list); err == nil {
+				for _, r := range rs {
+					r.Context = manualPartition // the offsets topic's partition is chosen by pipeline
+				}
+				err = s.produceSync(ctx, "writing source offsets", rs)
+			}
+		} else {
+			err = s.retry(ctx, "saving source offsets", func() error { return s.a.Offsets.Save(ctx, s.p.address, list) })
+		}
 		if err != nil {
 			return s.fail(StageOffsets, nil, err)
 		}
@@ -517,4 +557,31 @@ func cmpErr(first, err error) error {
 		return err
 	}
 	return first
+}
+
+// transact processes one polled batch. At least once, the batch goes out
+// asynchronously and is settled later; exactly once, it is produced, its
+// offsets written and the transaction committed before the next poll. A
+// failed transaction is aborted and fails the task, which restarts from the
+// last committed offsets.
+func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) error {
+	if s.eos == nil {
+		return s.process(recs)
+	}
+	if err := s.a.Producer.BeginTransaction(); err != nil {
+		return s.fail(StageKafka, nil, fmt.Errorf("beginning a transaction: %w", err))
+	}
+	err := s.process(recs)
+	if err == nil {
+		err = s.drain(s.budget.ctx, true)
+	}
+	commit := kgo.TryCommit
+	if err != nil {
+		commit = kgo.TryAbort
+		_ = s.a.Producer.AbortBufferedRecords(s.budget.ctx)
+	}
+	if endErr := s.a.Producer.EndTransaction(s.budget.ctx, commit); endErr != nil && err == nil {
+		err = s.fail(StageKafka, nil, fmt.Errorf("committing the transaction: %w", endErr))
+	}
+	return err
 }

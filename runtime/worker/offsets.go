@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
 )
@@ -22,10 +24,18 @@ func (o offsetStore) Load(ctx context.Context, pipeline string) ([]engine.Source
 	return out, nil
 }
 
-func (o offsetStore) Save(ctx context.Context, pipeline string, offsets []engine.SourceOffset) error {
+func (o offsetStore) Records(ctx context.Context, pipeline string, offsets []engine.SourceOffset) ([]*kgo.Record, error) {
+	return o.ctl.OffsetRecords(ctx, pipeline, toControl(offsets))
+}
+
+func toControl(offsets []engine.SourceOffset) []control.SourceOffset {
 	out := make([]control.SourceOffset, len(offsets))
 	for i, so := range offsets {
 		out[i] = control.SourceOffset{Partition: so.Partition, Offset: so.Offset}
 	}
-	return o.ctl.SaveOffsets(ctx, pipeline, out)
+	return out
+}
+
+func (o offsetStore) Save(ctx context.Context, pipeline string, offsets []engine.SourceOffset) error {
+	return o.ctl.SaveOffsets(ctx, pipeline, toControl(offsets))
 }

@@ -35,6 +35,11 @@ type task struct {
 	synced   [4]int64 // counts last added to metrics
 	reported [4]int64 // counts last written to status
 	failure  string   // set when it exited on its own with an error
+
+	// statusMu orders the task's status writes; once final is set (the
+	// task stopped or failed and said so) no RUNNING report may follow.
+	statusMu sync.Mutex
+	final    bool
 }
 
 // failure remembers a task that failed, so that it is not restarted
@@ -71,8 +76,9 @@ type supervisor struct {
 // pendingRelease is a task assigned here that another live worker still
 // runs: it starts once that worker reports it stopped, or after deadline.
 type pendingRelease struct {
-	from     string
-	deadline time.Time
+	from       string
+	generation int32
+	deadline   time.Time
 }
 
 func newSupervisor(w *Worker) *supervisor {
@@ -177,7 +183,7 @@ func (s *supervisor) assign(generation int32, a memberAssignment) {
 		s.assigned[key] = true
 		from := a.From[refString(t)]
 		if _, runs := s.tasks[key]; !runs && from != "" && from != s.w.id && live[from] {
-			s.release[key] = pendingRelease{from: from, deadline: time.Now().Add(s.w.cfg.RebalanceTimeout + 15*time.Second)}
+			s.release[key] = pendingRelease{from: from, generation: generation, deadline: time.Now().Add(s.w.cfg.RebalanceTimeout + 15*time.Second)}
 		}
 	}
 	for key := range s.release {
@@ -208,8 +214,11 @@ func (s *supervisor) released(key taskKey, sv *control.StatusView) bool {
 	if !waiting {
 		return true
 	}
+	// Released means: the previous owner itself reported the task stopped
+	// in this generation or later. Anything else (a record of another
+	// worker, an older one) may be a view that lags behind.
 	rec, ok := sv.Tasks[key.pipeline][key.task]
-	if !ok || rec.WorkerID != pr.from || rec.State != control.Running || time.Now().After(pr.deadline) {
+	if ok && rec.WorkerID == pr.from && rec.State != control.Running && rec.Generation >= int64(pr.generation) || time.Now().After(pr.deadline) {
 		s.mu.Lock()
 		delete(s.release, key)
 		s.mu.Unlock()
@@ -229,6 +238,11 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	}
 	_, sv := s.w.snapshot()
 	s.takeRestartRequests(sv)
+	all, _ := s.universe()
+	exists := make(map[taskKey]bool, len(all))
+	for _, r := range all {
+		exists[r.key()] = true
+	}
 	s.mu.Lock()
 	var stops []*task
 	var stopState []control.TaskState
@@ -245,6 +259,10 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		default:
 		}
 		switch {
+		case !keep && exists[key]:
+			// Assigned to another worker: it waits for this UNASSIGNED.
+			stops, stopState = append(stops, t), append(stopState, control.Unassigned)
+			delete(s.tasks, key)
 		case !keep:
 			stops, stopState = append(stops, t), append(stopState, "")
 			delete(s.tasks, key)
@@ -307,11 +325,17 @@ func (s *supervisor) reconcile(ctx context.Context) {
 			delete(s.restart, key)
 		}
 	}
+	// The status of a task this worker reported and that no longer exists
+	// (its pipeline was deleted or shrank) is deleted; a task that moved
+	// to another worker keeps its status, which that worker now writes.
 	var gone []taskKey
 	for key := range s.reported {
-		if _, ok := want[key]; !ok {
+		if _, ok := want[key]; ok {
+			continue
+		}
+		delete(s.reported, key)
+		if !exists[key] {
 			gone = append(gone, key)
-			delete(s.reported, key)
 		}
 	}
 	s.mu.Unlock()
@@ -365,6 +389,12 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 				}
 				return kafka.NewClient(s.w.cfg.Kafka, append(base, opts...)...)
 			},
+			NewTransactionalProducer: func() (*kgo.Client, error) {
+				return kafka.NewClient(s.w.cfg.Kafka,
+					kgo.TransactionalID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.TransactionTimeout(30*time.Second),
+					kgo.RecordPartitioner(engine.Partitioner(nil)))
+			},
 			Admin:       s.w.admin,
 			Offsets:     offsetStore{s.w.ctl},
 			Counters:    t.counters,
@@ -387,7 +417,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		t.failure = trace
 		s.mu.Unlock()
 		s.syncMetrics(t)
-		s.putStatus(key, control.Failed, trace, serial, t)
+		s.taskStatus(t, control.Failed, trace, serial, true)
 		s.w.poke()
 	}()
 }
@@ -411,7 +441,11 @@ func (s *supervisor) stop(tasks []*task, states []control.TaskState) {
 			if st != nil {
 				serial = st.Serial
 			}
-			s.putStatus(t.key, states[i], "", serial, t)
+			s.taskStatus(t, states[i], "", serial, true)
+		} else {
+			t.statusMu.Lock()
+			t.final = true
+			t.statusMu.Unlock()
 		}
 	}
 }
@@ -475,8 +509,20 @@ func (s *supervisor) report() {
 		if st != nil {
 			serial = st.Serial
 		}
-		s.putStatus(t.key, control.Running, "", serial, t)
+		s.taskStatus(t, control.Running, "", serial, false)
 	}
+}
+
+// taskStatus writes a running task's status unless it already wrote its
+// final one; final marks this write as the last.
+func (s *supervisor) taskStatus(t *task, state control.TaskState, trace string, serial int64, final bool) {
+	t.statusMu.Lock()
+	defer t.statusMu.Unlock()
+	if t.final {
+		return
+	}
+	t.final = final
+	s.putStatus(t.key, state, trace, serial, t)
 }
 
 // putStatus records a task's state in the status topic.
