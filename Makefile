@@ -14,6 +14,7 @@ build:
 # generate` was not run after a plugin schema changed.
 test:
 	$(GO) test -count=1 -timeout 14m ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime=1x ./...
 
 # Long fault and soak tests live in files tagged `//go:build long` and are
 # named TestLong*; this runs only them (make test runs the rest).
@@ -49,8 +50,13 @@ fuzz-smoke:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# Runs issue 7's scenarios against hand-written franz-go baselines and
+# updates bench/results.json, the figures of record (see
+# docs/performance.md). BENCH=name[,name] runs only those; BENCH_FLAGS adds
+# pipectl-bench flags (e.g. -records 200000 -verify -work-dir /tmp/b).
+bench: build
+	$(GO) build -o bin/pipectl-bench ./bench/cmd/pipectl-bench
+	bin/pipectl-bench -pipectl bin/pipectl -out bench/results.json $(if $(BENCH),-bench $(BENCH)) $(BENCH_FLAGS)
 
 # Rewrites schemas/ and docs/plugins.md from the registered plugins.
 generate:

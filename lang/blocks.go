@@ -126,7 +126,7 @@ func (l *loader) rejectSecrets(s *shape, vals map[string]any, what string) bool 
 }
 
 func (l *loader) decodeTopic(n *node) {
-	s := l.shapeOf(n.block.Body, TopicAttributes, nil, "for_each")
+	s := l.shapeOf(l.lifecycleOf(n), TopicAttributes, nil, "for_each")
 	keys, each, ok := l.forEach(n, s.attrs["for_each"])
 	if !ok {
 		return

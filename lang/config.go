@@ -53,6 +53,11 @@ type Config struct {
 	Predicates []*Predicate // sorted by name
 	Converters []*Converter // sorted by name
 	Graph      Graph
+
+	// Moved and Imports are the top-level moved and import blocks, in
+	// file order (see moved.go and import.go).
+	Moved   []*Moved
+	Imports []*Import
 }
 
 // Fleet is the fleet block: which worker fleet the configuration targets
@@ -97,6 +102,7 @@ type Topic struct {
 	Partitions        int32
 	ReplicationFactor int16 // -1: the broker's default
 	Config            map[string]string
+	Lifecycle         Lifecycle // the lifecycle block (lifecycle.go)
 	DeclRange         hcl.Range
 }
 
@@ -111,6 +117,8 @@ type Pipeline struct {
 
 	Tasks  int
 	Paused bool
+	// Delivery is "at_least_once" or, for sources, "exactly_once".
+	Delivery string
 	// Config holds the plugin's own attributes after defaults: string,
 	// int64, float64, bool, []string, map[string]string, or Secret for a
 	// sensitive value. Durations are strings in Go syntax; expression
@@ -129,6 +137,7 @@ type Pipeline struct {
 	TopicsRegex string
 	StartFrom   string
 
+	Lifecycle Lifecycle // the lifecycle block (lifecycle.go)
 	DeclRange hcl.Range
 }
 

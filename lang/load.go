@@ -24,6 +24,8 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "transform", LabelNames: []string{"name"}},
 	{Type: "source", LabelNames: []string{"type", "name"}},
 	{Type: "sink", LabelNames: []string{"type", "name"}},
+	{Type: "moved"},
+	{Type: "import"},
 }}
 
 // Load reads every *.hcl file of dir and returns the checked configuration
@@ -66,6 +68,8 @@ type loader struct {
 	transforms map[string]*Transform
 	predicates map[string]*Predicate
 	converters map[string]*Converter
+
+	meta metaBlocks // moved, import and lifecycle blocks (moved.go)
 }
 
 func (l *loader) load() {
@@ -86,6 +90,8 @@ func (l *loader) load() {
 				fleets = append(fleets, b)
 			case "locals":
 				l.declareLocals(b)
+			case "moved", "import":
+				l.meta.declare(b)
 			default:
 				l.declareBlock(b)
 			}
@@ -101,6 +107,7 @@ func (l *loader) load() {
 	l.resolveVariables()
 	l.collectReferences()
 	l.evaluate()
+	l.decodeMetaBlocks()
 	l.finish()
 }
 

@@ -37,7 +37,7 @@ func (l *loader) decodePipeline(n *node) {
 	}
 	attrs := append(common, schema.Attributes...)
 	blocks := append(CommonBlocks(kind), schema.Blocks...)
-	s := l.shapeOf(n.block.Body, attrs, blocks, pipelineStatic...)
+	s := l.shapeOf(l.lifecycleOf(n), attrs, blocks, pipelineStatic...)
 	groupsOK := l.checkGroups(schema, s, n.block.DefRange)
 	if kind == configschema.Sink {
 		groupsOK = l.checkGroups(&configschema.Schema{Kind: kind, Type: n.typ, ExactlyOneOf: [][]string{{"topics", "topics_regex"}}}, s, n.block.DefRange) && groupsOK
@@ -117,7 +117,7 @@ func findCommon(kind configschema.Kind, name string) (configschema.Attribute, bo
 
 // pipelineCommon fills the language's own pipeline attributes.
 func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool {
-	for _, name := range []string{"tasks", "paused", "topics", "topics_regex", "start_from"} {
+	for _, name := range []string{"tasks", "paused", "topics", "topics_regex", "start_from", "delivery"} {
 		if _, secret := vals[name].(Secret); secret {
 			l.diags = append(l.diags, errorf(ptr(s.attrs[name].Expr.Range()), "Sensitive value not allowed",
 				"The %s of a pipeline cannot be sensitive: it is shown in plans.", name))
@@ -125,6 +125,7 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 		}
 	}
 	p.Tasks = int(vals["tasks"].(int64))
+	p.Delivery, _ = vals["delivery"].(string)
 	p.Paused = vals["paused"].(bool)
 	if p.Tasks > 1024 {
 		l.diags = append(l.diags, errorf(ptr(s.attrs["tasks"].Expr.Range()), "Value out of range", "A pipeline runs at most 1024 tasks."))

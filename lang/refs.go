@@ -68,6 +68,9 @@ func (l *loader) walkBody(n *node, body hcl.Body, top bool) {
 		l.addRefs(n, a.Expr, top && staticAttrs[n.kind][a.Name], top && a.Name == "for_each")
 	}
 	for _, b := range sb.Blocks {
+		if top && b.Type == "lifecycle" {
+			continue // static: decoded by lifecycleOf
+		}
 		l.walkBody(n, b.Body, false)
 	}
 }

@@ -6,6 +6,7 @@
 //     per registered plugin, with the language's common attributes and
 //     blocks (lang.CommonAttributes, lang.CommonBlocks) for sources and sinks;
 //   - schemas/diagnostics.schema.json: the output of `pipectl validate -json`;
+//   - schemas/plan.schema.json: the output of `pipectl plan -json`;
 //   - docs/plugins.md: the human reference of every plugin.
 //
 // The files are committed. TestGeneratedFilesUpToDate fails when they are

@@ -55,6 +55,9 @@ func generate(plugins []*configschema.Schema) (map[string][]byte, error) {
 		return nil, err
 	}
 	files[DiagnosticsPath] = diag
+	if files[PlanPath], err = encode(planSchema()); err != nil {
+		return nil, err
+	}
 	files[PluginDocsPath] = pluginDocs(plugins)
 	return files, nil
 }

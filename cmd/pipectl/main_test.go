@@ -28,6 +28,7 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: os.Getenv("PIPECTL_UPDATE") == "1",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": exitcode,
+			"kafka":    kafkaCmd,
 		},
 	})
 }

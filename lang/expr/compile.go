@@ -94,10 +94,7 @@ func (e *Env) Compile(src string, want Type) (prog *Program, issues []Issue) {
 		return nil, []Issue{{Offset: -1, End: -1, Message: fmt.Sprintf("unknown wanted type %v", want)}}
 	}
 
-	prg, err := e.cel.Program(checked,
-		cel.EvalOptions(cel.OptOptimize),
-		cel.CostLimit(CostLimit),
-	)
+	prg, err := e.cel.Program(checked, append([]cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}, costOptions(e.cel, checked)...)...)
 	if err != nil {
 		// Planning fails for constant arguments that are invalid, such as
 		// a malformed regular expression given to matches().

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -115,11 +116,40 @@ func (library) CompileOptions() []cel.EnvOption {
 	)
 }
 
-// ProgramOptions makes hashing cost in proportion to its input, like
-// cel-go's string functions. The estimator goes by function name: with a
-// dyn argument (value.email) the overload is only chosen at run time.
-func (library) ProgramOptions() []cel.ProgramOption {
-	return []cel.ProgramOption{cel.CostTracking(costEstimator{})}
+// ProgramOptions adds nothing: Compile decides per program whether it
+// needs run-time cost tracking (see costOptions).
+func (library) ProgramOptions() []cel.ProgramOption { return nil }
+
+// costOptions returns the program options that bound an expression's cost.
+// A program whose static cost estimate, with every record string, bytes,
+// list or map at most MaxRecordValueSize long, stays under CostLimit cannot
+// exceed it and runs without run-time cost tracking, which costs more
+// than most expressions themselves (about half of a simple filter's
+// evaluation); the others are tracked and stopped at CostLimit. The
+// tracker makes hashing cost in proportion to its input, like cel-go's
+// string functions; it goes by function name, since with a dyn argument
+// (value.email) the overload is only chosen at run time.
+func costOptions(env *cel.Env, checked *cel.Ast) []cel.ProgramOption {
+	est, err := env.EstimateCost(checked, sizeEstimator{})
+	if err == nil && est.Max <= CostLimit {
+		return nil
+	}
+	return []cel.ProgramOption{cel.CostTracking(costEstimator{}), cel.CostLimit(CostLimit)}
+}
+
+// sizeEstimator bounds what a record may hold for the static estimate.
+type sizeEstimator struct{}
+
+func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: MaxRecordValueSize}
+}
+
+func (sizeEstimator) EstimateCallCost(function, _ string, _ *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+	if function != "sha256" || len(args) != 1 {
+		return nil
+	}
+	maxCost := 1 + uint64(math.Ceil(float64(MaxRecordValueSize)*common.StringTraversalCostFactor))
+	return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: maxCost}}
 }
 
 type costEstimator struct{}

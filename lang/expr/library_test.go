@@ -100,10 +100,19 @@ func TestHashCost(t *testing.T) {
 	// sha256 costs 1 + ceil(bytes/10), whether the argument is typed or
 	// dyn; reading the variable costs 1 more.
 	for _, src := range []string{"sha256(topic)", "sha256(value)", "sha256(key)"} {
-		p := mustCompile(t, RecordEnv(), src, String)
+		// Small inputs make the static estimate small, so Compile leaves
+		// the program untracked: track it here to read the cost.
+		checked, iss := RecordEnv().cel.Compile(src)
+		if iss.Err() != nil {
+			t.Fatal(iss.Err())
+		}
+		prg, err := RecordEnv().cel.Program(checked, cel.CostTracking(costEstimator{}))
+		if err != nil {
+			t.Fatal(err)
+		}
 		costOf := func(s string) uint64 {
 			t.Helper()
-			_, det, err := p.prg.Eval(activation{"topic": s, "value": s, "key": []byte(s)})
+			_, det, err := prg.Eval(activation{"topic": s, "value": s, "key": []byte(s)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,6 +120,26 @@ func TestHashCost(t *testing.T) {
 		}
 		if long, short := costOf(strings.Repeat("x", 10_000)), costOf("x"); long != 1002 || short != 3 {
 			t.Errorf("%s: cost with 10,000 bytes = %d, with 1 byte = %d; want 1002 and 3", src, long, short)
+		}
+	}
+}
+
+// TestCostTrackingOnlyWhereNeeded checks that programs whose static cost is
+// bounded under CostLimit run untracked, and the others are tracked.
+func TestCostTrackingOnlyWhereNeeded(t *testing.T) {
+	for src, tracked := range map[string]bool{
+		"value.amount >= 10":                     false,
+		"sha256(value.email)":                    false,
+		"value.items.all(i, i.qty > 0)":          true,
+		"value.items.map(i, value.items.size())": true,
+	} {
+		p := mustCompile(t, RecordEnv(), src, Dyn)
+		_, det, err := p.prg.Eval(activation{"value": map[string]any{"amount": int64(1), "email": "a", "items": []any{map[string]any{"qty": int64(1)}}}})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if got := det != nil && det.ActualCost() != nil; got != tracked {
+			t.Errorf("%s: tracked = %v, want %v", src, got, tracked)
 		}
 	}
 }

@@ -28,6 +28,12 @@ const (
 	// is small. A fixed cel-go would let the same limit stop in ~0.1 s.
 	CostLimit = 1_000_000
 
+	// MaxRecordValueSize is the largest size (string length, bytes, list
+	// or map entries) the static cost estimate assumes for a record's
+	// values: Kafka's default message limit is 1 MiB, so nothing in a
+	// record is larger.
+	MaxRecordValueSize = 1 << 20
+
 	// MaxSourceBytes is the longest expression source, in bytes, that
 	// Compile accepts; a longer one is an Issue and is not parsed. Sources
 	// are HCL attribute values: the longest a person writes is a generator's

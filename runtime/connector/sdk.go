@@ -112,18 +112,22 @@ type Converter interface {
 type UnimplementedSource struct{}
 
 // Acked does nothing.
-func (UnimplementedSource) Acked([]Record)                {}
+func (UnimplementedSource) Acked([]Record) {}
+
+//lint:ignore U1000 the marker that makes embedding UnimplementedSource required
 func (UnimplementedSource) mustEmbedUnimplementedSource() {}
 
 // UnimplementedSink gives a Sink the default behaviour of optional methods.
 type UnimplementedSink struct{}
 
+//lint:ignore U1000 the marker that makes embedding UnimplementedSink required
 func (UnimplementedSink) mustEmbedUnimplementedSink() {}
 
 // UnimplementedConverter gives a Converter the default behaviour of
 // optional methods added later.
 type UnimplementedConverter struct{}
 
+//lint:ignore U1000 the marker that makes embedding UnimplementedConverter required
 func (UnimplementedConverter) mustEmbedUnimplementedConverter() {}
 
 // TopicRequest asks for a topic of the fleet's cluster that a source

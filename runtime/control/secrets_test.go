@@ -146,7 +146,11 @@ sink "kafka" "k" {
 	if len(g.Transforms) != 1 || g.Transforms[0].Filter != "value.a > 1" || g.Transforms[0].Set[0].Path != "value.b" {
 		t.Errorf("transforms = %+v", g.Transforms)
 	}
-	if res[0].Hash() == res[1].Hash() || res[0].Hash() != res[0].Hash() {
+	again, err := control.Resources(cfg, testKeys(t, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Hash() == res[1].Hash() || res[0].Hash() != again[0].Hash() {
 		t.Error("hashes are not stable and distinct")
 	}
 }

@@ -5,6 +5,7 @@ package worker_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"syscall"
@@ -306,3 +307,5 @@ func TestLongFleetScaleOutAndRollingRestart(t *testing.T) {
 	t.Logf("scale out moved %d tasks; rolling restart of 4 workers: %d records, %d duplicates", moved, fleetRecords, dups)
 	checkNeverTwice(t, f.statusHistory(t), nil)
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -31,18 +31,19 @@ type membership struct {
 	generation int32
 	leader     bool
 	universe   map[taskKey]bool // the tasks the last assignment covered (leader)
-	rejoin     chan struct{}
+	changed    chan struct{}    // the state changed: the leader checks its tasks
 }
 
 func newMembership(w *Worker, cl *kgo.Client) *membership {
-	return &membership{w: w, cl: cl, group: w.cfg.Fleet + ".workers", rejoin: make(chan struct{}, 1)}
+	return &membership{w: w, cl: cl, group: w.cfg.Fleet + ".workers", changed: make(chan struct{}, 1)}
 }
 
-// requestRejoin asks for a new rebalance, e.g. when the leader sees that
-// the state's set of tasks changed.
-func (m *membership) requestRejoin() {
+// stateChanged tells the heartbeat loop that the state changed, so that
+// the leader rebalances at once when the set of tasks changed instead of
+// at its next heartbeat.
+func (m *membership) stateChanged() {
 	select {
-	case m.rejoin <- struct{}{}:
+	case m.changed <- struct{}{}:
 	default:
 	}
 }
@@ -218,8 +219,11 @@ func (m *membership) heartbeat(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-m.rejoin:
-			return errors.New("the set of tasks changed")
+		case <-m.changed:
+			if m.leader && m.universeChanged() {
+				return errors.New("the set of tasks changed")
+			}
+			continue
 		case <-tick.C:
 		}
 		req := kmsg.NewPtrHeartbeatRequest()

@@ -465,16 +465,6 @@ func (s *supervisor) stopAll() {
 	s.wg.Wait()
 }
 
-// local returns what this worker knows of a task it runs or ran.
-func (s *supervisor) local(key taskKey) (t *task, failedTrace string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.failed[key]; ok {
-		failedTrace = f.trace
-	}
-	return s.tasks[key], failedTrace
-}
-
 func counts(c *engine.Counters) [4]int64 {
 	return [4]int64{c.In.Load(), c.Out.Load(), c.Filtered.Load(), c.Failed.Load()}
 }

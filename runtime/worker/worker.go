@@ -79,11 +79,10 @@ type Worker struct {
 	metrics  *metrics.Metrics
 	sup      *supervisor
 
-	mu      sync.Mutex
-	state   *control.State
-	status  *control.StatusView
-	kick    chan struct{}
-	haveAll bool // both state and status were read once
+	mu     sync.Mutex
+	state  *control.State
+	status *control.StatusView
+	kick   chan struct{}
 }
 
 // New connects to the fleet's cluster and listens for the REST API; Run
@@ -195,6 +194,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.state = cloneState(st)
 			w.mu.Unlock()
 			w.poke()
+			w.member.stateChanged()
 		})
 	})
 	g.Go(func() error {

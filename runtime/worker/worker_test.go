@@ -571,5 +571,3 @@ source "kafka" "mirror" {
 var stateKeyB64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "pipectl-bin-") }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -150,7 +150,7 @@ func appendJSONLine(b []byte, v any, encoded bool) ([]byte, error) {
 		}
 	}
 	if raw, ok := v.(json.RawMessage); ok {
-		if bytes.ContainsAny(raw, "\r\n") {
+		if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
 			buf := bytes.NewBuffer(b)
 			if err := json.Compact(buf, raw); err != nil {
 				return b, fmt.Errorf("value is not valid JSON: %w", err)

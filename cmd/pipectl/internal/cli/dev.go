@@ -15,6 +15,8 @@ import (
 
 	"github.com/pipectl/pipectl/cmd/pipectl/internal/views"
 	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
@@ -149,7 +151,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 	}
 	defer flushTracing(shutdownTracing)
 	v.DevStarted(dir, strings.Join(kcfg.Brokers, ","), cfg.Fleet.Name, w.URL(), embedded)
-	if !devApply(ctx, v, ctl, cfg, keys) {
+	if !devApply(ctx, v, ctl, cfg, keys, reg) {
 		return exitError
 	}
 	done := make(chan error, 1)
@@ -181,7 +183,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 				v.Reloading()
 				lines = 0
 				if cfg, ok := m.devLoad(dir, vars); ok {
-					devApply(ctx, v, ctl, cfg, keys)
+					devApply(ctx, v, ctl, cfg, keys, reg)
 				}
 			}
 			// On a terminal the counts are rewritten in place every
@@ -206,24 +208,35 @@ func (m *meta) devLoad(dir string, vars varFlags) (*lang.Config, bool) {
 	return cfg, !diags.HasErrors()
 }
 
-// devApply writes the configuration's topics and state: pipectl dev's
-// apply, through runtime/control's commit.
-func devApply(ctx context.Context, v *views.View, ctl *control.Control, cfg *lang.Config, keys *control.Keys) bool {
-	res, err := control.Resources(cfg, keys)
+// devApply plans the configuration against the fleet and applies the plan
+// without asking: pipectl dev's apply is the planner's.
+func devApply(ctx context.Context, v *views.View, ctl *control.Control, cfg *lang.Config, keys *control.Keys, reg *connector.Registry) bool {
+	st, err := planner.ReadState(ctx, ctl)
+	var live *planner.Live
+	if err == nil {
+		live, err = planner.Refresh(ctx, ctl, planner.TopicNames(cfg, st))
+	}
 	if err != nil {
 		v.Error("Cannot apply the configuration", err.Error())
 		return false
 	}
-	if err := ctl.EnsureTopicResources(ctx, res); err != nil {
-		v.Error("Cannot create the configuration's topics", err.Error())
+	p, diags := planner.Plan(planner.Input{Config: cfg, Plugins: reg, Keys: keys, State: st, Live: live})
+	if len(diags) > 0 {
+		v.Diagnostics(diags, cfg.Files)
+	}
+	if diags.HasErrors() {
 		return false
 	}
-	serial, changed, err := ctl.Sync(ctx, res, control.CommitInfo{By: "pipectl dev"})
+	res, err := planner.Apply(ctx, planner.ApplyArgs{Plan: p, Control: ctl, By: "pipectl dev", Timeout: 30 * time.Second})
 	if err != nil {
 		v.Error("Cannot apply the configuration", err.Error())
 		return false
 	}
-	v.Applied(serial, changed)
+	var changed []string
+	for _, c := range p.Pending() {
+		changed = append(changed, c.Address)
+	}
+	v.Applied(res.Serial, changed)
 	return true
 }
 

@@ -8,7 +8,9 @@
 // unset), so tests and pipes never see escape codes. Golden files in
 // testdata are refreshed with PIPECTL_UPDATE=1.
 //
-// views may import lang, lang/configschema and the hcl diagnostic types; it
-// must not import cmd/pipectl/internal/cli, runtime, planner or stdlib: it
-// knows nothing of how results are computed.
+// views may import the plain-data models it shows (lang, lang/configschema
+// and the hcl diagnostic types, planner/plan, the report types of
+// runtime/worker and runtime/api); it must not import
+// cmd/pipectl/internal/cli or stdlib, nor call into the planner or the
+// runtime: it knows nothing of how results are computed.
 package views

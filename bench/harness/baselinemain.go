@@ -1,0 +1,45 @@
+package harness
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pipectl/pipectl/bench/baseline"
+)
+
+// BaselineMain is the baseline mode of the harness binary (`pipectl-bench
+// baseline -name NAME ...`): it runs one baseline until it is done or
+// receives SIGTERM, and returns the exit code.
+func BaselineMain(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "baseline to run: "+strings.Join(baseline.Names, ", "))
+	brokers := fs.String("brokers", "", "bootstrap brokers, comma-separated")
+	var a baseline.Args
+	fs.StringVar(&a.Input, "input", "", "topic to consume")
+	fs.StringVar(&a.Group, "group", "", "consumer group")
+	fs.StringVar(&a.Output, "output", "", "topic to produce to")
+	fs.StringVar(&a.Path, "path", "", "file to append to")
+	fs.Int64Var(&a.Records, "records", 0, "records to generate")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *brokers == "" || *name == "" {
+		fmt.Fprintln(stderr, "baseline: -name and -brokers are required")
+		return 2
+	}
+	a.Brokers = strings.Split(*brokers, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := baseline.Run(ctx, *name, a); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "baseline %s: %v\n", *name, err)
+		return 1
+	}
+	return 0
+}
