@@ -71,6 +71,7 @@ type original struct {
 type sourceLoop struct {
 	*task
 	eos      TxnOffsetStore // set for delivery = "exactly_once"
+	unacked  []*batch       // exactly once: settled batches awaiting the commit
 	src      connector.Source
 	mu       sync.Mutex // guards offsets, which TaskContext.Offset reads
 	offsets  map[string]map[string]any
@@ -475,6 +476,11 @@ wait:
 		}
 		s.mu.Unlock()
 	}
+	if s.eos != nil {
+		// Told only once the transaction commits.
+		s.unacked = append(s.unacked, settled...)
+		return nil
+	}
 	for _, b := range settled {
 		s.src.Acked(b.polled)
 	}
@@ -583,5 +589,11 @@ func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) erro
 	if endErr := s.a.Producer.EndTransaction(s.budget.ctx, commit); endErr != nil && err == nil {
 		err = s.fail(StageKafka, nil, fmt.Errorf("committing the transaction: %w", endErr))
 	}
+	if err == nil {
+		for _, b := range s.unacked {
+			s.src.Acked(b.polled)
+		}
+	}
+	s.unacked = s.unacked[:0]
 	return err
 }

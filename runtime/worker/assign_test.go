@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"net"
+	"os"
 	"sort"
 	"testing"
 
@@ -135,6 +137,23 @@ func TestAssignBalance(t *testing.T) {
 			if diff := cmp.Diff(layout(a), layout(again)); diff != "" {
 				t.Errorf("%d workers, %d tasks: a stable layout moved:\n%s", n, tasks, diff)
 			}
+		}
+	}
+}
+
+func TestAdvertised(t *testing.T) {
+	host, _ := os.Hostname()
+	for addr, want := range map[string]string{
+		"127.0.0.1:8083": "127.0.0.1:8083",
+		"0.0.0.0:8083":   net.JoinHostPort(host, "8083"),
+		"[::]:9000":      net.JoinHostPort(host, "9000"),
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := advertised(tcp); got != want {
+			t.Errorf("advertised(%s) = %s, want %s", addr, got, want)
 		}
 	}
 }

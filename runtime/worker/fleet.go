@@ -81,13 +81,26 @@ func masked(cfg map[string]any) map[string]any {
 			out[k] = api.SensitiveValue
 			continue
 		}
-		if m, ok := v.(map[string]any); ok {
-			out[k] = masked(m)
-			continue
-		}
-		out[k] = v
+		out[k] = maskValue(v)
 	}
 	return out
+}
+
+func maskValue(v any) any {
+	if _, ok := control.SecretOf(v); ok {
+		return api.SensitiveValue
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		return masked(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = maskValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 func info(res *control.Resource) api.PipelineInfo {
@@ -274,6 +287,9 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 // stopped checks that no task of a pipeline runs, as KIP-875 requires
 // before offsets change.
 func (f *fleet) stopped(res *control.Resource, sv *control.StatusView) error {
+	if !paused(res, sv) {
+		return api.Errorf(api.ErrConflict, "pipeline %s is not paused: pause it first (pipectl pause %s), wait for its tasks to stop, then change its offsets", res.Address, res.Address)
+	}
 	for _, ts := range f.status(res, sv).Tasks {
 		if ts.State == api.StateRunning {
 			return api.Errorf(api.ErrConflict, "pipeline %s is running: pause it first (pipectl pause %s), then change its offsets", res.Address, res.Address)
@@ -296,6 +312,9 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 			offs = append(offs, control.SourceOffset{Partition: po.Partition, Offset: plainJSON(po.Offset)})
 		}
 		return f.ctl.SaveOffsets(ctx, address, offs)
+	}
+	if err := f.emptyGroup(ctx, address); err != nil {
+		return err
 	}
 	set := kadm.Offsets{}
 	var reset []kadm.TopicsSet
@@ -325,11 +344,31 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 		}
 	}
 	for _, ts := range reset {
-		if _, err := f.admin.DeleteOffsets(ctx, f.group(address), ts); err != nil {
+		if err := f.deleteOffsets(ctx, address, ts); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emptyGroup removes a paused sink's static members from its group: they
+// stay in it after their tasks stop, and offsets of a group with members
+// cannot change.
+func (f *fleet) emptyGroup(ctx context.Context, address string) error {
+	if _, err := f.ctl.RemoveStaticMembers(ctx, f.group(address)); err != nil {
+		return fmt.Errorf("removing the stopped consumers of %s: %w", address, err)
+	}
+	return nil
+}
+
+// deleteOffsets deletes a sink group's committed offsets, failing on any
+// partition's error.
+func (f *fleet) deleteOffsets(ctx context.Context, address string, ts kadm.TopicsSet) error {
+	resp, err := f.admin.DeleteOffsets(ctx, f.group(address), ts)
+	if err != nil {
+		return err
+	}
+	return resp.Error()
 }
 
 func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
@@ -351,6 +390,9 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 		}
 		return f.ctl.SaveOffsets(ctx, address, offs)
 	}
+	if err := f.emptyGroup(ctx, address); err != nil {
+		return err
+	}
 	offs, err := f.admin.FetchOffsets(ctx, f.group(address))
 	if err != nil {
 		return err
@@ -360,8 +402,7 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	_, err = f.admin.DeleteOffsets(ctx, f.group(address), ts)
-	return err
+	return f.deleteOffsets(ctx, address, ts)
 }
 
 // plainJSON turns json.Number values into int64 or float64.

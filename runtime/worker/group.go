@@ -105,6 +105,7 @@ func (m *membership) metadata() []byte {
 // joinAndSync runs one JoinGroup + SyncGroup round and returns this
 // member's assignment.
 func (m *membership) joinAndSync(ctx context.Context) (memberAssignment, error) {
+	m.w.sup.joinStarted()
 	session := m.w.cfg.SessionTimeout
 	rebalance := m.w.cfg.RebalanceTimeout
 	for attempt := 0; ; attempt++ {
@@ -228,7 +229,7 @@ func (m *membership) heartbeat(ctx context.Context) error {
 		}
 		req := kmsg.NewPtrHeartbeatRequest()
 		req.Group, req.Generation, req.MemberID = m.group, m.generation, m.memberID
-		hctx, cancel := context.WithTimeout(ctx, m.w.cfg.SessionTimeout)
+		hctx, cancel := context.WithTimeout(ctx, 2*interval)
 		resp, err := req.RequestWith(hctx, m.cl)
 		cancel()
 		if err == nil {
@@ -242,7 +243,9 @@ func (m *membership) heartbeat(ctx context.Context) error {
 		case lost(err):
 			return err
 		default:
-			if time.Since(lastOK) > m.w.cfg.SessionTimeout {
+			// Give the tasks up before the coordinator can expire this
+			// member and hand them to others.
+			if time.Since(lastOK) > m.w.cfg.SessionTimeout*7/10 {
 				return fmt.Errorf("%w: %v", errSessionLost, err)
 			}
 		}

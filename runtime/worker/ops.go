@@ -157,6 +157,9 @@ func ResetToLatest(ctx context.Context, ctl *control.Control, fleetName, address
 	if err := f.stopped(res, sv); err != nil {
 		return err
 	}
+	if err := f.emptyGroup(ctx, address); err != nil {
+		return err
+	}
 	topics := res.Pipeline.Topics
 	if res.Pipeline.TopicsRegex != "" {
 		re, err := regexp.Compile(res.Pipeline.TopicsRegex)

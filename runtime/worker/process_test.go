@@ -272,4 +272,23 @@ sink "file" "out" {
 	if _, err := f.pipectl("pause", "source.generator.nope"); err == nil {
 		t.Error("pausing an unknown pipeline succeeded")
 	}
+
+	// A paused sink's offsets can be reset: its static consumers are
+	// removed from the group first, and every partition must succeed.
+	if _, err := f.pipectl("pause", "sink.file.out"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the sink PAUSED", func() (bool, string) {
+		s := state("sink.file.out")
+		return s == "PAUSED", s
+	})
+	if out, err := f.pipectl("offsets", "sink.file.out", "-json"); err != nil || !strings.Contains(out, "kafka_offset") {
+		t.Fatalf("sink offsets before the reset: %s %v", out, err)
+	}
+	if _, err := f.pipectl("offsets", "sink.file.out", "-reset", "earliest"); err != nil {
+		t.Fatalf("resetting a paused sink: %v", err)
+	}
+	if out, err := f.pipectl("offsets", "sink.file.out", "-json"); err != nil || strings.Contains(out, "kafka_offset") {
+		t.Errorf("sink offsets after the reset: %s %v", out, err)
+	}
 }

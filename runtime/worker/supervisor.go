@@ -69,6 +69,7 @@ type supervisor struct {
 	// another worker to release.
 	assigned   map[taskKey]bool
 	generation int32
+	joining    bool // a rebalance is under way: start nothing until it ends
 	release    map[taskKey]pendingRelease
 	handled    map[taskKey]time.Time // restart requests already acted on
 }
@@ -169,6 +170,19 @@ func (s *supervisor) running() []TaskRef {
 	return out
 }
 
+// joinStarted says a rebalance began: no task starts until assign.
+func (s *supervisor) joinStarted() {
+	s.mu.Lock()
+	s.joining = true
+	s.mu.Unlock()
+}
+
+func (s *supervisor) isJoining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.joining
+}
+
 // assign takes the group's assignment for a generation.
 func (s *supervisor) assign(generation int32, a memberAssignment) {
 	live := map[string]bool{}
@@ -176,6 +190,7 @@ func (s *supervisor) assign(generation int32, a memberAssignment) {
 		live[id] = true
 	}
 	s.mu.Lock()
+	s.joining = false
 	s.generation = generation
 	s.assigned = map[taskKey]bool{}
 	for _, t := range a.Tasks {
@@ -201,6 +216,7 @@ func (s *supervisor) assign(generation int32, a memberAssignment) {
 func (s *supervisor) lose(generation int32) {
 	s.mu.Lock()
 	s.assigned = map[taskKey]bool{}
+	s.joining = false
 	s.mu.Unlock()
 	s.w.log.Warn("lost the group membership: stopping every task", "generation", generation)
 	s.w.poke()
@@ -307,6 +323,9 @@ func (s *supervisor) reconcile(ctx context.Context) {
 				s.putStatus(key, control.Paused, "", serial, nil)
 			}
 		case failed:
+		case s.isJoining():
+			// The leader is assigning from what each worker said it runs
+			// when it joined: starting a task now could hide it.
 		case !s.released(key, sv):
 			// Another worker still runs it: wait for its release.
 		default:
@@ -431,23 +450,35 @@ func (s *supervisor) stop(tasks []*task, states []control.TaskState) {
 	for i, t := range tasks {
 		select {
 		case <-t.done:
+			s.stopped(t, states[i])
 		case <-time.After(15 * time.Second):
-			s.w.log.Error("task did not stop in 15 s", "pipeline", t.key.pipeline, "task", t.key.task)
-		}
-		s.syncMetrics(t)
-		if states[i] != "" {
-			st, _ := s.w.snapshot()
-			serial := control.NoSerial
-			if st != nil {
-				serial = st.Serial
-			}
-			s.taskStatus(t, states[i], "", serial, true)
-		} else {
-			t.statusMu.Lock()
-			t.final = true
-			t.statusMu.Unlock()
+			// Say nothing until it has really stopped: another worker
+			// waits for this report before it starts the task.
+			s.w.log.Error("task did not stop in 15 s; it is reported stopped once it exits", "pipeline", t.key.pipeline, "task", t.key.task)
+			go func(t *task, state control.TaskState) {
+				<-t.done
+				s.stopped(t, state)
+			}(t, states[i])
 		}
 	}
+}
+
+// stopped reports a task that exited in its final state ("" for a task
+// that no longer exists).
+func (s *supervisor) stopped(t *task, state control.TaskState) {
+	s.syncMetrics(t)
+	if state == "" {
+		t.statusMu.Lock()
+		t.final = true
+		t.statusMu.Unlock()
+		return
+	}
+	st, _ := s.w.snapshot()
+	serial := control.NoSerial
+	if st != nil {
+		serial = st.Serial
+	}
+	s.taskStatus(t, state, "", serial, true)
 }
 
 // stopAll stops every task on the way out and reports them UNASSIGNED.
@@ -462,7 +493,13 @@ func (s *supervisor) stopAll() {
 	}
 	s.mu.Unlock()
 	s.stop(tasks, states)
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.w.log.Error("tasks still running 30 s after the stop; exiting without them")
+	}
 }
 
 func counts(c *engine.Counters) [4]int64 {
@@ -484,15 +521,22 @@ func (s *supervisor) syncMetrics(t *task) {
 
 // report writes the counts of running tasks whose counts moved.
 func (s *supervisor) report() {
+	st, sv := s.w.snapshot()
 	s.mu.Lock()
 	var moved []*task
-	for _, t := range s.tasks {
-		if counts(t.counters) != t.reported {
+	for key, t := range s.tasks {
+		// Also when the status topic says otherwise (a slow previous
+		// owner wrote after this worker started the task).
+		stale := false
+		if sv != nil {
+			rec, ok := sv.Tasks[key.pipeline][key.task]
+			stale = !ok || rec.WorkerID != s.w.id || rec.State != control.Running
+		}
+		if counts(t.counters) != t.reported || stale {
 			moved = append(moved, t)
 		}
 	}
 	s.mu.Unlock()
-	st, _ := s.w.snapshot()
 	for _, t := range moved {
 		s.syncMetrics(t)
 		serial := control.NoSerial

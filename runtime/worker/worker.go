@@ -118,15 +118,16 @@ func New(cfg Config) (*Worker, error) {
 		}
 	}
 	w := &Worker{cfg: cfg, ln: ln, kick: make(chan struct{}, 1)}
+	addr := advertised(ln.Addr())
 	w.id = cfg.ID
 	if w.id == "" {
-		w.id = ln.Addr().String()
+		w.id = addr
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	w.url = scheme + "://" + ln.Addr().String()
+	w.url = scheme + "://" + addr
 	w.log = cfg.Logger.With("worker", w.id)
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
@@ -206,8 +207,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		})
 	})
 	g.Go(func() error { return api.Serve(gctx, w.ln, handler, w.cfg.TLSCert, w.cfg.TLSKey) })
-	g.Go(func() error { return w.sup.run(gctx) })
-	g.Go(func() error { return w.member.run(gctx) })
+	// The membership outlives the supervisor's stop: the worker keeps
+	// heartbeating while its tasks stop, so that the group does not hand
+	// them to others before they are released.
+	memberCtx, stopMember := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopMember()
+	g.Go(func() error {
+		err := w.sup.run(gctx)
+		stopMember()
+		return err
+	})
+	g.Go(func() error { return w.member.run(memberCtx) })
 	err := g.Wait()
 	// The tasks are stopped (flushed, committed, UNASSIGNED): leaving now
 	// lets the other workers take them at once.
@@ -306,4 +316,21 @@ func (w *Worker) Status() []api.Status {
 		}
 	}
 	return out
+}
+
+// advertised is the HOST:PORT others reach the REST listener at: the
+// listener's address, with this machine's host name in place of an
+// unspecified host (0.0.0.0, ::), so that two workers listening on
+// -http :8083 on two machines get distinct ids and usable URLs.
+func advertised(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
