@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -67,6 +68,13 @@ func (m *meta) kafkaConfig(ff fleetFlags, dir string, vars varFlags) (string, ka
 		override = strings.Split(brokers, ",")
 	}
 	name := ff.fleet
+	if dir == "" && name == "" {
+		// Like plan and apply: the configuration in the current
+		// directory names the fleet.
+		if files, _ := filepath.Glob("*.hcl"); len(files) > 0 {
+			dir = "."
+		}
+	}
 	var cfg kafka.Config
 	var err error
 	if dir != "" {
