@@ -61,6 +61,11 @@ type TaskArgs struct {
 	// the task's alone, so that a newer run of the task fences an older
 	// one. It must partition with Partitioner. Run closes it.
 	NewTransactionalProducer func() (*kgo.Client, error)
+	// ObserveBatch, when set, receives how long each batch took: a
+	// source's poll through acknowledgement is not included, only the
+	// processing of a polled or fetched batch (transforms, converters,
+	// hand-over to the producer or the sink's Write).
+	ObserveBatch func(time.Duration)
 }
 
 // Defaults of TaskArgs.

@@ -145,6 +145,7 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 // go to the dead-letter topic (tolerance all) or fail the task.
 func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	_, sp := s.span("pipectl.sink.batch", len(krs))
+	defer s.observe(time.Now())
 	defer func() { endSpan(sp, err) }()
 	p, u := s.p, s.p.uses
 	ctx := s.budget.ctx

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -231,6 +232,7 @@ func (s *sourceLoop) snapshot() {
 // process converts one Poll's records and hands them to the producer.
 func (s *sourceLoop) process(polled []connector.Record) (err error) {
 	_, sp := s.span("pipectl.source.batch", len(polled))
+	defer s.observe(time.Now())
 	defer func() { endSpan(sp, err) }()
 	b := &batch{polled: polled, done: make(chan struct{}), offsets: map[string]SourceOffset{}}
 	s.keys.reset()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,4 +31,11 @@ func endSpan(sp trace.Span, err error) {
 		sp.SetStatus(codes.Error, err.Error())
 	}
 	sp.End()
+}
+
+// observe reports a batch's duration to TaskArgs.ObserveBatch.
+func (t *task) observe(start time.Time) {
+	if t.a.ObserveBatch != nil {
+		t.a.ObserveBatch(time.Since(start))
+	}
 }

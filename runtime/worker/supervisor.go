@@ -414,11 +414,12 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.TransactionTimeout(30*time.Second),
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
-			Admin:       s.w.admin,
-			Offsets:     offsetStore{s.w.ctl},
-			Counters:    t.counters,
-			Logger:      log,
-			StopTimeout: 5 * time.Second,
+			Admin:        s.w.admin,
+			Offsets:      offsetStore{s.w.ctl},
+			Counters:     t.counters,
+			Logger:       s.w.log, // the engine adds the pipeline and task
+			ObserveBatch: t.metrics.ObserveBatch,
+			StopTimeout:  5 * time.Second,
 		})
 		if err == nil || tctx.Err() != nil {
 			if err != nil {
@@ -447,11 +448,12 @@ func (s *supervisor) stop(tasks []*task, states []control.TaskState) {
 	for _, t := range tasks {
 		t.cancel()
 	}
+	deadline := time.After(15 * time.Second) // for all of them together
 	for i, t := range tasks {
 		select {
 		case <-t.done:
 			s.stopped(t, states[i])
-		case <-time.After(15 * time.Second):
+		case <-deadline:
 			// Say nothing until it has really stopped: another worker
 			// waits for this report before it starts the task.
 			s.w.log.Error("task did not stop in 15 s; it is reported stopped once it exits", "pipeline", t.key.pipeline, "task", t.key.task)
@@ -497,8 +499,9 @@ func (s *supervisor) stopAll() {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
-		s.w.log.Error("tasks still running 30 s after the stop; exiting without them")
+	case <-time.After(5 * time.Second):
+		// stop already gave them 15 s.
+		s.w.log.Error("tasks still running 20 s after the stop; exiting without them")
 	}
 }
 

@@ -156,6 +156,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
+	go exitIfStuck(ctx, stop, v)
 
 	watch := fingerprint(dir)
 	tick := time.NewTicker(time.Second)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pipectl/pipectl/cmd/pipectl/internal/views"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
@@ -24,7 +25,9 @@ var workerCommand = &command{
   Runs a worker: it reads the fleet's state from <fleet>.configs, runs its
   pipelines, reports their status to <fleet>.status and serves the REST API
   until it is interrupted (Ctrl-C or SIGTERM), when it stops its tasks
-  cleanly (flush, commit, status UNASSIGNED). It prints
+  cleanly (flush, commit, status UNASSIGNED) and leaves the group; a stop
+  that cannot finish in 30 s (the cluster is gone) ends the process anyway,
+  and a second Ctrl-C ends it at once. It prints
   "worker ID listening on http://HOST:PORT" once it serves.
 
   With DIR, the fleet name, brokers and SASL/TLS settings come from the
@@ -165,6 +168,7 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	}
 	defer flushTracing(shutdownTracing)
 	v.WorkerListening(w.ID(), w.URL())
+	go exitIfStuck(ctx, stop, v)
 	if err := w.Run(ctx); err != nil {
 		v.Error("The worker stopped", err.Error())
 		return exitError
@@ -177,4 +181,19 @@ func flushTracing(shutdown func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = shutdown(ctx)
+}
+
+// stopGrace bounds a clean stop: tasks get their own budget inside it, and
+// a worker whose cluster is gone cannot flush anyway.
+const stopGrace = 30 * time.Second
+
+// exitIfStuck ends the process when a clean stop takes longer than
+// stopGrace, and lets a second Ctrl-C or SIGTERM end it at once.
+func exitIfStuck(ctx context.Context, stopSignals func(), v *views.View) {
+	<-ctx.Done()
+	stopSignals() // the next signal terminates the process
+	time.Sleep(stopGrace)
+	v.Error("The clean stop took too long",
+		"Tasks could not flush or commit within "+stopGrace.String()+" (is the Kafka cluster reachable?). pipectl exits without them: what they did not commit is processed again after a restart.")
+	os.Exit(exitError)
 }
