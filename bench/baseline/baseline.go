@@ -93,7 +93,7 @@ func Passthrough(ctx context.Context, a Args) error {
 func kafkaToKafka(ctx context.Context, a Args, fn func(*kgo.Record) ([]byte, bool, error)) error {
 	// pipectl's kafka sink builds its producer with kgo's defaults and
 	// acks from all in-sync replicas (idempotent).
-	prod, err := kgo.NewClient(kgo.SeedBrokers(a.Brokers...), kgo.RequiredAcks(kgo.AllISRAcks()))
+	prod, err := kgo.NewClient(kgo.SeedBrokers(a.Brokers...), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func consume(ctx context.Context, a Args, write func([]*kgo.Record) error, flush
 // Generate produces records 0 to Records-1 (NewRecord, encoded with
 // encoding/json, no key) to Output and waits for their acknowledgement.
 func Generate(ctx context.Context, a Args) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(a.Brokers...), kgo.ProducerLinger(ProducerLinger))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(a.Brokers...), kgo.ProducerLinger(ProducerLinger), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		return err
 	}

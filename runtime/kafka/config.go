@@ -180,7 +180,10 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 	if id == "" {
 		id = DefaultClientID
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id)}
+	// Batches go out uncompressed, Kafka's producer default: franz-go
+	// would use snappy, which some clients (kafkajs without a codec
+	// plugin) cannot read.
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id), kgo.ProducerBatchCompression(kgo.NoCompression())}
 	if c.SASL != nil {
 		m, err := c.SASL.mechanism()
 		if err != nil {

@@ -71,6 +71,9 @@ func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
 	default:
 		return fmt.Errorf("sink kafka: acks must be \"all\" or \"leader\", not %q", acks)
 	}
+	// Uncompressed, Kafka's producer default (franz-go would use snappy,
+	// which some consumers cannot read).
+	opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if s.cl, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
