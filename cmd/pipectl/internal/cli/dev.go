@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
-	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/worker"
 )
 
@@ -135,21 +133,11 @@ func runDev(m *meta, cmd *command, args []string) int {
 	if wcfg.HTTP == "" {
 		wcfg.HTTP = worker.DefaultHTTP
 	}
-	w, err := worker.New(wcfg)
-	if err != nil && *httpAddr == "" && errors.Is(err, syscall.EADDRINUSE) {
-		wcfg.HTTP = "127.0.0.1:0"
-		w, err = worker.New(wcfg)
-	}
-	if err != nil {
-		v.Error("Cannot start the worker", err.Error())
+	w, flush, ok := m.newWorker(ctx, v, wcfg, *httpAddr == "")
+	if !ok {
 		return exitError
 	}
-	shutdownTracing, err := metrics.SetupTracing(ctx, m.lookupEnv, w.ID(), Version)
-	if err != nil {
-		v.Error("Cannot set up tracing", err.Error())
-		return exitError
-	}
-	defer flushTracing(shutdownTracing)
+	defer flush()
 	v.DevStarted(dir, strings.Join(kcfg.Brokers, ","), cfg.Fleet.Name, w.URL(), embedded)
 	if !devApply(ctx, v, ctl, cfg, keys, reg) {
 		return exitError

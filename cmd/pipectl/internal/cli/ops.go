@@ -170,7 +170,9 @@ func opsContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 60*time.Second)
 }
 
-func runStatus(m *meta, cmd *command, args []string) int {
+// readFleet runs a command that reads the fleet (status, workers): it
+// parses -json and the fleet flags, connects, and calls read.
+func (m *meta) readFleet(cmd *command, args []string, read func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int) int {
 	fs := m.newFlagSet(cmd)
 	asJSON := fs.Bool("json", false, "")
 	ff, vars := opsFlags(fs)
@@ -178,8 +180,7 @@ func runStatus(m *meta, cmd *command, args []string) int {
 	if !ok {
 		return code
 	}
-	v := m.view()
-	_, dir, ok := splitArgs(v, cmd, positional, false)
+	_, dir, ok := splitArgs(m.view(), cmd, positional, false)
 	if !ok {
 		return exitError
 	}
@@ -190,42 +191,31 @@ func runStatus(m *meta, cmd *command, args []string) int {
 	defer ctl.Close()
 	ctx, cancel := opsContext()
 	defer cancel()
-	reports, err := worker.Report(ctx, ctl, name)
-	if err != nil {
-		v.Error("Cannot read the fleet's status", err.Error())
-		return exitError
-	}
-	v.Status(reports, *asJSON)
-	return exitOK
+	return read(ctx, ctl, name, *asJSON)
+}
+
+func runStatus(m *meta, cmd *command, args []string) int {
+	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
+		reports, err := worker.Report(ctx, ctl, fleet)
+		if err != nil {
+			m.view().Error("Cannot read the fleet's status", err.Error())
+			return exitError
+		}
+		m.view().Status(reports, asJSON)
+		return exitOK
+	})
 }
 
 func runWorkers(m *meta, cmd *command, args []string) int {
-	fs := m.newFlagSet(cmd)
-	asJSON := fs.Bool("json", false, "")
-	ff, vars := opsFlags(fs)
-	positional, code, ok := m.parse(cmd, fs, args)
-	if !ok {
-		return code
-	}
-	v := m.view()
-	_, dir, ok := splitArgs(v, cmd, positional, false)
-	if !ok {
-		return exitError
-	}
-	ctl, name, ok := m.controlPlane(*ff, dir, *vars)
-	if !ok {
-		return exitError
-	}
-	defer ctl.Close()
-	ctx, cancel := opsContext()
-	defer cancel()
-	members, state, err := worker.Members(ctx, ctl.Admin(), name)
-	if err != nil {
-		v.Error("Cannot describe the fleet's workers", err.Error())
-		return exitError
-	}
-	v.Workers(members, state, *asJSON)
-	return exitOK
+	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
+		members, state, err := worker.Members(ctx, ctl.Admin(), fleet)
+		if err != nil {
+			m.view().Error("Cannot describe the fleet's workers", err.Error())
+			return exitError
+		}
+		m.view().Workers(members, state, asJSON)
+		return exitOK
+	})
 }
 
 // who names the person making a request, for the records.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -152,21 +153,15 @@ func runWorker(m *meta, cmd *command, args []string) int {
 		v.Error("Cannot register the plugins", err.Error())
 		return exitError
 	}
-	w, err := worker.New(worker.Config{
+	w, flush, ok := m.newWorker(ctx, v, worker.Config{
 		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id, Token: *token,
 		TLSCert: *cert, TLSKey: *key, Keys: keys, LookupEnv: m.lookupEnv,
 		Logger: v.Logger(logLevel(m, slog.LevelInfo)), Version: Version,
-	})
-	if err != nil {
-		v.Error("Cannot start the worker", err.Error())
+	}, false)
+	if !ok {
 		return exitError
 	}
-	shutdownTracing, err := metrics.SetupTracing(ctx, m.lookupEnv, w.ID(), Version)
-	if err != nil {
-		v.Error("Cannot set up tracing", err.Error())
-		return exitError
-	}
-	defer flushTracing(shutdownTracing)
+	defer flush()
 	v.WorkerListening(w.ID(), w.URL())
 	go exitIfStuck(ctx, stop, v)
 	if err := w.Run(ctx); err != nil {
@@ -176,11 +171,29 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	return exitOK
 }
 
-// flushTracing sends the spans still buffered, for at most 5 seconds.
-func flushTracing(shutdown func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = shutdown(ctx)
+// newWorker builds a worker and sets up tracing for it; flush sends the
+// spans still buffered (for at most 5 seconds) when the worker is done.
+// With anyPort, a taken REST address falls back to a free port.
+func (m *meta) newWorker(ctx context.Context, v *views.View, cfg worker.Config, anyPort bool) (w *worker.Worker, flush func(), ok bool) {
+	w, err := worker.New(cfg)
+	if err != nil && anyPort && errors.Is(err, syscall.EADDRINUSE) {
+		cfg.HTTP = "127.0.0.1:0"
+		w, err = worker.New(cfg)
+	}
+	if err != nil {
+		v.Error("Cannot start the worker", err.Error())
+		return nil, nil, false
+	}
+	shutdown, err := metrics.SetupTracing(ctx, m.lookupEnv, w.ID(), Version)
+	if err != nil {
+		v.Error("Cannot set up tracing", err.Error())
+		return nil, nil, false
+	}
+	return w, func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(fctx)
+	}, true
 }
 
 // stopGrace bounds a clean stop: tasks get their own budget inside it, and
