@@ -138,6 +138,27 @@ func toGo(v ref.Val) (any, error) {
 	case ref.Type:
 		return v.TypeName(), nil
 	case traits.Mapper:
+		if raw, ok := v.Value().(map[ref.Val]ref.Val); ok {
+			// A map built by the expression: read it directly, without
+			// the iterator and a lookup per key.
+			m := make(map[string]any, len(raw))
+			for k, e := range raw {
+				gv, err := toGo(e)
+				if err != nil {
+					return nil, err
+				}
+				if s, ok := k.(types.String); ok {
+					m[string(s)] = gv
+					continue
+				}
+				gk, err := toGo(k)
+				if err != nil {
+					return nil, err
+				}
+				m[fmt.Sprint(gk)] = gv
+			}
+			return m, nil
+		}
 		m := make(map[string]any, sizeOf(v))
 		for it := v.Iterator(); it.HasNext() == types.True; {
 			k := it.Next()
@@ -157,6 +178,17 @@ func toGo(v ref.Val) (any, error) {
 		}
 		return m, nil
 	case traits.Lister:
+		if raw, ok := v.Value().([]ref.Val); ok {
+			l := make([]any, len(raw))
+			for i, e := range raw {
+				gv, err := toGo(e)
+				if err != nil {
+					return nil, err
+				}
+				l[i] = gv
+			}
+			return l, nil
+		}
 		n := sizeOf(v)
 		l := make([]any, 0, n)
 		for it := v.Iterator(); it.HasNext() == types.True; {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -162,6 +163,15 @@ func runWorker(m *meta, cmd *command, args []string) int {
 		return exitError
 	}
 	defer flush()
+	if path, ok := m.lookupEnv("PIPECTL_CPUPROFILE"); ok && path != "" {
+		// For performance work (docs/performance.md): a CPU profile of
+		// the whole run, written when the worker stops.
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	v.WorkerListening(w.ID(), w.URL())
 	go exitIfStuck(ctx, stop, v)
 	if err := w.Run(ctx); err != nil {
