@@ -34,6 +34,13 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 // CommonBlocks are the nested blocks every source or sink block takes.
 func CommonBlocks(configschema.Kind) []configschema.Block {
 	return []configschema.Block{{
+		Name:        "restart",
+		Description: "Automatic restarts of a failed task. Without this block a failed task stays FAILED until pipectl restart, the REST API or a configuration change.",
+		Attributes: []configschema.Attribute{
+			{Name: "max_attempts", Type: configschema.Int, Default: int64(0), Min: i64(0), Description: "How many times a failed task is restarted before it stays FAILED; 0 never restarts it. The count starts again when the configuration changes or the task is restarted by hand."},
+			{Name: "backoff", Type: configschema.Duration, Default: "10s", Description: "Wait before the first automatic restart, doubled at each attempt (at most 10 minutes)."},
+		},
+	}, {
 		Name:        "errors",
 		Description: "What happens to a record that fails in a converter, a transform or the connector.",
 		Attributes: []configschema.Attribute{

@@ -131,6 +131,7 @@ type Pipeline struct {
 	KeyConverter   *Converter
 	ValueConverter *Converter
 	Errors         ErrorPolicy
+	Restart        RestartPolicy
 
 	// Sinks only.
 	Topics      []string
@@ -147,6 +148,14 @@ type ErrorPolicy struct {
 	DeadLetterTopic string
 	RetryTimeout    time.Duration
 	RetryBackoffMax time.Duration
+}
+
+// RestartPolicy is a pipeline's restart block: how often a failed task is
+// restarted automatically (0: never, it waits for pipectl restart) and the
+// first wait, doubled at each attempt.
+type RestartPolicy struct {
+	MaxAttempts int
+	Backoff     time.Duration
 }
 
 // Converter is a converter block, or a built-in converter named by a string

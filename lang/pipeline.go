@@ -152,6 +152,10 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 			return false
 		}
 	}
+	if rv, ok := vals["restart"].(map[string]any); ok {
+		n, _ := rv["max_attempts"].(int64)
+		p.Restart = RestartPolicy{MaxAttempts: int(n), Backoff: durationOf(rv["backoff"])}
+	}
 	p.Errors = ErrorPolicy{
 		Tolerance:       asString(ev["tolerance"]),
 		DeadLetterTopic: asString(ev["dead_letter_topic"]),

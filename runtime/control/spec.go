@@ -65,6 +65,7 @@ type PipelineSpec struct {
 	KeyConverter   ConverterSpec   `json:"key_converter"`
 	ValueConverter ConverterSpec   `json:"value_converter"`
 	Errors         ErrorsSpec      `json:"errors"`
+	Restart        *RestartSpec    `json:"restart,omitempty"`
 	// Sinks only.
 	Topics      []string `json:"topics,omitempty"`
 	TopicsRegex string   `json:"topics_regex,omitempty"`
@@ -118,6 +119,13 @@ type ConverterSpec struct {
 	Config map[string]any `json:"config,omitempty"`
 }
 
+// RestartSpec is a pipeline's automatic restart policy; absent when
+// failed tasks are never restarted automatically.
+type RestartSpec struct {
+	MaxAttempts int    `json:"max_attempts"`
+	Backoff     string `json:"backoff"`
+}
+
 // ErrorsSpec is a pipeline's error policy. Durations are Go duration
 // strings.
 type ErrorsSpec struct {
@@ -168,6 +176,9 @@ func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 		Topics:      p.Topics,
 		TopicsRegex: p.TopicsRegex,
 		StartFrom:   p.StartFrom,
+	}
+	if p.Restart.MaxAttempts > 0 {
+		spec.Restart = &RestartSpec{MaxAttempts: p.Restart.MaxAttempts, Backoff: p.Restart.Backoff.String()}
 	}
 	for name, v := range p.Config {
 		sv, err := storeValue(keys, p.Address+"."+name, v)

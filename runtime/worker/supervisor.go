@@ -72,6 +72,8 @@ type supervisor struct {
 	joining    bool // a rebalance is under way: start nothing until it ends
 	release    map[taskKey]pendingRelease
 	handled    map[taskKey]time.Time // restart requests already acted on
+	attempts   map[taskKey]int       // automatic restarts since the last configuration change
+	wakeups    map[taskKey]bool      // automatic restarts with a timer set
 }
 
 // pendingRelease is a task assigned here that another live worker still
@@ -85,7 +87,8 @@ type pendingRelease struct {
 func newSupervisor(w *Worker) *supervisor {
 	return &supervisor{w: w, tasks: map[taskKey]*task{}, failed: map[taskKey]failure{},
 		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{},
-		release: map[taskKey]pendingRelease{}, handled: map[taskKey]time.Time{}}
+		release: map[taskKey]pendingRelease{}, handled: map[taskKey]time.Time{},
+		attempts: map[taskKey]int{}, wakeups: map[taskKey]bool{}}
 }
 
 // run reconciles the running tasks with the state until ctx ends, then
@@ -312,6 +315,10 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		delete(s.restart, key)
 		if failed && (f.hash != d.hash || restart) {
 			delete(s.failed, key)
+			delete(s.attempts, key) // a new configuration or a restart by hand starts the count again
+			failed = false
+		}
+		if failed && s.autoRestart(key, f, d) {
 			failed = false
 		}
 		reported := s.reported[key]
@@ -337,6 +344,12 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	for key := range s.failed {
 		if _, ok := want[key]; !ok {
 			delete(s.failed, key)
+		}
+	}
+	for key := range s.attempts {
+		if _, ok := want[key]; !ok {
+			delete(s.attempts, key)
+			delete(s.wakeups, key)
 		}
 	}
 	for key := range s.restart {
@@ -675,4 +688,39 @@ func (s *supervisor) takeRestartRequests(sv *control.StatusView) {
 	for key, f := range s.failed {
 		consider(key, f.at, true)
 	}
+}
+
+// maxRestartBackoff caps the doubling wait between automatic restarts.
+const maxRestartBackoff = 10 * time.Minute
+
+// autoRestart applies a pipeline's restart block to a failed task (the
+// caller holds s.mu): once its wait has passed it forgets the failure, so
+// that the task starts again, and counts the attempt; before that it sets
+// a timer that wakes the supervisor. It reports whether the task may start.
+func (s *supervisor) autoRestart(key taskKey, f failure, d desiredTask) bool {
+	policy := d.res.Pipeline.Restart
+	if policy == nil || s.attempts[key] >= policy.MaxAttempts {
+		return false
+	}
+	backoff, err := time.ParseDuration(policy.Backoff)
+	if err != nil || backoff <= 0 {
+		backoff = 10 * time.Second
+	}
+	for range s.attempts[key] {
+		backoff = min(backoff*2, maxRestartBackoff)
+	}
+	wait := time.Until(f.at.Add(backoff))
+	if wait > 0 {
+		if !s.wakeups[key] {
+			s.wakeups[key] = true
+			time.AfterFunc(wait, s.w.poke)
+		}
+		return false
+	}
+	delete(s.wakeups, key)
+	delete(s.failed, key)
+	s.attempts[key]++
+	s.w.log.Info("restarting a failed task automatically", "pipeline", key.pipeline, "task", key.task,
+		"attempt", s.attempts[key], "of", policy.MaxAttempts)
+	return true
 }

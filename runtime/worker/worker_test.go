@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -571,3 +572,50 @@ source "kafka" "mirror" {
 var stateKeyB64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
 
 func osMkdirTemp() (string, error) { return os.MkdirTemp("", "pipectl-bin-") }
+
+// TestAutomaticRestart runs a generator that fails at its sixth record:
+// with restart { max_attempts = 2 } the task runs three times in all,
+// each time from its saved offset, then stays FAILED.
+func TestAutomaticRestart(t *testing.T) {
+	f := newFixture(t, "restarts")
+	f.apply(`
+topic "t" {}
+source "generator" "g" {
+  topic = topic.t.name
+  value = "seq == 5 ? int(string(seq) + ' is not a number') : seq"
+  restart {
+    max_attempts = 2
+    backoff      = "200ms"
+  }
+}
+`)
+	starts := map[time.Time]bool{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var last control.TaskStatus
+	go func() {
+		_ = f.ctl.WatchStatus(ctx, func(v *control.StatusView) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ts, ok := v.Tasks["source.generator.g"][0]; ok {
+				last = ts
+				if !ts.Started.IsZero() {
+					starts[ts.Started] = true
+				}
+			}
+		})
+	}()
+	f.startWorker()
+	eventually(t, 30*time.Second, "FAILED after three runs", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return last.State == control.Failed && len(starts) == 3, fmt.Sprintf("%s after %d runs", last.State, len(starts))
+	})
+	time.Sleep(time.Second) // no fourth run
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 3 || !strings.Contains(last.Trace, "value for seq 5") {
+		t.Errorf("%d runs, last %s %q; want 3 runs ending FAILED with the error", len(starts), last.State, last.Trace)
+	}
+}
