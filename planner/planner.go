@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/lang"
@@ -545,7 +546,7 @@ func (pl *planner) checkAddresses() {
 func suggestAddr(arg string, addrs []string) string {
 	best, dist := "", 4
 	for _, a := range addrs {
-		if d := levenshtein(arg, a); d < dist {
+		if d := levenshtein.Distance(arg, a, nil); d < dist {
 			best, dist = a, d
 		}
 	}
@@ -553,26 +554,6 @@ func suggestAddr(arg string, addrs []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func (pl *planner) newChange(addr string, before, after *control.Resource) *plan.Change {
