@@ -119,7 +119,7 @@ type desiredTask struct {
 }
 
 func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
-	st, sv := s.w.snapshot()
+	st, sv, hashes := s.w.snapshotHashes()
 	if st == nil || sv == nil {
 		return nil, 0, false
 	}
@@ -135,7 +135,7 @@ func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 		if t, ok := sv.Targets[addr]; ok {
 			paused = t.Paused
 		}
-		hash := res.Hash()
+		hash := hashes[addr]
 		for i := range max(res.Pipeline.Tasks, 1) {
 			if key := (taskKey{addr, i}); assigned[key] {
 				out[key] = desiredTask{res: res, hash: hash, paused: paused}

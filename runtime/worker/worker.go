@@ -81,6 +81,7 @@ type Worker struct {
 
 	mu     sync.Mutex
 	state  *control.State
+	hashes map[string]string // of the state's pipelines, by address
 	status *control.StatusView
 	kick   chan struct{}
 }
@@ -191,8 +192,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return w.ctl.WatchState(gctx, func(st *control.State) {
+			c, hashes := cloneState(st)
 			w.mu.Lock()
-			w.state = cloneState(st)
+			w.state, w.hashes = c, hashes
 			w.mu.Unlock()
 			w.poke()
 			w.member.stateChanged()
@@ -245,12 +247,26 @@ func (w *Worker) snapshot() (*control.State, *control.StatusView) {
 	return w.state, w.status
 }
 
-func cloneState(st *control.State) *control.State {
+// snapshotHashes is snapshot with the hash of each pipeline of the state.
+func (w *Worker) snapshotHashes() (*control.State, *control.StatusView, map[string]string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state, w.status, w.hashes
+}
+
+// cloneState copies a state and hashes its pipelines, once per commit
+// rather than at every reconcile (a status record from any worker
+// triggers one).
+func cloneState(st *control.State) (*control.State, map[string]string) {
 	c := &control.State{Serial: st.Serial, Commit: st.Commit, Resources: make(map[string]*control.Resource, len(st.Resources))}
+	hashes := map[string]string{}
 	for k, v := range st.Resources {
 		c.Resources[k] = v
+		if v.Kind == control.KindPipeline {
+			hashes[k] = v.Hash()
+		}
 	}
-	return c
+	return c, hashes
 }
 
 func cloneStatus(v *control.StatusView) *control.StatusView {
