@@ -29,6 +29,9 @@ type Program struct {
 	want      Type
 	checkWant bool
 	info      *celast.SourceInfo
+	// direct is the direct evaluator (EvalTo); nil when the expression
+	// is outside its subset.
+	direct emitFn
 }
 
 // Source returns the text the program was compiled from.
@@ -101,7 +104,12 @@ func (e *Env) Compile(src string, want Type) (prog *Program, issues []Issue) {
 		// a malformed regular expression given to matches().
 		return nil, []Issue{{Offset: -1, End: -1, Message: err.Error()}}
 	}
+	var direct emitFn
+	if !checkWant {
+		direct = compileDirect(checked.NativeRep())
+	}
 	return &Program{
+		direct:    direct,
 		src:       src,
 		prg:       prg,
 		outType:   outName,

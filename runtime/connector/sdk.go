@@ -37,7 +37,9 @@ type Record struct {
 	// {"file": "/var/log/app.log"}) and the position after it (e.g.
 	// {"position": 1024}). The worker saves the latest offset of every
 	// source partition once the records up to it are acknowledged, and
-	// hands it back through TaskContext.Offset after a restart.
+	// hands it back through TaskContext.Offset after a restart. It goes
+	// by the records of each Poll: SourceOffset may be nil on all but the
+	// last record of a source partition in the records one Poll returns.
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
 }
@@ -64,6 +66,12 @@ type TaskContext struct {
 	// Offset returns the saved offset of one of this pipeline's source
 	// partitions, or nil when there is none (sources only).
 	Offset func(partition map[string]any) map[string]any
+	// ValueJSON is true when the pipeline encodes values with the json
+	// converter and no transform reads them on the way (sources only): a
+	// source may then hand over a value it wrote as JSON text itself
+	// (Record.Value a json.RawMessage), and the same bytes reach Kafka as
+	// for the structured value.
+	ValueJSON bool
 }
 
 // Source reads records from an outside system. The worker calls Open, then

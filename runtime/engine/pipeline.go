@@ -36,6 +36,9 @@ type Pipeline struct {
 	uses       uses
 	policy     policy
 	startFrom  string
+	// valueJSON: values are encoded by the json converter and no
+	// transform reads them (TaskContext.ValueJSON).
+	valueJSON bool
 }
 
 // Address returns the pipeline's address, e.g. source.generator.orders.
@@ -111,6 +114,7 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		}
 	}
 	p.uses = usesOf(p.transforms)
+	p.valueJSON = (spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
 	p.policy = c.policy(spec.Errors)
 
 	if p.kind == configschema.Sink {

@@ -147,3 +147,40 @@ func TestCompileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestValueJSON checks when a source may hand over values as JSON text
+// (TaskContext.ValueJSON): only with the json converter, and only when no
+// transform reads the value on the way.
+func TestValueJSON(t *testing.T) {
+	reg := testRegistry(t, nil, nil)
+	for _, c := range []struct {
+		name       string
+		conv       string
+		transforms []control.TransformSpec
+		want       bool
+	}{
+		{name: "default converter", want: true},
+		{name: "json", conv: "json", want: true},
+		{name: "string", conv: "string"},
+		{name: "bytes", conv: "bytes"},
+		{name: "key filter", transforms: []control.TransformSpec{{Name: "f", Filter: "key != 'x'"}}, want: true},
+		{name: "topic by header", transforms: []control.TransformSpec{{Name: "r", Topic: "'t' + topic"}}, want: true},
+		{name: "value filter", transforms: []control.TransformSpec{{Name: "f", Filter: "value.amount >= 10"}}},
+		{name: "value set", transforms: []control.TransformSpec{{Name: "s", Set: []control.SetSpec{{Path: "value.x", Expr: "1"}}}}},
+		{name: "value drop", transforms: []control.TransformSpec{{Name: "d", Drop: []string{"value.card"}}}},
+		{name: "value in a header", transforms: []control.TransformSpec{{Name: "h", Headers: []control.HeaderSetSpec{{Name: "h", Expr: "string(value.id)"}}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := &control.PipelineSpec{Kind: "source", Type: "test", Transforms: c.transforms, ValueConverter: control.ConverterSpec{Type: c.conv}}
+			p := mustCompile(t, "source.test.x", spec, reg)
+			tk := &task{p: p}
+			if got := tk.taskContext(nil).ValueJSON; got != c.want {
+				t.Errorf("ValueJSON = %v, want %v", got, c.want)
+			}
+		})
+	}
+	sink := mustCompile(t, "sink.test.x", &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}}, reg)
+	if (&task{p: sink}).taskContext(nil).ValueJSON {
+		t.Error("ValueJSON is set for a sink")
+	}
+}

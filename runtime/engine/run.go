@@ -170,6 +170,8 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 		Exprs:    t.p.exprs,
 		Logger:   t.log,
 		Offset:   offset,
+		// Only sources hand over values; a sink's are already bytes.
+		ValueJSON: t.p.kind == configschema.Source && t.p.valueJSON,
 	}
 }
 

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/lang/expr"
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/converters"
 	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
@@ -69,6 +72,20 @@ type source struct {
 	partition map[string]any
 	vars      map[string]any
 	failed    error // an evaluation error, returned by the next Poll
+
+	// direct writes values as JSON text straight from the expression
+	// (see directValue); nil when the pipeline does not encode them as
+	// JSON or the expression is outside the direct evaluator's subset.
+	direct   directExpr
+	w        converters.JSONWriter
+	avgBytes int // average size of a value written directly, for the next buffer
+}
+
+// directExpr is a compiled expression with a direct evaluator
+// (lang/expr's Program).
+type directExpr interface {
+	Direct() bool
+	EvalTo(vars map[string]any, w expr.Emitter) bool
 }
 
 func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
@@ -101,6 +118,9 @@ func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
 		return errors.New("source generator: the value expression is missing")
 	}
 	s.key = tc.Exprs["key"]
+	if d, ok := s.value.(directExpr); ok && d.Direct() && tc.ValueJSON {
+		s.direct = d
+	}
 
 	task, tasks := int64(tc.Task), int64(max(tc.Tasks, 1))
 	if task < 0 || task >= tasks {
@@ -159,11 +179,16 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		n = granted
 	}
 	recs := make([]connector.Record, 0, n)
+	if s.direct != nil {
+		// One buffer for the batch's values: records keep slices of it
+		// until Kafka has them, so it is never reused.
+		s.w.Reset(make([]byte, 0, int(n)*max(s.avgBytes, 64)))
+	}
 	now := time.Now()
 	for range n {
 		seq := s.next
 		s.vars["seq"] = seq
-		value, err := s.value.Eval(s.vars)
+		value, err := s.eval()
 		if err != nil {
 			s.failed = fmt.Errorf("source generator: value for seq %d: %w", seq, err)
 			break
@@ -183,13 +208,36 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 			Partition:       -1,
 			Timestamp:       now,
 			SourcePartition: s.partition,
-			SourceOffset:    map[string]any{"seq": s.next},
 		})
 	}
 	if len(recs) == 0 {
 		return nil, s.failed
 	}
+	// The engine saves the offset of a Poll's last record: one map a
+	// batch instead of one a record.
+	recs[len(recs)-1].SourceOffset = map[string]any{"seq": s.next}
+	if s.direct != nil {
+		s.avgBytes = len(s.w.B)/len(recs) + 1
+	}
 	return recs, nil
+}
+
+// eval evaluates the value expression: straight to JSON text when it can
+// (TaskContext.ValueJSON: the json converter would write the same bytes),
+// else to a structured value for the converter.
+func (s *source) eval() (any, error) {
+	if s.direct != nil {
+		start := len(s.w.B)
+		s.w.Reset(s.w.B) // a new value: no comma before it
+		if s.direct.EvalTo(s.vars, &s.w) && s.w.Err() == nil {
+			end := len(s.w.B)
+			return json.RawMessage(s.w.B[start:end:end]), nil
+		}
+		// Outside the direct evaluator (an overflow, a NaN): Eval gives
+		// the error, or the value for the converter to encode.
+		s.w.Reset(s.w.B[:start])
+	}
+	return s.value.Eval(s.vars)
 }
 
 // take waits until the token bucket holds at least one token, at most

@@ -2,6 +2,7 @@ package generator_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
@@ -9,9 +10,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/pipectl/pipectl/bench/baseline"
 	"github.com/pipectl/pipectl/lang/expr"
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/converters"
 	"github.com/pipectl/pipectl/stdlib/generator"
 )
 
@@ -34,6 +38,7 @@ type args struct {
 	config      map[string]any
 	key, value  string
 	saved       map[string]any // the saved offset of the task
+	valueJSON   bool           // TaskContext.ValueJSON
 }
 
 func open(t *testing.T, a args) connector.Source {
@@ -47,7 +52,7 @@ func open(t *testing.T, a args) connector.Source {
 		exprs["key"] = compile(t, a.key)
 	}
 	tc := &connector.TaskContext{
-		Pipeline: "source.generator.test", Task: a.task, Tasks: a.tasks, Config: config, Exprs: exprs,
+		Pipeline: "source.generator.test", Task: a.task, Tasks: a.tasks, Config: config, Exprs: exprs, ValueJSON: a.valueJSON,
 		Offset: func(p map[string]any) map[string]any {
 			if diff := cmp.Diff(map[string]any{"task": int64(a.task)}, p); diff != "" {
 				t.Errorf("Offset asked for another partition (-want +got):\n%s", diff)
@@ -111,13 +116,16 @@ func TestSequenceAcrossTasks(t *testing.T) {
 		for i := range 4 {
 			seq := int64(task + 3*i)
 			union = append(union, seq)
-			want = append(want, rec{
+			r := rec{
 				Key: "k" + itoa(seq), Value: map[string]any{"seq": seq, "half": seq / 2},
 				Topic: "gen", Partition: -1,
 				SourcePartition: map[string]any{"task": int64(task)},
-				SourceOffset:    map[string]any{"seq": seq + 3},
 				HasTimestamp:    true,
-			})
+			}
+			if i == 3 { // the offset is on the last record of the Poll
+				r.SourceOffset = map[string]any{"seq": seq + 3}
+			}
+			want = append(want, r)
 		}
 		if diff := cmp.Diff(want, simplify(got)); diff != "" {
 			t.Errorf("task %d of 3 (-want +got):\n%s", task, diff)
@@ -250,6 +258,62 @@ func TestOpenErrors(t *testing.T) {
 	} {
 		if err := generator.Source().NewSource().Open(context.Background(), tc); err == nil {
 			t.Errorf("%s: Open succeeded", name)
+		}
+	}
+}
+
+// TestValuesAsJSONText checks that with TaskContext.ValueJSON the values
+// the direct evaluator covers arrive as JSON text, byte for byte what the
+// json converter makes of the value Eval gives, and that the rest (a NaN,
+// an expression outside the subset) arrive as values.
+func TestValuesAsJSONText(t *testing.T) {
+	conv := &converters.JSON{}
+	for _, c := range []struct {
+		value   string
+		raw     bool // every value is written directly
+		someRaw bool // some are
+	}{
+		{value: baseline.GeneratorExpr, raw: true},
+		{value: `{'r': 1.0 / double(seq % 3), 'k': seq}`, someRaw: true}, // +Inf when seq % 3 == 0
+		{value: `{'u': string(seq) + '\u2028"<>&\x01', 'l': [seq, null, true, -0.0, 1e21, 1e-7]}`, raw: true},
+		{value: `{'id': uuid()}`},
+		{value: `[seq, now()]`},
+	} {
+		a := args{task: 0, tasks: 1, config: map[string]any{"count": int64(1200)}, value: c.value}
+		want := drain(t, open(t, a))
+		a.valueJSON = true
+		got := drain(t, open(t, a))
+		if len(got) != len(want) || len(got) != 1200 {
+			t.Fatalf("%s: %d records with ValueJSON, %d without; want 1200", c.value, len(got), len(want))
+		}
+		raw := 0
+		for i := range got {
+			r, ok := got[i].Value.(json.RawMessage)
+			if !ok {
+				if strings.Contains(c.value, "uuid") || strings.Contains(c.value, "now") {
+					continue // not pure: the values differ, the types are checked below
+				}
+				if diff := cmp.Diff(want[i].Value, got[i].Value, cmpopts.EquateNaNs()); diff != "" {
+					t.Fatalf("%s, record %d (-without +with ValueJSON):\n%s", c.value, i, diff)
+				}
+				continue
+			}
+			raw++
+			wantB, err := conv.Encode(want[i].Value)
+			if err != nil {
+				t.Fatalf("%s, record %d: encoding %v: %v", c.value, i, want[i].Value, err)
+			}
+			if string(r) != string(wantB) {
+				t.Fatalf("%s, record %d: wrote\n%s\nthe converter writes\n%s", c.value, i, r, wantB)
+			}
+		}
+		switch {
+		case c.raw && raw != len(got):
+			t.Errorf("%s: %d of %d values written directly, want all", c.value, raw, len(got))
+		case c.someRaw && (raw == 0 || raw == len(got)):
+			t.Errorf("%s: %d of %d values written directly, want some", c.value, raw, len(got))
+		case !c.raw && !c.someRaw && raw != 0:
+			t.Errorf("%s: %d values written directly, want none", c.value, raw)
 		}
 	}
 }
