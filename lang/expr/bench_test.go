@@ -34,3 +34,44 @@ func BenchmarkTransformProgram(b *testing.B) {
 		})
 	}
 }
+
+// counter is an Emitter that only counts what it receives.
+type counter struct{ n int }
+
+func (c *counter) BeginMap()      { c.n++ }
+func (c *counter) Key(string)     { c.n++ }
+func (c *counter) EndMap()        {}
+func (c *counter) BeginList()     { c.n++ }
+func (c *counter) EndList()       {}
+func (c *counter) Null()          { c.n++ }
+func (c *counter) Bool(bool)      { c.n++ }
+func (c *counter) Int(int64)      { c.n++ }
+func (c *counter) Double(float64) { c.n++ }
+func (c *counter) String(string)  { c.n++ }
+
+// BenchmarkGeneratorValue measures the bench's generator expression: Eval
+// (cel-go, the result converted to Go maps) against EvalTo (the direct
+// evaluator, the result handed to an Emitter).
+func BenchmarkGeneratorValue(b *testing.B) {
+	p := mustCompile(b, directEnv(b), generatorExpr, Dyn)
+	vars := map[string]any{"seq": int64(0)}
+	b.Run("eval", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := int64(0); b.Loop(); i++ {
+			vars["seq"] = i
+			if _, err := p.Eval(vars); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		b.ReportAllocs()
+		var c counter
+		for i := int64(0); b.Loop(); i++ {
+			vars["seq"] = i
+			if !p.EvalTo(vars, &c) {
+				b.Fatalf("EvalTo gave up for seq %d", i)
+			}
+		}
+	})
+}

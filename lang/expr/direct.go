@@ -130,45 +130,13 @@ func (c *directCompiler) emit(e celast.Expr) emitFn {
 	}
 	switch c.kind(e) {
 	case types.IntKind:
-		if f := c.integer(e); f != nil {
-			return func(a varMap, w Emitter) bool {
-				v, ok := f(a)
-				if ok {
-					w.Int(v)
-				}
-				return ok
-			}
-		}
+		return emitScalar(c.integer(e), Emitter.Int)
 	case types.DoubleKind:
-		if f := c.double(e); f != nil {
-			return func(a varMap, w Emitter) bool {
-				v, ok := f(a)
-				if ok {
-					w.Double(v)
-				}
-				return ok
-			}
-		}
+		return emitScalar(c.double(e), Emitter.Double)
 	case types.StringKind:
-		if f := c.str(e); f != nil {
-			return func(a varMap, w Emitter) bool {
-				v, ok := f(a)
-				if ok {
-					w.String(v)
-				}
-				return ok
-			}
-		}
+		return emitScalar(c.str(e), Emitter.String)
 	case types.BoolKind:
-		if f := c.boolean(e); f != nil {
-			return func(a varMap, w Emitter) bool {
-				v, ok := f(a)
-				if ok {
-					w.Bool(v)
-				}
-				return ok
-			}
-		}
+		return emitScalar(c.boolean(e), Emitter.Bool)
 	case types.NullTypeKind:
 		if e.Kind() == celast.LiteralKind {
 			return func(_ varMap, w Emitter) bool {
@@ -178,6 +146,20 @@ func (c *directCompiler) emit(e celast.Expr) emitFn {
 		}
 	}
 	return nil
+}
+
+// emitScalar compiles a scalar handed to an Emitter with put.
+func emitScalar[T any](f func(varMap) (T, bool), put func(Emitter, T)) emitFn {
+	if f == nil {
+		return nil
+	}
+	return func(a varMap, w Emitter) bool {
+		v, ok := f(a)
+		if ok {
+			put(w, v)
+		}
+		return ok
+	}
 }
 
 // emitMap compiles a map literal whose keys are distinct string literals;
@@ -318,296 +300,193 @@ func variableOf[T any](name string) func(varMap) (T, bool) {
 	}
 }
 
-// generic compiles the nodes every type shares: a variable, a
-// conditional, an index into a list literal. nil for other nodes.
-func generic[T any](c *directCompiler, e celast.Expr, compile func(celast.Expr) func(varMap) (T, bool)) func(varMap) (T, bool) {
+// generic compiles what every type shares: it checks the node's type is
+// kind, and compiles a literal, a variable, a conditional or an index into
+// a list literal. done is false for the other nodes: calls for the
+// caller to compile.
+func generic[T any](c *directCompiler, e celast.Expr, kind types.Kind, compile func(celast.Expr) func(varMap) (T, bool)) (f func(varMap) (T, bool), done bool) {
+	if c.kind(e) != kind {
+		return nil, true
+	}
+	if e.Kind() == celast.LiteralKind {
+		v, ok := e.AsLiteral().Value().(T)
+		if !ok {
+			return nil, true
+		}
+		return func(varMap) (T, bool) { return v, true }, true
+	}
 	if name := c.variable(e); name != "" {
-		return variableOf[T](name)
+		return variableOf[T](name), true
 	}
 	fn, ov, args, ok := c.call(e)
 	if !ok {
-		return nil
+		return nil, true
 	}
 	switch {
 	case fn == operators.Conditional && len(args) == 3:
 		cond, yes, no := c.boolean(args[0]), compile(args[1]), compile(args[2])
 		if cond == nil || yes == nil || no == nil {
-			return nil
+			return nil, true
 		}
-		return conditional(cond, yes, no)
+		return conditional(cond, yes, no), true
 	case fn == operators.Index && ov == overloads.IndexList && len(args) == 2 && args[0].Kind() == celast.ListKind:
 		l := args[0].AsList()
 		if len(l.OptionalIndices()) > 0 {
-			return nil
+			return nil, true
 		}
 		elems := make([]func(varMap) (T, bool), len(l.Elements()))
 		for k, el := range l.Elements() {
 			if elems[k] = compile(el); elems[k] == nil {
-				return nil
+				return nil, true
 			}
 		}
 		i := c.integer(args[1])
 		if i == nil {
-			return nil
+			return nil, true
 		}
-		return index(elems, i)
+		return index(elems, i), true
 	}
-	return nil
+	return nil, false
 }
 
-func (c *directCompiler) integer(e celast.Expr) intFn {
-	if c.kind(e) != types.IntKind {
+// unary compiles op applied to x's value; op reports false to give up.
+func unary[T, U any](x func(varMap) (T, bool), op func(T) (U, bool)) func(varMap) (U, bool) {
+	if x == nil {
 		return nil
 	}
-	if e.Kind() == celast.LiteralKind {
-		v, ok := e.AsLiteral().(types.Int)
+	return func(a varMap) (U, bool) {
+		v, ok := x(a)
 		if !ok {
-			return nil
+			var zero U
+			return zero, false
 		}
-		return func(varMap) (int64, bool) { return int64(v), true }
+		return op(v)
 	}
-	if f := generic(c, e, c.integer); f != nil {
-		return f
-	}
-	_, ov, args, ok := c.call(e)
-	if !ok {
+}
+
+// binary compiles op applied to x's and y's values, evaluated in that
+// order; op reports false to give up.
+func binary[T, U any](x, y func(varMap) (T, bool), op func(u, v T) (U, bool)) func(varMap) (U, bool) {
+	if x == nil || y == nil || op == nil {
 		return nil
 	}
-	if len(args) == 1 {
-		switch ov {
-		case overloads.NegateInt64:
-			x := c.integer(args[0])
-			if x == nil {
-				return nil
-			}
-			return func(a varMap) (int64, bool) {
-				v, ok := x(a)
-				return -v, ok && v != math.MinInt64
-			}
-		case overloads.DoubleToInt:
-			x := c.double(args[0])
-			if x == nil {
-				return nil
-			}
-			return func(a varMap) (int64, bool) {
-				v, ok := x(a)
-				// Well inside int64's range CEL truncates; at the edges
-				// (and for NaN) leave the error or result to cel-go.
-				if !ok || !(v > -9e18 && v < 9e18) {
-					return 0, false
-				}
-				return int64(v), true
-			}
-		case overloads.SizeString:
-			x := c.str(args[0])
-			if x == nil {
-				return nil
-			}
-			return func(a varMap) (int64, bool) {
-				v, ok := x(a)
-				return int64(utf8.RuneCountInString(v)), ok
-			}
-		}
-		return nil
-	}
-	if len(args) != 2 {
-		return nil
-	}
-	var op func(x, y int64) (int64, bool)
-	switch ov {
-	case overloads.AddInt64:
-		op = func(x, y int64) (int64, bool) {
-			r := x + y
-			return r, (r > x) == (y > 0)
-		}
-	case overloads.SubtractInt64:
-		op = func(x, y int64) (int64, bool) {
-			r := x - y
-			return r, (r < x) == (y > 0)
-		}
-	case overloads.MultiplyInt64:
-		op = func(x, y int64) (int64, bool) {
-			if x == 0 || y == 0 {
-				return 0, true
-			}
-			r := x * y
-			return r, r/y == x && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64)
-		}
-	case overloads.DivideInt64:
-		op = func(x, y int64) (int64, bool) {
-			if y == 0 || y == -1 {
-				return 0, false
-			}
-			return x / y, true
-		}
-	case overloads.ModuloInt64:
-		op = func(x, y int64) (int64, bool) {
-			if y == 0 || y == -1 {
-				return 0, false
-			}
-			return x % y, true
-		}
-	default:
-		return nil
-	}
-	x, y := c.integer(args[0]), c.integer(args[1])
-	if x == nil || y == nil {
-		return nil
-	}
-	return func(a varMap) (int64, bool) {
+	return func(a varMap) (U, bool) {
 		u, ok := x(a)
 		if !ok {
-			return 0, false
+			var zero U
+			return zero, false
 		}
 		v, ok := y(a)
 		if !ok {
-			return 0, false
+			var zero U
+			return zero, false
 		}
 		return op(u, v)
 	}
 }
 
-func (c *directCompiler) double(e celast.Expr) dblFn {
-	if c.kind(e) != types.DoubleKind {
-		return nil
-	}
-	if e.Kind() == celast.LiteralKind {
-		v, ok := e.AsLiteral().(types.Double)
-		if !ok {
-			return nil
+// intOps are CEL's int arithmetic, giving up on an overflow or a division
+// by zero. Division and modulo by -1 give up too (CEL fails for the
+// lowest int; cel-go decides).
+var intOps = map[string]func(x, y int64) (int64, bool){
+	overloads.AddInt64: func(x, y int64) (int64, bool) {
+		r := x + y
+		return r, (r > x) == (y > 0)
+	},
+	overloads.SubtractInt64: func(x, y int64) (int64, bool) {
+		r := x - y
+		return r, (r < x) == (y > 0)
+	},
+	overloads.MultiplyInt64: func(x, y int64) (int64, bool) {
+		if x == 0 || y == 0 {
+			return 0, true
 		}
-		return func(varMap) (float64, bool) { return float64(v), true }
-	}
-	if f := generic(c, e, c.double); f != nil {
-		return f
-	}
-	_, ov, args, ok := c.call(e)
-	if !ok {
-		return nil
-	}
-	if len(args) == 1 {
-		switch ov {
-		case overloads.NegateDouble:
-			x := c.double(args[0])
-			if x == nil {
-				return nil
-			}
-			return func(a varMap) (float64, bool) {
-				v, ok := x(a)
-				return -v, ok
-			}
-		case overloads.IntToDouble:
-			x := c.integer(args[0])
-			if x == nil {
-				return nil
-			}
-			return func(a varMap) (float64, bool) {
-				v, ok := x(a)
-				return float64(v), ok
-			}
-		}
-		return nil
-	}
-	if len(args) != 2 {
-		return nil
-	}
-	// Double arithmetic never fails in CEL: IEEE 754, as in Go.
-	var op func(x, y float64) float64
-	switch ov {
-	case overloads.AddDouble:
-		op = func(x, y float64) float64 { return x + y }
-	case overloads.SubtractDouble:
-		op = func(x, y float64) float64 { return x - y }
-	case overloads.MultiplyDouble:
-		op = func(x, y float64) float64 { return x * y }
-	case overloads.DivideDouble:
-		op = func(x, y float64) float64 { return x / y }
-	default:
-		return nil
-	}
-	x, y := c.double(args[0]), c.double(args[1])
-	if x == nil || y == nil {
-		return nil
-	}
-	return func(a varMap) (float64, bool) {
-		u, ok := x(a)
-		if !ok {
+		r := x * y
+		return r, r/y == x && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64)
+	},
+	overloads.DivideInt64: func(x, y int64) (int64, bool) {
+		if y == 0 || y == -1 {
 			return 0, false
 		}
-		v, ok := y(a)
-		return op(u, v), ok
+		return x / y, true
+	},
+	overloads.ModuloInt64: func(x, y int64) (int64, bool) {
+		if y == 0 || y == -1 {
+			return 0, false
+		}
+		return x % y, true
+	},
+}
+
+// doubleOps are CEL's double arithmetic: IEEE 754 as in Go, never failing.
+var doubleOps = map[string]func(x, y float64) (float64, bool){
+	overloads.AddDouble:      func(x, y float64) (float64, bool) { return x + y, true },
+	overloads.SubtractDouble: func(x, y float64) (float64, bool) { return x - y, true },
+	overloads.MultiplyDouble: func(x, y float64) (float64, bool) { return x * y, true },
+	overloads.DivideDouble:   func(x, y float64) (float64, bool) { return x / y, true },
+}
+
+func (c *directCompiler) integer(e celast.Expr) intFn {
+	if f, done := generic(c, e, types.IntKind, c.integer); done {
+		return f
 	}
+	_, ov, args, _ := c.call(e)
+	switch {
+	case len(args) == 2:
+		return binary(c.integer(args[0]), c.integer(args[1]), intOps[ov])
+	case len(args) != 1:
+	case ov == overloads.NegateInt64:
+		return unary(c.integer(args[0]), func(v int64) (int64, bool) { return -v, v != math.MinInt64 })
+	case ov == overloads.DoubleToInt:
+		return unary(c.double(args[0]), func(v float64) (int64, bool) {
+			// Well inside int64's range CEL truncates; at the edges
+			// (and for NaN) leave the error or result to cel-go.
+			if !(v > -9e18 && v < 9e18) {
+				return 0, false
+			}
+			return int64(v), true
+		})
+	case ov == overloads.SizeString:
+		return unary(c.str(args[0]), func(v string) (int64, bool) { return int64(utf8.RuneCountInString(v)), true })
+	}
+	return nil
+}
+
+func (c *directCompiler) double(e celast.Expr) dblFn {
+	if f, done := generic(c, e, types.DoubleKind, c.double); done {
+		return f
+	}
+	_, ov, args, _ := c.call(e)
+	switch {
+	case len(args) == 2:
+		return binary(c.double(args[0]), c.double(args[1]), doubleOps[ov])
+	case len(args) != 1:
+	case ov == overloads.NegateDouble:
+		return unary(c.double(args[0]), func(v float64) (float64, bool) { return -v, true })
+	case ov == overloads.IntToDouble:
+		return unary(c.integer(args[0]), func(v int64) (float64, bool) { return float64(v), true })
+	}
+	return nil
 }
 
 func (c *directCompiler) str(e celast.Expr) strFn {
-	if c.kind(e) != types.StringKind {
-		return nil
-	}
-	if e.Kind() == celast.LiteralKind {
-		v, ok := e.AsLiteral().(types.String)
-		if !ok {
-			return nil
-		}
-		return func(varMap) (string, bool) { return string(v), true }
-	}
-	if f := generic(c, e, c.str); f != nil {
+	if f, done := generic(c, e, types.StringKind, c.str); done {
 		return f
 	}
-	_, ov, args, ok := c.call(e)
-	if !ok {
-		return nil
-	}
+	_, ov, args, _ := c.call(e)
 	switch {
-	case ov == overloads.AddString && len(args) == 2:
-		x, y := c.str(args[0]), c.str(args[1])
-		if x == nil || y == nil {
-			return nil
-		}
-		return func(a varMap) (string, bool) {
-			u, ok := x(a)
-			if !ok {
-				return "", false
-			}
-			v, ok := y(a)
-			return u + v, ok
-		}
-	case ov == overloads.IntToString && len(args) == 1:
-		x := c.integer(args[0])
-		if x == nil {
-			return nil
-		}
-		return func(a varMap) (string, bool) {
-			v, ok := x(a)
-			return strconv.FormatInt(v, 10), ok
-		}
-	case ov == overloads.DoubleToString && len(args) == 1:
-		x := c.double(args[0])
-		if x == nil {
-			return nil
-		}
-		return func(a varMap) (string, bool) {
-			v, ok := x(a)
-			// cel-go formats with %g, which is strconv's shortest 'g'.
-			return strconv.FormatFloat(v, 'g', -1, 64), ok
-		}
-	case ov == overloads.BoolToString && len(args) == 1:
-		x := c.boolean(args[0])
-		if x == nil {
-			return nil
-		}
-		return func(a varMap) (string, bool) {
-			v, ok := x(a)
-			return strconv.FormatBool(v), ok
-		}
-	case ov == overloads.TimestampToString && len(args) == 1:
-		x := c.timestamp(args[0])
-		if x == nil {
-			return nil
-		}
-		return func(a varMap) (string, bool) {
-			v, ok := x(a)
-			return v.Format(time.RFC3339Nano), ok
-		}
+	case len(args) == 2 && ov == overloads.AddString:
+		return binary(c.str(args[0]), c.str(args[1]), func(u, v string) (string, bool) { return u + v, true })
+	case len(args) != 1:
+	case ov == overloads.IntToString:
+		return unary(c.integer(args[0]), func(v int64) (string, bool) { return strconv.FormatInt(v, 10), true })
+	case ov == overloads.DoubleToString:
+		// cel-go formats with %g, which is strconv's shortest 'g'.
+		return unary(c.double(args[0]), func(v float64) (string, bool) { return strconv.FormatFloat(v, 'g', -1, 64), true })
+	case ov == overloads.BoolToString:
+		return unary(c.boolean(args[0]), func(v bool) (string, bool) { return strconv.FormatBool(v), true })
+	case ov == overloads.TimestampToString:
+		return unary(c.timestamp(args[0]), func(v time.Time) (string, bool) { return v.Format(time.RFC3339Nano), true })
 	}
 	return nil
 }
@@ -619,41 +498,23 @@ const (
 )
 
 func (c *directCompiler) timestamp(e celast.Expr) timeFn {
-	if c.kind(e) != types.TimestampKind {
-		return nil
-	}
-	if f := generic(c, e, c.timestamp); f != nil {
+	if f, done := generic(c, e, types.TimestampKind, c.timestamp); done {
 		return f
 	}
-	_, ov, args, ok := c.call(e)
-	if !ok || ov != overloads.IntToTimestamp || len(args) != 1 {
+	_, ov, args, _ := c.call(e)
+	if ov != overloads.IntToTimestamp || len(args) != 1 {
 		return nil
 	}
-	x := c.integer(args[0])
-	if x == nil {
-		return nil
-	}
-	return func(a varMap) (time.Time, bool) {
-		v, ok := x(a)
-		if !ok || v < minUnixSeconds || v > maxUnixSeconds {
+	return unary(c.integer(args[0]), func(v int64) (time.Time, bool) {
+		if v < minUnixSeconds || v > maxUnixSeconds {
 			return time.Time{}, false
 		}
 		return time.Unix(v, 0).UTC(), true
-	}
+	})
 }
 
 func (c *directCompiler) boolean(e celast.Expr) boolFn {
-	if c.kind(e) != types.BoolKind {
-		return nil
-	}
-	if e.Kind() == celast.LiteralKind {
-		v, ok := e.AsLiteral().(types.Bool)
-		if !ok {
-			return nil
-		}
-		return func(varMap) (bool, bool) { return bool(v), true }
-	}
-	if f := generic(c, e, c.boolean); f != nil {
+	if f, done := generic(c, e, types.BoolKind, c.boolean); done {
 		return f
 	}
 	fn, ov, args, ok := c.call(e)
@@ -662,14 +523,7 @@ func (c *directCompiler) boolean(e celast.Expr) boolFn {
 	}
 	switch {
 	case fn == operators.LogicalNot && len(args) == 1:
-		x := c.boolean(args[0])
-		if x == nil {
-			return nil
-		}
-		return func(a varMap) (bool, bool) {
-			v, ok := x(a)
-			return !v, ok
-		}
+		return unary(c.boolean(args[0]), func(v bool) (bool, bool) { return !v, true })
 	case (fn == operators.LogicalAnd || fn == operators.LogicalOr) && len(args) == 2:
 		x, y := c.boolean(args[0]), c.boolean(args[1])
 		if x == nil || y == nil {
@@ -729,26 +583,18 @@ var orderings = []string{
 
 // boolAsInt compiles a bool as 0 or 1, for == and !=.
 func (c *directCompiler) boolAsInt(e celast.Expr) intFn {
-	x := c.boolean(e)
-	if x == nil {
-		return nil
-	}
-	return func(a varMap) (int64, bool) {
-		v, ok := x(a)
+	return unary(c.boolean(e), func(v bool) (int64, bool) {
 		if v {
-			return 1, ok
+			return 1, true
 		}
-		return 0, ok
-	}
+		return 0, true
+	})
 }
 
 // ordered compiles the comparison fn of two closures of an ordered type.
 // Go's comparisons of float64 are IEEE 754's, as CEL's are (NaN is
 // unequal to everything).
 func ordered[T int64 | float64 | string](fn string, x, y func(varMap) (T, bool)) boolFn {
-	if x == nil || y == nil {
-		return nil
-	}
 	var op func(u, v T) bool
 	switch fn {
 	case operators.Equals:
@@ -766,12 +612,5 @@ func ordered[T int64 | float64 | string](fn string, x, y func(varMap) (T, bool))
 	default:
 		return nil
 	}
-	return func(a varMap) (bool, bool) {
-		u, ok := x(a)
-		if !ok {
-			return false, false
-		}
-		v, ok := y(a)
-		return op(u, v), ok
-	}
+	return binary(x, y, func(u, v T) (bool, bool) { return op(u, v), true })
 }
