@@ -181,13 +181,21 @@ func (m *membership) assignAll(ctx context.Context, joined []kmsg.JoinGroupRespo
 		members = append(members, groupMember{ID: jm.MemberID, Meta: meta})
 	}
 	// Assign from a state at least as new as any member's.
-	deadline := time.Now().Add(5 * time.Second)
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+wait:
 	for {
-		st, _ := m.w.snapshot()
-		if st != nil && st.Serial >= newest || time.Now().After(deadline) || ctx.Err() != nil {
+		st, newer := m.w.stateSince()
+		if st != nil && st.Serial >= newest {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-newer:
+		case <-timeout.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	tasks, serial := m.w.sup.universe()
 	m.universe = map[taskKey]bool{}
