@@ -67,11 +67,14 @@ func (c *JSON) Check(b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	if _, err := decodeJSON(b, false, "check"); err != nil {
-		if c.InvalidAsString {
-			return string(b), nil
+	if !validJSON(b) {
+		// Rare: let the decoder say what is wrong and where.
+		if _, err := decodeJSON(b, false, "check"); err != nil {
+			if c.InvalidAsString {
+				return string(b), nil
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	return json.RawMessage(b), nil
 }

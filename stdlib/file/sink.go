@@ -40,7 +40,11 @@ type writer struct {
 	format format
 	f      *os.File
 	w      *bufio.Writer
-	line   []byte // the line being built, reused
+	line   []byte // where a line is built when w has too little room; reused
+	// longest is the length of the longest line since line was last
+	// dropped: a line is built in w's free space only when that much is
+	// free.
+	longest int
 }
 
 // TaskPath returns the file task `task` of `tasks` writes: path itself for
@@ -94,18 +98,31 @@ func (s *writer) Open(_ context.Context, tc *connector.TaskContext) error {
 func (s *writer) Write(_ context.Context, records []connector.Record) error {
 	for i := range records {
 		r := &records[i]
-		line, err := s.appendRecord(s.line[:0], r)
+		// Build the line in w's free space, where Write then finds it
+		// in place (one copy of the record, not two), unless that space
+		// is shorter than the longest line so far: then in s.line.
+		// Either way a record that cannot be encoded leaves nothing in
+		// the file.
+		line := s.w.AvailableBuffer()
+		inBuffer := cap(line) >= s.longest
+		if !inBuffer {
+			line = s.line[:0]
+		}
+		line, err := s.appendRecord(line, r)
 		if err != nil {
 			return fmt.Errorf("sink file: record at %s/%d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
 		line = append(line, '\n')
-		s.line = line
+		s.longest = max(s.longest, len(line))
+		if !inBuffer {
+			s.line = line
+		}
 		if _, err := s.w.Write(line); err != nil {
 			return fmt.Errorf("sink file: %w", err)
 		}
 	}
 	if cap(s.line) > writeBuffer {
-		s.line = nil
+		s.line, s.longest = nil, 0
 	}
 	return nil
 }

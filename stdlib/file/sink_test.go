@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,48 @@ func TestSinkErrors(t *testing.T) {
 			t.Errorf("%s: Open succeeded", name)
 		}
 	}
+}
+
+// TestSinkLinesAcrossTheBuffer writes lines of many lengths, some longer
+// than the write buffer, so that lines are built both in the buffer and
+// outside it; a record that cannot be encoded must leave nothing behind.
+func TestSinkLinesAcrossTheBuffer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s := openSink(t, path, "raw", 0, 1)
+	var want strings.Builder
+	for batch, sizes := range [][]int{
+		{0, 1, 200, 5000, 70_000, 3, 130_000, 90_000},
+		{600_000, 10, 200, 300_000, 1},
+		{250_000, 250_000, 7, 262_143, 262_144, 262_145, 2},
+	} {
+		var records []connector.Record
+		for i, n := range sizes {
+			v := strings.Repeat(string(rune('a'+(batch*10+i)%26)), n)
+			records = append(records, connector.Record{Value: v})
+			want.WriteString(v + "\n")
+		}
+		if err := s.Write(context.Background(), records); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := []connector.Record{{Value: "good"}, {Value: map[string]any{"x": func() {}}}, {Value: "never"}}
+	if err := s.Write(context.Background(), bad); err == nil {
+		t.Fatal("Write of a value JSON cannot hold succeeded")
+	}
+	want.WriteString("good\n")
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != want.String() {
+		t.Errorf("the file holds %d bytes, want %d (first difference at byte %d)", len(got), want.Len(), firstDiff(got, want.String()))
+	}
+}
+
+func firstDiff(a, b string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
