@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -35,6 +36,21 @@ func BaselineMain(args []string, stderr io.Writer) int {
 		return 2
 	}
 	a.Brokers = strings.Split(*brokers, ",")
+	// Like PIPECTL_CPUPROFILE for the worker, so that both sides of a
+	// scenario can be profiled in the same run.
+	if path := os.Getenv("PIPECTL_BASELINE_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "baseline: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "baseline: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := baseline.Run(ctx, *name, a); err != nil && ctx.Err() == nil {

@@ -155,8 +155,9 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 		nh += len(kr.Headers)
 	}
 	slab := make([]connector.Header, nh)
-	recs := make([]connector.Record, 0, len(krs))
-	from := make([]int32, 0, len(krs)) // index in krs of each rec
+	recs := make([]connector.Record, len(krs))
+	kept := 0                          // recs[:kept] are the records the sink gets
+	from := make([]int32, 0, len(krs)) // index in krs of each of them
 	var dead []*kgo.Record
 	failed := func(kr *kgo.Record, stage Stage, err error) error {
 		s.counters.Failed.Add(1)
@@ -171,7 +172,9 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	}
 	h := 0
 	for i, kr := range krs {
-		rec := connector.Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp}
+		// Built in place, in the slot after the records kept so far.
+		rec := &recs[kept]
+		*rec = connector.Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp}
 		if n := len(kr.Headers); n > 0 {
 			rec.Headers = slab[h : h+n : h+n]
 			for j, kh := range kr.Headers {
@@ -193,7 +196,7 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 			continue
 		}
 		if len(p.transforms) > 0 {
-			keep, err := s.tr.apply(&rec, true)
+			keep, err := s.tr.apply(rec, true)
 			if err != nil {
 				if err := failed(kr, StageTransform, err); err != nil {
 					return err
@@ -205,9 +208,10 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 				continue
 			}
 		}
-		recs = append(recs, rec)
+		kept++
 		from = append(from, int32(i))
 	}
+	recs = recs[:kept]
 
 	if len(recs) > 0 {
 		var perRecord map[int]error
