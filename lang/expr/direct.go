@@ -16,7 +16,11 @@ import (
 // Emitter receives the result of EvalTo one value at a time: a map as
 // BeginMap, then Key and the entry's value for each entry in ascending key
 // order, then EndMap; a list as BeginList, its elements, EndList.
-type Emitter interface {
+//
+// It is an alias of an unnamed interface type, so that the plugin SDK
+// (runtime/connector.Emitter) declares the very same type without
+// importing this package.
+type Emitter = interface {
 	BeginMap()
 	Key(k string)
 	EndMap()

@@ -174,7 +174,7 @@ func TestDirectMatchesEval(t *testing.T) {
 	vals = append(vals,
 		map[string]any{"seq": int64(1), "x": math.NaN(), "s": "日本\u2028\x01\"", "b": true},
 		map[string]any{"seq": int64(2), "x": math.Inf(1), "s": "", "b": false},
-		map[string]any{"seq": int64(3), "x": -0.0, "s": "b", "b": true},
+		map[string]any{"seq": int64(3), "x": math.Copysign(0, -1), "s": "b", "b": true},
 		map[string]any{"seq": int64(4), "x": 1e300, "s": "a", "b": false},
 		map[string]any{"seq": 4, "x": float32(1), "s": []byte("a")}, // other Go types, b missing: left to Eval
 	)

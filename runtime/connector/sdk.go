@@ -50,6 +50,36 @@ type Expr interface {
 	Eval(vars map[string]any) (any, error)
 }
 
+// Emitter receives a value one piece at a time: a map as BeginMap, then
+// Key and the entry's value for each entry in ascending key order, then
+// EndMap; a list as BeginList, its elements, EndList. It is the same type
+// as lang/expr's Emitter (both are aliases of one unnamed interface type);
+// stdlib/converters' JSONWriter writes what it receives as JSON text.
+type Emitter = interface {
+	BeginMap()
+	Key(k string)
+	EndMap()
+	BeginList()
+	EndList()
+	Null()
+	Bool(b bool)
+	Int(i int64)
+	Double(f float64)
+	String(s string)
+}
+
+// DirectExpr is an Expr that can hand its result to an Emitter without
+// building maps and lists (lang/expr's programs are). Direct reports
+// whether the expression is one EvalTo covers; EvalTo reports false when
+// it cannot evaluate (an edge case such as an overflow), and then Eval
+// gives the result or the error. Whatever w received before a false is
+// to be discarded.
+type DirectExpr interface {
+	Expr
+	Direct() bool
+	EvalTo(vars map[string]any, w Emitter) bool
+}
+
 // TaskContext is what a task knows about itself and the worker.
 type TaskContext struct {
 	Pipeline string // the pipeline's address, e.g. source.generator.orders

@@ -341,6 +341,10 @@ func typed(t configschema.Type, v any, secret bool) (any, error) {
 	return nil, fmt.Errorf("has the unknown type %q", t)
 }
 
+// Programs hand their results to sources directly where they can
+// (TaskContext.ValueJSON, the generator).
+var _ connector.DirectExpr = (*expr.Program)(nil)
+
 // exprAttrs compiles the plugin's expression attributes with the variables
 // their schema declares, as lang does at validate time.
 func (c *compiler) exprAttrs(s *configschema.Schema, config map[string]any) map[string]connector.Expr {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
-	"github.com/pipectl/pipectl/lang/expr"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
 	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
@@ -76,16 +75,9 @@ type source struct {
 	// direct writes values as JSON text straight from the expression
 	// (see directValue); nil when the pipeline does not encode them as
 	// JSON or the expression is outside the direct evaluator's subset.
-	direct   directExpr
+	direct   connector.DirectExpr
 	w        converters.JSONWriter
 	avgBytes int // average size of a value written directly, for the next buffer
-}
-
-// directExpr is a compiled expression with a direct evaluator
-// (lang/expr's Program).
-type directExpr interface {
-	Direct() bool
-	EvalTo(vars map[string]any, w expr.Emitter) bool
 }
 
 func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
@@ -118,7 +110,7 @@ func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
 		return errors.New("source generator: the value expression is missing")
 	}
 	s.key = tc.Exprs["key"]
-	if d, ok := s.value.(directExpr); ok && d.Direct() && tc.ValueJSON {
+	if d, ok := s.value.(connector.DirectExpr); ok && d.Direct() && tc.ValueJSON {
 		s.direct = d
 	}
 
