@@ -98,14 +98,17 @@ func (e *Env) Compile(src string, want Type) (prog *Program, issues []Issue) {
 		return nil, []Issue{{Offset: -1, End: -1, Message: fmt.Sprintf("unknown wanted type %v", want)}}
 	}
 
-	prg, err := e.cel.Program(checked, append([]cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}, costOptions(e.cel, checked)...)...)
+	cost := costOptions(e.cel, checked)
+	prg, err := e.cel.Program(checked, append([]cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}, cost...)...)
 	if err != nil {
 		// Planning fails for constant arguments that are invalid, such as
 		// a malformed regular expression given to matches().
 		return nil, []Issue{{Offset: -1, End: -1, Message: err.Error()}}
 	}
 	var direct emitFn
-	if !checkWant {
+	// The direct evaluator tracks no cost: only for programs whose static
+	// cost is bounded below the limit (no cost options).
+	if !checkWant && len(cost) == 0 {
 		direct = compileDirect(checked.NativeRep())
 	}
 	return &Program{

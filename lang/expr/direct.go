@@ -285,14 +285,25 @@ func conditional[T any](cond boolFn, yes, no func(varMap) (T, bool)) func(varMap
 }
 
 // index compiles `[e0, e1, …][i]` for any one of the typed closures.
+// Every element is evaluated, as cel-go builds the whole list first: one
+// that fails makes the index fail too.
 func index[T any](elems []func(varMap) (T, bool), i intFn) func(varMap) (T, bool) {
 	return func(a varMap) (T, bool) {
+		var zero, picked T
 		n, ok := i(a)
 		if !ok || n < 0 || n >= int64(len(elems)) {
-			var zero T
 			return zero, false
 		}
-		return elems[n](a)
+		for k, e := range elems {
+			v, ok := e(a)
+			if !ok {
+				return zero, false
+			}
+			if int64(k) == n {
+				picked = v
+			}
+		}
+		return picked, true
 	}
 }
 

@@ -224,6 +224,11 @@ func TestDirectGivesUp(t *testing.T) {
 		{`{'a': seq}`, map[string]any{}},
 		{`{'a': seq}`, map[string]any{"seq": 1}},
 		{`{'a': 1, 'b': seq + 1}`, map[string]any{"seq": int64(math.MaxInt64)}},
+		// cel-go builds the whole list before indexing: a failing element
+		// fails the index even when another is picked.
+		{`[1, 1 / seq][0]`, map[string]any{"seq": int64(0)}},
+		{`{'a': [seq, 100 / (seq % 3)][0]}`, map[string]any{"seq": int64(3)}},
+		{`[string(timestamp(seq)), string(timestamp(seq + 999999999999999))][0]`, map[string]any{"seq": int64(0)}},
 	}
 	for _, c := range cases {
 		p, issues := env.Compile(c.src, Dyn)
@@ -254,6 +259,11 @@ func TestDirectNotCovered(t *testing.T) {
 			t.Errorf("%s: covered by the direct evaluator, which does not implement it", src)
 		}
 	}
+	// A program whose cost is not bounded statically is tracked by
+	// cel-go; the direct evaluator, which tracks nothing, leaves it alone.
+	if p, issues := env.Compile(`{'a': s + s + s + s + s + s + s + s + s + s + s + s == s}`, Dyn); len(issues) > 0 || p.Direct() {
+		t.Errorf("a program with an unbounded cost: issues %v, direct %v; want a program outside the direct evaluator", issues, p != nil && p.Direct())
+	}
 	// A program that must return a string or bool but is typed dyn is
 	// checked by Eval; the direct evaluator leaves it alone.
 	env2, err := NewEnv([]Var{{"v", "dyn"}})
@@ -271,7 +281,7 @@ func TestDirectNotCovered(t *testing.T) {
 
 // FuzzDirect checks that whenever EvalTo gives a result it is Eval's.
 func FuzzDirect(f *testing.F) {
-	for _, s := range []string{generatorExpr, `seq * 7919 % 10000`, `{'a': [x, s, b]}`, `b ? seq : -seq`, `string(x) + string(timestamp(seq))`, `int(x) + size(s)`} {
+	for _, s := range []string{generatorExpr, `[1, 1 / seq][0]`, `seq * 7919 % 10000`, `{'a': [x, s, b]}`, `b ? seq : -seq`, `string(x) + string(timestamp(seq))`, `int(x) + size(s)`} {
 		f.Add(s, int64(42), 1.5, "abc", true)
 	}
 	env := directEnv(f)

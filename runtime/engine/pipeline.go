@@ -114,6 +114,8 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		}
 	}
 	p.uses = usesOf(p.transforms)
+	// "json" is stdlib's json converter: the registry refuses a second
+	// converter of one name.
 	p.valueJSON = (spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
 	p.policy = c.policy(spec.Errors)
 

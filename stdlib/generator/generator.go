@@ -173,7 +173,8 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 	recs := make([]connector.Record, 0, n)
 	if s.direct != nil {
 		// One buffer for the batch's values: records keep slices of it
-		// until Kafka has them, so it is never reused.
+		// until Kafka has them, so it is never reused (and a record kept
+		// longer keeps the whole batch's buffer).
 		s.w.Reset(make([]byte, 0, int(n)*max(s.avgBytes, 64)))
 	}
 	now := time.Now()
@@ -223,6 +224,12 @@ func (s *source) eval() (any, error) {
 		s.w.Reset(s.w.B) // a new value: no comma before it
 		if s.direct.EvalTo(s.vars, &s.w) && s.w.Err() == nil {
 			end := len(s.w.B)
+			if string(s.w.B[start:end]) == "null" {
+				// A null value is no value (a tombstone), as the
+				// converter encodes Eval's nil.
+				s.w.Reset(s.w.B[:start])
+				return nil, nil
+			}
 			return json.RawMessage(s.w.B[start:end:end]), nil
 		}
 		// Outside the direct evaluator (an overflow, a NaN): Eval gives

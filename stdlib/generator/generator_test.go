@@ -276,6 +276,7 @@ func TestValuesAsJSONText(t *testing.T) {
 		{value: baseline.GeneratorExpr, raw: true},
 		{value: `{'r': 1.0 / double(seq % 3), 'k': seq}`, someRaw: true}, // +Inf when seq % 3 == 0
 		{value: `{'u': string(seq) + '\u2028"<>&\x01', 'l': [seq, null, true, -0.0, 1e21, 1e-7]}`, raw: true},
+		{value: `null`}, // a tombstone (nil), not the text null
 		{value: `{'id': uuid()}`},
 		{value: `[seq, now()]`},
 	} {
@@ -314,6 +315,19 @@ func TestValuesAsJSONText(t *testing.T) {
 			t.Errorf("%s: %d of %d values written directly, want some", c.value, raw, len(got))
 		case !c.raw && !c.someRaw && raw != 0:
 			t.Errorf("%s: %d values written directly, want none", c.value, raw)
+		}
+	}
+}
+
+// TestValueJSONEvalError checks that an expression that fails fails the
+// Poll with ValueJSON too, even where the direct evaluator would have
+// picked a value that does not fail.
+func TestValueJSONEvalError(t *testing.T) {
+	for _, valueJSON := range []bool{false, true} {
+		src := open(t, args{task: 0, tasks: 1, config: map[string]any{"count": int64(3)}, value: `{'a': [seq, 100 / (seq % 3)][0]}`, valueJSON: valueJSON})
+		recs, err := src.Poll(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "division by zero") || len(recs) != 0 {
+			t.Errorf("ValueJSON %v: Poll = %d records, %v; want the division by zero of seq 0", valueJSON, len(recs), err)
 		}
 	}
 }
