@@ -38,9 +38,10 @@ func newMembership(w *Worker, cl *kgo.Client) *membership {
 	return &membership{w: w, cl: cl, group: w.cfg.Fleet + ".workers", changed: make(chan struct{}, 1)}
 }
 
-// stateChanged tells the heartbeat loop that the state changed, so that
-// the leader rebalances at once when the set of tasks changed instead of
-// at its next heartbeat.
+// stateChanged tells the membership that the state changed: a leader
+// waiting for a state to assign from assigns at once, and the heartbeat
+// loop rebalances at once when the set of tasks changed instead of at its
+// next heartbeat.
 func (m *membership) stateChanged() {
 	select {
 	case m.changed <- struct{}{}:
@@ -185,12 +186,12 @@ func (m *membership) assignAll(ctx context.Context, joined []kmsg.JoinGroupRespo
 	defer timeout.Stop()
 wait:
 	for {
-		st, newer := m.w.stateSince()
+		st, _ := m.w.snapshot()
 		if st != nil && st.Serial >= newest {
 			break
 		}
 		select {
-		case <-newer:
+		case <-m.changed: // a newer state; the heartbeat loop has not started
 		case <-timeout.C:
 			break wait
 		case <-ctx.Done():

@@ -84,8 +84,6 @@ type Worker struct {
 	hashes map[string]string // of the state's pipelines, by address
 	status *control.StatusView
 	kick   chan struct{}
-	// newState is closed, and replaced, when a newer state arrives.
-	newState chan struct{}
 }
 
 // New connects to the fleet's cluster and listens for the REST API; Run
@@ -120,7 +118,7 @@ func New(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("listen for the REST API on %s: %w", addr, err)
 		}
 	}
-	w := &Worker{cfg: cfg, ln: ln, kick: make(chan struct{}, 1), newState: make(chan struct{})}
+	w := &Worker{cfg: cfg, ln: ln, kick: make(chan struct{}, 1)}
 	addr := advertised(ln.Addr())
 	w.id = cfg.ID
 	if w.id == "" {
@@ -197,8 +195,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			c, hashes := cloneState(st)
 			w.mu.Lock()
 			w.state, w.hashes = c, hashes
-			close(w.newState)
-			w.newState = make(chan struct{})
 			w.mu.Unlock()
 			w.poke()
 			w.member.stateChanged()
@@ -249,14 +245,6 @@ func (w *Worker) snapshot() (*control.State, *control.StatusView) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.state, w.status
-}
-
-// stateSince returns the latest state (nil until read) and a channel
-// closed when a newer one arrives.
-func (w *Worker) stateSince() (*control.State, <-chan struct{}) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.state, w.newState
 }
 
 // snapshotHashes is snapshot with the hash of each pipeline of the state.
