@@ -36,8 +36,8 @@ type Pipeline struct {
 	uses       uses
 	policy     policy
 	startFrom  string
-	// valueJSON: values are encoded by the json converter and no
-	// transform reads them (TaskContext.ValueJSON).
+	// valueJSON: a source whose values are encoded by the json converter
+	// and read by no transform (TaskContext.ValueJSON).
 	valueJSON bool
 }
 
@@ -115,8 +115,10 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 	}
 	p.uses = usesOf(p.transforms)
 	// "json" is stdlib's json converter: the registry refuses a second
-	// converter of one name.
-	p.valueJSON = (spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
+	// converter of one name. Only sources hand over values; a sink's are
+	// already bytes.
+	p.valueJSON = p.kind == configschema.Source &&
+		(spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
 	p.policy = c.policy(spec.Errors)
 
 	if p.kind == configschema.Sink {

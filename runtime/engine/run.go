@@ -163,15 +163,14 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 		offset = func(map[string]any) map[string]any { return nil }
 	}
 	return &connector.TaskContext{
-		Pipeline: t.p.address,
-		Task:     t.a.Task,
-		Tasks:    t.p.Tasks(),
-		Config:   deepCopy(t.p.config).(map[string]any),
-		Exprs:    t.p.exprs,
-		Logger:   t.log,
-		Offset:   offset,
-		// Only sources hand over values; a sink's are already bytes.
-		ValueJSON: t.p.kind == configschema.Source && t.p.valueJSON,
+		Pipeline:  t.p.address,
+		Task:      t.a.Task,
+		Tasks:     t.p.Tasks(),
+		Config:    deepCopy(t.p.config).(map[string]any),
+		Exprs:     t.p.exprs,
+		Logger:    t.log,
+		Offset:    offset,
+		ValueJSON: t.p.valueJSON,
 	}
 }
 

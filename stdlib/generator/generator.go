@@ -73,7 +73,7 @@ type source struct {
 	failed    error // an evaluation error, returned by the next Poll
 
 	// direct writes values as JSON text straight from the expression
-	// (see directValue); nil when the pipeline does not encode them as
+	// (see eval); nil when the pipeline does not encode them as
 	// JSON or the expression is outside the direct evaluator's subset.
 	direct   connector.DirectExpr
 	w        converters.JSONWriter
