@@ -68,16 +68,7 @@ func quoteByte(c byte) string {
 	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
 }
 
-func (d *decoder) skipSpace() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
-}
+func (d *decoder) skipSpace() { d.pos = skipSpaces(d.data, d.pos) }
 
 func (d *decoder) unexpected() {
 	if d.pos >= len(d.data) {
@@ -404,9 +395,7 @@ func (d *decoder) number() any {
 			d.unexpected()
 			return nil
 		}
-		for i < len(d.data) && isDigit(d.data[i]) {
-			i++
-		}
+		i = digitsEnd(d.data, i)
 	}
 	hasExp := false
 	if i < len(d.data) && (d.data[i] == 'e' || d.data[i] == 'E') {
@@ -421,9 +410,7 @@ func (d *decoder) number() any {
 			d.unexpected()
 			return nil
 		}
-		for i < len(d.data) && isDigit(d.data[i]) {
-			i++
-		}
+		i = digitsEnd(d.data, i)
 	}
 	d.pos = i
 	if integer && !overflow {
