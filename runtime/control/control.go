@@ -180,6 +180,34 @@ func (c *Control) readToEndFrom(ctx context.Context, topic string, partitions []
 	return all, nil
 }
 
+// tail reads topic from the offsets in from until ctx ends (which is not
+// an error), handing the records of each poll to batch; committed reads
+// only committed transactions. A fetch error or batch's error ends it.
+func (c *Control) tail(ctx context.Context, topic string, from map[int32]kgo.Offset, committed bool, batch func(kgo.Fetches) error) error {
+	opts := append(append([]kgo.Opt(nil), c.opts...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	if committed {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	defer cl.Close()
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		for _, fe := range fetches.Errors() {
+			return fmt.Errorf("control: read %s: %w", topic, fe.Err)
+		}
+		if err := batch(fetches); err != nil {
+			return err
+		}
+	}
+}
+
 func containsPartition(ps []int32, p int32) bool {
 	for _, q := range ps {
 		if q == p {

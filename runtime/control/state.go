@@ -198,23 +198,8 @@ func (c *Control) WatchState(ctx context.Context, fn func(*State)) error {
 	if st.Serial == NoSerial {
 		next = 0
 	}
-	opts := append(append([]kgo.Opt(nil), c.opts...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.ConfigsTopic(): {0: kgo.NewOffset().At(next)}}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-	)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("control: %w", err)
-	}
-	defer cl.Close()
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		for _, fe := range fetches.Errors() {
-			return fmt.Errorf("control: read %s: %w", c.ConfigsTopic(), fe.Err)
-		}
+	from := map[int32]kgo.Offset{0: kgo.NewOffset().At(next)}
+	return c.tail(ctx, c.ConfigsTopic(), from, true, func(fetches kgo.Fetches) error {
 		var ferr error
 		fetches.EachRecord(func(r *kgo.Record) {
 			commit, err := st.apply(r)
@@ -225,10 +210,8 @@ func (c *Control) WatchState(ctx context.Context, fn func(*State)) error {
 				fn(st)
 			}
 		})
-		if ferr != nil {
-			return ferr
-		}
-	}
+		return ferr
+	})
 }
 
 // fenced reports whether err says that a newer apply, with the same

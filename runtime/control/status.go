@@ -141,24 +141,11 @@ func (c *Control) WatchStatus(ctx context.Context, fn func(*StatusView)) error {
 	for p, end := range ends {
 		from[p] = kgo.NewOffset().At(end)
 	}
-	opts := append(append([]kgo.Opt(nil), c.opts...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.StatusTopic(): from}))
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("control: %w", err)
-	}
-	defer cl.Close()
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		for _, fe := range fetches.Errors() {
-			return fmt.Errorf("control: read %s: %w", c.StatusTopic(), fe.Err)
-		}
+	return c.tail(ctx, c.StatusTopic(), from, false, func(fetches kgo.Fetches) error {
 		if fetches.NumRecords() > 0 {
 			fetches.EachRecord(v.apply)
 			fn(v)
 		}
-	}
+		return nil
+	})
 }
