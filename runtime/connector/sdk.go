@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 )
@@ -42,6 +43,24 @@ type Record struct {
 	// last record of a source partition in the records one Poll returns.
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
+}
+
+// WireBytes returns the bytes of a key or value that already is bytes:
+// []byte and json.RawMessage as they are, a string's bytes, nil for nil.
+// ok is false for any other value (a map, a number …), which a converter
+// must encode.
+func WireBytes(v any) (b []byte, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return nil, true
+	case []byte:
+		return v, true
+	case json.RawMessage:
+		return v, true
+	case string:
+		return []byte(v), true
+	}
+	return nil, false
 }
 
 // Expr is a compiled expression attribute (one the schema declares of type

@@ -12,15 +12,8 @@ import (
 
 // rawBytes returns the wire bytes of an Encoded record's key or value.
 func rawBytes(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []byte:
-		return v, nil
-	case json.RawMessage:
-		return v, nil
-	case string:
-		return []byte(v), nil
+	if b, ok := connector.WireBytes(v); ok {
+		return b, nil
 	}
 	return nil, fmt.Errorf("an Encoded record holds bytes, not %s", describe(v))
 }

@@ -97,15 +97,8 @@ type Bytes struct {
 
 // Encode returns the bytes of v.
 func (Bytes) Encode(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []byte:
-		return v, nil
-	case json.RawMessage:
-		return v, nil
-	case string:
-		return []byte(v), nil
+	if b, ok := connector.WireBytes(v); ok {
+		return b, nil
 	}
 	return nil, encodeError("bytes", "cannot encode "+describe(v)+"; the bytes converter takes bytes or a string")
 }

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -146,15 +145,8 @@ func (s *producer) Write(ctx context.Context, records []connector.Record) error 
 // json.RawMessage and strings as they are, nil as nil (a tombstone), and
 // anything else (a map, a number …) as its JSON text.
 func wireBytes(v any) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []byte:
-		return v, nil
-	case json.RawMessage:
-		return v, nil
-	case string:
-		return []byte(v), nil
+	if b, ok := connector.WireBytes(v); ok {
+		return b, nil
 	}
 	return converters.AppendJSON(nil, v)
 }
