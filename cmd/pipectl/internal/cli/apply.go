@@ -109,15 +109,8 @@ func (m *meta) applyDir(cmd *command, dir string, pf *planFlags, o applyOptions,
 		return exitError
 	}
 	defer s.close()
-	p, diags, err := s.plan(ctx, pf)
-	if err != nil {
-		m.view().Error("Cannot plan", err.Error())
-		return exitError
-	}
-	if len(diags) > 0 {
-		view.Diagnostics(diags, s.cfg.Files)
-	}
-	if diags.HasErrors() {
+	p, ok := s.plan(ctx, m, pf, view)
+	if !ok {
 		return exitError
 	}
 	view.Plan(p)

@@ -171,23 +171,28 @@ func newControl(fleet string, kcfg kafka.Config) (*control.Control, error) {
 }
 
 // plan reads the state and, unless -refresh=false, what is live, and
-// plans.
-func (s *session) plan(ctx context.Context, f *planFlags) (*plan.Plan, hcl.Diagnostics, error) {
+// plans, showing the plan's diagnostics on v. On failure it has shown why.
+func (s *session) plan(ctx context.Context, m *meta, f *planFlags, v diagnoser) (*plan.Plan, bool) {
 	st, err := planner.ReadState(ctx, s.ctl)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read the fleet's state: %w", err)
+		m.view().Error("Cannot plan", fmt.Sprintf("read the fleet's state: %v", err))
+		return nil, false
 	}
 	var live *planner.Live
 	if f.refresh {
 		if live, err = planner.Refresh(ctx, s.ctl, planner.TopicNames(s.cfg, st)); err != nil {
-			return nil, nil, fmt.Errorf("read the fleet's topics and status: %w", err)
+			m.view().Error("Cannot plan", fmt.Sprintf("read the fleet's topics and status: %v", err))
+			return nil, false
 		}
 	}
 	p, diags := planner.Plan(planner.Input{
 		Config: s.cfg, Plugins: s.reg, Keys: s.keys, State: st, Live: live,
 		Destroy: f.destroy, Replace: f.replace, Targets: f.target,
 	})
-	return p, diags, nil
+	if len(diags) > 0 {
+		v.Diagnostics(diags, s.cfg.Files)
+	}
+	return p, !diags.HasErrors()
 }
 
 // planFileKafka records how the plan reached Kafka, the SASL password
@@ -249,15 +254,8 @@ func runPlan(m *meta, cmd *command, args []string) int {
 		return exitError
 	}
 	defer s.close()
-	p, diags, err := s.plan(ctx, &pf)
-	if err != nil {
-		m.view().Error("Cannot plan", err.Error())
-		return exitError
-	}
-	if len(diags) > 0 {
-		view.Diagnostics(diags, s.cfg.Files)
-	}
-	if diags.HasErrors() {
+	p, ok := s.plan(ctx, m, &pf, view)
+	if !ok {
 		return exitError
 	}
 	if *out != "" {
