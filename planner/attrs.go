@@ -25,16 +25,8 @@ type leaf struct {
 // holds, with numbers as float64, lists as []any and objects as
 // map[string]any.
 func tree(r *control.Resource) map[string]any {
-	var spec any = r.Topic
-	if r.Kind == control.KindPipeline {
-		spec = r.Pipeline
-	}
-	b, err := json.Marshal(spec)
-	if err != nil {
-		panic(fmt.Sprintf("planner: resource %s does not marshal: %v", r.Address, err))
-	}
 	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := json.Unmarshal(specJSON(r), &out); err != nil {
 		panic(fmt.Sprintf("planner: resource %s does not unmarshal: %v", r.Address, err))
 	}
 	return out
