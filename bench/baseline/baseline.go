@@ -18,8 +18,8 @@ import (
 // The batching of pipectl's sink loop (runtime/engine), which the
 // consuming baselines copy.
 const (
-	// MaxPollRecords bounds one poll.
-	MaxPollRecords = 10_000
+	// FetchMaxBytes bounds one fetch.
+	FetchMaxBytes = 1 << 20
 	// FlushInterval is how often, at most, a flush and a commit happen
 	// while records arrive.
 	FlushInterval = time.Second
@@ -162,9 +162,10 @@ func FileSink(ctx context.Context, a Args) error {
 	return errors.Join(err, w.Flush(), f.Close())
 }
 
-// consume is pipectl's sink loop written out plainly: poll at most
-// MaxPollRecords, hand them to write, and every FlushInterval (waiting
-// for no more records than that) flush and commit. It returns after a
+// consume is pipectl's sink loop written out plainly: fetch at most
+// FetchMaxBytes at a time, poll everything fetched, hand it to write, and
+// every FlushInterval (waiting for no more records than that) flush and
+// commit. It returns after a
 // final flush and commit once ctx ends.
 func consume(ctx context.Context, a Args, write func([]*kgo.Record) error, flush func(context.Context) error) error {
 	cl, err := kgo.NewClient(
@@ -175,6 +176,7 @@ func consume(ctx context.Context, a Args, write func([]*kgo.Record) error, flush
 		kgo.BlockRebalanceOnPoll(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(FetchMaxBytes),
 	)
 	if err != nil {
 		return err
@@ -198,7 +200,7 @@ func consume(ctx context.Context, a Args, write func([]*kgo.Record) error, flush
 		if dirty {
 			pollCtx, cancel = context.WithDeadline(ctx, last.Add(FlushInterval))
 		}
-		fetches := cl.PollRecords(pollCtx, MaxPollRecords)
+		fetches := cl.PollFetches(pollCtx)
 		cancel()
 		if fetches.IsClientClosed() {
 			return kgo.ErrClientClosed

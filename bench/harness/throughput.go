@@ -21,6 +21,7 @@ const stall = 60 * time.Second
 // start until the output was complete, and the CPU time its process used.
 type side struct {
 	elapsed, cpu time.Duration
+	faults       int64 // minor page faults
 	// first is how long the first output took: the run's fixed cost
 	// (start, group join), before records flow.
 	first time.Duration
@@ -56,7 +57,7 @@ type output struct {
 // runThroughput runs pipectl and the baseline alternately, cfg.Runs times
 // each, and reports records/s.
 func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
-	var pRate, bRate, ratio, pSec, bSec, pCPU, bCPU, pFirst, bFirst, steady, cpuRatio []float64
+	var pRate, bRate, ratio, pSec, bSec, pCPU, bCPU, pFirst, bFirst, pFaults, bFaults, steady, cpuRatio []float64
 	for i := range e.cfg.Runs {
 		p, err := e.pipectlRun(ctx, i, t)
 		if err != nil {
@@ -73,13 +74,14 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 			e.logf("verified: pipectl and the baseline wrote the same %d records", p.digest.n)
 		}
 		pr, br := rate(t.records, p.elapsed), rate(t.records, b.elapsed)
-		e.logf("run %d: pipectl %.0f rec/s (%s, first output after %s, %.2f CPU s), baseline %.0f rec/s (%s, first output after %s, %.2f CPU s)", i+1,
-			pr, p.elapsed.Round(time.Millisecond), p.first.Round(time.Millisecond), p.cpu.Seconds(),
-			br, b.elapsed.Round(time.Millisecond), b.first.Round(time.Millisecond), b.cpu.Seconds())
+		e.logf("run %d: pipectl %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults), baseline %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults)", i+1,
+			pr, p.elapsed.Round(time.Millisecond), p.first.Round(time.Millisecond), p.cpu.Seconds(), p.faults,
+			br, b.elapsed.Round(time.Millisecond), b.first.Round(time.Millisecond), b.cpu.Seconds(), b.faults)
 		pRate, bRate, ratio = append(pRate, pr), append(bRate, br), append(ratio, pr/br)
 		pSec, bSec = append(pSec, p.elapsed.Seconds()), append(bSec, b.elapsed.Seconds())
 		pCPU, bCPU = append(pCPU, p.cpu.Seconds()), append(bCPU, b.cpu.Seconds())
 		pFirst, bFirst = append(pFirst, p.first.Seconds()), append(bFirst, b.first.Seconds())
+		pFaults, bFaults = append(pFaults, float64(p.faults)), append(bFaults, float64(b.faults))
 		// Without the fixed cost before the first output, and CPU per
 		// record (baseline over pipectl: above 1, pipectl uses less).
 		if p.elapsed > p.first && b.elapsed > b.first {
@@ -99,6 +101,8 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 		detail(NewMetric("baseline_cpu_seconds", bCPU...)),
 		detail(NewMetric("pipectl_first_output_seconds", pFirst...)),
 		detail(NewMetric("baseline_first_output_seconds", bFirst...)),
+		detail(NewMetric("pipectl_page_faults", pFaults...)),
+		detail(NewMetric("baseline_page_faults", bFaults...)),
 	}}
 	for _, m := range []Metric{NewMetric("steady_ratio", steady...), NewMetric("cpu_ratio", cpuRatio...)} {
 		if len(m.Runs) > 0 {
@@ -173,7 +177,7 @@ func (e *env) pipectlRun(ctx context.Context, i int, t throughput) (side, error)
 		return side{}, fmt.Errorf("%w%s", err, w.stderrTail())
 	}
 	cpu, err := w.stop(30 * time.Second)
-	s := side{elapsed: end.Sub(w.started), cpu: cpu, first: first.Sub(w.started)}
+	s := side{elapsed: end.Sub(w.started), cpu: cpu, faults: w.faults(), first: first.Sub(w.started)}
 	if err == nil {
 		err = e.check(ctx, i, out, &s)
 	}
@@ -205,7 +209,7 @@ func (e *env) baselineRun(ctx context.Context, i int, t throughput) (side, error
 		return side{}, err
 	}
 	cpu, err := p.stop(30 * time.Second)
-	s := side{elapsed: end.Sub(p.started), cpu: cpu, first: first.Sub(p.started)}
+	s := side{elapsed: end.Sub(p.started), cpu: cpu, faults: p.faults(), first: first.Sub(p.started)}
 	if err == nil {
 		err = e.check(ctx, i, out, &s)
 	}

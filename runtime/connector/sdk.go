@@ -141,8 +141,10 @@ type Source interface {
 
 // Sink writes records to an outside system. Write may buffer; Flush must
 // make everything written so far durable before it returns, because the
-// worker commits the consumed offsets after it. Sinks embed
-// UnimplementedSink.
+// worker commits the consumed offsets after it. The records slice is the
+// sink's only until Write returns (the worker reuses it for the next
+// batch): a sink that keeps records copies the Records it keeps (their
+// keys, values and headers stay valid). Sinks embed UnimplementedSink.
 type Sink interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	Write(ctx context.Context, records []Record) error
@@ -162,6 +164,37 @@ type Converter interface {
 	// Decode(b)). Encode of that result must give b back.
 	Check(b []byte) (any, error)
 	mustEmbedUnimplementedConverter()
+}
+
+// WireChecker is a Converter whose Check returns its input itself, as
+// one of the byte types: the engine then validates a batch's keys and
+// values through CheckWire and builds the values Check would return
+// without allocating each one on its own.
+type WireChecker interface {
+	Converter
+	// CheckWire validates b, which is not nil, as Check does and says
+	// which type Check(b) returns b as; Check(b) returns the same error.
+	CheckWire(b []byte) (WireType, error)
+}
+
+// WireType is the type a WireChecker's Check returns its input as.
+type WireType uint8
+
+const (
+	WireAsBytes  WireType = iota + 1 // []byte
+	WireAsJSON                       // json.RawMessage
+	WireAsString                     // string (a copy of the bytes)
+)
+
+// Of returns b as type t: what Check(b) returns when CheckWire(b) says t.
+func (t WireType) Of(b []byte) any {
+	switch t {
+	case WireAsJSON:
+		return json.RawMessage(b)
+	case WireAsString:
+		return string(b)
+	}
+	return b
 }
 
 // UnimplementedSource gives a Source the default behaviour of optional

@@ -49,7 +49,7 @@ func BenchmarkTransform(b *testing.B) {
 	kept := 0
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		v, err := fromBytes(p.valueConv, values[(i+10)%len(values)], p.uses.readValue) // from 10: the first ones are filtered
+		v, err := fromBytes(p.valueConv, nil, values[(i+10)%len(values)], p.uses.readValue) // from 10: the first ones are filtered
 		if err != nil {
 			b.Fatal(err)
 		}

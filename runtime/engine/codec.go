@@ -20,13 +20,21 @@ func rawBytes(v any) ([]byte, error) {
 
 // fromBytes turns consumed bytes into what transforms and sinks see:
 // Decode when a transform needs the structure, else the converter's
-// cheaper Check. nil (a null key, a tombstone) stays nil.
-func fromBytes(c connector.Converter, b []byte, decode bool) (any, error) {
-	if b == nil {
+// cheaper Check, through CheckWire and bx when the converter is a
+// WireChecker. nil (a null key, a tombstone) stays nil.
+func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, error) {
+	switch {
+	case b == nil:
 		return nil, nil
-	}
-	if decode {
+	case decode:
 		return c.Decode(b)
+	}
+	if wc, ok := c.(connector.WireChecker); ok && bx != nil {
+		t, err := wc.CheckWire(b)
+		if err != nil {
+			return nil, err
+		}
+		return bx.box(t, b), nil
 	}
 	return c.Check(b)
 }

@@ -14,8 +14,19 @@ import (
 	"github.com/pipectl/pipectl/runtime/connector"
 )
 
-// maxPollRecords bounds one batch of a sink.
-const maxPollRecords = 10_000
+const (
+	// maxBatch bounds one batch of records a sink's Write gets.
+	maxBatch = 10_000
+	// fetchMaxBytes bounds one fetch of a sink's consumer (Kafka's
+	// fetch.max.bytes; a first batch larger than this still comes whole).
+	// The client fetches again only once everything it fetched was
+	// polled, and the loop polls it all: a small fetch lets the next one
+	// (the broker's work, the transfer, decompression) run while this one
+	// is processed, and keeps a task's memory to about two fetches. 1 MiB
+	// is Kafka's max.partition.fetch.bytes too. docs/performance.md has
+	// what other sizes measured.
+	fetchMaxBytes = 1 << 20
+)
 
 type sinkLoop struct {
 	*task
@@ -24,6 +35,10 @@ type sinkLoop struct {
 	dirty     bool // records were fetched since the last commit
 	lastFlush time.Time
 	rebalance atomic.Bool // a rebalance waits for us
+	// recs and from are process's, kept for the next batch (Sink.Write
+	// does not keep the slice).
+	recs []connector.Record
+	from []int32
 }
 
 func (t *task) runSink(ctx context.Context) error {
@@ -53,6 +68,7 @@ func (t *task) runSink(ctx context.Context) error {
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { s.rebalance.Store(true) }),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(reset),
+		kgo.FetchMaxBytes(fetchMaxBytes),
 	}
 	if t.p.spec.TopicsRegex != "" {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(t.p.spec.TopicsRegex))
@@ -96,7 +112,8 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 		if s.dirty {
 			pollCtx, cancel = context.WithDeadline(ctx, s.lastFlush.Add(s.a.FlushInterval))
 		}
-		fetches := s.cl.PollRecords(pollCtx, maxPollRecords)
+		// Everything fetched so far (see fetchMaxBytes).
+		fetches := s.cl.PollFetches(pollCtx)
 		if cancel != nil {
 			cancel()
 		}
@@ -117,14 +134,16 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 		if fetchErr != nil {
 			return s.fail(StageKafka, nil, fetchErr)
 		}
-		if recs := fetches.Records(); len(recs) > 0 {
+		for recs := fetches.Records(); len(recs) > 0; {
 			s.dirty = true
-			if err := s.process(recs); err != nil {
+			n := min(len(recs), maxBatch)
+			if err := s.process(recs[:n]); err != nil {
 				// A failure, or the stop budget ran out in the
 				// middle of the batch: commit nothing.
 				s.dirty = false
 				return err
 			}
+			recs = recs[n:]
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -155,9 +174,15 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 		nh += len(kr.Headers)
 	}
 	slab := make([]connector.Header, nh)
-	recs := make([]connector.Record, len(krs))
-	kept := 0                          // recs[:kept] are the records the sink gets
-	from := make([]int32, 0, len(krs)) // index in krs of each of them
+	if cap(s.recs) < len(krs) {
+		s.recs, s.from = make([]connector.Record, len(krs)), make([]int32, 0, len(krs))
+	}
+	recs := s.recs[:len(krs)]
+	// Nothing of this batch stays reachable from s.recs after it.
+	defer clear(recs)
+	kept := 0          // recs[:kept] are the records the sink gets
+	from := s.from[:0] // index in krs of each of them
+	keys, values := newBoxes(len(krs)), newBoxes(len(krs))
 	var dead []*kgo.Record
 	failed := func(kr *kgo.Record, stage Stage, err error) error {
 		s.counters.Failed.Add(1)
@@ -183,13 +208,13 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 			h += n
 		}
 		var err error
-		if rec.Key, err = fromBytes(p.keyConv, kr.Key, u.readKey); err != nil {
+		if rec.Key, err = fromBytes(p.keyConv, keys, kr.Key, u.readKey); err != nil {
 			if err := failed(kr, StageConverter, fmt.Errorf("key: %w", err)); err != nil {
 				return err
 			}
 			continue
 		}
-		if rec.Value, err = fromBytes(p.valueConv, kr.Value, u.readValue); err != nil {
+		if rec.Value, err = fromBytes(p.valueConv, values, kr.Value, u.readValue); err != nil {
 			if err := failed(kr, StageConverter, fmt.Errorf("value: %w", err)); err != nil {
 				return err
 			}

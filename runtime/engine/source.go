@@ -314,12 +314,12 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 		keyB, valB = kb, vb
 		if len(p.transforms) > 0 {
 			if u.readKey {
-				if rec.Key, err = fromBytes(p.keyConv, kb, true); err != nil {
+				if rec.Key, err = fromBytes(p.keyConv, nil, kb, true); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 				}
 			}
 			if u.readValue {
-				if rec.Value, err = fromBytes(p.valueConv, vb, true); err != nil {
+				if rec.Value, err = fromBytes(p.valueConv, nil, vb, true); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}

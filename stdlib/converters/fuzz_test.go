@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/runtime/connector"
 )
 
 var fuzzSeeds = []string{
@@ -54,6 +56,7 @@ func FuzzJSONConverter(f *testing.F) {
 	}
 	c := newConverter(f, "json", nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkWireAgrees(t, c, data)
 		v, err := c.Decode(data)
 		var std any
 		stdErr := json.Unmarshal(data, &std)
@@ -109,6 +112,7 @@ func FuzzStringConverter(f *testing.F) {
 	}
 	c := newConverter(f, "string", nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkWireAgrees(t, c, data)
 		v, err := c.Decode(data)
 		if (err == nil) != utf8.Valid(data) {
 			t.Fatalf("Decode(%q): error %v, but utf8.Valid is %v", data, err, utf8.Valid(data))
@@ -138,6 +142,7 @@ func FuzzBytesConverter(f *testing.F) {
 	}
 	c := newConverter(f, "bytes", nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkWireAgrees(t, c, data)
 		v, err := c.Decode(data)
 		if err != nil {
 			t.Fatalf("Decode(%q): %v", data, err)
@@ -151,4 +156,86 @@ func FuzzBytesConverter(f *testing.F) {
 			t.Fatalf("Decode→Encode→Decode of %q: %#v, %v", data, v2, err)
 		}
 	})
+}
+
+// checkWireAgrees checks connector.WireChecker's promise for c and data
+// (not nil): CheckWire fails as Check does, and otherwise Check returns
+// data as the type CheckWire names.
+func checkWireAgrees(t *testing.T, c connector.Converter, data []byte) {
+	t.Helper()
+	if data == nil {
+		data = []byte{}
+	}
+	wc, ok := c.(connector.WireChecker)
+	if !ok {
+		t.Fatalf("%T is not a connector.WireChecker", c)
+	}
+	typ, err := wc.CheckWire(data)
+	v, cerr := c.Check(data)
+	if (err == nil) != (cerr == nil) || (err != nil && err.Error() != cerr.Error()) {
+		t.Fatalf("CheckWire(%q) error %v, Check error %v", data, err, cerr)
+	}
+	if err != nil {
+		return
+	}
+	if diff := cmp.Diff(v, typ.Of(data)); diff != "" {
+		t.Fatalf("Check(%q) is not CheckWire's type %d of it (-Check +Of):\n%s", data, typ, diff)
+	}
+}
+
+// validAsDecoded is the json converter's validity: encoding/json decodes
+// b (1e400 is valid JSON but no float64).
+func validAsDecoded(b []byte) bool {
+	var v any
+	return json.Unmarshal(b, &v) == nil
+}
+
+// TestCheckWire checks what Check returns (the type CheckWire names)
+// against what each converter promises, for the fuzz seeds and a few more.
+func TestCheckWire(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    connector.Converter
+		want func(b []byte) any // nil: an error
+	}{
+		{"json", newConverter(t, "json", nil), func(b []byte) any {
+			if validAsDecoded(b) {
+				return json.RawMessage(b)
+			}
+			return nil
+		}},
+		{"json on_invalid", newConverter(t, "json", map[string]any{"on_invalid": "string"}), func(b []byte) any {
+			if validAsDecoded(b) {
+				return json.RawMessage(b)
+			}
+			return string(b)
+		}},
+		{"string", newConverter(t, "string", nil), func(b []byte) any {
+			if utf8.Valid(b) {
+				return string(b)
+			}
+			return nil
+		}},
+		{"bytes", newConverter(t, "bytes", nil), func(b []byte) any { return b }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, s := range append(fuzzSeeds, "{broken", `{"id":1}`, "\xff", "[1, 2]\n") {
+				b := []byte(s)
+				checkWireAgrees(t, tc.c, b)
+				got, err := tc.c.Check(b)
+				want := tc.want(b)
+				if want == nil {
+					if err == nil {
+						t.Errorf("Check(%q) = %#v, want an error", b, got)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("Check(%q): %v", b, err)
+				} else if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("Check(%q) (-want +got):\n%s", b, diff)
+				}
+			}
+		})
+	}
 }

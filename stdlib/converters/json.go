@@ -67,14 +67,26 @@ func (c *JSON) Check(b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	if !validJSON(b) {
-		// Rare: let the decoder say what is wrong and where.
-		if _, err := decodeJSON(b, false, "check"); err != nil {
-			if c.InvalidAsString {
-				return string(b), nil
-			}
-			return nil, err
-		}
+	t, err := c.CheckWire(b)
+	if err != nil {
+		return nil, err
 	}
-	return json.RawMessage(b), nil
+	return t.Of(b), nil
+}
+
+// CheckWire is Check without building its result
+// (connector.WireChecker): JSON text, or a string for invalid JSON with
+// InvalidAsString.
+func (c *JSON) CheckWire(b []byte) (connector.WireType, error) {
+	if validJSON(b) {
+		return connector.WireAsJSON, nil
+	}
+	// Rare: let the decoder say what is wrong and where.
+	if _, err := decodeJSON(b, false, "check"); err != nil {
+		if c.InvalidAsString {
+			return connector.WireAsString, nil
+		}
+		return 0, err
+	}
+	return connector.WireAsJSON, nil
 }

@@ -61,18 +61,26 @@ func (String) Encode(v any) ([]byte, error) {
 }
 
 // Decode returns b as a string.
-func (String) Decode(b []byte) (any, error) {
+func (s String) Decode(b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	if !utf8.Valid(b) {
-		return nil, inputError("string", "decode", b, firstInvalid(b), "invalid UTF-8")
+	if _, err := s.CheckWire(b); err != nil {
+		return nil, err
 	}
 	return string(b), nil
 }
 
 // Check is Decode.
 func (s String) Check(b []byte) (any, error) { return s.Decode(b) }
+
+// CheckWire is Check without building its result (connector.WireChecker).
+func (String) CheckWire(b []byte) (connector.WireType, error) {
+	if !utf8.Valid(b) {
+		return 0, inputError("string", "decode", b, firstInvalid(b), "invalid UTF-8")
+	}
+	return connector.WireAsString, nil
+}
 
 func firstInvalid(b []byte) int {
 	for i := 0; i < len(b); {
@@ -113,3 +121,6 @@ func (Bytes) Decode(b []byte) (any, error) {
 
 // Check is Decode.
 func (c Bytes) Check(b []byte) (any, error) { return c.Decode(b) }
+
+// CheckWire accepts any bytes (connector.WireChecker).
+func (Bytes) CheckWire([]byte) (connector.WireType, error) { return connector.WireAsBytes, nil }

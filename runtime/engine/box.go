@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"encoding/json"
+	"unsafe"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// boxes builds the keys (or the values) of one fetched batch that a
+// connector.WireChecker checked: each is the record's bytes as the type
+// Check would return, an interface value like Check's result. Boxing a
+// slice or a string into an interface allocates its header on the heap,
+// once for every key and value; boxes allocates room for the headers of
+// the whole batch at once and points the interfaces there instead. The
+// room is never reused: a sink may keep the values.
+type boxes struct {
+	n     int      // the batch's size: how many headers to make room for
+	bytes [][]byte // headers of []byte and json.RawMessage values
+	strs  []string // headers of string values
+	text  []byte   // the bytes of the strings, copied
+}
+
+func newBoxes(n int) *boxes { return &boxes{n: n} }
+
+// The type words of the interfaces boxes builds.
+var (
+	bytesType  = typeOf([]byte(nil))
+	jsonType   = typeOf(json.RawMessage(nil))
+	stringType = typeOf("")
+)
+
+// eface is the layout of an interface value: its type and a pointer to
+// its value (for a slice or a string, to the header).
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// box returns b (not nil) as type t in an interface: the same value as
+// t.Of(b).
+func (bx *boxes) box(t connector.WireType, b []byte) any {
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	switch t {
+	case connector.WireAsString:
+		if bx.strs == nil {
+			bx.strs = make([]string, 0, bx.n)
+		}
+		// A copy, as Check makes: the string must not change with b.
+		start := len(bx.text)
+		bx.text = append(bx.text, b...)
+		bx.strs = append(bx.strs, unsafe.String(unsafe.SliceData(bx.text[start:]), len(b)))
+		e.typ, e.data = stringType, unsafe.Pointer(&bx.strs[len(bx.strs)-1])
+	case connector.WireAsJSON, connector.WireAsBytes:
+		if bx.bytes == nil {
+			bx.bytes = make([][]byte, 0, bx.n)
+		}
+		bx.bytes = append(bx.bytes, b)
+		e.typ, e.data = bytesType, unsafe.Pointer(&bx.bytes[len(bx.bytes)-1])
+		if t == connector.WireAsJSON {
+			e.typ = jsonType
+		}
+	default:
+		return t.Of(b)
+	}
+	return v
+}
