@@ -98,25 +98,38 @@ func (d digest) compare(o digest) error {
 // readAll consumes a topic from its start until it has n records and
 // returns each as "KEY\x00VALUE".
 func (b *broker) readAll(ctx context.Context, topic string, n int64) ([]string, error) {
+	out := make([]string, 0, n)
+	err := b.each(ctx, topic, n, func(r *kgo.Record) { out = append(out, string(r.Key)+"\x00"+string(r.Value)) })
+	return out, err
+}
+
+// each consumes a topic from its start (no consumer group) and calls fn
+// for each of its first n records.
+func (b *broker) each(ctx context.Context, topic string, n int64, fn func(*kgo.Record)) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	out := make([]string, 0, n)
-	for int64(len(out)) < n {
+	var got int64
+	for got < n {
 		f := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("read %d of the %d records of %s: %w", len(out), n, topic, err)
+			return fmt.Errorf("read %d of the %d records of %s: %w", got, n, topic, err)
 		}
 		var ferr error
 		f.EachError(func(_ string, _ int32, err error) { ferr = err })
 		if ferr != nil {
-			return nil, ferr
+			return ferr
 		}
-		f.EachRecord(func(r *kgo.Record) { out = append(out, string(r.Key)+"\x00"+string(r.Value)) })
+		f.EachRecord(func(r *kgo.Record) {
+			if got < n {
+				fn(r)
+			}
+			got++
+		})
 	}
-	return out, nil
+	return nil
 }
