@@ -208,8 +208,8 @@ func runScenario(ctx context.Context, cfg Config, dir string, sc scenario) (*Res
 			}
 			e.logf("seeded %d records (%d MB) into %s in %s", e.input.Records, e.input.Bytes>>20, e.input.Topic, time.Since(start).Round(time.Millisecond))
 			// One untimed read of the input first: whichever side ran
-			// first after the seeding was 30-50 % slower than in its
-			// later runs (the broker's first read of fresh data, its
+			// first after the seeding was a third slower or more than in
+			// its later runs (the broker's first read of fresh data, its
 			// garbage collection after the seeding), and pipectl runs
 			// first.
 			if err := b.each(ctx, e.input.Topic, e.input.Records, func(*kgo.Record) {}); err != nil {
