@@ -20,6 +20,8 @@ import (
 const (
 	// FetchMaxBytes bounds one fetch.
 	FetchMaxBytes = 1 << 20
+	// MaxPoll bounds one poll, which usually takes everything fetched.
+	MaxPoll = 50_000
 	// FlushInterval is how often, at most, a flush and a commit happen
 	// while records arrive.
 	FlushInterval = time.Second
@@ -163,7 +165,8 @@ func FileSink(ctx context.Context, a Args) error {
 }
 
 // consume is pipectl's sink loop written out plainly: fetch at most
-// FetchMaxBytes at a time, poll everything fetched, hand it to write, and
+// FetchMaxBytes at a time, poll at most MaxPoll records (usually
+// everything fetched), hand them to write, and
 // every FlushInterval (waiting for no more records than that) flush and
 // commit. It returns after a
 // final flush and commit once ctx ends.
@@ -200,7 +203,7 @@ func consume(ctx context.Context, a Args, write func([]*kgo.Record) error, flush
 		if dirty {
 			pollCtx, cancel = context.WithDeadline(ctx, last.Add(FlushInterval))
 		}
-		fetches := cl.PollFetches(pollCtx)
+		fetches := cl.PollRecords(pollCtx, MaxPoll)
 		cancel()
 		if fetches.IsClientClosed() {
 			return kgo.ErrClientClosed

@@ -144,7 +144,8 @@ type Source interface {
 // worker commits the consumed offsets after it. The records slice is the
 // sink's only until Write returns (the worker reuses it for the next
 // batch): a sink that keeps records copies the Records it keeps (their
-// keys, values and headers stay valid). Sinks embed UnimplementedSink.
+// keys, values and headers stay valid, and keep the memory of the batch
+// they came in). Sinks embed UnimplementedSink.
 type Sink interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	Write(ctx context.Context, records []Record) error

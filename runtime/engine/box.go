@@ -14,14 +14,20 @@ import (
 // once for every key and value; boxes allocates room for the headers of
 // the whole batch at once and points the interfaces there instead. The
 // room is never reused: a sink may keep the values.
+//
+// A value a sink keeps keeps the batch's slots alive, as its bytes keep
+// the fetched batch they were decompressed into.
 type boxes struct {
 	n     int      // the batch's size: how many headers to make room for
+	size  int      // the sum of the batch's lengths: room for the strings
 	bytes [][]byte // headers of []byte and json.RawMessage values
 	strs  []string // headers of string values
 	text  []byte   // the bytes of the strings, copied
 }
 
-func newBoxes(n int) *boxes { return &boxes{n: n} }
+// newBoxes makes room for n values of size bytes in all, allocated when
+// the first value of a type comes.
+func newBoxes(n, size int) *boxes { return &boxes{n: n, size: size} }
 
 // The type words of the interfaces boxes builds.
 var (
@@ -38,15 +44,15 @@ type eface struct {
 
 func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 
-// box returns b (not nil) as type t in an interface: the same value as
-// t.Of(b).
+// box returns b (not nil) as type t, one of the three WireTypes, in an
+// interface: the same value as t.Of(b).
 func (bx *boxes) box(t connector.WireType, b []byte) any {
 	var v any
 	e := (*eface)(unsafe.Pointer(&v))
 	switch t {
 	case connector.WireAsString:
 		if bx.strs == nil {
-			bx.strs = make([]string, 0, bx.n)
+			bx.strs, bx.text = make([]string, 0, bx.n), make([]byte, 0, bx.size)
 		}
 		// A copy, as Check makes: the string must not change with b.
 		start := len(bx.text)

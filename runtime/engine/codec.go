@@ -31,10 +31,13 @@ func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, er
 	}
 	if wc, ok := c.(connector.WireChecker); ok && bx != nil {
 		t, err := wc.CheckWire(b)
-		if err != nil {
+		switch {
+		case err != nil:
 			return nil, err
+		case t == connector.WireAsBytes, t == connector.WireAsJSON, t == connector.WireAsString:
+			return bx.box(t, b), nil
 		}
-		return bx.box(t, b), nil
+		// A type this engine does not know: Check builds the value.
 	}
 	return c.Check(b)
 }

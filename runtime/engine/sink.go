@@ -17,15 +17,22 @@ import (
 const (
 	// maxBatch bounds one batch of records a sink's Write gets.
 	maxBatch = 10_000
-	// fetchMaxBytes bounds one fetch of a sink's consumer (Kafka's
-	// fetch.max.bytes; a first batch larger than this still comes whole).
-	// The client fetches again only once everything it fetched was
-	// polled, and the loop polls it all: a small fetch lets the next one
-	// (the broker's work, the transfer, decompression) run while this one
-	// is processed, and keeps a task's memory to about two fetches. 1 MiB
-	// is Kafka's max.partition.fetch.bytes too. docs/performance.md has
-	// what other sizes measured.
+	// fetchMaxBytes bounds one fetch of a sink's consumer from one broker
+	// (Kafka's fetch.max.bytes; a first batch larger than this still
+	// comes whole). The client fetches again from a broker only once
+	// everything it fetched from it was polled, and a poll usually takes
+	// it all (maxPoll): a small fetch lets the next one (the broker's
+	// work, the transfer, decompression) run while this one is processed,
+	// and keeps a task's memory to about two fetches a broker. 1 MiB is
+	// Kafka's max.partition.fetch.bytes too. docs/performance.md has what
+	// other sizes measured.
 	fetchMaxBytes = 1 << 20
+	// maxPoll bounds one poll: well above what a 1 MiB fetch holds (about
+	// 20,000 records of 200 bytes with snappy), so that a poll drains it,
+	// but it bounds the work a stop or a rebalance waits for when fetches
+	// are larger (stronger compression, several brokers): the offsets are
+	// committed a poll at a time.
+	maxPoll = 50_000
 )
 
 type sinkLoop struct {
@@ -112,8 +119,8 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 		if s.dirty {
 			pollCtx, cancel = context.WithDeadline(ctx, s.lastFlush.Add(s.a.FlushInterval))
 		}
-		// Everything fetched so far (see fetchMaxBytes).
-		fetches := s.cl.PollFetches(pollCtx)
+		// Usually everything fetched so far (see fetchMaxBytes).
+		fetches := s.cl.PollRecords(pollCtx, maxPoll)
 		if cancel != nil {
 			cancel()
 		}
@@ -134,7 +141,9 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 		if fetchErr != nil {
 			return s.fail(StageKafka, nil, fetchErr)
 		}
-		for recs := fetches.Records(); len(recs) > 0; {
+		recs := fetches.Records()
+		idle := len(recs) == 0
+		for len(recs) > 0 {
 			s.dirty = true
 			n := min(len(recs), maxBatch)
 			if err := s.process(recs[:n]); err != nil {
@@ -151,6 +160,11 @@ func (s *sinkLoop) loop(ctx context.Context) error {
 		if s.dirty && (time.Since(s.lastFlush) >= s.a.FlushInterval || s.rebalance.Load()) {
 			if err := s.flushCommit(); err != nil {
 				return err
+			}
+			if idle {
+				// Nothing came for a flush interval: let the records
+				// slice go until the next batch.
+				s.recs, s.from = nil, nil
 			}
 		}
 		if !s.dirty {
@@ -169,9 +183,11 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	p, u := s.p, s.p.uses
 	ctx := s.budget.ctx
 	s.counters.In.Add(int64(len(krs)))
-	nh := 0
+	nh, keyBytes, valueBytes := 0, 0, 0
 	for _, kr := range krs {
 		nh += len(kr.Headers)
+		keyBytes += len(kr.Key)
+		valueBytes += len(kr.Value)
 	}
 	slab := make([]connector.Header, nh)
 	if cap(s.recs) < len(krs) {
@@ -182,7 +198,7 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	defer clear(recs)
 	kept := 0          // recs[:kept] are the records the sink gets
 	from := s.from[:0] // index in krs of each of them
-	keys, values := newBoxes(len(krs)), newBoxes(len(krs))
+	keys, values := newBoxes(len(krs), keyBytes), newBoxes(len(krs), valueBytes)
 	var dead []*kgo.Record
 	failed := func(kr *kgo.Record, stage Stage, err error) error {
 		s.counters.Failed.Add(1)
@@ -236,7 +252,7 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 		kept++
 		from = append(from, int32(i))
 	}
-	recs = recs[:kept]
+	recs = recs[:kept:kept] // the sink's appends cannot reach the spare slots
 
 	if len(recs) > 0 {
 		var perRecord map[int]error
