@@ -44,10 +44,9 @@ type eface struct {
 
 func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
 
-// box returns b (not nil) as type t, one of the three WireTypes, in an
-// interface: the same value as t.Of(b).
-func (bx *boxes) box(t connector.WireType, b []byte) any {
-	var v any
+// box returns b (not nil) as type t in an interface: the same value as
+// t.Of(b). ok is false for a WireType it does not know.
+func (bx *boxes) box(t connector.WireType, b []byte) (v any, ok bool) {
 	e := (*eface)(unsafe.Pointer(&v))
 	switch t {
 	case connector.WireAsString:
@@ -69,7 +68,7 @@ func (bx *boxes) box(t connector.WireType, b []byte) any {
 			e.typ = jsonType
 		}
 	default:
-		return t.Of(b)
+		return nil, false
 	}
-	return v
+	return v, true
 }

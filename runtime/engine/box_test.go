@@ -31,13 +31,20 @@ func TestBoxes(t *testing.T) {
 			b = []byte{}
 		}
 		typ := types[i%len(types)]
-		got = append(got, bx.box(typ, b))
+		v, ok := bx.box(typ, b)
+		if !ok {
+			t.Fatalf("box(%d) did not box", typ)
+		}
+		got = append(got, v)
 		// Of's string is a copy; its []byte and json.RawMessage share
 		// b, which changes now.
 		want = append(want, typ.Of(b))
 		for j := range b {
 			b[j] = 'X'
 		}
+	}
+	if _, ok := bx.box(0, []byte("x")); ok {
+		t.Error("box boxed an unknown WireType")
 	}
 	runtime.GC()
 	runtime.GC()

@@ -31,11 +31,11 @@ func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, er
 	}
 	if wc, ok := c.(connector.WireChecker); ok && bx != nil {
 		t, err := wc.CheckWire(b)
-		switch {
-		case err != nil:
+		if err != nil {
 			return nil, err
-		case t == connector.WireAsBytes, t == connector.WireAsJSON, t == connector.WireAsString:
-			return bx.box(t, b), nil
+		}
+		if v, ok := bx.box(t, b); ok {
+			return v, nil
 		}
 		// A type this engine does not know: Check builds the value.
 	}
