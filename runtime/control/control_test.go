@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
@@ -126,6 +128,73 @@ func TestConcurrentCommits(t *testing.T) {
 	}
 	if len(st.Resources) != 1 {
 		t.Errorf("state holds %d resources, want the winner's 1", len(st.Resources))
+	}
+}
+
+// TestFencedBeforeCommit starts a second apply after the first one wrote
+// its records and before it ends its transaction: the second fences the
+// first, which must then fail with ErrStaleState, whatever error the
+// coordinator gives its commit, and leave nothing in the state. The
+// coordinator answers PRODUCER_FENCED when the second apply has already
+// committed, and, with KIP-890's retry detection (kfake does it), may
+// answer INVALID_TXN_STATE when the second has only just started.
+func TestFencedBeforeCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		second func(ctx context.Context, c *control.Control, opts []kgo.Opt) error
+		want   []string // the resources in the state after both
+	}{
+		{"committed", func(ctx context.Context, c *control.Control, _ []kgo.Opt) error {
+			_, err := c.Commit(ctx, []control.Change{{Address: "topic.b", Resource: topicRes("topic.b", "b", 1)}}, control.NoSerial, control.CommitInfo{})
+			return err
+		}, []string{"topic.b"}},
+		{"started", func(ctx context.Context, c *control.Control, opts []kgo.Opt) error {
+			cl, err := kgo.NewClient(opts...)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.TransactionalID = kmsg.StringPtr(c.Fleet() + ".apply")
+			req.TransactionTimeoutMillis = 10_000
+			resp, err := req.RequestWith(ctx, cl)
+			if err != nil {
+				return err
+			}
+			return kerr.ErrorForCode(resp.ErrorCode)
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, opts := newControl(t, "fence")
+			ctx := ctxT(t)
+			var second error
+			started := false
+			control.SetBeforeEnd(t.Cleanup, func() {
+				if started { // the second apply's own end
+					return
+				}
+				started = true
+				second = tc.second(ctx, c, opts)
+			})
+			_, first := c.Commit(ctx, []control.Change{{Address: "topic.a", Resource: topicRes("topic.a", "a", 1)}}, control.NoSerial, control.CommitInfo{})
+			if second != nil {
+				t.Fatalf("the second apply: %v", second)
+			}
+			if !errors.Is(first, control.ErrStaleState) {
+				t.Fatalf("the fenced apply failed with %v, want ErrStaleState", first)
+			}
+			st, err := c.ReadState(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range st.Sorted() {
+				got = append(got, r.Address)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("resources in the state (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -175,6 +175,9 @@ func (c *Control) Commit(ctx context.Context, changes []Change, expected int64, 
 	if err := res.FirstErr(); err != nil {
 		return abort(fmt.Errorf("control: write to %s: %w", c.ConfigsTopic(), err))
 	}
+	if beforeEnd != nil {
+		beforeEnd()
+	}
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		if fenced(err) {
 			return 0, fmt.Errorf("%w: another apply started while this one ran", ErrStaleState)
@@ -214,8 +217,18 @@ func (c *Control) WatchState(ctx context.Context, fn func(*State)) error {
 	})
 }
 
+// beforeEnd, when set by a test, runs between an apply's last write and
+// the end of its transaction.
+var beforeEnd func()
+
 // fenced reports whether err says that a newer apply, with the same
-// transactional id, took over.
+// transactional id, took over: the coordinator bumped the producer epoch
+// and aborted this apply's transaction. A commit that comes after that
+// is refused with PRODUCER_FENCED or INVALID_PRODUCER_EPOCH, or, from a
+// coordinator that implements KIP-890's retry detection (EndTxn v5+), with
+// INVALID_TXN_STATE: to it the commit looks like a retry of the abort that
+// ended the transaction. Each means this apply's transaction did not
+// commit.
 func fenced(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch)
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.InvalidTxnState)
 }
