@@ -186,6 +186,51 @@ func TestProduceConsume(t *testing.T) {
 	consumeN(t, cfg, "orders", 500)
 }
 
+// TestProducesUncompressed checks that clients made from a Config send
+// batches uncompressed, as Kafka's producer does by default, even when
+// the batch would compress well, and that many clients made at once from
+// the same options work (with -race, that they share no mutable option).
+func TestProducesUncompressed(t *testing.T) {
+	_, cfg := kafkatest.Start(t)
+	opts, err := cfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	clients := make([]*kgo.Client, 4)
+	errs := make([]error, len(clients))
+	for i := range clients {
+		wg.Go(func() { clients[i], errs[i] = kgo.NewClient(opts...) })
+	}
+	wg.Wait()
+	for i, cl := range clients {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		t.Cleanup(cl.Close)
+	}
+	cl := clients[0]
+	if err := kafka.EnsureTopics(testCtx(t), kadm.NewClient(cl), kafka.Topic{Name: "plain", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	value := []byte(strings.Repeat("compress me ", 1000))
+	if err := cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "plain", Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	consumer := newClient(t, cfg, kgo.ConsumeTopics("plain"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	fs := consumer.PollFetches(testCtx(t))
+	if err := fs.Err0(); err != nil {
+		t.Fatal(err)
+	}
+	recs := fs.Records()
+	if len(recs) != 1 || string(recs[0].Value) != string(value) {
+		t.Fatalf("consumed %d records, want the one produced", len(recs))
+	}
+	if c := recs[0].Attrs.CompressionType(); c != 0 {
+		t.Errorf("the batch was compressed with codec %d, want 0 (none)", c)
+	}
+}
+
 // TestBrokerNoAutoCreate checks that a metadata request asking for topic
 // auto-creation gets UNKNOWN_TOPIC_OR_PARTITION: topics are only created
 // explicitly.

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -180,10 +181,7 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 	if id == "" {
 		id = DefaultClientID
 	}
-	// Batches go out uncompressed, Kafka's producer default: franz-go
-	// would use snappy, which some clients (kafkajs without a codec
-	// plugin) cannot read.
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id), kgo.ProducerBatchCompression(kgo.NoCompression())}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id), kgo.WithCompressor(uncompressed{})}
 	if c.SASL != nil {
 		m, err := c.SASL.mechanism()
 		if err != nil {
@@ -258,4 +256,17 @@ func NewClient(c Config, opts ...kgo.Opt) (*kgo.Client, error) {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	return cl, nil
+}
+
+// uncompressed is the producer compressor of the clients made from a
+// Config's Opts: batches go out uncompressed, Kafka's producer default
+// (franz-go would use snappy, which some clients, kafkajs without a codec
+// plugin, cannot read). It stands in for
+// kgo.ProducerBatchCompression(kgo.NoCompression()), whose codec slice
+// kgo.NewClient rewrites in place: a data race when, as here, clients made
+// at once share the options.
+type uncompressed struct{}
+
+func (uncompressed) Compress(_ *bytes.Buffer, src []byte, _ ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
+	return src, kgo.CodecNone
 }
