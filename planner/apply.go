@@ -380,6 +380,7 @@ func (a *applier) deleteTopic(ctx context.Context, name string, wait bool) error
 // offsets of the moved ones to their new address, before the commit.
 func (a *applier) handOver(ctx context.Context, pending []*plan.Change) error {
 	var stop []string
+	tasks := map[string]int{}
 	for _, c := range pending {
 		if c.IsTopic() || c.Action == plan.Create || c.Action == plan.Delete {
 			continue
@@ -404,10 +405,13 @@ func (a *applier) handOver(ctx context.Context, pending []*plan.Change) error {
 			return err
 		}
 		stop = append(stop, from)
+		if c.Before != nil && c.Before.Pipeline != nil {
+			tasks[from] = max(c.Before.Pipeline.Tasks, 1)
+		}
 	}
 	if len(stop) > 0 {
 		a.hooks.Info(fmt.Sprintf("Pausing %s to hand over offsets...", strings.Join(stop, ", ")))
-		if err := a.waitStopped(ctx, stop); err != nil {
+		if err := a.waitPaused(ctx, stop, tasks); err != nil {
 			return err
 		}
 	}
@@ -598,6 +602,58 @@ func (a *applier) waitStopped(ctx context.Context, addrs []string) error {
 					left = append(left, fmt.Sprintf("%s (task %d RUNNING on worker %s)", addr, id, ts.WorkerID))
 				}
 			}
+		}
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		sort.Strings(left)
+		return &TimeoutError{What: "stop", Addresses: left, Timeout: a.timeout()}
+	}
+	return nil
+}
+
+// waitPaused waits until the tasks of the pipelines apply paused have
+// stopped: each reports PAUSED, which a worker writes only once it has seen
+// the pause (after its task flushed its offsets); tasks counts each
+// pipeline's tasks (status records of higher task numbers are left over
+// from an older configuration). Any other state than RUNNING (UNASSIGNED,
+// FAILED) may be one a worker wrote before it saw the pause, in a
+// rebalance or before an automatic restart, and the task may run again
+// before it stops: it counts as stopped only when no worker is in the
+// fleet's group to run it. A worker that starts later reads the pause
+// before it starts anything.
+func (a *applier) waitPaused(ctx context.Context, addrs []string, tasks map[string]int) error {
+	var left []string
+	ok, err := a.waitStatus(ctx, func(v *control.StatusView) (bool, error) {
+		left = left[:0]
+		var unsure []string
+		for _, addr := range addrs {
+			for id, ts := range v.Tasks[addr] {
+				if n, ok := tasks[addr]; ok && id >= n {
+					continue
+				}
+				switch ts.State {
+				case control.Paused:
+				case control.Running:
+					left = append(left, fmt.Sprintf("%s (task %d RUNNING on worker %s)", addr, id, ts.WorkerID))
+				default:
+					unsure = append(unsure, fmt.Sprintf("%s (task %d %s, not yet PAUSED by a worker of the fleet)", addr, id, ts.State))
+				}
+			}
+		}
+		if len(left) > 0 || len(unsure) == 0 {
+			left = append(left, unsure...)
+			return len(left) == 0, nil
+		}
+		live, err := a.ctl.LiveWorkers(ctx)
+		if err != nil {
+			return false, err
+		}
+		if live > 0 {
+			left = append(left, unsure...)
 		}
 		return len(left) == 0, nil
 	})

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/planner/plan"
@@ -291,6 +293,86 @@ moved {
 	}
 	if st.Resources["source.generator.orders"] != nil || st.Resources["source.generator.orders2"] == nil {
 		t.Errorf("state after the move: %v", st.Resources)
+	}
+}
+
+// TestApplyWaitsForPause: apply pauses a pipeline it replaces and waits
+// until its tasks stop. UNASSIGNED, which a worker writes in a rebalance,
+// is not enough while a worker is in the fleet's group: the task may run
+// again, and save offsets after apply reset them, before that worker sees
+// the pause. PAUSED is; so is UNASSIGNED when no worker is in the group.
+func TestApplyWaitsForPause(t *testing.T) {
+	f := newFleet(t, "shop")
+	ctx := ctxOf(t)
+	if _, err := f.apply(f.plan(genOnly), false); err != nil {
+		t.Fatal(err)
+	}
+	const addr = "source.generator.orders"
+	status := func(state control.TaskState) {
+		t.Helper()
+		if err := f.ctl.PutTaskStatus(ctx, control.TaskStatus{Pipeline: addr, Task: 0, State: state, WorkerID: "w1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workers := func(want int) {
+		t.Helper()
+		for {
+			n, err := f.ctl.LiveWorkers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == want {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%d members in the worker group, want %d", n, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// A member of the worker group that runs nothing and writes no status.
+	opts, err := f.kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := kgo.NewClient(append(opts, kgo.ConsumerGroup("shop.workers"), kgo.ConsumeTopics("shop.orders"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer member.Close()
+	workers(1)
+
+	status(control.Unassigned)
+	replace := func(seed string) planner.ApplyArgs {
+		p := f.plan(edit(genOnly, "rate  = 20", "rate  = 20\n  seed  = "+seed))
+		return planner.ApplyArgs{Plan: p, Control: f.ctl, Timeout: time.Second, By: "test"}
+	}
+	args := replace("9")
+	_, err = planner.Apply(ctx, args)
+	var te *planner.TimeoutError
+	if !errors.As(err, &te) || te.What != "stop" || len(te.Addresses) != 1 || !strings.Contains(te.Addresses[0], "UNASSIGNED") {
+		t.Fatalf("apply with a task UNASSIGNED and a worker in the group = %v, want a TimeoutError to stop it", err)
+	}
+	st, err := f.ctl.ReadState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Serial != args.Plan.Serial {
+		t.Fatalf("the timed-out apply committed: serial %d, planned against %d", st.Serial, args.Plan.Serial)
+	}
+
+	// The worker saw the pause.
+	status(control.Paused)
+	if _, err := planner.Apply(ctx, args); err != nil {
+		t.Fatalf("apply with the task PAUSED: %v", err)
+	}
+
+	// No worker in the group: nothing runs the task.
+	member.Close()
+	workers(0)
+	status(control.Unassigned)
+	if _, err := planner.Apply(ctx, replace("10")); err != nil {
+		t.Fatalf("apply with the task UNASSIGNED and no worker: %v", err)
 	}
 }
 

@@ -101,6 +101,24 @@ func (c *Control) DeleteGroup(ctx context.Context, group string) error {
 	return fmt.Errorf("control: delete group %s: %w", group, err)
 }
 
+// LiveWorkers returns how many workers are members of the fleet's worker
+// group (<fleet>.workers) now: 0 when none runs or the group never existed.
+func (c *Control) LiveWorkers(ctx context.Context) (int, error) {
+	group := c.fleet + ".workers"
+	described, err := c.adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return 0, fmt.Errorf("control: describe group %s: %w", group, err)
+	}
+	d, ok := described[group]
+	if !ok || errors.Is(d.Err, kerr.GroupIDNotFound) {
+		return 0, nil
+	}
+	if d.Err != nil {
+		return 0, fmt.Errorf("control: describe group %s: %w", group, d.Err)
+	}
+	return len(d.Members), nil
+}
+
 // RemoveStaticMembers removes the static members (those with an instance
 // id, KIP-345) of a consumer group, as Kafka's admin
 // removeMembersFromConsumerGroup does: a static member does not leave the
