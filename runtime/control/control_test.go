@@ -169,12 +169,12 @@ func TestFencedBeforeCommit(t *testing.T) {
 			ctx := ctxT(t)
 			var second error
 			started := false
-			control.SetBeforeEnd(t.Cleanup, func() {
-				if started { // the second apply's own end
-					return
+			control.SetEndTransaction(t.Cleanup, func(ctx context.Context, end func() error) error {
+				if !started { // not the second apply's own end
+					started = true
+					second = tc.second(ctx, c, opts)
 				}
-				started = true
-				second = tc.second(ctx, c, opts)
+				return end()
 			})
 			_, first := c.Commit(ctx, []control.Change{{Address: "topic.a", Resource: topicRes("topic.a", "a", 1)}}, control.NoSerial, control.CommitInfo{})
 			if second != nil {
@@ -195,6 +195,31 @@ func TestFencedBeforeCommit(t *testing.T) {
 				t.Errorf("resources in the state (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCommitAnswerLost: the first EndTxn of an apply commits but its
+// answer is lost, and the retry is refused because another apply fenced
+// this one in between. The apply committed, and Commit says so.
+func TestCommitAnswerLost(t *testing.T) {
+	c, _ := newControl(t, "lost")
+	ctx := ctxT(t)
+	control.SetEndTransaction(t.Cleanup, func(_ context.Context, end func() error) error {
+		if err := end(); err != nil {
+			return err
+		}
+		return kerr.ProducerFenced
+	})
+	serial, err := c.Commit(ctx, []control.Change{{Address: "topic.a", Resource: topicRes("topic.a", "a", 1)}}, control.NoSerial, control.CommitInfo{})
+	if err != nil {
+		t.Fatalf("Commit = %v, want the serial of its commit", err)
+	}
+	st, err := c.ReadState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Serial != serial || st.Resources["topic.a"] == nil {
+		t.Errorf("state at serial %d with %v; Commit returned %d", st.Serial, st.Resources, serial)
 	}
 }
 

@@ -1,8 +1,17 @@
 package control
 
-// SetBeforeEnd sets the hook that runs between an apply's last write and
-// the end of its transaction, until the test ends.
-func SetBeforeEnd(cleanup func(func()), fn func()) {
-	beforeEnd = fn
-	cleanup(func() { beforeEnd = nil })
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// SetEndTransaction replaces, until the test ends, how Commit ends an
+// apply's transaction: fn gets the context and the real end.
+func SetEndTransaction(cleanup func(func()), fn func(ctx context.Context, end func() error) error) {
+	orig := endTransaction
+	endTransaction = func(ctx context.Context, cl *kgo.Client) error {
+		return fn(ctx, func() error { return orig(ctx, cl) })
+	}
+	cleanup(func() { endTransaction = orig })
 }

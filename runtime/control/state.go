@@ -175,16 +175,25 @@ func (c *Control) Commit(ctx context.Context, changes []Change, expected int64, 
 	if err := res.FirstErr(); err != nil {
 		return abort(fmt.Errorf("control: write to %s: %w", c.ConfigsTopic(), err))
 	}
-	if beforeEnd != nil {
-		beforeEnd()
-	}
-	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		if fenced(err) {
-			return 0, fmt.Errorf("%w: another apply started while this one ran", ErrStaleState)
+	serial := res[len(res)-1].Record.Offset
+	if err := endTransaction(ctx, cl); err != nil {
+		if !fenced(err) {
+			return 0, fmt.Errorf("control: commit transaction: %w", err)
 		}
-		return 0, fmt.Errorf("control: commit transaction: %w", err)
+		// franz-go retries an EndTxn whose answer was lost; if another
+		// apply fenced this one in between, the retry is refused although
+		// the first attempt committed. The state says which.
+		if st, rerr := c.ReadState(ctx); rerr == nil && st.Serial == serial {
+			return serial, nil
+		}
+		return 0, fmt.Errorf("%w: another apply started while this one ran", ErrStaleState)
 	}
-	return res[len(res)-1].Record.Offset, nil
+	return serial, nil
+}
+
+// endTransaction commits an apply's transaction; tests replace it.
+var endTransaction = func(ctx context.Context, cl *kgo.Client) error {
+	return cl.EndTransaction(ctx, kgo.TryCommit)
 }
 
 // WatchState calls fn with the committed state once it has read up to the
@@ -216,10 +225,6 @@ func (c *Control) WatchState(ctx context.Context, fn func(*State)) error {
 		return ferr
 	})
 }
-
-// beforeEnd, when set by a test, runs between an apply's last write and
-// the end of its transaction.
-var beforeEnd func()
 
 // fenced reports whether err says that a newer apply, with the same
 // transactional id, took over: the coordinator bumped the producer epoch

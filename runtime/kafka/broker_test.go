@@ -204,10 +204,12 @@ func TestProducesUncompressed(t *testing.T) {
 	}
 	wg.Wait()
 	for i, cl := range clients {
+		if cl != nil {
+			t.Cleanup(cl.Close)
+		}
 		if errs[i] != nil {
 			t.Fatal(errs[i])
 		}
-		t.Cleanup(cl.Close)
 	}
 	cl := clients[0]
 	if err := kafka.EnsureTopics(testCtx(t), kadm.NewClient(cl), kafka.Topic{Name: "plain", Partitions: 1}); err != nil {

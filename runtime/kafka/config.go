@@ -264,9 +264,11 @@ func NewClient(c Config, opts ...kgo.Opt) (*kgo.Client, error) {
 // plugin, cannot read). It stands in for
 // kgo.ProducerBatchCompression(kgo.NoCompression()), whose codec slice
 // kgo.NewClient rewrites in place: a data race when, as here, clients made
-// at once share the options.
+// at once share the options. Its Compress returns nil, which franz-go
+// reads as "send the batch as it is"; a compressor wins over any
+// kgo.ProducerBatchCompression added to the options.
 type uncompressed struct{}
 
-func (uncompressed) Compress(_ *bytes.Buffer, src []byte, _ ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
-	return src, kgo.CodecNone
+func (uncompressed) Compress(*bytes.Buffer, []byte, ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
+	return nil, kgo.CodecNone
 }
