@@ -411,7 +411,7 @@ func (a *applier) handOver(ctx context.Context, pending []*plan.Change) error {
 	}
 	if len(stop) > 0 {
 		a.hooks.Info(fmt.Sprintf("Pausing %s to hand over offsets...", strings.Join(stop, ", ")))
-		if err := a.waitPaused(ctx, stop, tasks); err != nil {
+		if err := a.waitStopped(ctx, stop, true, tasks); err != nil {
 			return err
 		}
 	}
@@ -482,7 +482,7 @@ func (a *applier) afterCommit(ctx context.Context, pending []*plan.Change) error
 	}
 	stopped := true
 	if len(deleted) > 0 {
-		if err := a.waitStopped(ctx, deleted); err != nil {
+		if err := a.waitStopped(ctx, deleted, false, nil); err != nil {
 			a.hooks.Warn(fmt.Sprintf("Offsets of deleted pipelines were kept: %v.", err))
 			stopped = false
 		}
@@ -592,40 +592,18 @@ func (a *applier) waitStatus(ctx context.Context, cond func(*control.StatusView)
 }
 
 // waitStopped waits until no task of the pipelines runs.
-func (a *applier) waitStopped(ctx context.Context, addrs []string) error {
-	var left []string
-	ok, err := a.waitStatus(ctx, func(v *control.StatusView) (bool, error) {
-		left = left[:0]
-		for _, addr := range addrs {
-			for id, ts := range v.Tasks[addr] {
-				if ts.State == control.Running {
-					left = append(left, fmt.Sprintf("%s (task %d RUNNING on worker %s)", addr, id, ts.WorkerID))
-				}
-			}
-		}
-		return len(left) == 0, nil
-	})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		sort.Strings(left)
-		return &TimeoutError{What: "stop", Addresses: left, Timeout: a.timeout()}
-	}
-	return nil
-}
-
-// waitPaused waits until the tasks of the pipelines apply paused have
-// stopped: each reports PAUSED, which a worker writes only once it has seen
-// the pause (after its task flushed its offsets); tasks counts each
-// pipeline's tasks (status records of higher task numbers are left over
-// from an older configuration). Any other state than RUNNING (UNASSIGNED,
-// FAILED) may be one a worker wrote before it saw the pause, in a
-// rebalance or before an automatic restart, and the task may run again
-// before it stops: it counts as stopped only when no worker is in the
-// fleet's group to run it. A worker that starts later reads the pause
-// before it starts anything.
-func (a *applier) waitPaused(ctx context.Context, addrs []string, tasks map[string]int) error {
+//
+// For pipelines apply paused (paused), a task has stopped when it reports
+// PAUSED, which a worker writes only once it has seen the pause and its
+// task has flushed its offsets; tasks counts each pipeline's tasks (status
+// records of higher task numbers are left over from an older
+// configuration). Another state than RUNNING (UNASSIGNED, FAILED) may be
+// one a worker wrote before it saw the pause, in a rebalance or before an
+// automatic restart, and the task may run again before it stops: it
+// counts only when no worker is in the fleet's group to run it. A worker
+// that starts later reads the pause before it starts anything. For
+// deleted pipelines, which no worker pauses, anything but RUNNING counts.
+func (a *applier) waitStopped(ctx context.Context, addrs []string, paused bool, tasks map[string]int) error {
 	var left []string
 	ok, err := a.waitStatus(ctx, func(v *control.StatusView) (bool, error) {
 		left = left[:0]
@@ -635,26 +613,21 @@ func (a *applier) waitPaused(ctx context.Context, addrs []string, tasks map[stri
 				if n, ok := tasks[addr]; ok && id >= n {
 					continue
 				}
-				switch ts.State {
-				case control.Paused:
-				case control.Running:
+				switch {
+				case ts.State == control.Running:
 					left = append(left, fmt.Sprintf("%s (task %d RUNNING on worker %s)", addr, id, ts.WorkerID))
-				default:
+				case paused && ts.State != control.Paused:
 					unsure = append(unsure, fmt.Sprintf("%s (task %d %s, not yet PAUSED by a worker of the fleet)", addr, id, ts.State))
 				}
 			}
 		}
-		if len(left) > 0 || len(unsure) == 0 {
-			left = append(left, unsure...)
-			return len(left) == 0, nil
+		if len(left) == 0 && len(unsure) > 0 {
+			live, err := a.ctl.LiveWorkers(ctx)
+			if err != nil || live == 0 {
+				return err == nil, err
+			}
 		}
-		live, err := a.ctl.LiveWorkers(ctx)
-		if err != nil {
-			return false, err
-		}
-		if live > 0 {
-			left = append(left, unsure...)
-		}
+		left = append(left, unsure...)
 		return len(left) == 0, nil
 	})
 	if err != nil {

@@ -104,19 +104,25 @@ func (c *Control) DeleteGroup(ctx context.Context, group string) error {
 // LiveWorkers returns how many workers are members of the fleet's worker
 // group (<fleet>.workers) now: 0 when none runs or the group never existed.
 func (c *Control) LiveWorkers(ctx context.Context) (int, error) {
-	group := c.fleet + ".workers"
+	d, err := c.describeGroup(ctx, c.fleet+".workers")
+	return len(d.Members), err
+}
+
+// describeGroup describes one group; a group that does not exist has no
+// members.
+func (c *Control) describeGroup(ctx context.Context, group string) (kadm.DescribedGroup, error) {
 	described, err := c.adm.DescribeGroups(ctx, group)
 	if err != nil {
-		return 0, fmt.Errorf("control: describe group %s: %w", group, err)
+		return kadm.DescribedGroup{}, fmt.Errorf("control: describe group %s: %w", group, err)
 	}
 	d, ok := described[group]
 	if !ok || errors.Is(d.Err, kerr.GroupIDNotFound) {
-		return 0, nil
+		return kadm.DescribedGroup{}, nil
 	}
 	if d.Err != nil {
-		return 0, fmt.Errorf("control: describe group %s: %w", group, d.Err)
+		return kadm.DescribedGroup{}, fmt.Errorf("control: describe group %s: %w", group, d.Err)
 	}
-	return len(d.Members), nil
+	return d, nil
 }
 
 // RemoveStaticMembers removes the static members (those with an instance
@@ -126,16 +132,9 @@ func (c *Control) LiveWorkers(ctx context.Context) (int, error) {
 // have stopped keeps them until their session times out. It reports how
 // many it removed. Call it only when the group's consumers have stopped.
 func (c *Control) RemoveStaticMembers(ctx context.Context, group string) (int, error) {
-	described, err := c.adm.DescribeGroups(ctx, group)
+	d, err := c.describeGroup(ctx, group)
 	if err != nil {
-		return 0, fmt.Errorf("control: describe group %s: %w", group, err)
-	}
-	d, ok := described[group]
-	if !ok || errors.Is(d.Err, kerr.GroupIDNotFound) {
-		return 0, nil
-	}
-	if d.Err != nil {
-		return 0, fmt.Errorf("control: describe group %s: %w", group, d.Err)
+		return 0, err
 	}
 	var ids []string
 	for _, m := range d.Members {
