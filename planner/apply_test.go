@@ -335,7 +335,7 @@ func TestApplyWaitsForPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	member, err := kgo.NewClient(append(opts, kgo.ConsumerGroup("shop.workers"), kgo.ConsumeTopics("shop.orders"))...)
+	member, err := kgo.NewClient(append(opts, kgo.ConsumerGroup(control.WorkersGroup("shop")), kgo.ConsumeTopics("shop.orders"))...)
 	if err != nil {
 		t.Fatal(err)
 	}

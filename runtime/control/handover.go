@@ -14,6 +14,9 @@ import (
 // target, its source offsets and its sink consumer group's offsets follow
 // it, or go.
 
+// WorkersGroup is the group the workers of a fleet join: <fleet>.workers.
+func WorkersGroup(fleet string) string { return fleet + ".workers" }
+
 // SinkGroup is the consumer group of the sink pipeline at address.
 func (c *Control) SinkGroup(address string) string { return c.fleet + "." + address }
 
@@ -102,9 +105,9 @@ func (c *Control) DeleteGroup(ctx context.Context, group string) error {
 }
 
 // LiveWorkers returns how many workers are members of the fleet's worker
-// group (<fleet>.workers) now: 0 when none runs or the group never existed.
+// group (WorkersGroup) now: 0 when none runs or the group never existed.
 func (c *Control) LiveWorkers(ctx context.Context) (int, error) {
-	d, err := c.describeGroup(ctx, c.fleet+".workers")
+	d, err := c.describeGroup(ctx, WorkersGroup(c.fleet))
 	return len(d.Members), err
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // The worker group's protocol, as Kafka Connect's worker coordinator does
@@ -35,7 +37,7 @@ type membership struct {
 }
 
 func newMembership(w *Worker, cl *kgo.Client) *membership {
-	return &membership{w: w, cl: cl, group: w.cfg.Fleet + ".workers", changed: make(chan struct{}, 1)}
+	return &membership{w: w, cl: cl, group: control.WorkersGroup(w.cfg.Fleet), changed: make(chan struct{}, 1)}
 }
 
 // stateChanged tells the membership that the state changed: a leader

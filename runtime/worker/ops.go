@@ -26,13 +26,14 @@ type Member struct {
 
 // Members describes the fleet's worker group.
 func Members(ctx context.Context, adm *kadm.Client, fleetName string) ([]Member, string, error) {
-	groups, err := adm.DescribeGroups(ctx, fleetName+".workers")
+	group := control.WorkersGroup(fleetName)
+	groups, err := adm.DescribeGroups(ctx, group)
 	if err != nil {
 		return nil, "", err
 	}
-	g, ok := groups[fleetName+".workers"]
+	g, ok := groups[group]
 	if !ok {
-		return nil, "", fmt.Errorf("the worker group %s.workers was not described", fleetName)
+		return nil, "", fmt.Errorf("the worker group %s was not described", group)
 	}
 	if g.Err != nil {
 		return nil, "", g.Err
