@@ -15,13 +15,52 @@ type SourceOffset struct {
 	Offset    map[string]any `json:"offset"`
 }
 
-// PartitionKey is the canonical text of a source partition, for maps.
+// PartitionKey is the canonical text of a source partition, for maps:
+// JSON with sorted keys. nil and an empty map are the same partition.
 func PartitionKey(p map[string]any) string {
+	if len(p) == 0 {
+		return "{}"
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Sprint(p)
+		// A partition map a connector built with values JSON cannot
+		// hold: fall back to Go syntax, still stable for a given map
+		// (fmt prints maps with sorted keys).
+		return "go:" + fmt.Sprint(p)
 	}
 	return string(b)
+}
+
+// OffsetStore is the store of source offsets a task uses: the pipeline's
+// offsets in the offsets topic, as a list (Load), saved (Save) or as the
+// records an exactly-once task writes in its own transaction (Records).
+type OffsetStore struct{ c *Control }
+
+// Offsets returns the fleet's source offset store.
+func (c *Control) Offsets() OffsetStore { return OffsetStore{c} }
+
+// Load returns the latest saved offset of every source partition of the
+// pipeline, in no particular order.
+func (o OffsetStore) Load(ctx context.Context, pipeline string) ([]SourceOffset, error) {
+	m, err := o.c.LoadOffsets(ctx, pipeline)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SourceOffset, 0, len(m))
+	for _, so := range m {
+		out = append(out, so)
+	}
+	return out, nil
+}
+
+// Save is SaveOffsets.
+func (o OffsetStore) Save(ctx context.Context, pipeline string, offsets []SourceOffset) error {
+	return o.c.SaveOffsets(ctx, pipeline, offsets)
+}
+
+// Records is OffsetRecords.
+func (o OffsetStore) Records(ctx context.Context, pipeline string, offsets []SourceOffset) ([]*kgo.Record, error) {
+	return o.c.OffsetRecords(ctx, pipeline, offsets)
 }
 
 // SaveOffsets writes source offsets of a pipeline and waits for the

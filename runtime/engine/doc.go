@@ -47,9 +47,12 @@
 // # Retries
 //
 // An error that IsRetriable (connector.Retriable, a retriable Kafka error, a
-// timeout) from Open, Poll, Write, Flush, the produce, the offset store or
-// the admin client is retried with exponential backoff from 100ms up to
-// retry_backoff_max, until retry_timeout; then it fails the task.
+// network error such as a broker that refuses connections while it
+// restarts, a timeout) from Open, Poll, Write, Flush, the produce, the
+// commit, the transaction, the offset store or the admin client is retried
+// with exponential backoff from 100ms up to retry_backoff_max, until
+// retry_timeout; then it fails the task. io.EOF from Poll means the source
+// is finished and is never retried.
 //
 // # Ownership
 //

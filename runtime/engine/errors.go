@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -140,17 +141,44 @@ var plainWrapper = map[string]bool{
 
 // IsRetriable reports whether err may succeed when tried again: it was
 // marked with connector.Retriable, or it is a retriable Kafka error, a
-// franz-go record timeout or retry limit, or a network timeout.
+// franz-go record timeout or retry limit, or a network error (a broker that
+// is restarting refuses connections or drops them: see IsNetworkError).
 func IsRetriable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if connector.IsRetriable(err) || kerr.IsRetriable(err) ||
-		errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kgo.ErrRecordRetries) {
+	return connector.IsRetriable(err) || kerr.IsRetriable(err) ||
+		errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kgo.ErrRecordRetries) ||
+		IsNetworkError(err)
+}
+
+// IsNetworkError reports whether err says that a connection could not be
+// made or was lost: a refused or failed dial (a broker that is restarting,
+// a name that does not resolve yet), a reset, a timeout, an EOF in the
+// middle of a conversation. franz-go's own classification
+// (kgo.IsRetryableBrokerErr) leaves failed dials out on purpose, because
+// its callers choose another broker instead; a task has no other broker to
+// choose and retries the whole operation until retry_timeout. A connection
+// closed before the first answer (kgo.ErrFirstReadEOF: usually SASL or TLS
+// settings that do not match the listener's) is not a network error.
+func IsNetworkError(err error) bool {
+	if err == nil || errors.Is(err, kgo.ErrClientClosed) {
+		return false
+	}
+	var first *kgo.ErrFirstReadEOF
+	if errors.As(err, &first) {
+		return false
+	}
+	if kgo.IsRetryableBrokerErr(err) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // FailedRecord is what an error that a Sink's Write returns implements,

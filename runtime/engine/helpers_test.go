@@ -103,6 +103,12 @@ type cluster struct {
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	_, cfg := kafkatest.Start(t)
+	return clusterAt(t, cfg)
+}
+
+// clusterAt is startCluster on a broker the test runs itself.
+func clusterAt(t *testing.T, cfg kafka.Config) *cluster {
+	t.Helper()
 	cl := &cluster{cfg: cfg}
 	cl.producer = cl.client(t, kgo.RecordPartitioner(Partitioner(nil)), kgo.ProducerLinger(0))
 	cl.admin = kadm.NewClient(cl.client(t))
@@ -211,7 +217,7 @@ func (m *memOffsets) Save(_ context.Context, pipeline string, offsets []SourceOf
 		if err != nil {
 			return err
 		}
-		m.saved[pipeline+"\x00"+partitionKey(o.Partition)] = b
+		m.saved[pipeline+"\x00"+control.PartitionKey(o.Partition)] = b
 	}
 	return nil
 }

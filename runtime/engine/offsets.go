@@ -5,31 +5,21 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
-	"sort"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // SourceOffset is the saved position of one source partition: the
 // connector.Record fields SourcePartition and SourceOffset of the latest
 // acknowledged record of that partition.
-type SourceOffset struct {
-	Partition map[string]any `json:"partition"`
-	Offset    map[string]any `json:"offset"`
-}
+type SourceOffset = control.SourceOffset
 
 // OffsetStore keeps the source offsets of pipelines (in the fleet, the
-// compacted <fleet>.offsets topic; runtime/control implements it). Every
-// task of a pipeline loads all of the pipeline's offsets and saves those of
-// the partitions it reads.
-// TxnOffsetStore is an OffsetStore that can hand over the records that
-// save offsets, so that an exactly-once source writes them in its own
-// transaction.
-type TxnOffsetStore interface {
-	OffsetStore
-	Records(ctx context.Context, pipeline string, offsets []SourceOffset) ([]*kgo.Record, error)
-}
-
+// compacted <fleet>.offsets topic: control.OffsetStore). Every task of a
+// pipeline loads all of the pipeline's offsets and saves those of the
+// partitions it reads.
 type OffsetStore interface {
 	// Load returns the latest saved offset of every source partition of
 	// the pipeline. Values may have gone through JSON: the engine turns
@@ -41,32 +31,12 @@ type OffsetStore interface {
 	Save(ctx context.Context, pipeline string, offsets []SourceOffset) error
 }
 
-// partitionKey is a canonical text for a source partition map: JSON with
-// sorted keys. nil and an empty map are the same partition.
-func partitionKey(p map[string]any) string {
-	if len(p) == 0 {
-		return "{}"
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		// A partition map a connector built with values JSON cannot
-		// hold: fall back to Go syntax, still stable for a given map.
-		return "go:" + sortedGoString(p)
-	}
-	return string(b)
-}
-
-func sortedGoString(p map[string]any) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := ""
-	for _, k := range keys {
-		s += k + "=" + reflect.ValueOf(p[k]).String() + ";"
-	}
-	return s
+// TxnOffsetStore is an OffsetStore that can hand over the records that
+// save offsets, so that an exactly-once source writes them in its own
+// transaction.
+type TxnOffsetStore interface {
+	OffsetStore
+	Records(ctx context.Context, pipeline string, offsets []SourceOffset) ([]*kgo.Record, error)
 }
 
 // keyCache remembers the key of the last partition map it saw, so that a
@@ -89,7 +59,7 @@ func (c *keyCache) key(p map[string]any) string {
 	if ptr == c.ptr && len(p) == c.n && c.last != "" {
 		return c.last
 	}
-	c.ptr, c.n, c.last = ptr, len(p), partitionKey(p)
+	c.ptr, c.n, c.last = ptr, len(p), control.PartitionKey(p)
 	return c.last
 }
 

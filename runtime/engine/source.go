@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // maxInflight is how many polled batches may wait for their
@@ -122,7 +123,7 @@ func (t *task) runSource(ctx context.Context) error {
 		return t.fail(StageOffsets, nil, err)
 	}
 	for _, o := range loaded {
-		s.offsets[partitionKey(o.Partition)] = normalizeMap(o.Offset)
+		s.offsets[control.PartitionKey(o.Partition)] = normalizeMap(o.Offset)
 	}
 	if t.p.policy.tolerateAll {
 		t.tr.onMutate = s.snapshot
@@ -177,12 +178,18 @@ func (s *sourceLoop) loop(ctx context.Context) error {
 			return err
 		}
 		var recs []connector.Record
+		eof := false
 		err := s.retry(ctx, "polling the source", func() (err error) {
 			recs, err = s.src.Poll(ctx)
+			if errors.Is(err, io.EOF) {
+				// The source is finished: never retried, although a
+				// broker's io.EOF is a network error.
+				eof = true
+				return nil
+			}
 			return err
 		})
-		eof := errors.Is(err, io.EOF)
-		if err != nil && !eof {
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -215,7 +222,7 @@ func (s *sourceLoop) loop(ctx context.Context) error {
 func (s *sourceLoop) offset(partition map[string]any) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return maps.Clone(s.offsets[partitionKey(partition)])
+	return maps.Clone(s.offsets[control.PartitionKey(partition)])
 }
 
 // snapshot keeps the record as the source gave it before a transform

@@ -33,6 +33,7 @@ type seqSource struct {
 	resumedAt           *atomic.Int64
 	acked               *atomic.Int64
 	record              func(seq int) connector.Record
+	every               time.Duration // the least time between two polls that give records
 }
 
 var seqPartition = map[string]any{"shard": int64(0)}
@@ -60,6 +61,13 @@ func (s *seqSource) Poll(ctx context.Context) ([]connector.Record, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 		return nil, nil
+	}
+	if s.every > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(s.every):
+		}
 	}
 	var out []connector.Record
 	for ; len(out) < s.per && s.next < s.total; s.next++ {

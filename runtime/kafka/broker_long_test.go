@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
 )
 
 // TestLongBrokerSurvivesKill9 runs `pipectl broker -data-dir D` as a
@@ -34,13 +35,13 @@ func TestLongBrokerSurvivesKill9(t *testing.T) {
 	bin := buildPipectl(t)
 	dir := t.TempDir()
 
-	p := startBrokerProc(t, bin, "-listen", "127.0.0.1:0", "-data-dir", dir)
-	_, port, err := net.SplitHostPort(p.addr)
+	p := kafkatest.StartProcess(t, bin, "-listen", "127.0.0.1:0", "-data-dir", dir)
+	_, port, err := net.SplitHostPort(p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	listen := "127.0.0.1:" + port
-	cfg := kafka.Config{Brokers: []string{p.addr}}
+	cfg := kafka.Config{Brokers: []string{p.Addr}}
 	{
 		cl := newClient(t, cfg)
 		if err := kafka.EnsureTopics(testCtx(t), kadm.NewClient(cl), kafka.Topic{Name: topic, Partitions: 4}); err != nil {
@@ -70,12 +71,12 @@ func TestLongBrokerSurvivesKill9(t *testing.T) {
 		}
 		cl.Close()
 
-		if code := p.stop(t, os.Kill); code != -1 {
+		if code := p.Stop(t, os.Kill); code != -1 {
 			t.Fatalf("round %d: exit code %d after SIGKILL; want -1 (killed)", round, code)
 		}
-		p = startBrokerProc(t, bin, "-listen", listen, "-data-dir", dir)
-		if p.addr != listen {
-			t.Fatalf("restarted on %s; want %s", p.addr, listen)
+		p = kafkatest.StartProcess(t, bin, "-listen", listen, "-data-dir", dir)
+		if p.Addr != listen {
+			t.Fatalf("restarted on %s; want %s", p.Addr, listen)
 		}
 	}
 
@@ -102,8 +103,8 @@ func TestLongBrokerSurvivesKill9(t *testing.T) {
 	if total != rounds*perRun {
 		t.Errorf("end offsets sum to %d; want %d", total, rounds*perRun)
 	}
-	if code := p.stop(t, os.Interrupt); code != 0 {
-		t.Errorf("SIGINT: exit code %d; want 0\n%s", code, p.stderr)
+	if code := p.Stop(t, os.Interrupt); code != 0 {
+		t.Errorf("SIGINT: exit code %d; want 0\n%s", code, p.Stderr())
 	}
 }
 
@@ -117,8 +118,8 @@ func TestLongBrokerKeepsAckedRecords(t *testing.T) {
 	bin := buildPipectl(t)
 	dir := t.TempDir()
 
-	p := startBrokerProc(t, bin, "-listen", "127.0.0.1:0", "-data-dir", dir)
-	cfg := kafka.Config{Brokers: []string{p.addr}}
+	p := kafkatest.StartProcess(t, bin, "-listen", "127.0.0.1:0", "-data-dir", dir)
+	cfg := kafka.Config{Brokers: []string{p.Addr}}
 	cl := newClient(t, cfg)
 	if err := kafka.EnsureTopics(testCtx(t), kadm.NewClient(cl), kafka.Topic{Name: topic, Partitions: 3}); err != nil {
 		t.Fatal(err)
@@ -162,11 +163,11 @@ func TestLongBrokerKeepsAckedRecords(t *testing.T) {
 	}
 
 	waitAcked(20000)
-	if code := p.stop(t, os.Kill); code != -1 {
+	if code := p.Stop(t, os.Kill); code != -1 {
 		t.Fatalf("exit code %d after SIGKILL; want -1 (killed)", code)
 	}
 	beforeKill := countAcked()
-	p = startBrokerProc(t, bin, "-listen", p.addr, "-data-dir", dir)
+	p = kafkatest.StartProcess(t, bin, "-listen", p.Addr, "-data-dir", dir)
 	waitAcked(beforeKill + 20000)
 	close(stop)
 	wg.Wait()
@@ -198,7 +199,7 @@ func TestLongBrokerKeepsAckedRecords(t *testing.T) {
 		t.Errorf("%d of %d acknowledged records are missing after the kill -9", missing, len(want))
 	}
 	t.Logf("%d records acknowledged, %d before the kill; %d read", len(want), beforeKill, total)
-	if code := p.stop(t, os.Interrupt); code != 0 {
-		t.Errorf("SIGINT: exit code %d; want 0\n%s", code, p.stderr)
+	if code := p.Stop(t, os.Interrupt); code != 0 {
+		t.Errorf("SIGINT: exit code %d; want 0\n%s", code, p.Stderr())
 	}
 }

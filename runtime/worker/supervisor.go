@@ -74,6 +74,8 @@ type supervisor struct {
 	handled    map[taskKey]time.Time // restart requests already acted on
 	attempts   map[taskKey]int       // automatic restarts since the last configuration change
 	wakeups    map[taskKey]bool      // automatic restarts with a timer set
+
+	status *statusWriter
 }
 
 // pendingRelease is a task assigned here that another live worker still
@@ -88,7 +90,7 @@ func newSupervisor(w *Worker) *supervisor {
 	return &supervisor{w: w, tasks: map[taskKey]*task{}, failed: map[taskKey]failure{},
 		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{},
 		release: map[taskKey]pendingRelease{}, handled: map[taskKey]time.Time{},
-		attempts: map[taskKey]int{}, wakeups: map[taskKey]bool{}}
+		attempts: map[taskKey]int{}, wakeups: map[taskKey]bool{}, status: newStatusWriter(w.ctl)}
 }
 
 // run reconciles the running tasks with the state until ctx ends, then
@@ -372,11 +374,9 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, key := range gone {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.w.ctl.DeleteTaskStatus(sctx, key.pipeline, key.task); err != nil {
-			s.w.log.Warn("cannot delete the status of a removed task", "pipeline", key.pipeline, "task", key.task, "error", err)
+		if err := s.status.write(key, nil); err != nil {
+			s.w.log.Warn("cannot delete the status of a removed task yet; retrying", "pipeline", key.pipeline, "task", key.task, "error", err)
 		}
-		cancel()
 	}
 }
 
@@ -428,7 +428,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
 			Admin:        s.w.admin,
-			Offsets:      offsetStore{s.w.ctl},
+			Offsets:      s.w.ctl.Offsets(),
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task
 			ObserveBatch: t.metrics.ObserveBatch,
@@ -537,6 +537,9 @@ func (s *supervisor) syncMetrics(t *task) {
 
 // report writes the counts of running tasks whose counts moved.
 func (s *supervisor) report() {
+	if n := s.status.retry(); n > 0 {
+		s.w.log.Warn("task status records still waiting for the broker", "records", n)
+	}
 	st, sv := s.w.snapshot()
 	s.mu.Lock()
 	var moved []*task
@@ -589,10 +592,8 @@ func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace strin
 		t.reported = c
 		s.mu.Unlock()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.w.ctl.PutTaskStatus(ctx, ts); err != nil {
-		s.w.log.Warn("cannot write task status", "pipeline", key.pipeline, "task", key.task, "error", err)
+	if err := s.status.write(key, &ts); err != nil {
+		s.w.log.Warn("cannot write task status yet; retrying", "pipeline", key.pipeline, "task", key.task, "state", state, "error", err)
 		return
 	}
 	s.mu.Lock()

@@ -42,6 +42,12 @@ type fixture struct {
 func newFixture(t *testing.T, fleet string) *fixture {
 	t.Helper()
 	_, kcfg := kafkatest.Start(t)
+	return newFixtureAt(t, fleet, kcfg)
+}
+
+// newFixtureAt is newFixture on a broker the test runs itself.
+func newFixtureAt(t *testing.T, fleet string, kcfg kafka.Config) *fixture {
+	t.Helper()
 	opts, err := kcfg.Opts()
 	if err != nil {
 		t.Fatal(err)

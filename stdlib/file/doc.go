@@ -25,11 +25,16 @@
 // writes {"topic","partition","offset","timestamp","key","value","headers"}
 // (plus "headers_base64" naming the headers whose non-UTF-8 values are
 // base64); "raw" writes the value's bytes (structured values as JSON) and a
-// newline. Writes are buffered; Flush writes the buffer and fsyncs. With
-// tasks > 1 task N writes NAME-N.EXT. Delivery is at-least-once: after a
-// crash between a write and the commit of its offsets the records are
-// appended again, so the file may hold duplicates (or, after a failed
-// write, a partial line).
+// newline. With tasks > 1 task N writes NAME-N.EXT. Writes are buffered and
+// reach the file as whole lines; Flush writes the buffer, fsyncs, and
+// records the file's length in a flush mark beside it (.NAME.flushed). The
+// worker commits offsets only after a Flush, so at Open whatever lies beyond
+// the mark was written after the last commit (by a worker that was killed
+// or whose task failed): it is cut, and those records, consumed again, are
+// written once. Without a mark that fits the file (the first run, a file
+// replaced or truncated by hand) Open cuts only a torn last line. Delivery
+// is at-least-once: a crash between a Flush and its commit writes that
+// interval's records twice.
 //
 // It imports the plugin SDK, lang/configschema, stdlib/converters (the
 // JSON encoder) and stdlib/internal/pluginconf.

@@ -1,13 +1,13 @@
 package file
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,18 +33,27 @@ const (
 const writeBuffer = 256 << 10
 
 // writer is one task of sink "file".
+//
+// It writes whole lines only: a line is built at the end of buf, and buf
+// goes to the file when the next line might not fit, so a write to the
+// file never ends inside a line (a line longer than the buffer is one
+// write of its own). Flush fsyncs the file and then records its length in
+// the flush mark (see recover.go); the worker commits the consumed offsets
+// after Flush, so whatever lies beyond the mark was written after the last
+// commit, and Open cuts it: those records come again and are written once.
 type writer struct {
 	connector.UnimplementedSink
 
 	path   string
 	format format
 	f      *os.File
-	w      *bufio.Writer
-	line   []byte // where a line is built when w has too little room; reused
-	// longest is the length of the longest line since line was last
-	// dropped: a line is built in w's free space only when that much is
-	// free.
+	size   int64 // of the file, with what writeOut wrote
+	mark   *os.File
+	buf    []byte // whole lines not yet written to f
+	// longest is the length of the longest line so far: buf goes to
+	// the file first when it has less room than that.
 	longest int
+	log     *slog.Logger
 }
 
 // TaskPath returns the file task `task` of `tasks` writes: path itself for
@@ -87,42 +96,68 @@ func (s *writer) Open(_ context.Context, tc *connector.TaskContext) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("sink file: %w", err)
 	}
-	s.f, err = os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	s.f, err = os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("sink file: %w", err)
 	}
-	s.w = bufio.NewWriterSize(s.f, writeBuffer)
+	s.log = tc.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.recover(); err != nil {
+		s.Close()
+		return fmt.Errorf("sink file: %s: %w", s.path, err)
+	}
+	s.buf = make([]byte, 0, writeBuffer)
 	return nil
 }
 
 func (s *writer) Write(_ context.Context, records []connector.Record) error {
 	for i := range records {
 		r := &records[i]
-		// Build the line in w's free space, where Write then finds it
-		// in place (one copy of the record, not two), unless that space
-		// is shorter than the longest line so far: then in s.line.
-		// Either way a record that cannot be encoded leaves nothing in
-		// the file.
-		line := s.w.AvailableBuffer()
-		inBuffer := cap(line) >= s.longest
-		if !inBuffer {
-			line = s.line[:0]
+		// Room for the longest line so far, or the buffer goes out
+		// first: the buffer never has to grow for a line that fits.
+		if cap(s.buf)-len(s.buf) < s.longest+1 && len(s.buf) > 0 {
+			if err := s.writeOut(); err != nil {
+				return err
+			}
 		}
-		line, err := s.appendRecord(line, r)
+		// Built in place at the end of the buffer: one copy of the
+		// record. A record that cannot be encoded leaves nothing.
+		start := len(s.buf)
+		line, err := s.appendRecord(s.buf, r)
 		if err != nil {
+			s.buf = s.buf[:start]
 			return fmt.Errorf("sink file: record at %s/%d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		line = append(line, '\n')
-		s.longest = max(s.longest, len(line))
-		if !inBuffer {
-			s.line = line
-		}
-		if _, err := s.w.Write(line); err != nil {
-			return fmt.Errorf("sink file: %w", err)
+		s.buf = append(line, '\n')
+		s.longest = max(s.longest, len(s.buf)-start)
+		if len(s.buf) >= writeBuffer {
+			if err := s.writeOut(); err != nil {
+				return err
+			}
 		}
 	}
-	if cap(s.line) > writeBuffer {
-		s.line, s.longest = nil, 0
+	if cap(s.buf) > writeBuffer {
+		// A long line grew the buffer: let the large one go.
+		if err := s.writeOut(); err != nil {
+			return err
+		}
+		s.buf, s.longest = make([]byte, 0, writeBuffer), 0
+	}
+	return nil
+}
+
+// writeOut writes the buffered lines to the file.
+func (s *writer) writeOut() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	s.buf = s.buf[:0]
+	if err != nil {
+		return fmt.Errorf("sink file: %w", err)
 	}
 	return nil
 }
@@ -251,12 +286,16 @@ func lastIndex(hs []connector.Header, key string) int {
 	return -1
 }
 
-// Flush writes the buffer out and fsyncs the file.
+// Flush writes the buffer out, fsyncs the file and records its length in
+// the flush mark.
 func (s *writer) Flush(context.Context) error {
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("sink file: %w", err)
+	if err := s.writeOut(); err != nil {
+		return err
 	}
 	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("sink file: %w", err)
+	}
+	if err := s.writeMark(); err != nil {
 		return fmt.Errorf("sink file: %w", err)
 	}
 	return nil
@@ -267,8 +306,11 @@ func (s *writer) Close() error {
 	if s.f == nil {
 		return nil
 	}
-	err := s.w.Flush()
+	err := s.writeOut()
 	err = errors.Join(err, s.f.Close())
-	s.f = nil
+	if s.mark != nil {
+		err = errors.Join(err, s.mark.Close())
+	}
+	s.f, s.mark = nil, nil
 	return err
 }

@@ -213,3 +213,120 @@ func firstDiff(a, b string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestSinkCutsATornTail opens the sink on files a killed worker left
+// behind: a last line without its newline is cut before the sink appends
+// (also when the torn line is longer than a read block, or the only
+// line), and a file of whole lines is left as it is.
+func TestSinkCutsATornTail(t *testing.T) {
+	long := strings.Repeat("y", 200_000)
+	for _, tc := range []struct{ name, before, want string }{
+		{"whole lines", "a\nb\n", "a\nb\nc\n"},
+		{"torn last line", "a\nb\n{\"pad\"", "a\nb\nc\n"},
+		{"torn line longer than a block", "a\n" + long, "a\nc\n"},
+		{"only a torn line", long, "c\n"},
+		{"empty", "", "c\n"},
+	} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.jsonl")
+			if err := os.WriteFile(path, []byte(tc.before), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := openSink(t, path, "raw", 0, 1)
+			if err := s.Write(context.Background(), []connector.Record{{Value: "c"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, path); got != tc.want {
+				t.Errorf("the file holds %.40q (%d bytes), want %.40q (%d bytes)", got, len(got), tc.want, len(tc.want))
+			}
+		})
+	}
+}
+
+// TestSinkWritesWholeLines checks what reaches the file before a flush:
+// only whole lines, however the lines fall across the write buffer, so
+// that a worker killed between two writes leaves no torn line.
+func TestSinkWritesWholeLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s := openSink(t, path, "raw", 0, 1)
+	for i := range 1000 {
+		v := strings.Repeat(string(rune('a'+i%26)), 700+i*37%1000)
+		if err := s.Write(context.Background(), []connector.Record{{Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, path); got != "" && !strings.HasSuffix(got, "\n") {
+			t.Fatalf("after record %d the file ends inside a line (%d bytes)", i, len(got))
+		}
+	}
+}
+
+// TestSinkCutsWhatCameAfterTheLastFlush writes records after a Flush and
+// closes the sink without flushing them, as a worker that fails or is
+// killed between two commits does: the next Open cuts them (they are
+// consumed again), unless the file was replaced or truncated by hand.
+func TestSinkCutsWhatCameAfterTheLastFlush(t *testing.T) {
+	ctx := context.Background()
+	write := func(s connector.Sink, values ...string) {
+		t.Helper()
+		var recs []connector.Record
+		for _, v := range values {
+			recs = append(recs, connector.Record{Value: v})
+		}
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	s := openSink(t, path, "raw", 0, 1)
+	write(s, "a", "b")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write(s, "uncommitted")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != "a\nb\nuncommitted\n" {
+		t.Fatalf("after Close the file holds %q", got)
+	}
+	s = openSink(t, path, "raw", 0, 1)
+	write(s, "c")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if got, want := readFile(t, path), "a\nb\nc\n"; got != want {
+		t.Errorf("after a reopen the file holds %q, want %q", got, want)
+	}
+
+	// Replaced by hand (another inode): nothing of it is cut.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x\ny\nz\nw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openSink(t, path, "raw", 0, 1)
+	s.Close()
+	if got, want := readFile(t, path), "x\ny\nz\nw\n"; got != want {
+		t.Errorf("a replaced file holds %q after Open, want %q", got, want)
+	}
+	// Truncated by hand below the mark: nothing is cut either.
+	if err := os.Truncate(path, 2); err != nil {
+		t.Fatal(err)
+	}
+	s = openSink(t, path, "raw", 0, 1)
+	write(s, "v")
+	s.Flush(ctx)
+	s.Close()
+	if got, want := readFile(t, path), "x\nv\n"; got != want {
+		t.Errorf("a truncated file holds %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".out.jsonl.flushed")); err != nil {
+		t.Errorf("no flush mark beside the output: %v", err)
+	}
+}

@@ -85,14 +85,18 @@ func clusterOpts(cfg pluginconf.Config) ([]kgo.Opt, error) {
 }
 
 // classify marks the errors of the other cluster that may go away when
-// tried again: timeouts, connection failures and Kafka's retriable codes.
+// tried again: timeouts, connection failures (a cluster that restarts) and
+// Kafka's retriable codes. A connection closed before the first answer
+// (kgo.ErrFirstReadEOF) is not one: SASL or TLS settings that do not match
+// the cluster's do not get better.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	var netErr net.Error
+	var firstRead *kgo.ErrFirstReadEOF
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, kgo.ErrClientClosed):
+	case errors.Is(err, context.Canceled), errors.Is(err, kgo.ErrClientClosed), errors.As(err, &firstRead):
 		return err
 	case errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, kgo.ErrRecordTimeout),
@@ -100,6 +104,7 @@ func classify(err error) error {
 		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNRESET),
 		errors.As(err, &netErr),
+		kgo.IsRetryableBrokerErr(err),
 		kerr.IsRetriable(err):
 		return connector.Retriable(err)
 	}
