@@ -72,6 +72,9 @@ type StaleError struct {
 	Planned int64 // the serial the plan was made against
 	Found   int64 // the serial found, or -2 when the commit found it
 	Err     error // what control reported, when the commit found it
+	// Topics are the topics this apply had created before its commit was
+	// refused, and what became of them.
+	Topics []UndoneTopic
 }
 
 func (e *StaleError) Error() string {
@@ -82,11 +85,47 @@ func (e *StaleError) Error() string {
 	if e.Found >= control.NoSerial {
 		return fmt.Sprintf("%s: it was made at serial %d and the state is now at serial %d", what, e.Planned, e.Found)
 	}
-	return fmt.Sprintf("%s: another apply committed first (%v)", what, e.Err)
+	return what + ": another apply committed first"
 }
 
 // Unwrap makes StaleError match control.ErrStaleState.
 func (e *StaleError) Unwrap() error { return control.ErrStaleState }
+
+// UndoneTopic is a topic that an apply created and then did not commit,
+// because another apply committed first.
+type UndoneTopic struct {
+	Address string // the topic resource
+	Name    string // the Kafka topic
+	Outcome TopicOutcome
+	Err     error // why it could not be deleted (TopicNotDeleted)
+}
+
+// TopicOutcome is what a losing apply did with a topic it had created.
+type TopicOutcome int
+
+// The outcomes.
+const (
+	TopicDeleted    TopicOutcome = iota // deleted again
+	TopicCommitted                      // kept: the apply that won committed it too
+	TopicAdoptable                      // kept: no apply committed, so the next plan adopts it
+	TopicNotDeleted                     // the deletion failed (Err)
+)
+
+// String names the outcome.
+func (o TopicOutcome) String() string {
+	switch o {
+	case TopicDeleted:
+		return "deleted"
+	case TopicCommitted:
+		return "committed"
+	case TopicAdoptable:
+		return "adoptable"
+	case TopicNotDeleted:
+		return "not deleted"
+	default:
+		return fmt.Sprintf("TopicOutcome(%d)", int(o))
+	}
+}
 
 // PipelineError means a pipeline failed to start after the commit.
 type PipelineError struct {
@@ -140,6 +179,9 @@ type applier struct {
 	// offsets, with the target they had before (nil: none).
 	pausedByUs map[string]*control.Target
 	status     *control.StatusView
+	// created are the topics this apply created, that did not exist
+	// before it: what it deletes again when its commit is refused.
+	created []UndoneTopic
 }
 
 // Apply carries out a plan: topics are created, grown and reconfigured
@@ -149,7 +191,8 @@ type applier struct {
 // replaced pipelines go, and, with Wait, Apply waits until the changed
 // pipelines run. A plan whose serial is not the state's fails with a
 // *StaleError before anything is done; so does a commit that loses a race
-// with another apply.
+// with another apply, after deleting the topics this apply created
+// (StaleError.Topics).
 func Apply(ctx context.Context, args ApplyArgs) (*Result, error) {
 	if args.Timeout <= 0 {
 		args.Timeout = DefaultTimeout
@@ -210,7 +253,7 @@ func Apply(ctx context.Context, args ApplyArgs) (*Result, error) {
 	if err != nil {
 		a.restore(pending)
 		if errors.Is(err, control.ErrStaleState) {
-			return nil, &StaleError{Saved: args.Saved, Planned: p.Serial, Found: -2, Err: err}
+			return nil, &StaleError{Saved: args.Saved, Planned: p.Serial, Found: -2, Err: err, Topics: a.undoTopics(ctx)}
 		}
 		return nil, err
 	}
@@ -246,7 +289,7 @@ func (a *applier) beforeCommit(ctx context.Context, pending []*plan.Change) erro
 		var err error
 		switch c.Action {
 		case plan.Create:
-			err = a.op(c.Address, plan.OpCreate, c.After.Topic.Name, func() error { return a.createTopic(ctx, c.After.Topic) })
+			err = a.op(c.Address, plan.OpCreate, c.After.Topic.Name, func() error { return a.createTopic(ctx, c.Address, c.After.Topic, true) })
 		case plan.Update:
 			if needsAlter(c.Before.Topic, c.After.Topic) {
 				err = a.op(c.Address, plan.OpModify, c.After.Topic.Name, func() error { return a.alterTopic(ctx, c.Before.Topic, c.After.Topic) })
@@ -256,7 +299,10 @@ func (a *applier) beforeCommit(ctx context.Context, pending []*plan.Change) erro
 				err = a.op(c.Address, plan.OpDestroy, c.Before.Topic.Name, func() error { return a.deleteTopic(ctx, c.Before.Topic.Name, true) })
 			}
 			if err == nil {
-				err = a.op(c.Address, plan.OpCreate, c.After.Topic.Name, func() error { return a.createTopic(ctx, c.After.Topic) })
+				// A topic of the same name existed before: it is not
+				// this apply's to delete again.
+				fresh := c.Before.Topic.Name != c.After.Topic.Name
+				err = a.op(c.Address, plan.OpCreate, c.After.Topic.Name, func() error { return a.createTopic(ctx, c.Address, c.After.Topic, fresh) })
 			}
 		}
 		if err != nil {
@@ -287,7 +333,9 @@ func needsAlter(before, after *control.TopicSpec) bool {
 	return false
 }
 
-func (a *applier) createTopic(ctx context.Context, t *control.TopicSpec) error {
+// createTopic creates a topic. With fresh, a topic this call creates is
+// remembered as this apply's own, to delete if the commit is refused.
+func (a *applier) createTopic(ctx context.Context, addr string, t *control.TopicSpec, fresh bool) error {
 	var configs map[string]*string
 	if len(t.Config) > 0 {
 		configs = map[string]*string{}
@@ -298,13 +346,77 @@ func (a *applier) createTopic(ctx context.Context, t *control.TopicSpec) error {
 	_, err := a.adm.CreateTopic(ctx, t.Partitions, t.ReplicationFactor, configs, t.Name)
 	if errors.Is(err, kerr.TopicAlreadyExists) {
 		// Another apply racing with this one created it, or this
-		// apply's own earlier attempt did: the commit decides.
+		// apply's own earlier attempt did: the commit decides. It is
+		// not this apply's to delete.
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("create topic %q: %w", t.Name, err)
 	}
+	if fresh {
+		a.created = append(a.created, UndoneTopic{Address: addr, Name: t.Name})
+	}
 	return nil
+}
+
+// settleTimeout bounds how long a losing apply waits for the apply that
+// fenced it to commit: longer than the transaction timeout of a commit.
+const settleTimeout = 15 * time.Second
+
+// undoTopics deletes, after the commit was refused, the topics this apply
+// created, except those that the committed state now has (another apply
+// racing with this one planned the same topic and committed it). The apply
+// that fenced this one may still be committing: it waits until the state
+// moves past the serial it planned against. If it does not, no apply
+// committed; the topics stay, and the next plan adopts them (their intents
+// name them at the serial that is still the state's).
+func (a *applier) undoTopics(ctx context.Context) []UndoneTopic {
+	if len(a.created) == 0 {
+		return nil
+	}
+	var st *control.State
+	wctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	err := a.ctl.WatchState(wctx, func(s *control.State) {
+		if s.Serial != a.args.Plan.Serial {
+			st = s
+			cancel()
+		}
+	})
+	timedOut := errors.Is(wctx.Err(), context.DeadlineExceeded)
+	cancel()
+	out := append([]UndoneTopic(nil), a.created...)
+	committed := map[string]bool{}
+	if st != nil {
+		for _, r := range st.Resources {
+			if r.Kind == control.KindTopic && r.Topic != nil {
+				committed[r.Topic.Name] = true
+			}
+		}
+	}
+	for i := range out {
+		u := &out[i]
+		switch {
+		case st == nil && timedOut:
+			u.Outcome = TopicAdoptable
+		case st == nil:
+			if err == nil {
+				err = ctx.Err()
+			}
+			u.Outcome, u.Err = TopicNotDeleted, fmt.Errorf("read the state to see whether another apply committed it: %w", err)
+		case committed[u.Name]:
+			u.Outcome = TopicCommitted
+		default:
+			a.hooks.OpStart(u.Address, plan.OpDestroy)
+			start := time.Now()
+			if err := a.deleteTopic(ctx, u.Name, false); err != nil {
+				u.Outcome, u.Err = TopicNotDeleted, err
+				continue
+			}
+			u.Outcome = TopicDeleted
+			a.hooks.OpDone(u.Address, plan.OpDestroy, time.Since(start), u.Name)
+		}
+	}
+	return out
 }
 
 func (a *applier) alterTopic(ctx context.Context, before, after *control.TopicSpec) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -107,6 +108,9 @@ func newTaskError(p *Pipeline, task int, stage Stage, rec *recordRef, err error)
 			fmt.Fprintf(&b, "caused by (%s): %s\n", className(e), e)
 		}
 	}
+	if hint := handshakeHint(err); hint != "" {
+		fmt.Fprintf(&b, "hint: %s\n", hint)
+	}
 	return &TaskError{
 		Pipeline: p.address,
 		Task:     task,
@@ -116,6 +120,21 @@ func newTaskError(p *Pipeline, task int, stage Stage, rec *recordRef, err error)
 		Trace:    strings.TrimSuffix(b.String(), "\n"),
 		Err:      err,
 	}
+}
+
+// handshakeHint explains an error that says a server closed the connection
+// before it answered: franz-go's ErrFirstReadEOF, or a plain io.EOF. A
+// broker does that during the handshake when the client's TLS or SASL
+// settings are not the ones it expects (a broker without SASL, such as the
+// embedded one, closes the connection when a client starts a SASL
+// handshake). It returns "" for other errors.
+func handshakeHint(err error) string {
+	var first *kgo.ErrFirstReadEOF
+	if !errors.As(err, &first) && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	return "the server closed the connection before it answered; if that happened during the handshake, the authentication (SASL) " +
+		"or TLS settings may not match the cluster's (a kafka connector's sasl_* and tls attributes, or the fleet's kafka block)"
 }
 
 // classOf names the most telling Go type of an error chain: the deepest

@@ -66,6 +66,13 @@ type TaskArgs struct {
 	// processing of a polled or fetched batch (transforms, converters,
 	// hand-over to the producer or the sink's Write).
 	ObserveBatch func(time.Duration)
+	// OnRunning, when set, is called once, on Run's goroutine, when the
+	// task has opened: a source's Open succeeded and the topics it needs
+	// exist, or a sink's Open succeeded and its consumer is built. From
+	// then on the task counts as RUNNING (Kafka Connect reports a task
+	// RUNNING once it has started); a task that fails or stops before
+	// never calls it.
+	OnRunning func()
 }
 
 // Defaults of TaskArgs.
@@ -143,6 +150,13 @@ func Run(ctx context.Context, a TaskArgs) error {
 		return t.runSource(ctx)
 	}
 	return t.runSink(ctx)
+}
+
+// opened tells Run's caller that the task opened (TaskArgs.OnRunning).
+func (t *task) opened() {
+	if t.a.OnRunning != nil {
+		t.a.OnRunning()
+	}
 }
 
 // fail records a task failure and returns it.

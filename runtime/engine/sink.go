@@ -100,6 +100,7 @@ func (t *task) runSink(ctx context.Context) error {
 		s.cl.Close()
 	}()
 
+	t.opened()
 	s.lastFlush = time.Now()
 	err = s.loop(ctx)
 	if err == nil && s.dirty {

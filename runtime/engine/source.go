@@ -159,6 +159,7 @@ func (t *task) runSource(ctx context.Context) error {
 		}
 	}
 
+	t.opened()
 	err = s.loop(ctx)
 	if err == nil {
 		// Clean stop: what was polled is produced, acknowledged and

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -35,6 +36,9 @@ type task struct {
 	synced   [4]int64 // counts last added to metrics
 	reported [4]int64 // counts last written to status
 	failure  string   // set when it exited on its own with an error
+	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
+	// only then is it reported RUNNING.
+	opened atomic.Bool
 
 	// statusMu orders the task's status writes; once final is set (the
 	// task stopped or failed and said so) no RUNNING report may follow.
@@ -380,8 +384,13 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	}
 }
 
-// start compiles and starts one task and reports it RUNNING, or FAILED
-// when it does not compile.
+// start compiles and starts one task, or reports it FAILED when it does
+// not compile. The task is reported RUNNING once its plugin opened (as
+// Kafka Connect does once a task started), FAILED when it fails before.
+// Nothing is written in between: the task's last status stands (none for a
+// new task, which shows as UNASSIGNED). An UNASSIGNED record written here
+// could tell a worker that waits for this one to release the task, after
+// a rebalance that this start raced with, that it may start it too.
 func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, serial int64) {
 	log := s.w.log.With("pipeline", key.pipeline, "task", key.task)
 	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv)
@@ -399,7 +408,6 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	s.mu.Lock()
 	s.tasks[key] = t
 	s.mu.Unlock()
-	s.putStatus(key, control.Running, "", serial, t)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -433,6 +441,10 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			Logger:       s.w.log, // the engine adds the pipeline and task
 			ObserveBatch: t.metrics.ObserveBatch,
 			StopTimeout:  5 * time.Second,
+			OnRunning: func() {
+				t.opened.Store(true)
+				s.taskStatus(t, control.Running, "", serial, false)
+			},
 		})
 		if err == nil || tctx.Err() != nil {
 			if err != nil {
@@ -544,6 +556,9 @@ func (s *supervisor) report() {
 	s.mu.Lock()
 	var moved []*task
 	for key, t := range s.tasks {
+		if !t.opened.Load() {
+			continue // it says RUNNING once it opened
+		}
 		// Also when the status topic says otherwise (a slow previous
 		// owner wrote after this worker started the task).
 		stale := false

@@ -31,9 +31,10 @@ var applyCommand = &command{
 
   Topics are created, grown and reconfigured before the pipelines that use
   them change; the state is committed in one transaction, so an apply
-  lands whole or not at all, and of two applies racing, one commits. Then
-  apply waits until every changed pipeline runs, and fails with the
-  task's error if one does not start.
+  lands whole or not at all, and of two applies racing, one commits (the
+  other deletes the topics it created). Then apply waits until every
+  changed pipeline runs (its tasks opened), and fails with the task's
+  error if one does not start.
 
 Options:
 
@@ -221,11 +222,11 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 			found = fmt.Sprintf("is now at serial %d", stale.Found)
 		}
 		v.Error("Saved plan is stale", fmt.Sprintf(
-			"The plan was made against serial %d of the fleet %q, and its state %s: another apply committed since. Nothing was changed. Run \"pipectl plan\" again, review the new plan, and apply it.",
-			stale.Planned, p.Fleet, found))
+			"The plan was made against serial %d of the fleet %q, and its state %s: another apply committed since, so this apply %s. Run \"pipectl plan\" again, review the new plan, and apply it.",
+			stale.Planned, p.Fleet, found, undone(stale.Topics)))
 	case errors.As(err, &stale):
 		v.Error("The fleet's state changed during apply", fmt.Sprintf(
-			"Another apply committed to the fleet %q while this one ran, so this one changed nothing in the state (%v). Run \"pipectl apply\" again to plan against the new state.", p.Fleet, err))
+			"Another apply committed to the fleet %q while this one ran, so this one %s. Run \"pipectl apply\" again to plan against the new state.", p.Fleet, undone(stale.Topics)))
 	case errors.As(err, &failed):
 		v.Error("Pipeline failed to start", fmt.Sprintf(
 			"The state was committed, but %s failed on worker %s (task %d):\n\n%s\n\nFix the configuration and apply again, or see \"pipectl status\".", failed.Address, failed.Worker, failed.Task, failed.Trace))
@@ -242,4 +243,53 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 	default:
 		v.Error("Apply failed", err.Error())
 	}
+}
+
+// undone says what an apply that lost the race to commit did, as the
+// predicate of a sentence about it: that it changed nothing, or which of
+// the topics it had created it deleted again, kept, or could not delete.
+func undone(topics []planner.UndoneTopic) string {
+	if len(topics) == 0 {
+		return "changed nothing"
+	}
+	by := map[planner.TopicOutcome][]string{}
+	for _, t := range topics {
+		name := fmt.Sprintf("%s [name=%s]", t.Address, t.Name)
+		if t.Outcome == planner.TopicNotDeleted {
+			name += fmt.Sprintf(": %v", t.Err)
+		}
+		by[t.Outcome] = append(by[t.Outcome], name)
+	}
+	var did []string
+	for _, o := range []planner.TopicOutcome{planner.TopicDeleted, planner.TopicCommitted, planner.TopicAdoptable, planner.TopicNotDeleted} {
+		names := by[o]
+		if len(names) == 0 {
+			continue
+		}
+		what, list := "the topic", strings.Join(names, "; ")
+		if len(names) > 1 {
+			what = fmt.Sprintf("the %d topics", len(names))
+		}
+		switch o {
+		case planner.TopicDeleted:
+			did = append(did, "deleted "+what+" it had created ("+list+")")
+		case planner.TopicCommitted:
+			did = append(did, "kept "+what+" that the other apply committed too ("+list+")")
+		case planner.TopicAdoptable:
+			did = append(did, "kept "+what+" it had created ("+list+"), which the next plan adopts")
+		case planner.TopicNotDeleted:
+			did = append(did, "could not delete "+what+" it had created ("+list+"): delete "+pronoun(len(names))+" or adopt "+pronoun(len(names))+" with an import block")
+		}
+	}
+	if n := len(did); n > 1 {
+		did[n-1] = "and " + did[n-1]
+	}
+	return "committed nothing and " + strings.Join(did, ", ")
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
