@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -37,6 +38,9 @@ func workerFleet(w *Worker) *fleet {
 	return &fleet{name: w.cfg.Fleet, by: "rest:" + w.id, version: w.cfg.Version, ctl: w.ctl, admin: w.admin, registry: w.cfg.Registry,
 		snapshot: func(context.Context) (*control.State, *control.StatusView, error) {
 			st, sv := w.snapshot()
+			if !w.connected.Load() {
+				return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is waiting for the fleet's Kafka cluster (brokers %s)", strings.Join(w.cfg.Kafka.Brokers, ","))
+			}
 			if st == nil || sv == nil {
 				return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is still reading the fleet's state; try again in a moment")
 			}
