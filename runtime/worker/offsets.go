@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -20,7 +21,10 @@ import (
 )
 
 // offsetStore is the engine's OffsetStore on the fleet's offsets topic.
-type offsetStore struct{ ctl *control.Control }
+type offsetStore struct {
+	ctl *control.Control
+	log *slog.Logger // nil: no log
+}
 
 func (o offsetStore) Load(ctx context.Context, pipeline string) ([]engine.SourceOffset, error) {
 	m, err := o.ctl.LoadOffsets(ctx, pipeline)
@@ -47,7 +51,11 @@ func toControl(offsets []engine.SourceOffset) []control.SourceOffset {
 }
 
 func (o offsetStore) Save(ctx context.Context, pipeline string, offsets []engine.SourceOffset) error {
-	return o.ctl.SaveOffsets(ctx, pipeline, toControl(offsets))
+	err := o.ctl.SaveOffsets(ctx, pipeline, toControl(offsets))
+	if o.log != nil {
+		o.log.Debug("saved source offsets", "pipeline", pipeline, "partitions", len(offsets), "error", err)
+	}
+	return err
 }
 
 // sinkOffsets reads the offsets of a PATCH .../offsets of a sink pipeline

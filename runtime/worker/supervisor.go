@@ -428,7 +428,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
 			Admin:        s.w.admin,
-			Offsets:      offsetStore{s.w.ctl},
+			Offsets:      offsetStore{ctl: s.w.ctl, log: s.w.log},
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task
 			ObserveBatch: t.metrics.ObserveBatch,

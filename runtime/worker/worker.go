@@ -146,6 +146,12 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w.url = scheme + "://" + addr
 	w.log = cfg.Logger.With("worker", w.id)
+	if cfg.Kafka.Logger == nil {
+		// Every client of the worker and its tasks logs its
+		// connections, requests and group steps at debug.
+		cfg.Kafka.Logger = w.log
+		w.cfg.Kafka = cfg.Kafka
+	}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
 		ln.Close()
@@ -222,6 +228,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	g.Go(func() error {
 		return w.ctl.WatchState(gctx, func(st *control.State) {
+			w.log.Debug("read the fleet's state", "serial", st.Serial, "resources", len(st.Resources))
 			c, hashes := cloneState(st)
 			w.mu.Lock()
 			w.state, w.hashes = c, hashes
