@@ -77,6 +77,7 @@ var scenarios = []scenario{
 	{name: "file_sink", target: "ratio >= 0.8", broker: true, seed: true, run: runFileSink},
 	{name: "plan", target: "1,000 pipelines < 1 s; growth no worse than linear", run: runPlan},
 	{name: "failover", target: "<= session timeout + 5 s", broker: true, run: runFailover},
+	{name: "restart", target: "<= 3 s (session timeout 10 s)", broker: true, run: runRestart},
 	{name: "rss", target: "idle < 50 MiB; < 1 MiB per idle pipeline", broker: true, run: runRSS},
 	{name: "startup", target: "< 1 s", broker: true, run: runStartup},
 	{name: "cel", target: "report; fewer allocations each round", run: runCEL},
@@ -105,6 +106,7 @@ type env struct {
 	scenario string
 	broker   *broker // nil for scenarios without one
 	input    Input
+	workers  int // worker processes started, for their log files
 }
 
 func (e *env) logf(format string, args ...any) {

@@ -90,9 +90,10 @@ type workerProc struct {
 
 // launchWorker starts `pipectl worker` for fleet and returns once it
 // printed its REST URL.
-func (e *env) launchWorker(ctx context.Context, fleet string) (*workerProc, error) {
-	argv := []string{e.cfg.Pipectl, "worker", "-brokers", e.broker.addr, "-fleet", fleet, "-http", "127.0.0.1:0"}
-	p, err := startProc("worker "+fleet, argv, nil, e.logPath("worker-"+fleet))
+func (e *env) launchWorker(ctx context.Context, fleet string, args ...string) (*workerProc, error) {
+	argv := append([]string{e.cfg.Pipectl, "worker", "-brokers", e.broker.addr, "-fleet", fleet, "-http", "127.0.0.1:0"}, args...)
+	e.workers++ // a log of its own for each worker process
+	p, err := startProc("worker "+fleet, argv, nil, e.logPath(fmt.Sprintf("worker-%s-%d", fleet, e.workers)))
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +107,8 @@ func (e *env) launchWorker(ctx context.Context, fleet string) (*workerProc, erro
 
 // startWorker starts `pipectl worker` for fleet and waits until its REST
 // API answers with the fleet's pipelines (it has read the state).
-func (e *env) startWorker(ctx context.Context, fleet string) (*workerProc, error) {
-	w, err := e.launchWorker(ctx, fleet)
+func (e *env) startWorker(ctx context.Context, fleet string, args ...string) (*workerProc, error) {
+	w, err := e.launchWorker(ctx, fleet, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // The scenarios of this file measure a `pipectl worker` process itself:
@@ -254,91 +256,21 @@ func runFailover(ctx context.Context, e *env) (*Result, error) {
 }
 
 func (e *env) failoverRun(ctx context.Context, i int) (time.Duration, error) {
-	const tasks = 6
-	fleet := e.fleetName(i)
-	topic := "bench.failover." + strconv.Itoa(i)
-	if err := e.broker.createTopic(ctx, topic, tasks); err != nil {
-		return 0, err
-	}
-	defer e.broker.deleteTopics(context.WithoutCancel(ctx), topic)
-	ctl, err := e.broker.controlOf(ctx, fleet)
+	f, err := e.startFleetOfThree(ctx, "failover", i, false)
 	if err != nil {
 		return 0, err
 	}
-	defer ctl.Close()
-	fc, err := loadConfig(e.dir, fleet, fmt.Sprintf("source \"generator\" \"bench\" {\n  topic = %q\n  rate  = 600\n  tasks = %d\n  value = \"{'id': seq}\"\n}\n", topic, tasks))
-	if err != nil {
-		return 0, err
-	}
-	if err := apply(ctx, ctl, fc); err != nil {
-		return 0, err
-	}
-	var workers []*workerProc
-	defer func() {
-		for _, w := range workers {
-			if exited, _ := w.exited(); !exited {
-				w.stop(30 * time.Second)
-			}
-		}
-	}()
-	for range 3 {
-		w, err := e.startWorker(ctx, fleet)
-		if err != nil {
-			return 0, err
-		}
-		workers = append(workers, w)
-	}
-	ids := func(ws []*workerProc) []string {
-		out := make([]string, len(ws))
-		for i, w := range ws {
-			out[i] = w.id
-		}
-		return out
-	}
-	// owners returns the worker of each task once all run on members of
-	// live.
-	owners := func(w *workerProc, live []string) ([]string, bool) {
-		st, err := w.statuses(ctx)
-		if err != nil {
-			return nil, false
-		}
-		var out []string
-		for _, s := range st {
-			for _, t := range s.Tasks {
-				if t.State == "RUNNING" && slices.Contains(live, t.WorkerID) {
-					out = append(out, t.WorkerID)
-				}
-			}
-		}
-		return out, len(out) == tasks
-	}
-	// Wait for the spread.
-	var victim *workerProc
-	deadline := time.Now().Add(90 * time.Second)
-	for victim == nil {
-		if o, ok := owners(workers[0], ids(workers)); ok {
-			for _, w := range workers[1:] {
-				if slices.Contains(o, w.id) {
-					victim = w
-					break
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			return 0, errors.New("the 6 tasks did not spread over the 3 workers within 90s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	victim.kill()
+	defer f.close()
+	f.victim.kill()
 	killed := time.Now()
 	var live []*workerProc
-	for _, w := range workers {
-		if w != victim {
+	for _, w := range f.workers {
+		if w != f.victim {
 			live = append(live, w)
 		}
 	}
 	for {
-		if _, ok := owners(workers[0], ids(live)); ok {
+		if _, ok := f.owners(ctx, ids(live)); ok {
 			return time.Since(killed), nil
 		}
 		if time.Since(killed) > 2*time.Minute {
@@ -347,3 +279,196 @@ func (e *env) failoverRun(ctx context.Context, i int) (time.Duration, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// fleetTasks is how many tasks the fleet scenarios' generator has.
+const fleetTasks = 6
+
+// fleetOfThree is three workers of one fleet sharing a 6-task generator.
+type fleetOfThree struct {
+	e       *env
+	topic   string
+	ctl     *control.Control
+	workers []*workerProc
+	victim  *workerProc // a worker that runs tasks, not the first
+}
+
+// startFleetOfThree applies a 6-task generator to a new fleet, starts three
+// workers (with -id NAME-RUN-K when withIDs is set, else the default id)
+// and waits until the tasks run spread over them.
+func (e *env) startFleetOfThree(ctx context.Context, name string, i int, withIDs bool) (*fleetOfThree, error) {
+	fleet := e.fleetName(i)
+	f := &fleetOfThree{e: e, topic: "bench." + name + "." + strconv.Itoa(i)}
+	if err := e.broker.createTopic(ctx, f.topic, fleetTasks); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.close()
+		}
+	}()
+	var err error
+	if f.ctl, err = e.broker.controlOf(ctx, fleet); err != nil {
+		return nil, err
+	}
+	fc, err := loadConfig(e.dir, fleet, fmt.Sprintf("source \"generator\" \"bench\" {\n  topic = %q\n  rate  = 600\n  tasks = %d\n  value = \"{'id': seq}\"\n}\n", f.topic, fleetTasks))
+	if err != nil {
+		return nil, err
+	}
+	if err := apply(ctx, f.ctl, fc); err != nil {
+		return nil, err
+	}
+	for k := range 3 {
+		var args []string
+		if withIDs {
+			args = []string{"-id", fmt.Sprintf("%s-%d-%d", name, i, k)}
+		}
+		w, err := e.startWorker(ctx, fleet, args...)
+		if err != nil {
+			return nil, err
+		}
+		f.workers = append(f.workers, w)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for f.victim == nil {
+		if o, ok := f.owners(ctx, ids(f.workers)); ok {
+			for _, w := range f.workers[1:] {
+				if slices.Contains(o, w.id) {
+					f.victim = w
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("the 6 tasks did not spread over the 3 workers within 90s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ok = true
+	return f, nil
+}
+
+// owners returns the worker of each task once all run on members of live,
+// as the first worker's REST API shows the status topic.
+func (f *fleetOfThree) owners(ctx context.Context, live []string) ([]string, bool) {
+	st, err := f.workers[0].statuses(ctx)
+	if err != nil {
+		return nil, false
+	}
+	var out []string
+	for _, s := range st {
+		for _, t := range s.Tasks {
+			if t.State == "RUNNING" && slices.Contains(live, t.WorkerID) {
+				out = append(out, t.WorkerID)
+			}
+		}
+	}
+	return out, len(out) == fleetTasks
+}
+
+func (f *fleetOfThree) close() {
+	for _, w := range f.workers {
+		if exited, _ := w.exited(); !exited {
+			w.stop(30 * time.Second)
+		}
+	}
+	if f.ctl != nil {
+		f.ctl.Close()
+	}
+	f.e.broker.deleteTopics(context.Background(), f.topic)
+}
+
+func ids(ws []*workerProc) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.id
+	}
+	return out
+}
+
+// runRestart runs three workers of one fleet with fixed ids sharing a
+// 6-task generator, kills one with SIGKILL and starts it again at once
+// with the same id, and measures from the kill until every task it ran
+// runs again on it (a new run of each, as the status topic shows); its
+// static membership replaces the dead member instead of waiting for the
+// session timeout.
+func runRestart(ctx context.Context, e *env) (*Result, error) {
+	if !fleetPresent(e.cfg.Pipectl) {
+		return &Result{Skipped: "fleet membership not present (no `pipectl workers` command yet, issue 6)"}, nil
+	}
+	var took, listened []float64
+	for i := range e.cfg.Runs {
+		d, l, err := e.restartRun(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		e.logf("run %d: the restarted worker ran its tasks again %s after the kill (it listened after %s)",
+			i+1, d.Round(10*time.Millisecond), l.Round(10*time.Millisecond))
+		took, listened = append(took, d.Seconds()), append(listened, l.Seconds())
+	}
+	res := &Result{Unit: "s", Metrics: []Metric{
+		NewMetric("pipectl", took...),
+		NewMetric("session_timeout", sessionTimeout.Seconds()),
+		detail(NewMetric("listening_seconds", listened...)),
+	}}
+	met := res.Metrics[0].Median <= 3
+	res.Met = &met
+	return res, nil
+}
+
+// restartRun is one run of restart: the time from the kill until the
+// victim's tasks run again on its new process, and until that process
+// printed its listening line.
+func (e *env) restartRun(ctx context.Context, i int) (time.Duration, time.Duration, error) {
+	f, err := e.startFleetOfThree(ctx, "restart", i, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.close()
+	sv, err := f.ctl.ReadStatus(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	var mine []int // the victim's tasks
+	for task, ts := range sv.Tasks[bench] {
+		if ts.WorkerID == f.victim.id && ts.State == control.Running {
+			mine = append(mine, task)
+		}
+	}
+	if len(mine) == 0 {
+		return 0, 0, fmt.Errorf("the status topic shows no task of %s running", f.victim.id)
+	}
+	f.victim.kill()
+	killed := time.Now()
+	again, err := e.launchWorker(ctx, e.fleetName(i), "-id", f.victim.id)
+	if err != nil {
+		return 0, 0, err
+	}
+	listened := time.Since(killed)
+	f.workers = append(f.workers, again)
+	for {
+		sv, err := f.ctl.ReadStatus(ctx)
+		if err == nil {
+			n := 0
+			for _, task := range mine {
+				ts := sv.Tasks[bench][task]
+				if ts.WorkerID == again.id && ts.State == control.Running && ts.Started.After(killed) {
+					n++
+				}
+			}
+			if n == len(mine) {
+				return time.Since(killed), listened, nil
+			}
+		}
+		if exited, err := again.exited(); exited {
+			return 0, 0, fmt.Errorf("the restarted worker exited: %v%s", err, again.stderrTail())
+		}
+		if time.Since(killed) > 2*time.Minute {
+			return 0, 0, errors.New("the restarted worker's tasks did not run again within 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// bench is the address of the fleet scenarios' generator.
+const bench = "source.generator.bench"

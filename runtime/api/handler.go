@@ -29,8 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// maxBodyBytes bounds a request body (PATCH .../offsets is the only one read).
-const maxBodyBytes = 16 << 20
+// maxBodyBytes bounds a request body (PATCH .../offsets is the only one
+// read): 1 MiB holds the offsets of some ten thousand partitions.
+const maxBodyBytes = 1 << 20
 
 // Messages of the routes that Kafka Connect uses to change configuration.
 const (
@@ -519,8 +520,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // readJSON decodes the request body, one JSON value, into v; it answers 400
-// (413 when too large) and returns false when it cannot.
+// (413 when too large) and returns false when it cannot. A body whose
+// Content-Length is over the limit is refused before a byte of it is read
+// (net/http then closes the connection rather than drain it); one of
+// unknown length (chunked) is decoded as it streams in and refused once it
+// passes the limit, so that no more than the limit is ever held.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength > maxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body is larger than %d bytes", maxBodyBytes))
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	dec.UseNumber()
 	err := dec.Decode(v)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -42,6 +43,10 @@ type Config struct {
 	SASL     *SASL    // nil: no authentication
 	TLS      *TLS     // nil: plaintext
 	ClientID string   // "" means DefaultClientID
+	// Logger, when set, receives the clients' own log (connections,
+	// requests, group steps) as debug lines, and nothing when it is not
+	// at debug.
+	Logger *slog.Logger
 }
 
 // SASL is a SASL login. It formats itself with the password redacted, so a
@@ -182,6 +187,9 @@ func (c Config) Opts() ([]kgo.Opt, error) {
 		id = DefaultClientID
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ClientID(id), kgo.WithCompressor(uncompressed{})}
+	if c.Logger != nil {
+		opts = append(opts, kgo.WithLogger(kgoLogger{c.Logger}))
+	}
 	if c.SASL != nil {
 		m, err := c.SASL.mechanism()
 		if err != nil {

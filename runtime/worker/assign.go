@@ -174,3 +174,11 @@ func assign(members []groupMember, tasks []TaskRef) map[string]memberAssignment 
 }
 
 func refString(t TaskRef) string { return t.Pipeline + "#" + strconv.Itoa(t.Task) }
+
+func refStrings(ts []TaskRef) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = refString(t)
+	}
+	return out
+}

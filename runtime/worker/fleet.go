@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/api"
@@ -36,6 +38,9 @@ func workerFleet(w *Worker) *fleet {
 	return &fleet{name: w.cfg.Fleet, by: "rest:" + w.id, version: w.cfg.Version, ctl: w.ctl, admin: w.admin, registry: w.cfg.Registry,
 		snapshot: func(context.Context) (*control.State, *control.StatusView, error) {
 			st, sv := w.snapshot()
+			if !w.connected.Load() {
+				return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is waiting for the fleet's Kafka cluster (brokers %s)", strings.Join(w.cfg.Kafka.Brokers, ","))
+			}
 			if st == nil || sv == nil {
 				return nil, nil, api.Errorf(api.ErrUnavailable, "the worker is still reading the fleet's state; try again in a moment")
 			}
@@ -307,32 +312,24 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 		return err
 	}
 	if res.Pipeline.Kind == "source" {
+		if err := checkSourceOffsets(o); err != nil {
+			return err
+		}
 		var offs []control.SourceOffset
 		for _, po := range o.Offsets {
 			offs = append(offs, control.SourceOffset{Partition: po.Partition, Offset: plainJSON(po.Offset)})
 		}
 		return f.ctl.SaveOffsets(ctx, address, offs)
 	}
-	if err := f.emptyGroup(ctx, address); err != nil {
+	set, reset, err := sinkOffsets(o)
+	if err != nil {
 		return err
 	}
-	set := kadm.Offsets{}
-	var reset []kadm.TopicsSet
-	for _, po := range o.Offsets {
-		topic, _ := po.Partition["kafka_topic"].(string)
-		part, ok1 := number(po.Partition["kafka_partition"])
-		if topic == "" || !ok1 {
-			return api.Errorf(api.ErrBadRequest, "a sink offset's partition is {\"kafka_topic\": NAME, \"kafka_partition\": N}")
-		}
-		if po.Offset == nil {
-			reset = append(reset, kadm.TopicsSet{topic: {int32(part): {}}})
-			continue
-		}
-		at, ok := number(po.Offset["kafka_offset"])
-		if !ok {
-			return api.Errorf(api.ErrBadRequest, "a sink offset is {\"kafka_offset\": N}")
-		}
-		set.AddOffset(topic, int32(part), at, -1)
+	if err := f.checkPartitions(ctx, set, reset); err != nil {
+		return err
+	}
+	if err := f.emptyGroup(ctx, address); err != nil {
+		return err
 	}
 	if len(set) > 0 {
 		resp, err := f.admin.CommitOffsets(ctx, f.group(address), set)
@@ -340,15 +337,24 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 			err = resp.Error()
 		}
 		if err != nil {
-			return err
+			return unknownPartition(err)
 		}
 	}
-	for _, ts := range reset {
-		if err := f.deleteOffsets(ctx, address, ts); err != nil {
-			return err
+	if len(reset) > 0 {
+		if err := f.deleteOffsets(ctx, address, reset); err != nil {
+			return unknownPartition(err)
 		}
 	}
 	return nil
+}
+
+// unknownPartition makes the broker's UNKNOWN_TOPIC_OR_PARTITION (a topic
+// deleted since checkPartitions) the client's error.
+func unknownPartition(err error) error {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return api.Errorf(api.ErrBadRequest, "%v", err)
+	}
+	return err
 }
 
 // emptyGroup removes a paused sink's static members from its group: they

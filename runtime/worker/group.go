@@ -24,10 +24,17 @@ const (
 
 // membership keeps this worker in the fleet's group <fleet>.workers and
 // hands each assignment to the supervisor.
+//
+// The worker is a static member (KIP-345): its id is its group instance
+// id, so that a worker killed and started again with the same id replaces
+// its old member at once instead of waiting for the coordinator to expire
+// it after the session timeout. The old member, should its process still
+// be alive, is fenced (FENCED_INSTANCE_ID) and stops.
 type membership struct {
-	w     *Worker
-	cl    *kgo.Client
-	group string
+	w          *Worker
+	cl         *kgo.Client
+	group      string
+	instanceID string
 
 	memberID   string
 	generation int32
@@ -37,7 +44,7 @@ type membership struct {
 }
 
 func newMembership(w *Worker, cl *kgo.Client) *membership {
-	return &membership{w: w, cl: cl, group: control.WorkersGroup(w.cfg.Fleet), changed: make(chan struct{}, 1)}
+	return &membership{w: w, cl: cl, group: control.WorkersGroup(w.cfg.Fleet), instanceID: w.id, changed: make(chan struct{}, 1)}
 }
 
 // stateChanged tells the membership that the state changed: a leader
@@ -52,7 +59,8 @@ func (m *membership) stateChanged() {
 }
 
 // run joins the group and keeps the membership until ctx ends; leave
-// leaves it afterwards.
+// leaves it afterwards. It returns an error only when another worker with
+// the same id took this one's place in the group (ErrFenced).
 func (m *membership) run(ctx context.Context) error {
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
@@ -60,6 +68,9 @@ func (m *membership) run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if errors.Is(err, kerr.FencedInstanceID) {
+				return m.fenced(err)
 			}
 			m.w.log.Warn("joining the worker group", "group", m.group, "error", err)
 			if lost(err) {
@@ -76,13 +87,32 @@ func (m *membership) run(ctx context.Context) error {
 		backoff = 200 * time.Millisecond
 		m.w.sup.assign(m.generation, a)
 		if err := m.heartbeat(ctx); err != nil && ctx.Err() == nil {
-			m.w.log.Info("rebalancing the worker group", "reason", err)
+			if errors.Is(err, kerr.FencedInstanceID) {
+				return m.fenced(err)
+			}
+			m.w.log.Info("rebalancing the worker group", "reason", err, "generation", m.generation)
 			if lost(err) {
 				m.w.sup.lose(m.generation)
 			}
 		}
 	}
 	return nil
+}
+
+// ErrFenced is returned by Run when another worker joined the fleet's
+// group with this worker's id: worker ids must be unique in a fleet. The
+// newer worker keeps the id; this one has stopped its tasks.
+var ErrFenced = errors.New("another worker joined the fleet with this worker's id")
+
+// fenced stops every task at once and gives the membership up for good:
+// the group's member with this instance id is now another process, whose
+// membership a LeaveGroup would end.
+func (m *membership) fenced(err error) error {
+	m.w.log.Error("another worker joined the fleet's group with this worker's id: stopping every task and exiting (worker ids must be unique in a fleet, see -id)",
+		"group", m.group, "instance_id", m.instanceID, "generation", m.generation, "error", err)
+	m.w.sup.lose(m.generation)
+	m.memberID = ""
+	return fmt.Errorf("worker %s: %w (worker ids must be unique in a fleet; this one has stopped its tasks): %w", m.instanceID, ErrFenced, err)
 }
 
 // lost reports whether err means this member is no longer part of the
@@ -117,11 +147,13 @@ func (m *membership) joinAndSync(ctx context.Context) (memberAssignment, error) 
 		req.SessionTimeoutMillis = int32(session / time.Millisecond)
 		req.RebalanceTimeoutMillis = int32(rebalance / time.Millisecond)
 		req.MemberID = m.memberID
+		req.InstanceID = &m.instanceID
 		req.ProtocolType = protocolType
 		proto := kmsg.NewJoinGroupRequestProtocol()
 		proto.Name = protocolName
 		proto.Metadata = m.metadata()
 		req.Protocols = append(req.Protocols, proto)
+		m.w.log.Debug("joining the worker group", "group", m.group, "member_id", m.memberID, "instance_id", m.instanceID)
 		jctx, cancel := context.WithTimeout(ctx, rebalance+session)
 		resp, err := req.RequestWith(jctx, m.cl)
 		cancel()
@@ -140,14 +172,24 @@ func (m *membership) joinAndSync(ctx context.Context) (memberAssignment, error) 
 		}
 		m.memberID, m.generation = resp.MemberID, resp.Generation
 		m.leader = resp.LeaderID == resp.MemberID
+		m.w.log.Debug("joined the worker group", "group", m.group, "generation", m.generation, "member_id", m.memberID,
+			"leader", m.leader, "members", len(resp.Members), "skip_assignment", resp.SkipAssignment)
 		var groupAssignments []kmsg.SyncGroupRequestGroupAssignment
-		if m.leader {
+		switch {
+		case m.leader && resp.SkipAssignment:
+			// A static leader that replaced its old member in a stable
+			// group (KIP-814): the group keeps its assignment, which
+			// this process did not compute; an unknown universe makes
+			// it rebalance at its first heartbeat if the state has tasks.
+			m.universe = nil
+		case m.leader:
 			groupAssignments = m.assignAll(ctx, resp.Members)
 		}
 		sreq := kmsg.NewPtrSyncGroupRequest()
 		sreq.Group = m.group
 		sreq.Generation = m.generation
 		sreq.MemberID = m.memberID
+		sreq.InstanceID = &m.instanceID
 		pt, pn := protocolType, protocolName
 		sreq.ProtocolType, sreq.Protocol = &pt, &pn
 		sreq.GroupAssignment = groupAssignments
@@ -166,6 +208,7 @@ func (m *membership) joinAndSync(ctx context.Context) (memberAssignment, error) 
 				return memberAssignment{}, fmt.Errorf("sync: malformed assignment: %w", err)
 			}
 		}
+		m.w.log.Debug("worker group assignment", "group", m.group, "generation", m.generation, "tasks", refStrings(a.Tasks), "live", a.Live)
 		return a, nil
 	}
 }
@@ -240,6 +283,7 @@ func (m *membership) heartbeat(ctx context.Context) error {
 		}
 		req := kmsg.NewPtrHeartbeatRequest()
 		req.Group, req.Generation, req.MemberID = m.group, m.generation, m.memberID
+		req.InstanceID = &m.instanceID
 		hctx, cancel := context.WithTimeout(ctx, 2*interval)
 		resp, err := req.RequestWith(hctx, m.cl)
 		cancel()
@@ -282,7 +326,10 @@ func (m *membership) universeChanged() bool {
 }
 
 // leave leaves the group so that the others take this worker's tasks at
-// once; the caller has stopped them first.
+// once; the caller has stopped them first. A static member does not leave
+// when its process is killed (it comes back within the session timeout
+// or is expired), but a worker stopped on purpose hands its tasks over at
+// once: the request names its instance id, which removes it for good.
 func (m *membership) leave() {
 	if m.memberID == "" {
 		return
@@ -292,6 +339,7 @@ func (m *membership) leave() {
 	req.MemberID = m.memberID
 	member := kmsg.NewLeaveGroupRequestMember()
 	member.MemberID = m.memberID
+	member.InstanceID = &m.instanceID
 	reason := "worker stopping"
 	member.Reason = &reason
 	req.Members = append(req.Members, member)

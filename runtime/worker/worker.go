@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
@@ -59,7 +65,15 @@ type Config struct {
 	// Weight is this worker's share of the work relative to the others
 	// (default 1).
 	Weight int
+	// StartupTimeout bounds how long Run waits for the fleet's Kafka
+	// cluster to answer when it starts, retrying with backoff; 0 waits
+	// until Run's context ends.
+	StartupTimeout time.Duration
 }
+
+// ErrNoCluster is returned by Run when the fleet's Kafka cluster did not
+// answer within Config.StartupTimeout.
+var ErrNoCluster = errors.New("the fleet's Kafka cluster did not answer")
 
 // DefaultHTTP is the REST API's default listen address.
 const DefaultHTTP = "127.0.0.1:8083"
@@ -78,6 +92,8 @@ type Worker struct {
 	member   *membership
 	metrics  *metrics.Metrics
 	sup      *supervisor
+
+	connected atomic.Bool // the cluster answered and the control topics exist
 
 	mu     sync.Mutex
 	state  *control.State
@@ -130,6 +146,12 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w.url = scheme + "://" + addr
 	w.log = cfg.Logger.With("worker", w.id)
+	if cfg.Kafka.Logger == nil {
+		// Every client of the worker and its tasks logs its
+		// connections, requests and group steps at debug.
+		cfg.Kafka.Logger = w.log
+		w.cfg.Kafka = cfg.Kafka
+	}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
 		ln.Close()
@@ -177,21 +199,36 @@ func (w *Worker) close() {
 	}
 }
 
-// Run creates the fleet's control topics if missing, then runs the
-// fleet's pipelines until ctx ends. On the way out it stops every task
-// (flushing and committing), reports them UNASSIGNED and closes its
-// clients.
+// Run serves the REST API, waits for the fleet's Kafka cluster (see
+// Config.StartupTimeout) and creates the fleet's control topics if
+// missing, then runs the fleet's pipelines until ctx ends. On the way out
+// it stops every task (flushing and committing), reports them UNASSIGNED
+// and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	if err := w.ctl.EnsureTopics(ctx); err != nil {
-		return err
-	}
 	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
 	w.metrics.ObserveLag(w.sup.lags)
 
-	g, gctx := errgroup.WithContext(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(runCtx)
+	// The API answers while the worker waits for the cluster (503 with
+	// what it waits for), so that a health check sees it alive.
+	g.Go(func() error { return api.Serve(gctx, w.ln, handler, w.cfg.TLSCert, w.cfg.TLSKey) })
+	if err := w.connect(gctx); err != nil {
+		cancel()
+		serveErr := g.Wait()
+		switch {
+		case ctx.Err() != nil:
+			return nil // stopped while waiting: not a failure
+		case serveErr != nil:
+			return serveErr
+		}
+		return err
+	}
 	g.Go(func() error {
 		return w.ctl.WatchState(gctx, func(st *control.State) {
+			w.log.Debug("read the fleet's state", "serial", st.Serial, "resources", len(st.Resources))
 			c, hashes := cloneState(st)
 			w.mu.Lock()
 			w.state, w.hashes = c, hashes
@@ -208,7 +245,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.poke()
 		})
 	})
-	g.Go(func() error { return api.Serve(gctx, w.ln, handler, w.cfg.TLSCert, w.cfg.TLSKey) })
 	// The membership outlives the supervisor's stop: the worker keeps
 	// heartbeating while its tasks stop, so that the group does not hand
 	// them to others before they are released.
@@ -230,6 +266,78 @@ func (w *Worker) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// connect waits until the fleet's cluster answers and its control topics
+// exist, retrying with backoff (at most 5 s apart) for at most
+// Config.StartupTimeout, and logging each failed attempt with the brokers
+// it tries and how long it has waited. An answer that refuses (a SASL
+// login or an ACL denied, say) fails at once: waiting cannot change it.
+func (w *Worker) connect(ctx context.Context) error {
+	brokers := strings.Join(w.cfg.Kafka.Brokers, ",")
+	tryCtx := ctx
+	if w.cfg.StartupTimeout > 0 {
+		var cancel context.CancelFunc
+		tryCtx, cancel = context.WithTimeout(ctx, w.cfg.StartupTimeout)
+		defer cancel()
+	}
+	start := time.Now()
+	var last error
+	var warned time.Time
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = 250*time.Millisecond, 5*time.Second
+	_, err := backoff.Retry(tryCtx, func() (struct{}, error) {
+		w.log.Debug("connecting to the fleet's Kafka cluster", "brokers", brokers)
+		_, err := w.admin.BrokerMetadata(tryCtx)
+		if err == nil {
+			err = w.ctl.EnsureTopics(tryCtx)
+		}
+		if err != nil && tryCtx.Err() == nil {
+			last = err
+			if !unreachable(err) {
+				return struct{}{}, backoff.Permanent(err)
+			}
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
+		// A warning at the first failure and then every 5 s or so; each
+		// attempt at debug.
+		level := slog.LevelDebug
+		if warned.IsZero() || time.Since(warned) >= 5*time.Second {
+			level, warned = slog.LevelWarn, time.Now()
+		}
+		w.log.Log(ctx, level, "waiting for the fleet's Kafka cluster", "brokers", brokers,
+			"waited", time.Since(start).Round(100*time.Millisecond).String(), "next_try_in", next.Round(10*time.Millisecond).String(), "error", err)
+	}))
+	switch {
+	case err == nil:
+		w.connected.Store(true)
+		w.log.Debug("connected to the fleet's Kafka cluster", "brokers", brokers, "waited", time.Since(start).Round(time.Millisecond).String())
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case tryCtx.Err() != nil:
+		if last == nil {
+			last = err
+		}
+		return fmt.Errorf("%w within %s (brokers %s): %w", ErrNoCluster, w.cfg.StartupTimeout, brokers, last)
+	}
+	return err
+}
+
+// unreachable says whether err is one that waiting may cure: the cluster
+// cannot be reached (a refused or timed-out connection, a name that does
+// not resolve yet, a connection closed), or it answered with a retriable
+// error or with too few brokers for the control topics' replication (a
+// cluster still starting).
+func unreachable(err error) bool {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Retriable || errors.Is(err, kerr.InvalidReplicationFactor)
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // poke wakes the supervisor after state, status or a request changed.

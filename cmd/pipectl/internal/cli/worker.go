@@ -32,6 +32,11 @@ var workerCommand = &command{
   and a second Ctrl-C ends it at once. It prints
   "worker ID listening on http://HOST:PORT" once it serves.
 
+  A worker started before its Kafka cluster answers waits for it, retrying
+  with backoff (at most 5 s apart) and logging the brokers it tries and how
+  long it has waited, for at most -startup-timeout; its REST API answers
+  503 meanwhile.
+
   With DIR, the fleet name, brokers and SASL/TLS settings come from the
   configuration's fleet block; flags override them.
 
@@ -40,7 +45,12 @@ Options:
   -brokers LIST      Bootstrap brokers, comma-separated (or PIPECTL_BROKERS).
   -fleet NAME        The fleet to join (required without DIR).
   -http HOST:PORT    REST API address. Default 127.0.0.1:8083.
-  -id ID             Worker id. Default: the REST address HOST:PORT.
+  -id ID             Worker id, unique in the fleet: a worker restarted
+                     with the same id takes its tasks back at once, and of
+                     two running with one id the older is fenced and exits.
+                     Default: the REST address HOST:PORT.
+  -startup-timeout D How long to wait for the Kafka cluster at start before
+                     exiting with status 1; 0 waits forever. Default 5m.
   -http-token TOKEN  Require this bearer token on the REST API
                      (or PIPECTL_HTTP_TOKEN).
   -tls-cert FILE     Serve the REST API over TLS with this certificate...
@@ -121,6 +131,7 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	token := fs.String("http-token", "", "")
 	cert := fs.String("tls-cert", "", "")
 	key := fs.String("tls-key", "", "")
+	startup := fs.Duration("startup-timeout", defaultStartupTimeout, "")
 	var vars varFlags
 	vars.register(fs)
 	positional, code, ok := m.parse(cmd, fs, args)
@@ -157,7 +168,7 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	w, flush, ok := m.newWorker(ctx, v, worker.Config{
 		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id, Token: *token,
 		TLSCert: *cert, TLSKey: *key, Keys: keys, LookupEnv: m.lookupEnv,
-		Logger: v.Logger(logLevel(m, slog.LevelInfo)), Version: Version,
+		Logger: v.Logger(logLevel(m, slog.LevelInfo)), Version: Version, StartupTimeout: *startup,
 	}, false)
 	if !ok {
 		return exitError
@@ -175,11 +186,24 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	v.WorkerListening(w.ID(), w.URL())
 	go exitIfStuck(ctx, stop, v)
 	if err := w.Run(ctx); err != nil {
-		v.Error("The worker stopped", err.Error())
+		switch {
+		case errors.Is(err, worker.ErrNoCluster):
+			v.Error("Cannot reach the fleet's Kafka cluster", err.Error()+". Check -brokers (or PIPECTL_BROKERS, or the fleet block), or wait longer with -startup-timeout.")
+		case errors.Is(err, worker.ErrFenced):
+			v.Error("Another worker took this worker's id", err.Error())
+		default:
+			v.Error("The worker stopped", err.Error())
+		}
 		return exitError
 	}
 	return exitOK
 }
+
+// defaultStartupTimeout is how long a worker waits for its Kafka cluster
+// at start: long enough for a cluster started at the same time (a compose
+// file, a pod's neighbours), short enough that a wrong address ends in an
+// exit an orchestrator reports.
+const defaultStartupTimeout = 5 * time.Minute
 
 // newWorker builds a worker and sets up tracing for it; flush sends the
 // spans still buffered (for at most 5 seconds) when the worker is done.
