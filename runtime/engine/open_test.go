@@ -162,7 +162,10 @@ func TestTraceHandshakeHint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			open := tc.open
 			reg := testRegistry(t, func() connector.Source { return openSource{open: open} }, nil)
-			a := TaskArgs{Pipeline: mustCompile(t, "source.test.handshake", &control.PipelineSpec{Kind: "source", Type: "test"}, reg),
+			// A plain EOF may be a broker going away: it is retried
+			// until retry_timeout, then fails with the hint.
+			spec := &control.PipelineSpec{Kind: "source", Type: "test", Errors: control.ErrorsSpec{RetryTimeout: "1s"}}
+			a := TaskArgs{Pipeline: mustCompile(t, "source.test.handshake", spec, reg),
 				Producer: c.producer, Offsets: newMemOffsets(), Counters: &Counters{}}
 			err := runTask(t, a).wait(t)
 			var te *TaskError

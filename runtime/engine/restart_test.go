@@ -76,7 +76,6 @@ func brokerRestart(t *testing.T, during string) {
 	}}
 	sinkP := mustCompile(t, "sink.test.in", &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}},
 		testRegistry(t, nil, func() connector.Sink { return sink }))
-	sinkTask := runTask(t, sinkArgs(c, sinkP))
 
 	source := func(topic, delivery string) (*running, *Counters) {
 		var resumedAt, acked atomic.Int64
@@ -109,6 +108,8 @@ func brokerRestart(t *testing.T, during string) {
 		before = n / 2
 		input(0, before)
 	}
+	// Started once the input is in: its first Write may close the broker.
+	sinkTask := runTask(t, sinkArgs(c, sinkP))
 	select {
 	case <-closed:
 	case <-time.After(30 * time.Second):
