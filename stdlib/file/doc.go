@@ -31,6 +31,10 @@
 // appended again, so the file may hold duplicates (or, after a failed
 // write, a partial line).
 //
-// It imports the plugin SDK, lang/configschema, stdlib/converters (the
-// JSON encoder) and stdlib/internal/pluginconf.
+// Each decodes its configuration into SourceConfig or SinkConfig through
+// the SDK; every rule of it (non-empty paths, glob syntax, enums, the
+// shortest poll_interval) is in the schemas, so that validate reports it.
+//
+// It imports the plugin SDK, lang/configschema and stdlib/converters (the
+// JSON encoder).
 package file
