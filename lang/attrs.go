@@ -1,14 +1,10 @@
 package lang
 
 import (
-	"fmt"
-	"math"
 	"math/big"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -140,12 +136,18 @@ func (l *loader) evalAttr(a *configschema.Attribute, attr *hcl.Attribute, ctx *h
 			"The attribute %q must be a %s: %s.", a.Name, a.Type, msg))
 		return cty.NilVal, nil, false
 	}
-	gv, ok := l.toGo(a, cv, rng, sensitive)
-	if !ok {
-		return cty.NilVal, nil, false
+	var in any = ctyToGo(cv)
+	if sensitive {
+		in = configschema.Sensitive{Value: in}
 	}
-	if a.Path {
-		gv, cv = l.resolvePaths(gv)
+	gv, cerr := a.Coerce(in)
+	if cerr == nil && a.Path {
+		gv, cerr = a.ResolvePath(l.dir, gv)
+		cv = goToCty(gv)
+	}
+	if cerr != nil {
+		l.diags = append(l.diags, errorf(rng, cerr.Summary, "%s", cerr.Detail))
+		return cty.NilVal, nil, false
 	}
 	if sensitive || a.Sensitive {
 		return cv.Mark(markSensitive), Secret{Value: gv, Ref: l.secretRef(cv, marks)}, true
@@ -153,112 +155,41 @@ func (l *loader) evalAttr(a *configschema.Attribute, attr *hcl.Attribute, ctx *h
 	return cv, gv, true
 }
 
-// toGo turns a converted value into the Go value of its schema type and
-// checks enums, minimums and durations. Messages never quote a sensitive
-// value.
-func (l *loader) toGo(a *configschema.Attribute, v cty.Value, rng *hcl.Range, sensitive bool) (any, bool) {
-	shown := func(s string) string {
-		if sensitive || a.Sensitive {
-			return Redacted
-		}
-		return fmt.Sprintf("%q", s)
-	}
-	switch a.Type {
-	case configschema.Int, configschema.Number:
+// ctyToGo turns a value converted to an attribute's cty type into the
+// plain Go form configschema checks: string, bool, int64 for a whole
+// number that fits, else float64, []any and map[string]any (a null element
+// is nil).
+func ctyToGo(v cty.Value) any {
+	switch {
+	case v.IsNull():
+		return nil
+	case v.Type() == cty.String:
+		return v.AsString()
+	case v.Type() == cty.Bool:
+		return v.True()
+	case v.Type() == cty.Number:
 		bf := v.AsBigFloat()
-		if a.Min != nil && bf.Cmp(new(big.Float).SetInt64(*a.Min)) < 0 {
-			l.diags = append(l.diags, errorf(rng, "Value out of range", "The attribute %q must be at least %d.", a.Name, *a.Min))
-			return nil, false
+		if i, acc := bf.Int64(); acc == big.Exact {
+			return i
 		}
-		if a.Type == configschema.Number {
-			f, _ := bf.Float64()
-			return f, true
-		}
-		i, acc := bf.Int64()
-		if !bf.IsInt() || acc != big.Exact || i > math.MaxInt32 && a.Name == "partitions" {
-			l.diags = append(l.diags, errorf(rng, "Incorrect attribute value type", "The attribute %q must be a whole number.", a.Name))
-			return nil, false
-		}
-		return i, true
-	case configschema.Bool:
-		return v.True(), true
-	case configschema.ListOfString, configschema.ListOfReference:
-		out := []string{}
+		f, _ := bf.Float64()
+		return f
+	case v.Type().IsListType():
+		out := []any{}
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
-			if ev.IsNull() {
-				l.diags = append(l.diags, errorf(rng, "Incorrect attribute value type", "The list %q cannot hold null.", a.Name))
-				return nil, false
-			}
-			out = append(out, ev.AsString())
+			out = append(out, ctyToGo(ev))
 		}
-		return out, true
-	case configschema.MapOfString:
-		out := map[string]string{}
+		return out
+	case v.Type().IsMapType():
+		out := map[string]any{}
 		for it := v.ElementIterator(); it.Next(); {
 			k, ev := it.Element()
-			if ev.IsNull() {
-				l.diags = append(l.diags, errorf(rng, "Incorrect attribute value type", "The map %q cannot hold null.", a.Name))
-				return nil, false
-			}
-			out[k.AsString()] = ev.AsString()
+			out[k.AsString()] = ctyToGo(ev)
 		}
-		return out, true
+		return out
 	}
-	s := v.AsString()
-	if len(a.Enum) > 0 && !slices.Contains(a.Enum, s) {
-		l.diags = append(l.diags, errorf(rng, "Invalid value for "+a.Name,
-			"The attribute %q must be one of %s, not %s.%s", a.Name, quoteList(a.Enum), shown(s), suggestIf(!sensitive, s, a.Enum)))
-		return nil, false
-	}
-	if a.Type == configschema.Duration {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			l.diags = append(l.diags, errorf(rng, "Invalid duration",
-				`The attribute %q must be a positive duration in Go syntax, like "30s", "5m" or "1h30m", not %s.`, a.Name, shown(s)))
-			return nil, false
-		}
-	}
-	return s, true
-}
-
-func suggestIf(ok bool, given string, options []string) string {
-	if !ok {
-		return ""
-	}
-	return suggest(given, options)
-}
-
-func quoteList(items []string) string {
-	s := ""
-	for i, it := range items {
-		switch {
-		case i == 0:
-		case i == len(items)-1:
-			s += " or "
-		default:
-			s += ", "
-		}
-		s += fmt.Sprintf("%q", it)
-	}
-	return s
-}
-
-// resolvePaths makes the paths of a Path attribute absolute against the
-// configuration directory.
-func (l *loader) resolvePaths(v any) (any, cty.Value) {
-	switch v := v.(type) {
-	case string:
-		p := resolvePath(l.dir, v)
-		return p, cty.StringVal(p)
-	case []string:
-		out := make([]string, len(v))
-		for i, p := range v {
-			out[i] = resolvePath(l.dir, p)
-		}
-		return out, goToCty(out)
-	}
-	return v, goToCty(v)
+	return nil
 }
 
 // secretRef returns "env:NAME" or "file:PATH" when a sensitive value is
@@ -347,16 +278,6 @@ func (l *loader) plainString(attr *hcl.Attribute, ctx *hcl.EvalContext, what str
 		return "", false
 	}
 	return s.AsString(), true
-}
-
-// checkRegexp reports an invalid RE2 expression.
-func (l *loader) checkRegexp(attr *hcl.Attribute, s string) bool {
-	if _, err := regexp.Compile(s); err != nil {
-		l.diags = append(l.diags, errorf(ptr(attr.Expr.Range()), "Invalid regular expression",
-			"The attribute %q is not a valid RE2 regular expression: %s.", attr.Name, err))
-		return false
-	}
-	return true
 }
 
 func sortedKeys[M ~map[string]V, V any](m M) []string {

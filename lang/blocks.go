@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"math"
 	"net"
 	"regexp"
 	"strings"
@@ -40,11 +41,14 @@ var (
 	// TopicAttributes describe the topic block.
 	TopicAttributes = []configschema.Attribute{
 		{Name: "name", Type: configschema.String, Description: "The Kafka topic name; the block label by default (required with for_each)."},
-		{Name: "partitions", Type: configschema.Int, Default: int64(1), Min: i64(1), Description: "Partition count; it can only grow."},
-		{Name: "replication_factor", Type: configschema.Int, Default: int64(-1), Min: i64(-1), Description: "Replicas per partition; -1 takes the broker's default.", ForcesReplacement: true},
+		{Name: "partitions", Type: configschema.Int, Default: int64(1), Min: i64(1), Max: i64(maxPartitions), Description: "Partition count; it can only grow."},
+		{Name: "replication_factor", Type: configschema.Int, Default: int64(-1), Min: i64(-1), Max: i64(math.MaxInt16), Description: "Replicas per partition; -1 takes the broker's default.", ForcesReplacement: true},
 		{Name: "config", Type: configschema.MapOfString, Default: map[string]string{}, Description: "Topic configuration, e.g. { \"retention.ms\" = \"604800000\" }."},
 	}
 )
+
+// maxPartitions is the most partitions a topic block may ask for.
+const maxPartitions = 1 << 20
 
 var topicNameRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
@@ -155,17 +159,12 @@ func (l *loader) decodeTopic(n *node) {
 			continue
 		}
 		rf := vals["replication_factor"].(int64)
-		if rf == 0 || rf > 32767 {
+		if rf == 0 {
 			l.diags = append(l.diags, errorf(ptr(s.attrs["replication_factor"].Expr.Range()), "Value out of range",
 				"The replication_factor must be -1 (the broker's default) or between 1 and 32767."))
 			continue
 		}
 		p := vals["partitions"].(int64)
-		if p > 1<<20 {
-			l.diags = append(l.diags, errorf(ptr(s.attrs["partitions"].Expr.Range()), "Value out of range",
-				"The partitions must be at most %d.", 1<<20))
-			continue
-		}
 		l.cfg.Topics = append(l.cfg.Topics, &Topic{
 			Address:           instanceAddr(n.addr, key, keys != nil),
 			Name:              name,
@@ -249,18 +248,22 @@ func (l *loader) decodePredicate(n *node) {
 	l.cfg.Predicates = append(l.cfg.Predicates, p)
 }
 
-// builtinConverter returns the converter a string names ("json"), with its
-// schema's defaults.
-func (l *loader) builtinConverter(name string) (*Converter, bool) {
+// builtinConverter returns the converter a string names ("json") with its
+// schema's defaults; known is false when there is no such type. A type that
+// cannot go without settings (a required attribute) is reported at rng and
+// gives no converter.
+func (l *loader) builtinConverter(name string, rng *hcl.Range) (c *Converter, known bool) {
 	schema, ok := l.opts.Plugins.Schema(configschema.Converter, name)
 	if !ok {
 		return nil, false
 	}
-	cfg := map[string]any{}
-	for _, a := range schema.Attributes {
-		if a.Default != nil {
-			cfg[a.Name] = a.Default
-		}
+	cfg, errs := schema.Coerce(nil)
+	for _, e := range errs {
+		l.diags = append(l.diags, errorf(rng, "Converter needs settings",
+			"The converter %q cannot be named by its type alone: %s Declare a converter block with its settings and refer to it as converter.NAME.", name, e.Detail))
+	}
+	if len(errs) > 0 {
+		return nil, true
 	}
 	return &Converter{Type: name, Config: cfg}, true
 }
@@ -283,55 +286,51 @@ func (l *loader) decodeConverterBlock(n *node) {
 	if !ok {
 		types := l.opts.Plugins.Types(configschema.Converter)
 		l.diags = append(l.diags, errorf(ptr(a.Expr.Range()), "Unknown converter type",
-			"There is no converter type %q. The converter types are %s.%s", typ, quoteList(types), suggest(typ, types)))
+			"There is no converter type %q. The converter types are %s.%s", typ, configschema.Alternatives(types), configschema.DidYouMean(typ, types)))
 		return
 	}
 	s := l.shapeOf(rest, schema.Attributes, schema.Blocks)
 	_, vals, ok := l.evalShape(s, schema.Attributes, schema.Blocks, ctx)
-	if !ok || !l.checkGroups(schema, s, n.block.DefRange) {
+	if !ok || !l.checkGroups(schema, s, vals, n.block.DefRange) {
 		return
+	}
+	for _, b := range schema.Blocks {
+		if s.blocks[b.Name] == nil {
+			delete(vals, b.Name) // an absent block stays absent
+		}
 	}
 	c := &Converter{Name: n.name, Type: typ, Config: vals, DeclRange: n.block.DefRange}
 	l.converters[n.name] = c
 	l.cfg.Converters = append(l.cfg.Converters, c)
 }
 
-// checkGroups enforces a schema's ExactlyOneOf and Conflicts groups on the
-// attributes a block sets.
-func (l *loader) checkGroups(schema *configschema.Schema, s *shape, block hcl.Range) bool {
-	ok := true
-	set := func(group []string) []string {
-		var out []string
-		for _, name := range group {
-			if s.attrs[name] != nil {
-				out = append(out, name)
-			}
-		}
-		return out
-	}
-	for _, g := range schema.ExactlyOneOf {
-		switch got := set(g); {
-		case len(got) == 0:
-			l.diags = append(l.diags, errorf(ptr(block), "Missing required argument",
-				"A %s needs exactly one of %s.", schema.Address(), quoteList(g)))
-			ok = false
-		case len(got) > 1:
-			l.diags = append(l.diags, errorf(ptr(s.attrs[got[1]].NameRange), "Conflicting arguments",
-				"Only one of %s can be set.", quoteList(g)))
-			ok = false
+// checkGroups reports the schema's attribute groups (configschema's
+// CheckGroups) broken by the attributes a block sets: s is the block's
+// shape, vals its evaluated values. An error about an attribute points at
+// its name, one about the whole group at the block.
+func (l *loader) checkGroups(schema *configschema.Schema, s *shape, vals map[string]any, block hcl.Range) bool {
+	set := map[string]any{}
+	for name := range s.attrs {
+		switch v := vals[name].(type) {
+		case nil:
+		case Secret:
+			set[name] = configschema.Sensitive{Value: v.Value}
+		default:
+			set[name] = v
 		}
 	}
-	for _, g := range schema.Conflicts {
-		if got := set(g); len(got) > 1 {
-			l.diags = append(l.diags, errorf(ptr(s.attrs[got[1]].NameRange), "Conflicting arguments",
-				"Only one of %s can be set.", quoteList(g)))
-			ok = false
+	errs := schema.CheckGroups(set)
+	for _, e := range errs {
+		rng := block
+		if a := s.attrs[e.Attribute]; a != nil {
+			rng = a.NameRange
 		}
+		l.diags = append(l.diags, errorf(&rng, e.Summary, "%s", e.Detail))
 	}
-	return ok
+	return len(errs) == 0
 }
 
-// durationOf reads a duration that toGo already checked.
+// durationOf reads a duration that configschema already checked.
 func durationOf(v any) time.Duration {
 	d, _ := time.ParseDuration(asString(v))
 	return d

@@ -4,13 +4,20 @@ import "github.com/pipectl/pipectl/lang/configschema"
 
 func i64(v int64) *int64 { return &v }
 
+// isPipeline reports whether a block type is a pipeline's: a source or a
+// sink (the plugin kinds that take CommonSchema).
+func isPipeline(blockType string) bool {
+	k := configschema.Kind(blockType)
+	return k == configschema.Source || k == configschema.Sink
+}
+
 // CommonAttributes are the attributes every source or sink block takes in
 // addition to its plugin's own, and CommonBlocks its nested blocks. They
 // belong to the language, so lang declares them; `pipectl schema` and the
 // generated JSON Schemas show them beside the plugin's attributes.
 func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 	attrs := []configschema.Attribute{
-		{Name: "tasks", Type: configschema.Int, Default: int64(1), Min: i64(1), Description: "How many tasks share the pipeline's work."},
+		{Name: "tasks", Type: configschema.Int, Default: int64(1), Min: i64(1), Max: i64(1024), Description: "How many tasks share the pipeline's work."},
 		{Name: "transforms", Type: configschema.ListOfReference, Description: "Transforms applied to each record, in order: a list of transform.NAME references."},
 		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
@@ -23,12 +30,25 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 	}
 	if kind == configschema.Sink {
 		attrs = append(attrs,
-			configschema.Attribute{Name: "topics", Type: configschema.ListOfString, Description: "Topics to read. Exactly one of topics and topics_regex is required."},
-			configschema.Attribute{Name: "topics_regex", Type: configschema.String, Description: "Regular expression (RE2) of the topics to read."},
+			configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, Description: "Topics to read. Exactly one of topics and topics_regex is required."},
+			configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, Description: "Regular expression (RE2) of the topics to read."},
 			configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where the sink's consumer group starts in a partition with no committed offset."},
 		)
 	}
 	return attrs
+}
+
+// CommonSchema is the language's part of every block of the kind (source
+// or sink): CommonAttributes, CommonBlocks and their group (a sink reads
+// exactly one of topics and topics_regex). lang checks a pipeline against
+// it beside its plugin's schema; the worker checks the stored pipeline
+// against it too.
+func CommonSchema(kind configschema.Kind) *configschema.Schema {
+	s := &configschema.Schema{Kind: kind, Attributes: CommonAttributes(kind), Blocks: CommonBlocks(kind)}
+	if kind == configschema.Sink {
+		s.ExactlyOneOf = [][]string{{"topics", "topics_regex"}}
+	}
+	return s
 }
 
 // CommonBlocks are the nested blocks every source or sink block takes.

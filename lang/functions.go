@@ -3,12 +3,13 @@ package lang
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // mark is a cty mark that lang puts on values.
@@ -89,7 +90,7 @@ func functions(dir string, lookupEnv func(string) (string, bool)) map[string]fun
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := resolvePath(dir, args[0].AsString())
+			p := configschema.AbsPath(dir, args[0].AsString())
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return cty.NilVal, function.NewArgErrorf(0, "cannot read %s: %s", args[0].AsString(), unwrapPathError(err))
@@ -98,18 +99,6 @@ func functions(dir string, lookupEnv func(string) (string, bool)) map[string]fun
 		},
 	})
 	return fns
-}
-
-// resolvePath joins a relative path to the configuration directory.
-func resolvePath(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	abs, err := filepath.Abs(filepath.Join(dir, p))
-	if err != nil {
-		return filepath.Join(dir, p)
-	}
-	return abs
 }
 
 func unwrapPathError(err error) string {

@@ -3,6 +3,8 @@ package lang
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Import is an import block: plan adopts the existing Kafka topic ID as the
@@ -61,7 +63,7 @@ func (l *loader) decodeImports(declared map[string]bool) {
 			if !l.failedBlock(to) {
 				l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared topic",
 					"%s is not declared in the configuration. Declare the topic block the imported topic becomes, with its settings, then import into it.%s",
-					addr, suggest(addr, sortedTrue(declared))))
+					addr, configschema.DidYouMean(addr, sortedTrue(declared))))
 			}
 			continue
 		}

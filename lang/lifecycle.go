@@ -103,7 +103,7 @@ func (l *loader) ignoreChanges(n *node, a *hcl.Attribute) ([]string, bool) {
 		}
 		if !slices.Contains(known, name) {
 			l.diags = append(l.diags, errorf(&rng, "Unsupported attribute in ignore_changes",
-				"A %s has no attribute %q.%s", describeNode(n), name, suggest(name, known)))
+				"A %s has no attribute %q.%s", describeNode(n), name, configschema.DidYouMean(name, known)))
 			continue
 		}
 		if hasKey && !slices.Contains(maps, name) {

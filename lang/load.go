@@ -197,7 +197,7 @@ func (l *loader) addNode(n *node) {
 }
 
 func quoteName(n *node) string {
-	if n.kind == "source" || n.kind == "sink" {
+	if isPipeline(n.kind) {
 		return `"` + n.typ + `" "` + n.name + `"`
 	}
 	return `"` + n.name + `"`
@@ -216,7 +216,7 @@ func (l *loader) declareBlock(b *hcl.Block) {
 			return
 		}
 	}
-	if b.Type == "source" || b.Type == "sink" {
+	if isPipeline(b.Type) {
 		n.typ = b.Labels[0]
 		n.addr = b.Type + "." + n.typ + "." + n.name
 	} else {

@@ -16,6 +16,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib"
 )
@@ -28,7 +29,32 @@ func registry(t testing.TB) *connector.Registry {
 	if err := stdlib.Register(reg); err != nil {
 		t.Fatal(err)
 	}
+	for _, p := range []connector.Plugin{rulesPlugin, needyConverter} {
+		if err := reg.Register(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return reg
+}
+
+// rulesPlugin is a source only lang's tests register: its schema has the
+// rules no built-in needs (an at_least_one_of group, globs whose directory
+// must exist), so that testdata/invalid covers every kind of rule.
+var rulesPlugin = connector.Plugin{
+	Schema: configschema.Schema{Kind: configschema.Source, Type: "rules", Attributes: []configschema.Attribute{
+		{Name: "topic", Type: configschema.String},
+		{Name: "topic_prefix", Type: configschema.String},
+		{Name: "files", Type: configschema.ListOfString, Path: true, Glob: true, PathMustExist: true},
+	}, AtLeastOneOf: [][]string{{"topic", "topic_prefix"}}},
+	NewSource: func() connector.Source { return nil },
+}
+
+// needyConverter is a converter that cannot go without settings.
+var needyConverter = connector.Plugin{
+	Schema: configschema.Schema{Kind: configschema.Converter, Type: "needy", Attributes: []configschema.Attribute{
+		{Name: "schema", Type: configschema.String, Required: true},
+	}},
+	NewConverter: func(map[string]any) (connector.Converter, error) { return nil, nil },
 }
 
 // loadArchive writes a txtar archive's files (all but want*) into a fresh

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Moved is a moved block: the resource that the state holds at From is the
@@ -152,7 +154,7 @@ func (l *loader) decodeMoved(declared map[string]bool) {
 			if _, chained := byFrom[s.m.To]; !chained {
 				l.diags = append(l.diags, errorf(&s.toRng, "Moved to an undeclared resource",
 					"%s is not declared in the configuration. A moved block's to must name a topic, source or sink that the configuration declares.%s",
-					s.m.To, suggest(s.m.To, sortedTrue(declared))))
+					s.m.To, configschema.DidYouMean(s.m.To, sortedTrue(declared))))
 			}
 			continue
 		}
@@ -225,7 +227,7 @@ func (l *loader) resourceAddr(attr *hcl.Attribute, block string) (resourceAddr, 
 	want := 2
 	if a.kind == "topic" {
 		want = 1
-	} else if a.kind != "source" && a.kind != "sink" {
+	} else if !isPipeline(a.kind) {
 		return bad()
 	}
 	if len(steps) != want && len(steps) != want+1 {

@@ -19,7 +19,7 @@ func (l *loader) decodePipeline(n *node) {
 	if !ok {
 		types := l.opts.Plugins.Types(kind)
 		l.diags = append(l.diags, errorf(ptr(n.block.LabelRanges[0]), "Unknown "+n.kind+" type",
-			"There is no %s type %q. The %s types are %s.%s", n.kind, n.typ, n.kind, quoteList(types), suggest(n.typ, types)))
+			"There is no %s type %q. The %s types are %s.%s", n.kind, n.typ, n.kind, configschema.Alternatives(types), configschema.DidYouMean(n.typ, types)))
 		return
 	}
 	var common []configschema.Attribute
@@ -38,15 +38,11 @@ func (l *loader) decodePipeline(n *node) {
 	attrs := append(common, schema.Attributes...)
 	blocks := append(CommonBlocks(kind), schema.Blocks...)
 	s := l.shapeOf(l.lifecycleOf(n), attrs, blocks, pipelineStatic...)
-	groupsOK := l.checkGroups(schema, s, n.block.DefRange)
-	if kind == configschema.Sink {
-		groupsOK = l.checkGroups(&configschema.Schema{Kind: kind, Type: n.typ, ExactlyOneOf: [][]string{{"topics", "topics_regex"}}}, s, n.block.DefRange) && groupsOK
-	}
 	transforms, tOK := l.pipelineTransforms(s.attrs["transforms"])
 	keyConv, kOK := l.converterRef(s.attrs["key_converter"], "string")
 	valConv, vOK := l.converterRef(s.attrs["value_converter"], "json")
 	keys, each, feOK := l.forEach(n, s.attrs["for_each"])
-	if !groupsOK || !tOK || !kOK || !vOK || !feOK {
+	if !tOK || !kOK || !vOK || !feOK {
 		return
 	}
 	instances := map[string]cty.Value{}
@@ -54,6 +50,10 @@ func (l *loader) decodePipeline(n *node) {
 		ctx := l.evalCtx(n, each[key])
 		ctyVals, vals, ok := l.evalShape(s, attrs, blocks, ctx)
 		if !ok {
+			continue
+		}
+		pluginOK := l.checkGroups(schema, s, vals, n.block.DefRange)
+		if !l.checkGroups(CommonSchema(kind), s, vals, n.block.DefRange) || !pluginOK {
 			continue
 		}
 		p := &Pipeline{
@@ -89,7 +89,9 @@ func (l *loader) decodePipeline(n *node) {
 			p.Config[a.Name] = v
 		}
 		for _, b := range schema.Blocks {
-			p.Config[b.Name] = vals[b.Name]
+			if s.blocks[b.Name] != nil { // an absent block stays absent
+				p.Config[b.Name] = vals[b.Name]
+			}
 		}
 		if !good {
 			continue
@@ -127,10 +129,6 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 	p.Tasks = int(vals["tasks"].(int64))
 	p.Delivery, _ = vals["delivery"].(string)
 	p.Paused = vals["paused"].(bool)
-	if p.Tasks > 1024 {
-		l.diags = append(l.diags, errorf(ptr(s.attrs["tasks"].Expr.Range()), "Value out of range", "A pipeline runs at most 1024 tasks."))
-		return false
-	}
 	if p.Kind == configschema.Sink {
 		p.Topics, _ = vals["topics"].([]string)
 		p.TopicsRegex, _ = vals["topics_regex"].(string)
@@ -139,9 +137,6 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 			if !l.checkTopicName(ptr(s.attrs["topics"].Expr.Range()), "The topic", t) {
 				return false
 			}
-		}
-		if a := s.attrs["topics_regex"]; a != nil && !l.checkRegexp(a, p.TopicsRegex) {
-			return false
 		}
 	}
 	ev := vals["errors"].(map[string]any)
@@ -252,11 +247,11 @@ func (l *loader) pipelineTransforms(attr *hcl.Attribute) ([]*Transform, bool) {
 // converter.NAME reference.
 func (l *loader) converterRef(attr *hcl.Attribute, def string) (*Converter, bool) {
 	if attr == nil {
-		c, ok := l.builtinConverter(def)
-		if !ok {
+		c, known := l.builtinConverter(def, nil)
+		if !known {
 			l.diags = append(l.diags, errorf(nil, "Missing built-in converter", "The converter %q is not registered. This is a bug in the program.", def))
 		}
-		return c, ok
+		return c, c != nil
 	}
 	if t, diags := hcl.AbsTraversalForExpr(attr.Expr); !diags.HasErrors() && t.RootName() == "converter" {
 		name, _ := stepName(t, 1)
@@ -267,8 +262,8 @@ func (l *loader) converterRef(attr *hcl.Attribute, def string) (*Converter, bool
 	if !ok {
 		return nil, false
 	}
-	c, ok := l.builtinConverter(name)
-	if !ok {
+	c, known := l.builtinConverter(name, ptr(attr.Expr.Range()))
+	if !known {
 		types := l.opts.Plugins.Types(configschema.Converter)
 		var blocks []string
 		for _, b := range l.names("converter") {
@@ -276,9 +271,9 @@ func (l *loader) converterRef(attr *hcl.Attribute, def string) (*Converter, bool
 		}
 		l.diags = append(l.diags, errorf(ptr(attr.Expr.Range()), "Unknown converter",
 			"There is no converter type %q. Use one of %s, or a reference to a converter block like converter.NAME.%s",
-			name, quoteList(types), suggest(name, append(types, blocks...))))
+			name, configschema.Alternatives(types), configschema.DidYouMean(name, append(types, blocks...))))
 	}
-	return c, ok
+	return c, c != nil
 }
 
 // finish sorts the configuration and builds its graph.

@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // staticAttrs are the attributes whose references to transforms,
@@ -127,7 +129,7 @@ func (l *loader) resolveTraversal(n *node, t hcl.Traversal, static, inForEach bo
 			l.diags = append(l.diags, errorf(&rng, `Reference to "each" in a block without for_each`,
 				"each.key and each.value are only available inside a topic, source or sink block that sets for_each, and not in the for_each expression itself."))
 		case attr != "key" && attr != "value":
-			l.diags = append(l.diags, errorf(&rng, "Invalid each reference", `Only each.key and each.value exist.%s`, suggest(attr, []string{"key", "value"})))
+			l.diags = append(l.diags, errorf(&rng, "Invalid each reference", `Only each.key and each.value exist.%s`, configschema.DidYouMean(attr, []string{"key", "value"})))
 		}
 		return "", false
 	}
@@ -135,10 +137,10 @@ func (l *loader) resolveTraversal(n *node, t hcl.Traversal, static, inForEach bo
 	if !known {
 		roots := []string{"var", "local", "topic", "source", "sink", "each", "predicate", "transform", "converter"}
 		l.diags = append(l.diags, errorf(&rng, "Unknown reference",
-			"There is no object named %q. References start with var., local., topic., source., sink. or each.%s", root, suggest(root, roots)))
+			"There is no object named %q. References start with var., local., topic., source., sink. or each.%s", root, configschema.DidYouMean(root, roots)))
 		return "", false
 	}
-	if kind == "source" || kind == "sink" {
+	if isPipeline(kind) {
 		typ, ok1 := stepName(t, 1)
 		name, ok2 := stepName(t, 2)
 		if !ok1 || !ok2 {
@@ -152,7 +154,7 @@ func (l *loader) resolveTraversal(n *node, t hcl.Traversal, static, inForEach bo
 				opts = append(opts, m.addr)
 			}
 			l.diags = append(l.diags, errorf(&rng, "Reference to undeclared pipeline",
-				"There is no %s named %q.%s", kind, addr, suggest(addr, opts)))
+				"There is no %s named %q.%s", kind, addr, configschema.DidYouMean(addr, opts)))
 			return "", false
 		}
 		return addr, true
@@ -169,7 +171,7 @@ func (l *loader) resolveTraversal(n *node, t hcl.Traversal, static, inForEach bo
 	addr := root + "." + name
 	if _, ok := l.nodes[addr]; !ok {
 		u := undeclared[kind]
-		if hint := suggest(name, l.names(kind)); hint != "" {
+		if hint := configschema.DidYouMean(name, l.names(kind)); hint != "" {
 			first, _, _ := strings.Cut(u.detail, ". ")
 			l.diags = append(l.diags, errorf(&rng, u.summary, first+"."+hint, name))
 		} else {

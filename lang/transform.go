@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/lang/expr"
 )
 
@@ -263,7 +264,7 @@ func (l *loader) path(rng hcl.Range, s, op string, needField bool) (Path, bool) 
 	switch p.Root {
 	case "key", "value", "headers":
 	default:
-		return bad("The %s path %q must start with key., value. or headers.%s", op, s, suggest(p.Root, roots))
+		return bad("The %s path %q must start with key., value. or headers.%s", op, s, configschema.DidYouMean(p.Root, roots))
 	}
 	for _, f := range p.Fields {
 		if f == "" {

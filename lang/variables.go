@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 var variableSchema = &hcl.BodySchema{
@@ -87,7 +89,7 @@ func (l *loader) resolveVariables() {
 		}
 		if _, ok := decls[name]; !ok {
 			l.diags = append(l.diags, errorf(nil, "Value for undeclared variable",
-				"A variable named %q was given with -var but is not declared in the configuration.%s", name, suggest(name, l.names("variable"))))
+				"A variable named %q was given with -var but is not declared in the configuration.%s", name, configschema.DidYouMean(name, l.names("variable"))))
 			continue
 		}
 		given[name] = assigned{raw: raw, from: "the -var option"}
@@ -186,7 +188,7 @@ func (l *loader) readVarFile(path string, decls map[string]*varDecl, given map[s
 		if _, ok := decls[name]; !ok {
 			l.diags = append(l.diags, warnf(ptr(a.NameRange), "Value for undeclared variable",
 				"The file %s gives a value to %q, which the configuration does not declare; the value is ignored.%s",
-				path, name, suggest(name, l.names("variable"))))
+				path, name, configschema.DidYouMean(name, l.names("variable"))))
 			continue
 		}
 		v, diags := a.Expr.Value(&hcl.EvalContext{Functions: l.fns})

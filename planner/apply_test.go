@@ -428,9 +428,11 @@ func TestApplyWaits(t *testing.T) {
 	// A secret the worker cannot decrypt: the task fails to start.
 	secret := edit(genOnly, `fleet {`, "variable \"pw\" {\n  default   = \"hunter2\"\n  sensitive = true\n}\nfleet {") + `
 sink "kafka" "out" {
-  topics        = [topic.orders.name]
-  brokers       = ["127.0.0.1:1"]
-  sasl_password = var.pw
+  topics         = [topic.orders.name]
+  brokers        = ["127.0.0.1:1"]
+  sasl_mechanism = "PLAIN"
+  sasl_username  = "u"
+  sasl_password  = var.pw
 }
 `
 	_, err = f.apply(f.plan(secret), true)

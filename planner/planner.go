@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/lang"
@@ -520,7 +519,7 @@ func (pl *planner) checkAddresses() {
 	all := append(sortedKeys(pl.decls), sortedKeys(pl.prior)...)
 	for _, arg := range pl.in.Targets {
 		if !known(arg) {
-			pl.errorf(nil, "No such resource", "-target=%s names no resource of the configuration or the state.%s", arg, suggestAddr(arg, all))
+			pl.errorf(nil, "No such resource", "-target=%s names no resource of the configuration or the state.%s", arg, configschema.DidYouMean(arg, all))
 		}
 	}
 	if pl.in.Destroy {
@@ -537,23 +536,9 @@ func (pl *planner) checkAddresses() {
 			}
 		}
 		if !found {
-			pl.errorf(nil, "No such resource", "-replace=%s names no resource of the configuration; give the address of one instance, e.g. topic.orders or source.file.logs[\"eu\"].%s", arg, suggestAddr(arg, all))
+			pl.errorf(nil, "No such resource", "-replace=%s names no resource of the configuration; give the address of one instance, e.g. topic.orders or source.file.logs[\"eu\"].%s", arg, configschema.DidYouMean(arg, all))
 		}
 	}
-}
-
-// suggestAddr returns ` Did you mean "x"?` for the nearest address.
-func suggestAddr(arg string, addrs []string) string {
-	best, dist := "", 4
-	for _, a := range addrs {
-		if d := levenshtein.Distance(arg, a, nil); d < dist {
-			best, dist = a, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
 func (pl *planner) newChange(addr string, before, after *control.Resource) *plan.Change {

@@ -492,9 +492,11 @@ variable "pw" {
 }
 topic "t" {}
 sink "kafka" "out" {
-  topics        = [topic.t.name]
-  brokers       = ["other:9092"]
-  sasl_password = var.pw
+  topics         = [topic.t.name]
+  brokers        = ["other:9092"]
+  sasl_mechanism = "PLAIN"
+  sasl_username  = "u"
+  sasl_password  = var.pw
 }
 `
 	keys := testKeys(t)

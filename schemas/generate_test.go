@@ -208,8 +208,8 @@ func TestDurationPattern(t *testing.T) {
 		"1h2m3s4ms", "-1s", "", "s", "1", "1d", "1 s", "1S", "1h 2m", "..5s", "1.2.3s", "0s", "00", "1w",
 	} {
 		_, err := time.ParseDuration(s)
-		if want := err == nil; re.MatchString(s) != want {
-			t.Errorf("pattern matches %q = %v, time.ParseDuration accepts it = %v", s, !want, want)
+		if want := err == nil && !strings.HasPrefix(s, "-"); re.MatchString(s) != want {
+			t.Errorf("pattern matches %q = %v, want %v (time.ParseDuration accepts it, without a minus sign)", s, !want, want)
 		}
 	}
 }
@@ -242,6 +242,22 @@ func TestAttributeSchema(t *testing.T) {
 	}, {
 		attr: configschema.Attribute{Name: "x", Type: configschema.Number},
 		want: map[string]any{"type": "number", "description": "", "x-pipectl-type": "number"},
+	}, {
+		attr: configschema.Attribute{Name: "t", Type: configschema.Int, Max: i64(1024)},
+		want: map[string]any{"type": "integer", "maximum": int64(1024), "description": "", "x-pipectl-type": "int"},
+	}, {
+		attr: configschema.Attribute{Name: "every", Type: configschema.Duration, MinDuration: "10ms"},
+		want: map[string]any{"type": "string", "pattern": DurationPattern, "x-pipectl-minimum-duration": "10ms", "description": "", "x-pipectl-type": "duration"},
+	}, {
+		attr: configschema.Attribute{Name: "re", Type: configschema.String, Regexp: true, NonEmpty: true},
+		want: map[string]any{"type": "string", "x-pipectl-regexp": "RE2", "minLength": 1, "description": "", "x-pipectl-type": "string"},
+	}, {
+		attr: configschema.Attribute{Name: "paths", Type: configschema.ListOfString, NonEmpty: true, Path: true, Glob: true, PathMustExist: true},
+		want: map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "minItems": 1, "x-pipectl-path": true, "x-pipectl-glob": true,
+			"x-pipectl-path-must-exist": true, "description": "", "x-pipectl-type": "list(string)"},
+	}, {
+		attr: configschema.Attribute{Name: "m", Type: configschema.MapOfString, NonEmpty: true},
+		want: map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}, "minProperties": 1, "description": "", "x-pipectl-type": "map(string)"},
 	}, {
 		attr: configschema.Attribute{Name: "b", Type: configschema.Bool, Default: false},
 		want: map[string]any{"type": "boolean", "default": false, "description": "", "x-pipectl-type": "bool"},
@@ -305,6 +321,16 @@ func TestSchemasAcceptAndReject(t *testing.T) {
 		{"generator bad duration", "schemas/plugins/source.generator.schema.json", `{"topic": "t", "value": "1", "errors": {"retry_timeout": "1 day"}}`, false},
 		{"file sink topics", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl", "topics": ["a"], "start_from": "latest"}`, true},
 		{"file sink topics not a list", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl", "topics": "a"}`, false},
+		{"file sink topics and regex", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl", "topics": ["a"], "topics_regex": "a"}`, false},
+		{"file sink without topics", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl"}`, false},
+		{"file sink empty topics", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl", "topics": []}`, false},
+		{"file sink negative duration", "schemas/plugins/sink.file.schema.json", `{"path": "out.jsonl", "topics": ["a"], "errors": {"retry_timeout": "-1s"}}`, false},
+		{"generator too many tasks", "schemas/plugins/source.generator.schema.json", `{"topic": "t", "value": "1", "tasks": 1025}`, false},
+		{"kafka source regex", "schemas/plugins/source.kafka.schema.json", `{"brokers": ["b:1"], "topics_regex": "a.*", "topic_prefix": "x."}`, true},
+		{"kafka source topic and prefix", "schemas/plugins/source.kafka.schema.json", `{"brokers": ["b:1"], "topics": ["a"], "topic": "t", "topic_prefix": "x."}`, false},
+		{"kafka source neither topics nor regex", "schemas/plugins/source.kafka.schema.json", `{"brokers": ["b:1"]}`, false},
+		{"kafka sink sasl", "schemas/plugins/sink.kafka.schema.json", `{"brokers": ["b:1"], "topics": ["a"], "sasl_mechanism": "PLAIN", "sasl_username": "u", "sasl_password": "p"}`, true},
+		{"kafka sink user without mechanism", "schemas/plugins/sink.kafka.schema.json", `{"brokers": ["b:1"], "topics": ["a"], "sasl_username": "u"}`, false},
 		{"sources take no sink attributes", "schemas/plugins/source.generator.schema.json", `{"topic": "t", "value": "1", "topics": ["a"]}`, false},
 		{"converters take no common attributes", "schemas/plugins/converter.json.schema.json", `{"tasks": 1}`, false},
 		{"json converter", "schemas/plugins/converter.json.schema.json", `{"on_invalid": "string"}`, true},

@@ -25,7 +25,13 @@ func pluginDocs(plugins []*configschema.Schema) []byte {
 	b.WriteString("# Plugin reference\n\n")
 	b.WriteString("The configuration of every built-in plugin, generated from the schema each plugin declares. ")
 	b.WriteString("The same schemas are published as JSON Schema in [`schemas/plugins/`](../schemas/plugins/); ")
-	b.WriteString("`pipectl schema KIND.TYPE` prints one of them.\n")
+	b.WriteString("`pipectl schema KIND.TYPE` prints one of them.\n\n")
+	b.WriteString("`pipectl validate` checks every rule shown here, and reports a broken one with the file, line and column of the attribute: ")
+	b.WriteString("required attributes, enums (one of), minimums and maximums, durations (Go syntax, never negative, at least the minimum where one is shown), ")
+	b.WriteString("values that must not be empty, RE2 regular expressions, glob patterns, paths that must exist ")
+	b.WriteString("(relative paths start at the configuration directory; for a glob, the directory before its first wildcard must exist), ")
+	b.WriteString("and the rules between attributes listed under a plugin. The worker checks them again before a task starts. ")
+	b.WriteString("An attribute set to its default counts as unset in those rules; the JSON Schemas count any property that is present.\n")
 
 	for _, kind := range configschema.Kinds() {
 		var ofKind []*configschema.Schema
@@ -54,15 +60,31 @@ func pluginDocs(plugins []*configschema.Schema) []byte {
 				fmt.Fprintf(&b, ". Every %s also takes the [common attributes](#%s)", kind, anchor(common))
 			}
 			b.WriteString(".\n\n")
+			writeGroups(&b, s)
 			writeBody(&b, "####", s.Attributes, s.Blocks)
 		}
 		if hasCommon(kind) {
 			fmt.Fprintf(&b, "\n### %s\n\n", common)
 			fmt.Fprintf(&b, "Every `%s` block takes these besides its plugin's own attributes.\n\n", kind)
-			writeBody(&b, "####", lang.CommonAttributes(kind), lang.CommonBlocks(kind))
+			cs := lang.CommonSchema(kind)
+			writeGroups(&b, cs)
+			writeBody(&b, "####", cs.Attributes, cs.Blocks)
 		}
 	}
 	return b.Bytes()
+}
+
+// writeGroups lists the schema's attribute groups, if it has any.
+func writeGroups(b *bytes.Buffer, s *configschema.Schema) {
+	rules := s.GroupConstraints()
+	if len(rules) == 0 {
+		return
+	}
+	b.WriteString("Rules (an attribute at its default counts as unset):\n\n")
+	for _, r := range rules {
+		fmt.Fprintf(b, "- %s\n", r)
+	}
+	b.WriteString("\n")
 }
 
 func pluginTitle(s *configschema.Schema) string {
@@ -117,9 +139,7 @@ func flags(a configschema.Attribute) []string {
 		}
 		fs = append(fs, "one of "+cell(strings.Join(vals, ", ")))
 	}
-	if a.Min != nil {
-		fs = append(fs, fmt.Sprintf("minimum %d", *a.Min))
-	}
+	fs = append(fs, a.Constraints()...)
 	if a.Type == configschema.Duration {
 		fs = append(fs, "Go duration (`30s`, `5m`, `1h30m`)")
 	}

@@ -51,6 +51,58 @@ func validate(root map[string]any, schema, doc any, at string) []string {
 			if n, ok := doc.(float64); ok && n < v.(float64) {
 				fail("%v is below the minimum %v", n, v)
 			}
+		case "maximum":
+			if n, ok := doc.(float64); ok && n > v.(float64) {
+				fail("%v is above the maximum %v", n, v)
+			}
+		case "minLength", "minItems", "minProperties":
+			var n int
+			switch d := doc.(type) {
+			case string:
+				n = len(d)
+			case []any:
+				n = len(d)
+			case map[string]any:
+				n = len(d)
+			}
+			if hasType(doc, map[string]string{"minLength": "string", "minItems": "array", "minProperties": "object"}[kw]) && float64(n) < v.(float64) {
+				fail("%v has fewer than %v", doc, v)
+			}
+		case "allOf", "anyOf", "oneOf":
+			valid := 0
+			var all []string
+			for _, sub := range v.([]any) {
+				p := validate(root, sub, doc, at)
+				if len(p) == 0 {
+					valid++
+				}
+				all = append(all, p...)
+			}
+			switch {
+			case kw == "allOf" && valid < len(v.([]any)):
+				problems = append(problems, all...)
+			case kw == "anyOf" && valid == 0:
+				fail("none of anyOf holds: %s", strings.Join(all, "; "))
+			case kw == "oneOf" && valid != 1:
+				fail("%d of oneOf hold, not 1", valid)
+			}
+		case "not":
+			if len(validate(root, v, doc, at)) == 0 {
+				fail("%v matches a schema it must not", doc)
+			}
+		case "dependentRequired":
+			if obj, ok := doc.(map[string]any); ok {
+				for name, deps := range v.(map[string]any) {
+					if _, set := obj[name]; !set {
+						continue
+					}
+					for _, d := range deps.([]any) {
+						if _, ok := obj[d.(string)]; !ok {
+							fail("%q needs %q", name, d)
+						}
+					}
+				}
+			}
 		case "pattern":
 			if str, ok := doc.(string); ok && !regexp.MustCompile(v.(string)).MatchString(str) {
 				fail("%q does not match %s", str, v)

@@ -58,12 +58,29 @@ type Attribute struct {
 	ForcesReplacement bool `json:"forces_replacement,omitempty"`
 	// Enum, when set, lists the only values a string attribute may take.
 	Enum []string `json:"enum,omitempty"`
-	// Min, when set, is the smallest value an int or number may take.
+	// Min and Max, when set, bound the value of an int or number.
 	Min *int64 `json:"minimum,omitempty"`
+	Max *int64 `json:"maximum,omitempty"`
+	// MinDuration, when set, is the shortest value of a duration, in Go
+	// syntax ("10ms"). No duration may be negative.
+	MinDuration string `json:"minimum_duration,omitempty"`
+	// NonEmpty says that a string may not be "", a list must hold an
+	// element and a map an entry.
+	NonEmpty bool `json:"non_empty,omitempty"`
+	// Regexp marks a string or list(string) attribute whose values are
+	// RE2 regular expressions: each must compile.
+	Regexp bool `json:"regexp,omitempty"`
 	// Path marks a string or list(string) attribute that holds file paths
 	// or globs: lang resolves relative ones against the configuration
 	// directory, so connectors always see absolute paths.
 	Path bool `json:"path,omitempty"`
+	// Glob marks a Path attribute whose values are glob patterns in the
+	// syntax of Go's filepath.Match: each must be well formed.
+	Glob bool `json:"glob,omitempty"`
+	// PathMustExist marks a Path attribute whose paths must exist when
+	// the configuration is validated (on the machine that validates it).
+	// For a glob, the directory before its first wildcard must exist.
+	PathMustExist bool `json:"path_must_exist,omitempty"`
 	// ExprVars are the variables an Expression attribute may use.
 	ExprVars []ExprVar `json:"expression_variables,omitempty"`
 }
@@ -92,12 +109,29 @@ type Schema struct {
 	Description string      `json:"description"`
 	Attributes  []Attribute `json:"attributes"`
 	Blocks      []Block     `json:"blocks,omitempty"`
-	// ExactlyOneOf lists groups of attributes of which exactly one must
-	// be set, e.g. {"topics", "topics_regex"}.
+
+	// Groups of attributes, checked together (see CheckGroups). An
+	// attribute counts as set when it has a value other than null and
+	// other than its default. Groups name top-level attributes only.
+	//
+	// ExactlyOneOf: exactly one of the group must be set, e.g.
+	// {"topics", "topics_regex"}.
 	ExactlyOneOf [][]string `json:"exactly_one_of,omitempty"`
-	// Conflicts lists groups of attributes of which at most one may be
-	// set, e.g. {"topic", "topic_prefix"}.
-	Conflicts [][]string `json:"conflicts,omitempty"`
+	// AtLeastOneOf: one or more of the group must be set.
+	AtLeastOneOf [][]string `json:"at_least_one_of,omitempty"`
+	// ConflictsWith: at most one of the group may be set, e.g.
+	// {"topic", "topic_prefix"}.
+	ConflictsWith [][]string `json:"conflicts_with,omitempty"`
+	// RequiredWith: when an attribute is set, the ones it requires must
+	// be set too.
+	RequiredWith []Requirement `json:"required_with,omitempty"`
+}
+
+// Requirement says that when Attribute is set, every attribute of
+// Requires must be set too, e.g. sasl_username requires sasl_mechanism.
+type Requirement struct {
+	Attribute string   `json:"attribute"`
+	Requires  []string `json:"requires"`
 }
 
 // Address is the schema's name as `pipectl schema` takes it: "source.file".
@@ -143,14 +177,49 @@ func (s *Schema) Validate() error {
 	if err := validateAttrs(s.Address(), s.Attributes); err != nil {
 		return err
 	}
-	for _, group := range append(slices.Clone(s.ExactlyOneOf), s.Conflicts...) {
-		for _, name := range group {
-			if _, ok := s.Attribute(name); !ok {
-				return fmt.Errorf("%s: attribute group names unknown attribute %q", s.Address(), name)
-			}
-		}
+	if err := s.validateGroups(); err != nil {
+		return err
 	}
 	return validateBlocks(s.Address(), s.Blocks)
+}
+
+func (s *Schema) validateGroups() error {
+	check := func(what string, group []string, least int) error {
+		if len(group) < least {
+			return fmt.Errorf("%s: a %s group needs at least %d attributes, not %v", s.Address(), what, least, group)
+		}
+		for _, name := range group {
+			a, ok := s.Attribute(name)
+			if !ok {
+				return fmt.Errorf("%s: a %s group names the unknown attribute %q", s.Address(), what, name)
+			}
+			if a.Required {
+				return fmt.Errorf("%s: a %s group names the required attribute %q", s.Address(), what, name)
+			}
+		}
+		return nil
+	}
+	for _, g := range s.ExactlyOneOf {
+		if err := check("exactly_one_of", g, 2); err != nil {
+			return err
+		}
+	}
+	for _, g := range s.AtLeastOneOf {
+		if err := check("at_least_one_of", g, 2); err != nil {
+			return err
+		}
+	}
+	for _, g := range s.ConflictsWith {
+		if err := check("conflicts_with", g, 2); err != nil {
+			return err
+		}
+	}
+	for _, r := range s.RequiredWith {
+		if err := check("required_with", append([]string{r.Attribute}, r.Requires...), 2); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func validateBlocks(where string, blocks []Block) error {
@@ -185,6 +254,29 @@ func validateAttrs(where string, attrs []Attribute) error {
 		if a.Path && a.Type != String && a.Type != ListOfString {
 			return fmt.Errorf("%s.%s: only string and list(string) attributes can be paths", where, a.Name)
 		}
+		if a.Regexp && a.Type != String && a.Type != ListOfString {
+			return fmt.Errorf("%s.%s: only string and list(string) attributes can be regular expressions", where, a.Name)
+		}
+		if a.NonEmpty && a.Type != String && a.Type != ListOfString && a.Type != MapOfString {
+			return fmt.Errorf("%s.%s: only string, list(string) and map(string) attributes can be non-empty", where, a.Name)
+		}
+		if (a.Glob || a.PathMustExist) && !a.Path {
+			return fmt.Errorf("%s.%s: glob and path_must_exist need path", where, a.Name)
+		}
+		if len(a.Enum) > 0 && a.Type != String {
+			return fmt.Errorf("%s.%s: only string attributes can have an enum", where, a.Name)
+		}
+		if (a.Min != nil || a.Max != nil) && a.Type != Int && a.Type != Number {
+			return fmt.Errorf("%s.%s: only int and number attributes can have a minimum or maximum", where, a.Name)
+		}
+		if a.Min != nil && a.Max != nil && *a.Min > *a.Max {
+			return fmt.Errorf("%s.%s: minimum %d is above maximum %d", where, a.Name, *a.Min, *a.Max)
+		}
+		if a.MinDuration != "" {
+			if d, err := parseDuration(a.MinDuration); a.Type != Duration || err != nil || d == 0 {
+				return fmt.Errorf("%s.%s: minimum_duration %q needs a duration attribute and a positive duration", where, a.Name, a.MinDuration)
+			}
+		}
 		if len(a.ExprVars) > 0 && a.Type != Expression {
 			return fmt.Errorf("%s.%s: expression variables on a %s attribute", where, a.Name, a.Type)
 		}
@@ -193,6 +285,11 @@ func validateAttrs(where string, attrs []Attribute) error {
 		}
 		if a.Default != nil && !defaultFits(a.Type, a.Default) {
 			return fmt.Errorf("%s.%s: default %v (%T) is not a %s", where, a.Name, a.Default, a.Default, a.Type)
+		}
+		if a.Default != nil {
+			if _, err := a.Coerce(a.Default); err != nil {
+				return fmt.Errorf("%s.%s: the default breaks the attribute's own rules: %v", where, a.Name, err)
+			}
 		}
 	}
 	return nil

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Issue is one compile problem. Offset and End are byte offsets into the
@@ -207,28 +208,10 @@ func (e *Env) message(msg string) string {
 	const undeclared = "undeclared reference to '"
 	if rest, ok := strings.CutPrefix(msg, undeclared); ok {
 		if name, _, ok := strings.Cut(rest, "'"); ok {
-			if near := nearest(name, e.names); near != "" {
+			if near := configschema.Nearest(name, e.names); near != "" {
 				msg += fmt.Sprintf("; did you mean '%s'?", near)
 			}
 		}
 	}
 	return msg
-}
-
-// nearest returns the candidate closest to name by edit distance, if it is
-// close enough to be a likely typo, or "".
-func nearest(name string, candidates []string) string {
-	if len(name) > 64 {
-		return ""
-	}
-	best, bestDist := "", max(1, len(name)/3)+1
-	for _, c := range candidates {
-		if c == name || len(c) > 64 {
-			continue
-		}
-		if d := levenshtein.Distance(name, c, nil); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
 }

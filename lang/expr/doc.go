@@ -6,5 +6,6 @@
 // text (position.go).
 //
 // It is the only package of the project that builds a cel.Env. It imports
-// nothing else of the project.
+// nothing else of the project but lang/configschema (for the one "did you
+// mean" rule, configschema.Nearest).
 package expr

@@ -12,12 +12,20 @@ import (
 // factory of its kind.
 type Plugin struct {
 	Schema configschema.Schema
+	// Config is a nil pointer to the plugin's configuration struct, e.g.
+	// (*Config)(nil): Register refuses the plugin when the struct and the
+	// schema disagree (configschema.CheckStruct), so that they cannot
+	// drift apart. A plugin that reads its configuration with
+	// TaskContext.DecodeConfig or configschema.Decode declares it; one that
+	// reads TaskContext.Config leaves it nil.
+	Config any
 	// NewSource builds one source task (kind source).
 	NewSource func() Source
 	// NewSink builds one sink task (kind sink).
 	NewSink func() Sink
 	// NewConverter builds a converter from its configuration (kind
-	// converter); config holds the schema's attributes after defaults.
+	// converter); config holds the schema's attributes after defaults,
+	// which configschema.Decode turns into the plugin's Config struct.
 	NewConverter func(config map[string]any) (Converter, error)
 }
 
@@ -34,11 +42,17 @@ func NewRegistry() *Registry {
 	return &Registry{plugins: map[configschema.Kind]map[string]*Plugin{}}
 }
 
-// Register adds a plugin. It fails when the schema is malformed or a plugin
-// of the same kind and type is already registered.
+// Register adds a plugin. It fails when the schema is malformed, when the
+// plugin's Config struct does not match its schema, or when a plugin of the
+// same kind and type is already registered.
 func (r *Registry) Register(p Plugin) error {
 	if err := p.Schema.Validate(); err != nil {
 		return fmt.Errorf("register plugin: %w", err)
+	}
+	if p.Config != nil {
+		if err := configschema.CheckStruct(&p.Schema, p.Config); err != nil {
+			return fmt.Errorf("register plugin: the configuration struct does not match the schema: %w", err)
+		}
 	}
 	var missing bool
 	switch p.Schema.Kind {

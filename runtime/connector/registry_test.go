@@ -3,6 +3,7 @@ package connector_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -43,3 +44,63 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("Schemas() = %v, want %v", addrs, want)
 	}
 }
+
+// TestRegisterRefusesDrift checks that a plugin whose configuration struct
+// and schema disagree is refused, and that one that agrees is taken.
+func TestRegisterRefusesDrift(t *testing.T) {
+	schema := configschema.Schema{Kind: configschema.Source, Type: "drift", Attributes: []configschema.Attribute{
+		{Name: "topic", Type: configschema.String, Required: true},
+		{Name: "every", Type: configschema.Duration, Default: "1s"},
+	}}
+	newSource := func() connector.Source { return nil }
+	type agrees struct {
+		Topic string        `pipectl:"topic"`
+		Every time.Duration `pipectl:"every"`
+	}
+	type renamed struct {
+		Topic string        `pipectl:"topic_name"`
+		Every time.Duration `pipectl:"every"`
+	}
+	type retyped struct {
+		Topic string `pipectl:"topic"`
+		Every string `pipectl:"every"`
+	}
+	for name, config := range map[string]any{"renamed": (*renamed)(nil), "retyped": (*retyped)(nil), "not a struct": "x"} {
+		if err := connector.NewRegistry().Register(connector.Plugin{Schema: schema, Config: config, NewSource: newSource}); err == nil {
+			t.Errorf("%s: a drifting configuration struct was accepted", name)
+		}
+	}
+	if err := connector.NewRegistry().Register(connector.Plugin{Schema: schema, Config: (*agrees)(nil), NewSource: newSource}); err != nil {
+		t.Errorf("a matching configuration struct: %v", err)
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	schema := configschema.Schema{Kind: configschema.Source, Type: "d", Attributes: []configschema.Attribute{
+		{Name: "topic", Type: configschema.String, Required: true},
+		{Name: "every", Type: configschema.Duration, Default: "1s"},
+		{Name: "value", Type: configschema.Expression, Required: true},
+	}}
+	var cfg struct {
+		Topic string         `pipectl:"topic"`
+		Every time.Duration  `pipectl:"every"`
+		Value connector.Expr `pipectl:"value"`
+	}
+	tc := &connector.TaskContext{Config: map[string]any{"topic": "t", "value": "seq"}, Exprs: map[string]connector.Expr{"value": constant(3)}}
+	if err := tc.DecodeConfig(&schema, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := cfg.Value.Eval(nil); cfg.Topic != "t" || cfg.Every != time.Second || v != constant(3) {
+		t.Errorf("decoded %+v (value %v)", cfg, v)
+	}
+	if tc.Config["value"] != "seq" {
+		t.Error("DecodeConfig changed TaskContext.Config")
+	}
+	if err := (&connector.TaskContext{Config: map[string]any{"value": "seq"}, Exprs: tc.Exprs}).DecodeConfig(&schema, &cfg); err == nil {
+		t.Error("a configuration without its required topic was decoded")
+	}
+}
+
+type constant int
+
+func (c constant) Eval(map[string]any) (any, error) { return c, nil }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"time"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Header is one record header.
@@ -64,10 +67,10 @@ func WireBytes(v any) (b []byte, ok bool) {
 }
 
 // Expr is a compiled expression attribute (one the schema declares of type
-// expression), evaluated with the variables the schema declares.
-type Expr interface {
-	Eval(vars map[string]any) (any, error)
-}
+// expression), evaluated with the variables the schema declares. It is
+// configschema's Expr, so that a configuration struct's expression fields
+// are of this type.
+type Expr = configschema.Expr
 
 // Emitter receives a value one piece at a time: a map as BeginMap, then
 // Key and the entry's value for each entry in ascending key order, then
@@ -104,10 +107,13 @@ type TaskContext struct {
 	Pipeline string // the pipeline's address, e.g. source.generator.orders
 	Task     int    // this task's index, from 0
 	Tasks    int    // how many tasks the pipeline runs
-	// Config holds the plugin's attributes after defaults: string, int64,
-	// float64, bool, []string, map[string]string, or map[string]any for a
-	// nested block. Sensitive values are resolved to their clear value.
-	// Paths are absolute.
+	// Config holds the plugin's attributes, checked against its schema
+	// and with defaults applied (configschema.Schema.Coerce): string
+	// (also durations, in Go syntax, and expression sources), int64,
+	// float64, bool, []string, map[string]string, and map[string]any for
+	// a nested block that is present. Sensitive values are resolved to
+	// their clear value. Paths are absolute. DecodeConfig turns it into
+	// the plugin's configuration struct.
 	Config map[string]any
 	// Exprs holds the compiled expression attributes by name.
 	Exprs  map[string]Expr
@@ -121,6 +127,20 @@ type TaskContext struct {
 	// (Record.Value a json.RawMessage), and the same bytes reach Kafka as
 	// for the structured value.
 	ValueJSON bool
+}
+
+// DecodeConfig fills dst, a pointer to the plugin's configuration struct
+// (the one it registers as Plugin.Config), from Config and Exprs, checked
+// against schema (configschema.Decode): defaults applied, durations as
+// time.Duration, nested blocks as structs, expression attributes as their
+// compiled Expr.
+func (tc *TaskContext) DecodeConfig(schema *configschema.Schema, dst any) error {
+	values := make(map[string]any, len(tc.Config)+len(tc.Exprs))
+	maps.Copy(values, tc.Config)
+	for name, e := range tc.Exprs {
+		values[name] = e
+	}
+	return configschema.Decode(schema, values, dst)
 }
 
 // Source reads records from an outside system. The worker calls Open, then

@@ -112,9 +112,11 @@ source "generator" "g" {
   transforms = [transform.t]
 }
 sink "kafka" "k" {
-  topics        = ["x"]
-  brokers       = ["other:9092"]
-  sasl_password = var.pw
+  topics         = ["x"]
+  brokers        = ["other:9092"]
+  sasl_mechanism = "PLAIN"
+  sasl_username  = "u"
+  sasl_password  = var.pw
 }
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {

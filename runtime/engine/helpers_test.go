@@ -62,9 +62,9 @@ func testSchema(kind configschema.Kind) configschema.Schema {
 		Attributes: []configschema.Attribute{
 			{Name: "topic", Type: configschema.String},
 			{Name: "count", Type: configschema.Int, Default: int64(0)},
-			{Name: "ratio", Type: configschema.Number},
+			{Name: "ratio", Type: configschema.Number, Min: new(int64)},
 			{Name: "fast", Type: configschema.Bool, Default: false},
-			{Name: "tags", Type: configschema.ListOfString},
+			{Name: "tags", Type: configschema.ListOfString, Regexp: true},
 			{Name: "labels", Type: configschema.MapOfString},
 			{Name: "password", Type: configschema.String, Sensitive: true},
 			{Name: "timeout", Type: configschema.Duration, Default: "5s"},

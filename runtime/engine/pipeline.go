@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/lang/expr"
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -58,22 +56,16 @@ type policy struct {
 	backoffMax      time.Duration
 }
 
-// Defaults of the errors block, as lang declares them.
-const (
-	defaultRetryTimeout    = 60 * time.Second
-	defaultRetryBackoffMax = 10 * time.Second
-)
-
 // Compile checks a pipeline spec against the registry and compiles it:
 // transforms (CEL in lang/expr's record environment: when, unless and filter
 // must be bool, topic and header values string), the plugin's expression
 // attributes (with the variables its schema declares), the key and value
 // converters (the registry's NewConverter with the spec's configuration),
-// and the plugin configuration, typed by its schema (JSON numbers become
-// int64 or float64, lists and maps of strings become []string and
-// map[string]string, nested blocks map[string]any, absent attributes take
-// their defaults) with secrets opened with keys.Open under the name
-// ADDRESS.ATTRIBUTE (ADDRESS.BLOCK.ATTRIBUTE in a nested block). lookupEnv
+// and the plugin configuration: secrets opened with keys.Open under the
+// name ADDRESS.ATTRIBUTE (ADDRESS.BLOCK.ATTRIBUTE in a nested block), then
+// checked and typed by its schema with configschema (the same rules lang
+// applies at validate time). The spec's own attributes (topics, start_from,
+// the errors block) are checked against lang.CommonSchema. lookupEnv
 // resolves env: secret references; nil means os.LookupEnv.
 //
 // It reports every problem it finds, joined, each prefixed with the
@@ -99,7 +91,7 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 			c.errorf("the %s plugin %q declares a schema but no implementation", p.kind, spec.Type)
 		default:
 			p.plugin = plugin
-			p.config = c.block(address, plugin.Schema.Attributes, plugin.Schema.Blocks, spec.Config)
+			p.config = c.config(address, &plugin.Schema, spec.Config)
 			p.exprs = c.exprAttrs(&plugin.Schema, p.config)
 		}
 	default:
@@ -119,27 +111,10 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 	// already bytes.
 	p.valueJSON = p.kind == configschema.Source &&
 		(spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
-	p.policy = c.policy(spec.Errors)
-
-	if p.kind == configschema.Sink {
-		switch {
-		case len(spec.Topics) == 0 && spec.TopicsRegex == "":
-			c.errorf("a sink reads topics or topics_regex, and neither is set")
-		case len(spec.Topics) > 0 && spec.TopicsRegex != "":
-			c.errorf("a sink reads topics or topics_regex, not both")
-		case spec.TopicsRegex != "":
-			if _, err := regexp.Compile(spec.TopicsRegex); err != nil {
-				c.errorf("topics_regex is not a valid regular expression: %v", err)
-			}
-		}
-		switch spec.StartFrom {
-		case "", "earliest":
-			p.startFrom = "earliest"
-		case "latest":
-			p.startFrom = "latest"
-		default:
-			c.errorf("start_from must be \"earliest\" or \"latest\", not %q", spec.StartFrom)
-		}
+	if p.kind == configschema.Source || p.kind == configschema.Sink {
+		common := c.check(lang.CommonSchema(p.kind), commonValues(spec))
+		p.policy = c.policy(common["errors"].(map[string]any))
+		p.startFrom, _ = common["start_from"].(string)
 	}
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
@@ -159,190 +134,71 @@ func (c *compiler) errorf(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: "+format, append([]any{c.address}, args...)...))
 }
 
-// block types the attributes of one block of configuration. where is the
-// secret name prefix: the address, then block names.
-func (c *compiler) block(where string, attrs []configschema.Attribute, blocks []configschema.Block, in map[string]any) map[string]any {
-	out := make(map[string]any, len(attrs)+len(blocks))
-	name := strings.TrimPrefix(strings.TrimPrefix(where, c.address), ".")
-	label := func(attr string) string {
-		if name == "" {
-			return attr
-		}
-		return name + "." + attr
-	}
-	for i := range attrs {
-		a := &attrs[i]
-		raw, present := in[a.Name]
-		if !present || raw == nil {
-			switch {
-			case a.Default != nil:
-				out[a.Name] = defaultValue(a.Default)
-			case a.Required:
-				c.errorf("the required attribute %s is missing", label(a.Name))
-			}
-			continue
-		}
-		secret := a.Sensitive
-		if s, ok := control.SecretOf(raw); ok {
-			v, err := c.keys.Open(where+"."+a.Name, s, c.lookupEnv)
+// config opens the secrets of a plugin's stored configuration and checks
+// and types it by the plugin's schema.
+func (c *compiler) config(where string, schema *configschema.Schema, in map[string]any) map[string]any {
+	return c.check(schema, c.openSecrets(where, in))
+}
+
+// openSecrets replaces every secret of a stored configuration (nested
+// blocks included) with its clear value, wrapped in configschema.Sensitive
+// so that no message quotes it. where names the secrets: ADDRESS.ATTRIBUTE.
+func (c *compiler) openSecrets(where string, in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		v := in[k]
+		if s, ok := control.SecretOf(v); ok {
+			clear, err := c.keys.Open(where+"."+k, s, c.lookupEnv)
 			if err != nil {
 				c.errs = append(c.errs, err) // names the attribute, never the value
 				continue
 			}
-			raw, secret = v, true
+			v = configschema.Sensitive{Value: clear}
+		} else if m, ok := v.(map[string]any); ok {
+			v = c.openSecrets(where+"."+k, m)
 		}
-		v, err := typed(a.Type, raw, secret)
-		if err != nil {
-			c.errorf("the attribute %s %v", label(a.Name), err)
-			continue
-		}
-		if len(a.Enum) > 0 {
-			if s, ok := v.(string); ok && !slices.Contains(a.Enum, s) {
-				c.errorf("the attribute %s must be one of %s", label(a.Name), strings.Join(a.Enum, ", "))
-				continue
-			}
-		}
-		out[a.Name] = v
-	}
-	for _, b := range blocks {
-		var sub map[string]any
-		switch raw := in[b.Name].(type) {
-		case nil:
-		case map[string]any:
-			sub = raw
-		default:
-			c.errorf("%s must be a block, not %s", label(b.Name), describe(raw))
-			continue
-		}
-		out[b.Name] = c.block(where+"."+b.Name, b.Attributes, b.Blocks, sub)
-	}
-	for _, k := range slices.Sorted(maps.Keys(in)) {
-		if _, ok := out[k]; ok || slices.ContainsFunc(attrs, func(a configschema.Attribute) bool { return a.Name == k }) {
-			continue
-		}
-		if slices.ContainsFunc(blocks, func(b configschema.Block) bool { return b.Name == k }) {
-			continue
-		}
-		c.errorf("the attribute %s is not declared by this worker's plugin; is the worker older than the pipectl that applied the configuration?", label(k))
+		out[k] = v
 	}
 	return out
 }
 
-func defaultValue(v any) any {
-	switch v := v.(type) {
-	case int:
-		return int64(v)
-	case []string:
-		return slices.Clone(v)
-	case map[string]string:
-		return maps.Clone(v)
+// check types values by schema and records what breaks its rules.
+func (c *compiler) check(schema *configschema.Schema, values map[string]any) map[string]any {
+	out, errs := schema.Coerce(values)
+	for _, e := range errs {
+		hint := ""
+		if e.Rule == configschema.RuleUnknown {
+			hint = "; is the worker older than the pipectl that applied the configuration?"
+		}
+		c.errorf("%v%s", e, hint)
 	}
-	return v
+	return out
 }
 
-// typed converts a value of the stored configuration (JSON) to the Go type
-// of its schema type. Messages never quote a secret.
-func typed(t configschema.Type, v any, secret bool) (any, error) {
-	bad := func(want string) error {
-		if secret {
-			return fmt.Errorf("must be %s", want)
+// commonValues are the spec's own attributes as lang.CommonSchema names
+// them; empty ones are absent (they take their defaults).
+func commonValues(spec *control.PipelineSpec) map[string]any {
+	errs := map[string]any{}
+	for name, v := range map[string]string{
+		"tolerance": spec.Errors.Tolerance, "dead_letter_topic": spec.Errors.DeadLetterTopic,
+		"retry_timeout": spec.Errors.RetryTimeout, "retry_backoff_max": spec.Errors.RetryBackoffMax,
+	} {
+		if v != "" {
+			errs[name] = v
 		}
-		return fmt.Errorf("must be %s, not %s", want, describe(v))
 	}
-	switch t {
-	case configschema.String, configschema.Duration, configschema.Expression, configschema.Reference:
-		s, ok := v.(string)
-		if !ok {
-			return nil, bad("a string")
+	values := map[string]any{"errors": errs}
+	if configschema.Kind(spec.Kind) == configschema.Sink {
+		if len(spec.Topics) > 0 {
+			values["topics"] = spec.Topics
 		}
-		if t == configschema.Duration {
-			if _, err := time.ParseDuration(s); err != nil {
-				return nil, bad("a duration like \"30s\"")
-			}
-		}
-		return s, nil
-	case configschema.Int:
-		switch n := v.(type) {
-		case int64:
-			return n, nil
-		case int:
-			return int64(n), nil
-		case float64:
-			if n == math.Trunc(n) && math.Abs(n) < 1<<63 {
-				return int64(n), nil
-			}
-		case json.Number:
-			if i, err := n.Int64(); err == nil {
-				return i, nil
-			}
-		case string: // a secret from env() or file()
-			if i, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64); err == nil {
-				return i, nil
+		for name, v := range map[string]string{"topics_regex": spec.TopicsRegex, "start_from": spec.StartFrom} {
+			if v != "" {
+				values[name] = v
 			}
 		}
-		return nil, bad("a whole number")
-	case configschema.Number:
-		switch n := v.(type) {
-		case float64:
-			return n, nil
-		case int64:
-			return float64(n), nil
-		case int:
-			return float64(n), nil
-		case json.Number:
-			if f, err := n.Float64(); err == nil {
-				return f, nil
-			}
-		case string:
-			if f, err := strconv.ParseFloat(strings.TrimSpace(n), 64); err == nil {
-				return f, nil
-			}
-		}
-		return nil, bad("a number")
-	case configschema.Bool:
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case string:
-			if x, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
-				return x, nil
-			}
-		}
-		return nil, bad("a bool")
-	case configschema.ListOfString, configschema.ListOfReference:
-		switch l := v.(type) {
-		case []string:
-			return slices.Clone(l), nil
-		case []any:
-			out := make([]string, len(l))
-			for i, e := range l {
-				s, ok := e.(string)
-				if !ok {
-					return nil, bad("a list of strings")
-				}
-				out[i] = s
-			}
-			return out, nil
-		}
-		return nil, bad("a list of strings")
-	case configschema.MapOfString:
-		switch m := v.(type) {
-		case map[string]string:
-			return maps.Clone(m), nil
-		case map[string]any:
-			out := make(map[string]string, len(m))
-			for k, e := range m {
-				s, ok := e.(string)
-				if !ok {
-					return nil, bad("a map of strings")
-				}
-				out[k] = s
-			}
-			return out, nil
-		}
-		return nil, bad("a map of strings")
 	}
-	return nil, fmt.Errorf("has the unknown type %q", t)
+	return values
 }
 
 // Programs hand their results to sources directly where they can
@@ -401,7 +257,7 @@ func (c *compiler) converter(which string, cs control.ConverterSpec, def string)
 		return nil
 	}
 	n := len(c.errs)
-	config := c.block(c.address+"."+which, plugin.Schema.Attributes, plugin.Schema.Blocks, cs.Config)
+	config := c.config(c.address+"."+which, &plugin.Schema, cs.Config)
 	if len(c.errs) > n {
 		return nil
 	}
@@ -413,58 +269,33 @@ func (c *compiler) converter(which string, cs control.ConverterSpec, def string)
 	return conv
 }
 
-func (c *compiler) policy(e control.ErrorsSpec) policy {
+// policy reads the errors block, typed by lang.CommonSchema (with its
+// defaults; a value that broke a rule is absent and was reported).
+func (c *compiler) policy(e map[string]any) policy {
 	var pol policy
-	switch e.Tolerance {
-	case "", "none":
-	case "all":
-		pol.tolerateAll = true
-		if e.DeadLetterTopic == "" {
-			c.errorf(`errors: tolerance = "all" needs a dead_letter_topic`)
-		}
-	default:
-		c.errorf(`errors: tolerance must be "none" or "all", not %q`, e.Tolerance)
+	pol.tolerateAll = e["tolerance"] == "all"
+	pol.deadLetterTopic, _ = e["dead_letter_topic"].(string)
+	timeout, _ := e["retry_timeout"].(string)
+	backoff, _ := e["retry_backoff_max"].(string)
+	pol.retryTimeout, _ = time.ParseDuration(timeout)
+	pol.backoffMax, _ = time.ParseDuration(backoff)
+	if pol.tolerateAll && pol.deadLetterTopic == "" {
+		c.errorf(`errors: tolerance = "all" needs a dead_letter_topic`)
 	}
-	pol.deadLetterTopic = e.DeadLetterTopic
-	pol.retryTimeout = c.duration("retry_timeout", e.RetryTimeout, defaultRetryTimeout)
-	pol.backoffMax = c.duration("retry_backoff_max", e.RetryBackoffMax, defaultRetryBackoffMax)
 	return pol
 }
 
-func (c *compiler) duration(name, s string, def time.Duration) time.Duration {
-	if s == "" {
-		return def
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		c.errorf("errors: %s must be a duration like \"30s\", not %q", name, s)
-		return def
-	}
-	return d
-}
-
-// describe names the JSON type of a value for messages.
+// describe names the type of a record's key, value or part of one for
+// messages: configschema.Describe's names, and those of the types only
+// records hold.
 func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a bool"
-	case int, int32, int64, uint64, float64, json.Number:
-		return "a number"
+	switch v.(type) {
 	case []byte:
 		return "bytes"
 	case json.RawMessage:
 		return "JSON text"
-	case map[string]any, map[string]string:
-		return "a map"
-	case []any, []string:
-		return "a list"
 	case time.Time:
 		return "a timestamp"
-	default:
-		return fmt.Sprintf("a %T", v)
 	}
+	return configschema.Describe(v)
 }

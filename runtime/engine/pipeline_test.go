@@ -109,10 +109,10 @@ func TestCompileErrors(t *testing.T) {
 				Errors:         control.ErrorsSpec{Tolerance: "all"},
 			},
 			want: []string{
-				"the attribute count must be a whole number, not a number",
-				"the attribute mode must be one of a, b",
-				"the attribute extra is not declared by this worker's plugin",
-				"the attribute tags must be a list of strings, not a list",
+				`the attribute "count" must be a whole number, not 1.5`,
+				`the attribute "mode" must be one of "a" or "b", not "c"`,
+				`the schema declares no attribute or block "extra"; is the worker older than the pipectl that applied the configuration?`,
+				`the attribute "tags" must be a list of strings, not a list holding 1`,
 				"source.test.x.password refers to the environment variable UNSET, which is not set on this worker",
 				"the expression value does not compile",
 				`the value_converter "avro" is not registered`,
@@ -122,7 +122,29 @@ func TestCompileErrors(t *testing.T) {
 		{
 			name: "sink topics",
 			spec: control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"a"}, TopicsRegex: "b", StartFrom: "middle"},
-			want: []string{"not both", `start_from must be "earliest" or "latest"`},
+			want: []string{`only one of "topics" or "topics_regex" can be set`, `the attribute "start_from" must be one of "earliest" or "latest", not "middle"`},
+		},
+		{
+			name: "sink without topics, bad regex",
+			spec: control.PipelineSpec{Kind: "sink", Type: "test", TopicsRegex: "a("},
+			want: []string{`the attribute "topics_regex" must hold RE2 regular expressions`},
+		},
+		{
+			// The rules lang applies at validate time, which the worker
+			// once skipped: minimums and negative durations.
+			name: "the rules lang applies",
+			spec: control.PipelineSpec{Kind: "source", Type: "test",
+				Config: map[string]any{"ratio": -0.5, "timeout": "-5s", "tags": []any{"("}, "auth": map[string]any{"port": "many"}},
+				Errors: control.ErrorsSpec{Tolerance: "some", RetryTimeout: "-1s"},
+			},
+			want: []string{
+				`the attribute "ratio" must be at least 0`,
+				`the attribute "timeout" must be a duration of zero or more`,
+				`the attribute "tags" must hold RE2 regular expressions`,
+				`the attribute "auth.port" must be a whole number`,
+				`the attribute "errors.tolerance" must be one of "none" or "all", not "some"`,
+				`the attribute "errors.retry_timeout" must be a duration of zero or more`,
+			},
 		},
 		{
 			name: "secret without keys",

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 // JSONSchema is the configuration of converter "json".
@@ -34,28 +33,31 @@ var BytesSchema = configschema.Schema{
 	Attributes:  []configschema.Attribute{},
 }
 
+// JSONConfig is the configuration of converter "json", as JSONSchema
+// declares it.
+type JSONConfig struct {
+	OnInvalid string `pipectl:"on_invalid"`
+}
+
+// noConfig is the configuration of a converter that takes none.
+type noConfig struct{}
+
 // Plugins returns the registrations of every built-in converter.
 func Plugins() []connector.Plugin {
 	return []connector.Plugin{
-		{Schema: JSONSchema, NewConverter: NewJSON},
-		{Schema: StringSchema, NewConverter: NewString},
-		{Schema: BytesSchema, NewConverter: NewBytes},
+		{Schema: JSONSchema, Config: (*JSONConfig)(nil), NewConverter: NewJSON},
+		{Schema: StringSchema, Config: (*noConfig)(nil), NewConverter: NewString},
+		{Schema: BytesSchema, Config: (*noConfig)(nil), NewConverter: NewBytes},
 	}
 }
 
 // NewJSON builds a json converter from its configuration.
 func NewJSON(config map[string]any) (connector.Converter, error) {
-	onInvalid, err := pluginconf.Config(config).String("on_invalid", "error")
-	if err != nil {
+	var cfg JSONConfig
+	if err := configschema.Decode(&JSONSchema, config, &cfg); err != nil {
 		return nil, fmt.Errorf("converter json: %w", err)
 	}
-	switch onInvalid {
-	case "error":
-		return &JSON{}, nil
-	case "string":
-		return &JSON{InvalidAsString: true}, nil
-	}
-	return nil, fmt.Errorf("converter json: on_invalid must be \"error\" or \"string\", not %q", onInvalid)
+	return &JSON{InvalidAsString: cfg.OnInvalid == "string"}, nil
 }
 
 // NewString builds a string converter; it takes no configuration.

@@ -18,6 +18,8 @@
 //   - Errors are *Error values that say what is wrong and where, quoting at
 //     most 64 bytes of the data.
 //
-// It imports only the plugin SDK, lang/configschema and
-// stdlib/internal/pluginconf.
+// The json converter's configuration decodes into JSONConfig with
+// configschema.Decode.
+//
+// It imports only the plugin SDK and lang/configschema.
 package converters

@@ -36,6 +36,10 @@
 // is at-least-once: a crash between a Flush and its commit writes that
 // interval's records twice.
 //
-// It imports the plugin SDK, lang/configschema, stdlib/converters (the
-// JSON encoder) and stdlib/internal/pluginconf.
+// Each decodes its configuration into SourceConfig or SinkConfig through
+// the SDK; every rule of it (non-empty paths, glob syntax, enums, the
+// shortest poll_interval) is in the schemas, so that validate reports it.
+//
+// It imports the plugin SDK, lang/configschema and stdlib/converters (the
+// JSON encoder).
 package file

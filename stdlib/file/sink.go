@@ -17,7 +17,6 @@ import (
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 // format is how the sink writes a record.
@@ -70,28 +69,13 @@ func TaskPath(path string, task, tasks int) string {
 }
 
 func (s *writer) Open(_ context.Context, tc *connector.TaskContext) error {
-	cfg := pluginconf.Config(tc.Config)
-	path, err := cfg.String("path", "")
+	var cfg SinkConfig
+	err := tc.DecodeConfig(&SinkSchema, &cfg)
 	if err != nil {
 		return fmt.Errorf("sink file: %w", err)
 	}
-	if path == "" {
-		return errors.New("sink file: path is required")
-	}
-	f, err := cfg.String("format", "value")
-	if err != nil {
-		return fmt.Errorf("sink file: %w", err)
-	}
-	switch f {
-	case "value":
-		s.format = formatValue
-	case "envelope":
-		s.format = formatEnvelope
-	case "raw":
-		s.format = formatRaw
-	default:
-		return fmt.Errorf("sink file: format must be \"value\", \"envelope\" or \"raw\", not %q", f)
-	}
+	s.format = formats[cfg.Format]
+	path := cfg.Path
 	s.path = TaskPath(path, tc.Task, tc.Tasks)
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("sink file: %w", err)

@@ -14,8 +14,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 const (
@@ -67,40 +67,12 @@ type tailed struct {
 }
 
 func (s *tailer) Open(_ context.Context, tc *connector.TaskContext) error {
-	cfg := pluginconf.Config(tc.Config)
-	var err error
-	if s.patterns, err = cfg.Strings("paths"); err != nil {
+	var cfg SourceConfig
+	if err := tc.DecodeConfig(&SourceSchema, &cfg); err != nil {
 		return fmt.Errorf("source file: %w", err)
 	}
-	if len(s.patterns) == 0 {
-		return errors.New("source file: paths is empty")
-	}
-	for _, p := range s.patterns {
-		if _, err := filepath.Match(p, ""); err != nil {
-			return fmt.Errorf("source file: bad glob pattern %q: %w", p, err)
-		}
-	}
-	if s.topic, err = cfg.String("topic", ""); err != nil {
-		return fmt.Errorf("source file: %w", err)
-	}
-	if s.topic == "" {
-		return errors.New("source file: topic is required")
-	}
-	readFrom, err := cfg.String("read_from", "beginning")
-	if err != nil {
-		return fmt.Errorf("source file: %w", err)
-	}
-	switch readFrom {
-	case "beginning":
-	case "end":
-		s.fromEnd = true
-	default:
-		return fmt.Errorf("source file: read_from must be \"beginning\" or \"end\", not %q", readFrom)
-	}
-	if s.interval, err = cfg.Duration("poll_interval", time.Second); err != nil {
-		return fmt.Errorf("source file: %w", err)
-	}
-	s.interval = max(s.interval, 10*time.Millisecond)
+	s.patterns, s.topic, s.interval = cfg.Paths, cfg.Topic, cfg.PollInterval
+	s.fromEnd = cfg.ReadFrom == "end"
 	s.tasks = uint32(max(tc.Tasks, 1))
 	s.task = uint32(tc.Task)
 	s.offset = tc.Offset
@@ -180,8 +152,8 @@ func (s *tailer) track(path string, initial bool) {
 	}
 	t := &tailed{path: path, partition: map[string]any{"file": path}, f: f, ino: inode(fi)}
 	if saved := s.offset(t.partition); saved != nil {
-		pos, okPos := pluginconf.ToInt64(saved["position"])
-		ino, okIno := pluginconf.ToInt64(saved["inode"])
+		pos, okPos := configschema.AsInt64(saved["position"])
+		ino, okIno := configschema.AsInt64(saved["inode"])
 		if okPos && okIno && ino == t.ino && pos <= fi.Size() {
 			t.pos = pos
 		} else {

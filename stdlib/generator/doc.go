@@ -9,6 +9,8 @@
 // bucket holding at most a quarter of a second's worth of records. seed is
 // accepted but no expression function uses it yet.
 //
-// It imports only the plugin SDK, lang/configschema and
-// stdlib/internal/pluginconf.
+// The configuration decodes into Config through the SDK; its rules are in
+// Schema.
+//
+// It imports only the plugin SDK and lang/configschema.
 package generator

@@ -3,7 +3,6 @@ package generator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,7 +11,6 @@ import (
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -29,7 +27,7 @@ var Schema = configschema.Schema{
 	Type:        "generator",
 	Description: "Generates records from CEL expressions over a sequence number `seq`.",
 	Attributes: []configschema.Attribute{
-		{Name: "topic", Type: configschema.String, Required: true, Description: "Topic the records are written to."},
+		{Name: "topic", Type: configschema.String, Required: true, NonEmpty: true, Description: "Topic the records are written to."},
 		{Name: "rate", Type: configschema.Number, Default: int64(0), Min: i64(0), Description: "Records per second across all tasks; 0 produces as fast as possible."},
 		{Name: "count", Type: configschema.Int, Default: int64(0), Min: i64(0), Description: "Stop after this many records per task; 0 never stops."},
 		{Name: "key", Type: configschema.Expression, ExprVars: seqVar, Description: "CEL expression for the record key; no key when absent."},
@@ -38,9 +36,21 @@ var Schema = configschema.Schema{
 	},
 }
 
+// Config is the configuration of source "generator", as Schema declares it.
+type Config struct {
+	Topic string         `pipectl:"topic"`
+	Rate  float64        `pipectl:"rate"`
+	Count int64          `pipectl:"count"`
+	Key   connector.Expr `pipectl:"key"`
+	Value connector.Expr `pipectl:"value"`
+	// Seed is part of the configuration (changing it replaces the
+	// pipeline), but the expression library has no seeded functions yet.
+	Seed int64 `pipectl:"seed"`
+}
+
 // Source returns the plugin registration of source "generator".
 func Source() connector.Plugin {
-	return connector.Plugin{Schema: Schema, NewSource: func() connector.Source { return new(source) }}
+	return connector.Plugin{Schema: Schema, Config: (*Config)(nil), NewSource: func() connector.Source { return new(source) }}
 }
 
 const (
@@ -81,35 +91,12 @@ type source struct {
 }
 
 func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
-	cfg := pluginconf.Config(tc.Config)
-	var err error
-	if s.topic, err = cfg.String("topic", ""); err != nil {
+	var cfg Config
+	if err := tc.DecodeConfig(&Schema, &cfg); err != nil {
 		return fmt.Errorf("source generator: %w", err)
 	}
-	if s.topic == "" {
-		return errors.New("source generator: topic is required")
-	}
-	rate, err := cfg.Float("rate", 0)
-	if err != nil {
-		return fmt.Errorf("source generator: %w", err)
-	}
-	count, err := cfg.Int("count", 0)
-	if err != nil {
-		return fmt.Errorf("source generator: %w", err)
-	}
-	if rate < 0 || count < 0 {
-		return errors.New("source generator: rate and count cannot be negative")
-	}
-	// seed is part of the configuration (changing it replaces the
-	// pipeline) but the expression library has no seeded functions yet.
-	if _, err := cfg.Int("seed", 0); err != nil {
-		return fmt.Errorf("source generator: %w", err)
-	}
-	s.value = tc.Exprs["value"]
-	if s.value == nil {
-		return errors.New("source generator: the value expression is missing")
-	}
-	s.key = tc.Exprs["key"]
+	s.topic, s.key, s.value = cfg.Topic, cfg.Key, cfg.Value
+	rate, count := cfg.Rate, cfg.Count
 	if d, ok := s.value.(connector.DirectExpr); ok && d.Direct() && tc.ValueJSON {
 		s.direct = d
 	}
@@ -123,7 +110,7 @@ func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
 	s.next = task
 	if tc.Offset != nil {
 		if off := tc.Offset(s.partition); off != nil {
-			next, ok := pluginconf.ToInt64(off["seq"])
+			next, ok := configschema.AsInt64(off["seq"])
 			if !ok {
 				return fmt.Errorf("source generator: saved offset %v of task %d has no integer seq", off, task)
 			}

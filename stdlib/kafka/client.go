@@ -16,66 +16,31 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/pipectl/pipectl/runtime/connector"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 // clusterOpts returns the client options that reach the other cluster:
-// seed brokers, SASL and TLS from the attributes of clusterAttributes.
-func clusterOpts(cfg pluginconf.Config) ([]kgo.Opt, error) {
-	brokers, err := cfg.Strings("brokers")
-	if err != nil {
-		return nil, err
-	}
-	if len(brokers) == 0 {
-		return nil, errors.New("brokers is empty")
-	}
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
-
-	mechanism, err := cfg.String("sasl_mechanism", "")
-	if err != nil {
-		return nil, err
-	}
-	user, err := cfg.String("sasl_username", "")
-	if err != nil {
-		return nil, err
-	}
-	pass, err := cfg.String("sasl_password", "")
-	if err != nil {
-		return nil, err
-	}
-	switch mechanism {
-	case "":
-		if user != "" || pass != "" {
-			return nil, errors.New("sasl_username and sasl_password need sasl_mechanism")
-		}
+// seed brokers, SASL and TLS.
+func clusterOpts(cfg ClusterConfig) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}
+	user, pass := cfg.SASLUsername, cfg.SASLPassword
+	switch cfg.SASLMechanism { // the schema's enum; the schema requires the user name and password with it
 	case "PLAIN":
 		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
 	case "SCRAM-SHA-256":
 		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
 	case "SCRAM-SHA-512":
 		opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-	default:
-		return nil, fmt.Errorf("unknown sasl_mechanism %q; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mechanism)
 	}
-
-	useTLS, err := cfg.Bool("tls", false)
-	if err != nil {
-		return nil, err
-	}
-	caFile, err := cfg.String("tls_ca_file", "")
-	if err != nil {
-		return nil, err
-	}
-	if useTLS || caFile != "" {
+	if cfg.TLS || cfg.TLSCAFile != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
+		if cfg.TLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLSCAFile)
 			if err != nil {
 				return nil, fmt.Errorf("tls_ca_file: %w", err)
 			}
 			tc.RootCAs = x509.NewCertPool()
 			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("tls_ca_file %s holds no PEM certificate", caFile)
+				return nil, fmt.Errorf("tls_ca_file %s holds no PEM certificate", cfg.TLSCAFile)
 			}
 		}
 		// kgo sets ServerName to the host of each broker it dials.

@@ -20,6 +20,12 @@
 // connector.Retriable. Delivery is at-least-once: after a failed Flush the
 // worker must write again every record since the last successful Flush.
 //
+// Both decode their configuration into SourceConfig or SinkConfig (which
+// share ClusterConfig) through the SDK; the rules — exactly one of topics
+// and topics_regex, topics_regex an RE2 expression, topic against
+// topic_prefix, the SASL attributes together, enums, an existing
+// tls_ca_file — are in the schemas, so that validate reports them.
+//
 // It imports the plugin SDK, lang/configschema, stdlib/converters (JSON
-// for structured values), stdlib/internal/pluginconf and franz-go.
+// for structured values) and franz-go.
 package kafka

@@ -8,13 +8,54 @@ import (
 // clusterAttributes describe how to reach the other cluster.
 func clusterAttributes(forceReplace bool) []configschema.Attribute {
 	return []configschema.Attribute{
-		{Name: "brokers", Type: configschema.ListOfString, Required: true, ForcesReplacement: forceReplace, Description: "Bootstrap brokers of the other cluster, as HOST:PORT."},
+		{Name: "brokers", Type: configschema.ListOfString, Required: true, NonEmpty: true, ForcesReplacement: forceReplace, Description: "Bootstrap brokers of the other cluster, as HOST:PORT."},
 		{Name: "sasl_mechanism", Type: configschema.String, Enum: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Description: "SASL mechanism for the other cluster; none when absent."},
 		{Name: "sasl_username", Type: configschema.String, Description: "SASL user name."},
 		{Name: "sasl_password", Type: configschema.String, Sensitive: true, Description: "SASL password."},
 		{Name: "tls", Type: configschema.Bool, Default: false, Description: "Connect with TLS, verifying the brokers against the system roots or tls_ca_file."},
-		{Name: "tls_ca_file", Path: true, Type: configschema.String, Description: "PEM file of the certificate authorities to trust."},
+		{Name: "tls_ca_file", Path: true, PathMustExist: true, Type: configschema.String, Description: "PEM file of the certificate authorities to trust; TLS is on when it is set."},
 	}
+}
+
+// clusterRequirements are the rules of the attributes of clusterAttributes:
+// SASL needs its mechanism, user name and password together.
+func clusterRequirements() []configschema.Requirement {
+	return []configschema.Requirement{
+		{Attribute: "sasl_mechanism", Requires: []string{"sasl_username", "sasl_password"}},
+		{Attribute: "sasl_username", Requires: []string{"sasl_mechanism"}},
+		{Attribute: "sasl_password", Requires: []string{"sasl_mechanism"}},
+	}
+}
+
+// ClusterConfig is the configuration of clusterAttributes: how to reach
+// the other cluster.
+type ClusterConfig struct {
+	Brokers       []string `pipectl:"brokers"`
+	SASLMechanism string   `pipectl:"sasl_mechanism"`
+	SASLUsername  string   `pipectl:"sasl_username"`
+	SASLPassword  string   `pipectl:"sasl_password"`
+	TLS           bool     `pipectl:"tls"`
+	TLSCAFile     string   `pipectl:"tls_ca_file"`
+}
+
+// SourceConfig is the configuration of source "kafka", as SourceSchema
+// declares it.
+type SourceConfig struct {
+	ClusterConfig
+	Topics      []string `pipectl:"topics"`
+	TopicsRegex string   `pipectl:"topics_regex"`
+	Topic       string   `pipectl:"topic"`
+	TopicPrefix string   `pipectl:"topic_prefix"`
+	StartFrom   string   `pipectl:"start_from"`
+}
+
+// SinkConfig is the configuration of sink "kafka", as SinkSchema declares
+// it.
+type SinkConfig struct {
+	ClusterConfig
+	Topic       string `pipectl:"topic"`
+	TopicPrefix string `pipectl:"topic_prefix"`
+	Acks        string `pipectl:"acks"`
 }
 
 // SourceSchema is the configuration of source "kafka".
@@ -23,14 +64,15 @@ var SourceSchema = configschema.Schema{
 	Type:        "kafka",
 	Description: "Mirrors topics of another Kafka cluster into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count.",
 	Attributes: append(clusterAttributes(true),
-		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
-		configschema.Attribute{Name: "topics_regex", Type: configschema.String, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror."},
+		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
+		configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror; it must match a whole topic name."},
 		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic for every mirrored record."},
 		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to the source topic name to form the target topic (e.g. \"backup.\"); the same name when empty."},
 		configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where to start in a source partition with no saved offset."},
 	),
-	ExactlyOneOf: [][]string{{"topics", "topics_regex"}},
-	Conflicts:    [][]string{{"topic", "topic_prefix"}},
+	ExactlyOneOf:  [][]string{{"topics", "topics_regex"}},
+	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
+	RequiredWith:  clusterRequirements(),
 }
 
 // SinkSchema is the configuration of sink "kafka".
@@ -43,17 +85,18 @@ var SinkSchema = configschema.Schema{
 		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to each record's topic name to form the target topic."},
 		configschema.Attribute{Name: "acks", Type: configschema.String, Default: "all", Enum: []string{"all", "leader"}, Description: "Acknowledgement the other cluster must give before offsets are committed."},
 	),
-	Conflicts: [][]string{{"topic", "topic_prefix"}},
+	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
+	RequiredWith:  clusterRequirements(),
 }
 
 // Source returns the plugin registration of source "kafka".
 func Source() connector.Plugin {
-	return connector.Plugin{Schema: SourceSchema, NewSource: func() connector.Source { return new(mirror) }}
+	return connector.Plugin{Schema: SourceSchema, Config: (*SourceConfig)(nil), NewSource: func() connector.Source { return new(mirror) }}
 }
 
 // Sink returns the plugin registration of sink "kafka".
 func Sink() connector.Plugin {
-	return connector.Plugin{Schema: SinkSchema, NewSink: func() connector.Sink { return new(producer) }}
+	return connector.Plugin{Schema: SinkSchema, Config: (*SinkConfig)(nil), NewSink: func() connector.Sink { return new(producer) }}
 }
 
 // TopicRequest and TopicsNeeder are the SDK's; the kafka source is the

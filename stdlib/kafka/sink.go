@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 // deliveryTimeout bounds how long the records of one Write are retried
@@ -43,32 +41,20 @@ type producer struct {
 }
 
 func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
-	cfg := pluginconf.Config(tc.Config)
-	opts, err := clusterOpts(cfg)
+	var cfg SinkConfig
+	if err := tc.DecodeConfig(&SinkSchema, &cfg); err != nil {
+		return fmt.Errorf("sink kafka: %w", err)
+	}
+	opts, err := clusterOpts(cfg.ClusterConfig)
 	if err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
-	if s.topic, err = cfg.String("topic", ""); err != nil {
-		return fmt.Errorf("sink kafka: %w", err)
-	}
-	if s.prefix, err = cfg.String("topic_prefix", ""); err != nil {
-		return fmt.Errorf("sink kafka: %w", err)
-	}
-	if s.topic != "" && s.prefix != "" {
-		return errors.New("sink kafka: topic and topic_prefix cannot both be set")
-	}
-	acks, err := cfg.String("acks", "all")
-	if err != nil {
-		return fmt.Errorf("sink kafka: %w", err)
-	}
-	switch acks {
-	case "all":
-		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
-	case "leader":
+	s.topic, s.prefix = cfg.Topic, cfg.TopicPrefix
+	if cfg.Acks == "leader" {
 		// Idempotence needs acks from all in-sync replicas.
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
-	default:
-		return fmt.Errorf("sink kafka: acks must be \"all\" or \"leader\", not %q", acks)
+	} else {
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
 	}
 	// Uncompressed, Kafka's producer default (franz-go would use snappy,
 	// which some consumers cannot read).

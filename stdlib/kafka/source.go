@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
-	"github.com/pipectl/pipectl/stdlib/internal/pluginconf"
 )
 
 const (
@@ -48,8 +48,11 @@ type topicPartition struct {
 }
 
 func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
-	cfg := pluginconf.Config(tc.Config)
-	opts, err := clusterOpts(cfg)
+	var cfg SourceConfig
+	if err := tc.DecodeConfig(&SourceSchema, &cfg); err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	opts, err := clusterOpts(cfg.ClusterConfig)
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
@@ -57,39 +60,10 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	topics, err := cfg.Strings("topics")
-	if err != nil {
-		return fmt.Errorf("source kafka: %w", err)
-	}
-	pattern, err := cfg.String("topics_regex", "")
-	if err != nil {
-		return fmt.Errorf("source kafka: %w", err)
-	}
-	if (len(topics) == 0) == (pattern == "") {
-		return errors.New("source kafka: exactly one of topics and topics_regex is required")
-	}
-	fixed, err := cfg.String("topic", "")
-	if err != nil {
-		return fmt.Errorf("source kafka: %w", err)
-	}
-	prefix, err := cfg.String("topic_prefix", "")
-	if err != nil {
-		return fmt.Errorf("source kafka: %w", err)
-	}
-	if fixed != "" && prefix != "" {
-		return errors.New("source kafka: topic and topic_prefix cannot both be set")
-	}
-	startFrom, err := cfg.String("start_from", "earliest")
-	if err != nil {
-		return fmt.Errorf("source kafka: %w", err)
-	}
+	topics, pattern, fixed, prefix := cfg.Topics, cfg.TopicsRegex, cfg.Topic, cfg.TopicPrefix
 	start := kgo.NewOffset().AtStart()
-	switch startFrom {
-	case "earliest":
-	case "latest":
+	if cfg.StartFrom == "latest" {
 		start = kgo.NewOffset().AtEnd()
-	default:
-		return fmt.Errorf("source kafka: start_from must be \"earliest\" or \"latest\", not %q", startFrom)
 	}
 
 	counts, err := sourceTopics(ctx, opts, topics, pattern)
@@ -132,7 +106,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		at := start
 		if tc.Offset != nil {
 			if saved := tc.Offset(sp); saved != nil {
-				next, ok := pluginconf.ToInt64(saved["offset"])
+				next, ok := configschema.AsInt64(saved["offset"])
 				if !ok {
 					return fmt.Errorf("source kafka: saved offset %v of %s/%d has no integer offset", saved, tp.topic, tp.partition)
 				}

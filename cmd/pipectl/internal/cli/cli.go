@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pipectl/pipectl/cmd/pipectl/internal/views"
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib"
 )
@@ -136,7 +137,7 @@ func runHelp(m *meta, args []string) int {
 
 func unknownCommandDetail(name string) string {
 	detail := `Run "pipectl help" for the list of commands.`
-	if s := suggest(name, commandNames()); s != "" {
+	if s := configschema.Nearest(name, commandNames()); s != "" {
 		detail = fmt.Sprintf("Did you mean %q? ", s) + detail
 	}
 	return detail

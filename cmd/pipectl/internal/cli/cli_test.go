@@ -83,19 +83,18 @@ func TestParseInterspersed(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	names := []string{"validate", "fmt", "graph", "schema", "version"}
+// TestUnknownCommandDetail checks that an unknown command gets the nearest
+// command name (configschema.Nearest's rule, tested there) and a far one none.
+func TestUnknownCommandDetail(t *testing.T) {
 	for in, want := range map[string]string{
-		"valdate":  "validate",
-		"vaildate": "validate",
-		"fmtt":     "fmt",
-		"shcema":   "schema",
-		"graf":     "graph",
-		"apply":    "",
-		"x":        "",
+		"valdate": `Did you mean "validate"? `,
+		"shcema":  `Did you mean "schema"? `,
+		"x":       "",
+		"apply":   "",
 	} {
-		if got := suggest(in, names); got != want {
-			t.Errorf("suggest(%q) = %q; want %q", in, got, want)
+		got := unknownCommandDetail(in)
+		if !strings.HasPrefix(got, want+`Run "pipectl help"`) {
+			t.Errorf("unknownCommandDetail(%q) = %q; want it to start with %q", in, got, want)
 		}
 	}
 }

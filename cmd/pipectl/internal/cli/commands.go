@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/agext/levenshtein"
-
 	"github.com/pipectl/pipectl/lang"
 )
 
@@ -76,18 +74,6 @@ func mainUsage() string {
 	}
 	sb.WriteString("\nRun \"pipectl <command> -h\" for the options of a command.\n")
 	return sb.String()
-}
-
-// suggest returns the name in candidates closest to name when it is close
-// enough to be a likely typo, else "".
-func suggest(name string, candidates []string) string {
-	best, bestDist := "", 3 // suggest only within an edit distance of 2
-	for _, c := range candidates {
-		if d := levenshtein.Distance(name, c, nil); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
 }
 
 // newFlagSet returns a flag set for cmd with the flags every command takes

@@ -94,19 +94,21 @@ func unknownSchemaDetail(reg *connector.Registry, address string) string {
 			return detail + " Did you mean " + strings.Join(same, " or ") + "?"
 		}
 	}
-	if s := suggest(address, all); s != "" {
-		return detail + fmt.Sprintf(" Did you mean %q?", s)
+	if s := configschema.DidYouMean(address, all); s != "" {
+		return detail + s
 	}
 	return detail + ` Run "pipectl schema" for the list of types.`
 }
 
-// schemaDoc pairs a plugin's schema with the attributes and blocks the
-// language gives every source and sink.
+// schemaDoc pairs a plugin's schema with the attributes, blocks and rules
+// the language gives every source and sink.
 func schemaDoc(s *configschema.Schema) views.SchemaDoc {
 	doc := views.SchemaDoc{Schema: s}
 	if s.Kind == configschema.Source || s.Kind == configschema.Sink {
-		doc.CommonAttributes = lang.CommonAttributes(s.Kind)
-		doc.CommonBlocks = lang.CommonBlocks(s.Kind)
+		common := lang.CommonSchema(s.Kind)
+		doc.CommonAttributes = common.Attributes
+		doc.CommonBlocks = common.Blocks
+		doc.CommonExactlyOneOf = common.ExactlyOneOf
 	}
 	return doc
 }

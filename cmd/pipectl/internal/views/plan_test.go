@@ -43,10 +43,12 @@ source "generator" "orders" {
   transforms = [transform.big]
 }
 sink "kafka" "mirror" {
-  topics        = [topic.orders.name]
-  brokers       = ["backup:9092"]
-  sasl_password = var.password
-  transforms    = [transform.big]
+  topics         = [topic.orders.name]
+  brokers        = ["backup:9092"]
+  sasl_mechanism = "PLAIN"
+  sasl_username  = "mirror"
+  sasl_password  = var.password
+  transforms     = [transform.big]
 }
 `
 

@@ -11,12 +11,13 @@ import (
 )
 
 // SchemaDoc is what `pipectl schema` shows of one plugin type: its own
-// schema and, for sources and sinks, the attributes and blocks the language
-// gives every pipeline.
+// schema and, for sources and sinks, the attributes, blocks and group the
+// language gives every pipeline (a sink's topics and topics_regex).
 type SchemaDoc struct {
 	*configschema.Schema
-	CommonAttributes []configschema.Attribute `json:"common_attributes,omitempty"`
-	CommonBlocks     []configschema.Block     `json:"common_blocks,omitempty"`
+	CommonAttributes   []configschema.Attribute `json:"common_attributes,omitempty"`
+	CommonBlocks       []configschema.Block     `json:"common_blocks,omitempty"`
+	CommonExactlyOneOf [][]string               `json:"common_exactly_one_of,omitempty"`
 }
 
 // Schema shows plugin schemas.
@@ -83,10 +84,23 @@ func (v *schemaHuman) Show(doc SchemaDoc) {
 	}
 	writeAttributes(&sb, "Attributes", doc.Attributes, "  ")
 	writeBlocks(&sb, "Blocks", doc.Blocks, "  ")
+	writeRules(&sb, "Rules", doc.GroupConstraints())
 	every := fmt.Sprintf("every %s", doc.Kind)
 	writeAttributes(&sb, "Attributes of "+every, doc.CommonAttributes, "  ")
 	writeBlocks(&sb, "Blocks of "+every, doc.CommonBlocks, "  ")
+	writeRules(&sb, "Rules of "+every, (&configschema.Schema{ExactlyOneOf: doc.CommonExactlyOneOf}).GroupConstraints())
 	v.out(sb.String())
+}
+
+// writeRules lists the rules between attributes, one a line.
+func writeRules(sb *strings.Builder, title string, rules []string) {
+	if len(rules) == 0 {
+		return
+	}
+	sb.WriteString("\n" + title + " (an attribute at its default counts as unset):\n\n")
+	for _, r := range rules {
+		sb.WriteString(wrapIndent(r, "  ") + "\n")
+	}
 }
 
 func writeAttributes(sb *strings.Builder, title string, attrs []configschema.Attribute, indent string) {
@@ -144,9 +158,7 @@ func attributeTraits(a configschema.Attribute) string {
 	if a.Default != nil {
 		traits = append(traits, "default "+formatValue(a.Default))
 	}
-	if a.Min != nil {
-		traits = append(traits, fmt.Sprintf("minimum %d", *a.Min))
-	}
+	traits = append(traits, a.Constraints()...)
 	if a.Sensitive {
 		traits = append(traits, "sensitive")
 	}

@@ -28,7 +28,12 @@ func testSchemas() []SchemaDoc {
 			{Name: "mode", Type: configschema.String, Default: "fast", Enum: []string{"fast", "slow"}, Description: "How the demo runs."},
 			{Name: "tags", Type: configschema.ListOfString, Default: []string{"a", "b"}, Description: "Tags."},
 			{Name: "labels", Type: configschema.MapOfString, Default: map[string]string{"z": "1", "a": "2"}, Description: "Labels."},
+			{Name: "match", Type: configschema.String, Regexp: true, NonEmpty: true, Description: "Names to match."},
+			{Name: "every", Type: configschema.Duration, Default: "1s", MinDuration: "10ms", Description: "How often."},
+			{Name: "ca_file", Type: configschema.String, Path: true, PathMustExist: true, Description: "CA file."},
 		},
+		ConflictsWith: [][]string{{"match", "seed"}},
+		RequiredWith:  []configschema.Requirement{{Attribute: "password", Requires: []string{"match"}}},
 		Blocks: []configschema.Block{{
 			Name:        "auth",
 			Description: "Authentication.",
@@ -42,7 +47,8 @@ func testSchemas() []SchemaDoc {
 		Attributes:  []configschema.Attribute{},
 	}
 	return []SchemaDoc{
-		{Schema: src, CommonAttributes: lang.CommonAttributes(configschema.Source), CommonBlocks: lang.CommonBlocks(configschema.Source)},
+		{Schema: src, CommonAttributes: lang.CommonAttributes(configschema.Source), CommonBlocks: lang.CommonBlocks(configschema.Source),
+			CommonExactlyOneOf: [][]string{{"x", "y"}}},
 		{Schema: conv},
 	}
 }
@@ -78,7 +84,7 @@ func TestSchemaJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.FormatVersion != "1.0" || doc.Kind != "source" || doc.Type != "demo" || len(doc.Attributes) != 7 {
+	if doc.FormatVersion != "1.0" || doc.Kind != "source" || doc.Type != "demo" || len(doc.Attributes) != 10 {
 		t.Errorf("unexpected document head: %+v", doc)
 	}
 	if len(doc.CommonAttributes) == 0 || len(doc.CommonBlocks) == 0 {
