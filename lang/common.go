@@ -1,8 +1,15 @@
 package lang
 
-import "github.com/pipectl/pipectl/lang/configschema"
+import (
+	"time"
+
+	"github.com/pipectl/pipectl/lang/configschema"
+)
 
 func i64(v int64) *int64 { return &v }
+
+// DefaultCommitInterval is a sink's commit_interval when it sets none.
+const DefaultCommitInterval = time.Second
 
 // isPipeline reports whether a block type is a pipeline's: a source or a
 // sink (the plugin kinds that take CommonSchema).
@@ -33,6 +40,8 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 			configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, Description: "Topics to read. Exactly one of topics and topics_regex is required."},
 			configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, Description: "Regular expression (RE2) of the topics to read."},
 			configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where the sink's consumer group starts in a partition with no committed offset."},
+			configschema.Attribute{Name: "commit_interval", Type: configschema.Duration, Default: DefaultCommitInterval.String(), MinDuration: "10ms",
+				Description: "How often, at most, the sink flushes and commits the offsets of what it wrote while records arrive; it also does at every rebalance and at stop. After a crash, what was written since the last commit is written again (Kafka Connect's offset.flush.interval.ms)."},
 		)
 	}
 	return attrs

@@ -134,9 +134,10 @@ type Pipeline struct {
 	Restart        RestartPolicy
 
 	// Sinks only.
-	Topics      []string
-	TopicsRegex string
-	StartFrom   string
+	Topics         []string
+	TopicsRegex    string
+	StartFrom      string
+	CommitInterval time.Duration
 
 	Lifecycle Lifecycle // the lifecycle block (lifecycle.go)
 	DeclRange hcl.Range

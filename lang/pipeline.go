@@ -2,6 +2,7 @@ package lang
 
 import (
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -119,7 +120,7 @@ func findCommon(kind configschema.Kind, name string) (configschema.Attribute, bo
 
 // pipelineCommon fills the language's own pipeline attributes.
 func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool {
-	for _, name := range []string{"tasks", "paused", "topics", "topics_regex", "start_from", "delivery"} {
+	for _, name := range []string{"tasks", "paused", "topics", "topics_regex", "start_from", "commit_interval", "delivery"} {
 		if _, secret := vals[name].(Secret); secret {
 			l.diags = append(l.diags, errorf(ptr(s.attrs[name].Expr.Range()), "Sensitive value not allowed",
 				"The %s of a pipeline cannot be sensitive: it is shown in plans.", name))
@@ -133,6 +134,8 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 		p.Topics, _ = vals["topics"].([]string)
 		p.TopicsRegex, _ = vals["topics_regex"].(string)
 		p.StartFrom, _ = vals["start_from"].(string)
+		ci, _ := vals["commit_interval"].(string)
+		p.CommitInterval, _ = time.ParseDuration(ci) // checked by the schema
 		for _, t := range p.Topics {
 			if !l.checkTopicName(ptr(s.attrs["topics"].Expr.Range()), "The topic", t) {
 				return false

@@ -99,6 +99,7 @@ const (
 	rankTopics
 	rankTopicsRegex
 	rankStartFrom
+	rankCommitInterval
 	rankKeyConverter
 	rankValueConverter
 	rankTransforms
@@ -111,7 +112,7 @@ const (
 // its own way (or, for kind and type, in the block header).
 var knownPipelineKeys = map[string]bool{
 	"kind": true, "type": true, "tasks": true, "paused": true, "config": true, "topics": true, "topics_regex": true,
-	"start_from": true, "key_converter": true, "value_converter": true, "transforms": true, "errors": true,
+	"start_from": true, "commit_interval": true, "key_converter": true, "value_converter": true, "transforms": true, "errors": true,
 }
 
 // leaves lists the displayed attributes of a resource, in display order.
@@ -140,7 +141,7 @@ func leaves(r *control.Resource) []leaf {
 	for _, s := range []struct {
 		k    string
 		rank int
-	}{{"topics", rankTopics}, {"topics_regex", rankTopicsRegex}, {"start_from", rankStartFrom}} {
+	}{{"topics", rankTopics}, {"topics_regex", rankTopicsRegex}, {"start_from", rankStartFrom}, {"commit_interval", rankCommitInterval}} {
 		if v, ok := t[s.k]; ok {
 			out = append(out, leaf{path: s.k, json: []string{s.k}, rank: s.rank, value: &plan.Value{V: v}})
 		}

@@ -439,6 +439,8 @@ func withIgnored(d, prior *control.Resource, ignored []string) *control.Resource
 			p.TopicsRegex = pp.TopicsRegex
 		case "start_from":
 			p.StartFrom = pp.StartFrom
+		case "commit_interval":
+			p.CommitInterval = pp.CommitInterval
 		default:
 			pv, had := pp.Config[name]
 			switch {

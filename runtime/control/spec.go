@@ -70,6 +70,10 @@ type PipelineSpec struct {
 	Topics      []string `json:"topics,omitempty"`
 	TopicsRegex string   `json:"topics_regex,omitempty"`
 	StartFrom   string   `json:"start_from,omitempty"`
+	// CommitInterval is empty at the default (lang.DefaultCommitInterval),
+	// so that a configuration that does not set it hashes as before the
+	// attribute existed.
+	CommitInterval string `json:"commit_interval,omitempty"`
 }
 
 // TransformSpec is one transform of a pipeline, in the fixed operation
@@ -176,6 +180,9 @@ func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 		Topics:      p.Topics,
 		TopicsRegex: p.TopicsRegex,
 		StartFrom:   p.StartFrom,
+	}
+	if p.CommitInterval > 0 && p.CommitInterval != lang.DefaultCommitInterval {
+		spec.CommitInterval = p.CommitInterval.String()
 	}
 	if p.Restart.MaxAttempts > 0 {
 		spec.Restart = &RestartSpec{MaxAttempts: p.Restart.MaxAttempts, Backoff: p.Restart.Backoff.String()}

@@ -34,6 +34,9 @@ type Pipeline struct {
 	uses       uses
 	policy     policy
 	startFrom  string
+	// commitInterval is a sink's commit_interval (TaskArgs.FlushInterval
+	// overrides it).
+	commitInterval time.Duration
 	// valueJSON: a source whose values are encoded by the json converter
 	// and read by no transform (TaskContext.ValueJSON).
 	valueJSON bool
@@ -115,6 +118,8 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		common := c.check(lang.CommonSchema(p.kind), commonValues(spec))
 		p.policy = c.policy(common["errors"].(map[string]any))
 		p.startFrom, _ = common["start_from"].(string)
+		ci, _ := common["commit_interval"].(string)
+		p.commitInterval, _ = time.ParseDuration(ci) // checked by the schema
 	}
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
@@ -192,7 +197,7 @@ func commonValues(spec *control.PipelineSpec) map[string]any {
 		if len(spec.Topics) > 0 {
 			values["topics"] = spec.Topics
 		}
-		for name, v := range map[string]string{"topics_regex": spec.TopicsRegex, "start_from": spec.StartFrom} {
+		for name, v := range map[string]string{"topics_regex": spec.TopicsRegex, "start_from": spec.StartFrom, "commit_interval": spec.CommitInterval} {
 			if v != "" {
 				values[name] = v
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -47,7 +48,8 @@ type TaskArgs struct {
 	Logger *slog.Logger
 	// FlushInterval is how often, at most, a sink flushes and commits
 	// while records arrive (also on every rebalance and at stop);
-	// 0: DefaultFlushInterval.
+	// 0: the pipeline's commit_interval (lang.DefaultCommitInterval when
+	// it sets none).
 	FlushInterval time.Duration
 	// StopTimeout bounds what a clean stop does after ctx ends: finishing
 	// the write or produce in progress, flushing, saving or committing
@@ -75,11 +77,8 @@ type TaskArgs struct {
 	OnRunning func()
 }
 
-// Defaults of TaskArgs.
-const (
-	DefaultFlushInterval = time.Second
-	DefaultStopTimeout   = 7 * time.Second
-)
+// DefaultStopTimeout is TaskArgs.StopTimeout's default.
+const DefaultStopTimeout = 7 * time.Second
 
 // leaveTimeout bounds leaving the consumer group at stop.
 const leaveTimeout = 2 * time.Second
@@ -122,7 +121,10 @@ func Run(ctx context.Context, a TaskArgs) error {
 		a.Logger = slog.New(slog.DiscardHandler)
 	}
 	if a.FlushInterval <= 0 {
-		a.FlushInterval = DefaultFlushInterval
+		a.FlushInterval = p.commitInterval
+	}
+	if a.FlushInterval <= 0 {
+		a.FlushInterval = lang.DefaultCommitInterval
 	}
 	if a.StopTimeout <= 0 {
 		a.StopTimeout = DefaultStopTimeout

@@ -436,3 +436,38 @@ func TestSinkTopicsRegex(t *testing.T) {
 		t.Errorf("committed %d on in.b, want 1", got)
 	}
 }
+
+// TestSinkCommitInterval runs a sink whose commit_interval is an hour:
+// while it runs it writes every record but flushes and commits none of
+// them; its clean stop flushes and commits them all.
+func TestSinkCommitInterval(t *testing.T) {
+	c := startCluster(t)
+	c.createTopic(t, "in", 2)
+	const n = 200
+	var rs []*kgo.Record
+	for i := range n {
+		rs = append(rs, jsonRecord("in", fmt.Sprint(i), map[string]any{"n": i}))
+	}
+	c.produce(t, rs...)
+	sink := &recordingSink{}
+	reg := testRegistry(t, nil, func() connector.Sink { return sink })
+	p := mustCompile(t, "sink.test.s", &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}, CommitInterval: "1h"}, reg)
+	a := sinkArgs(c, p)
+	a.FlushInterval = 0 // the pipeline's
+	r := runTask(t, a)
+	waitFor(t, "every record written", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.written == n
+	})
+	time.Sleep(1500 * time.Millisecond) // the default interval (1 s) would have flushed by now
+	if d, got := sink.durableCount(), c.committed(t, "fleet.sink.test.s", "in"); d != 0 || got != 0 {
+		t.Fatalf("with commit_interval = 1h: %d records durable and %d committed before the stop, want none", d, got)
+	}
+	if _, err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if d, got := sink.durableCount(), c.committed(t, "fleet.sink.test.s", "in"); d != n || got != n {
+		t.Errorf("after the stop: %d records durable and %d committed, want %d", d, got, n)
+	}
+}
