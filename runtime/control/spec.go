@@ -73,7 +73,8 @@ type PipelineSpec struct {
 }
 
 // TransformSpec is one transform of a pipeline, in the fixed operation
-// order of DESIGN.md section 3.
+// order of docs/language.md (when/unless, filter, set, rename, drop, key,
+// topic, headers).
 type TransformSpec struct {
 	Name    string          `json:"name"`
 	When    *ConditionSpec  `json:"when,omitempty"`
