@@ -191,11 +191,9 @@ func phase(c *plan.Change) int {
 func (pl *planner) checkReserved() {
 	fleet := pl.in.Config.Fleet.Name
 	for _, t := range pl.in.Config.Topics {
-		for _, suffix := range []string{".configs", ".offsets", ".status"} {
-			if t.Name == fleet+suffix {
-				pl.errorf(ptr(t.DeclRange), "Reserved topic name",
-					"%s names the topic %q, which is the fleet's own %s topic. Choose another name.", t.Address, t.Name, strings.TrimPrefix(suffix, "."))
-			}
+		if role, ok := control.InternalTopic(fleet, t.Name); ok {
+			pl.errorf(ptr(t.DeclRange), "Reserved topic name",
+				"%s names the topic %q, which is the fleet's own %s topic. Choose another name.", t.Address, t.Name, role)
 		}
 	}
 }

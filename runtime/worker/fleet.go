@@ -255,7 +255,7 @@ func (f *fleet) RestartTask(ctx context.Context, address string, task int) error
 }
 
 // group is a sink's consumer group.
-func (f *fleet) group(address string) string { return f.name + "." + address }
+func (f *fleet) group(address string) string { return control.SinkGroup(f.name, address) }
 
 func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error) {
 	res, _, err := f.resource(ctx, address)

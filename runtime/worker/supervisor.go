@@ -3,9 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -423,7 +421,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 				// same instance id and takes its partitions at once,
 				// without a second session timeout.
 				base := []kgo.Opt{
-					kgo.InstanceID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.InstanceID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
 					kgo.SessionTimeout(s.w.cfg.SessionTimeout),
 					kgo.HeartbeatInterval(s.w.cfg.SessionTimeout / 10),
 				}
@@ -431,7 +429,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			},
 			NewTransactionalProducer: func() (*kgo.Client, error) {
 				return kafka.NewClient(s.w.cfg.Kafka,
-					kgo.TransactionalID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.TransactionalID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
 					kgo.TransactionTimeout(30*time.Second),
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
@@ -647,7 +645,7 @@ func (s *supervisor) measureLag() {
 	names := make([]string, 0, len(groups))
 	byGroup := map[string]string{}
 	for p := range groups {
-		g := s.w.cfg.Fleet + "." + p
+		g := control.SinkGroup(s.w.cfg.Fleet, p)
 		names = append(names, g)
 		byGroup[g] = p
 	}
@@ -660,17 +658,9 @@ func (s *supervisor) measureLag() {
 	found := map[taskKey]int64{}
 	for _, gl := range lags {
 		pipeline := byGroup[gl.Group]
-		prefix := s.w.cfg.Fleet + "." + pipeline + "."
-		for _, parts := range gl.Lag {
-			for _, ml := range parts {
-				if ml.Member == nil || ml.Member.InstanceID == nil || ml.Lag < 0 {
-					continue
-				}
-				var task int
-				if _, err := fmt.Sscanf(strings.TrimPrefix(*ml.Member.InstanceID, prefix), "%d", &task); err != nil {
-					continue
-				}
-				found[taskKey{pipeline, task}] += ml.Lag
+		for task, n := range taskLags(s.w.cfg.Fleet, pipeline, gl) {
+			if task != unowned {
+				found[taskKey{pipeline, task}] += n
 			}
 		}
 	}
