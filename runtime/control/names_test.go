@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/kafka"
 )
@@ -161,4 +163,58 @@ func FuzzTaskIDRoundTrip(f *testing.F) {
 			t.Errorf("ParseTaskID(TaskID(%q, %q, %d)) = %q, %d, %v", fleet, address, task, a, n, ok)
 		}
 	})
+}
+
+// storedPipelines are pipeline resources as state records held them before
+// PipelineSpec.Kind was typed, with the hashes that pipectl computed then.
+var storedPipelines = []struct {
+	json, hash string
+	kind       configschema.Kind
+}{{
+	json: `{"address":"sink.file.out","kind":"pipeline","pipeline":{"kind":"sink","type":"file","tasks":2,"config":{"path":"/data/out.jsonl"},` +
+		`"key_converter":{"type":"string"},"value_converter":{"type":"json"},"errors":{"tolerance":"none","retry_timeout":"1m0s","retry_backoff_max":"10s"},"topics":["shop.orders"]}}`,
+	hash: "cc4b54c264ec87848b542067f8b3fb905c4ff9b70bf08c4973a4719f423753b7",
+	kind: configschema.Sink,
+}, {
+	json: `{"address":"source.kafka.mirror[\"a.b\"]","kind":"pipeline","pipeline":{"kind":"source","type":"kafka","tasks":1,"delivery":"exactly_once","config":{"topics":["a.b"]},` +
+		`"key_converter":{"type":"bytes"},"value_converter":{"type":"bytes"},"errors":{"tolerance":"all","dead_letter_topic":"dlq","retry_timeout":"1m0s","retry_backoff_max":"10s"}}}`,
+	hash: "8f8ceb89fdcf797bb5f1891a2baa3f43171ac085422b6ad0046e9e09b360b190",
+	kind: configschema.Source,
+}}
+
+// TestStoredPipelineKind checks that state written before
+// PipelineSpec.Kind was a configschema.Kind reads as the typed kind, keeps
+// its hash, and is written back byte for byte.
+func TestStoredPipelineKind(t *testing.T) {
+	for _, s := range storedPipelines {
+		var r control.Resource
+		if err := json.Unmarshal([]byte(s.json), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Pipeline == nil || r.Pipeline.Kind != s.kind {
+			t.Fatalf("%s: read kind %+v, want %q", r.Address, r.Pipeline, s.kind)
+		}
+		if got := r.Hash(); got != s.hash {
+			t.Errorf("%s: Hash() = %s, want the stored %s", r.Address, got, s.hash)
+		}
+		b, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != s.json {
+			t.Errorf("%s: written back as\n%s\nwant\n%s", r.Address, b, s.json)
+		}
+	}
+}
+
+// TestBuiltPipelineKind checks that a resource built with the typed kind
+// hashes as the same resource did with the string kind.
+func TestBuiltPipelineKind(t *testing.T) {
+	r := &control.Resource{Address: "sink.file.out", Kind: control.KindPipeline, Pipeline: &control.PipelineSpec{
+		Kind: configschema.Sink, Type: "file", Tasks: 2, Config: map[string]any{"path": "/data/out.jsonl"},
+		KeyConverter: control.ConverterSpec{Type: "string"}, ValueConverter: control.ConverterSpec{Type: "json"},
+		Errors: control.ErrorsSpec{Tolerance: "none", RetryTimeout: "1m0s", RetryBackoffMax: "10s"}, Topics: []string{"shop.orders"}}}
+	if got, want := r.Hash(), storedPipelines[0].hash; got != want {
+		t.Errorf("Hash() = %s, want %s", got, want)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/api"
 	"github.com/pipectl/pipectl/runtime/control"
 )
@@ -107,8 +108,10 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) ([]Pipe
 			}
 			pr.Tasks = append(pr.Tasks, tr)
 		}
-		if res.Pipeline.Kind == "sink" {
+		switch res.Pipeline.Kind {
+		case configschema.Sink:
 			sinkGroups = append(sinkGroups, f.group(res.Address))
+		case configschema.Source: // no consumer group, no lag
 		}
 		out = append(out, pr)
 	}
@@ -144,8 +147,12 @@ func ResetToLatest(ctx context.Context, ctl *control.Control, fleetName, address
 	if err != nil {
 		return err
 	}
-	if res.Pipeline.Kind != "sink" {
+	switch res.Pipeline.Kind {
+	case configschema.Sink:
+	case configschema.Source:
 		return api.Errorf(api.ErrBadRequest, "%s is a source: its offsets can only be reset to earliest (start over)", address)
+	default:
+		return kindError(res)
 	}
 	if err := f.stopped(res, sv); err != nil {
 		return err

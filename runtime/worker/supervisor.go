@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
 	"github.com/pipectl/pipectl/runtime/kafka"
@@ -633,7 +634,7 @@ func (s *supervisor) measureLag() {
 	groups := map[string]bool{}
 	for key := range s.tasks {
 		if st, _ := s.w.snapshot(); st != nil {
-			if r := st.Resources[key.pipeline]; r != nil && r.Pipeline != nil && r.Pipeline.Kind == "sink" {
+			if r := st.Resources[key.pipeline]; r != nil && r.Pipeline != nil && r.Pipeline.Kind == configschema.Sink {
 				groups[key.pipeline] = true
 			}
 		}
