@@ -15,6 +15,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/engine"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // taskKey names one task of one pipeline.
@@ -709,13 +710,12 @@ func (s *supervisor) autoRestart(key taskKey, f failure, d desiredTask) bool {
 	if policy == nil || s.attempts[key] >= policy.MaxAttempts {
 		return false
 	}
-	backoff, err := time.ParseDuration(policy.Backoff)
-	if err != nil || backoff <= 0 {
-		backoff = 10 * time.Second
+	first, err := time.ParseDuration(policy.Backoff)
+	if err != nil || first <= 0 {
+		first = 10 * time.Second
 	}
-	for range s.attempts[key] {
-		backoff = min(backoff*2, maxRestartBackoff)
-	}
+	// Worked out again at every pass from the attempts made: no jitter.
+	backoff := retry.Backoff{Initial: first, Max: maxRestartBackoff}.Wait(s.attempts[key])
 	wait := time.Until(f.at.Add(backoff))
 	if wait > 0 {
 		if !s.wakeups[key] {
