@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/planner/plan"
 	"github.com/pipectl/pipectl/runtime/control"
 )
@@ -538,10 +539,13 @@ func (a *applier) handOver(ctx context.Context, pending []*plan.Change) error {
 		}
 		var n int
 		var err error
-		if c.Kind == "sink" {
-			n, err = a.ctl.CopyGroupOffsets(ctx, a.ctl.SinkGroup(c.PrevAddress), a.ctl.SinkGroup(c.Address))
-		} else {
+		switch kind := c.PipelineKind(); kind {
+		case configschema.Source:
 			n, err = a.ctl.CopyOffsets(ctx, c.PrevAddress, c.Address)
+		case configschema.Sink:
+			n, err = a.ctl.CopyGroupOffsets(ctx, a.ctl.SinkGroup(c.PrevAddress), a.ctl.SinkGroup(c.Address))
+		default:
+			err = kindError(kind)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: move offsets from %s: %w", c.Address, c.PrevAddress, err)
@@ -605,16 +609,16 @@ func (a *applier) afterCommit(ctx context.Context, pending []*plan.Change) error
 		}
 		switch {
 		case c.Action == plan.Delete && stopped:
-			errs = append(errs, a.dropOffsets(ctx, c.Kind, c.Address))
+			errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.Address))
 			errs = append(errs, a.ctl.ClearTarget(ctx, c.Address))
 		case c.Action == plan.Replace:
 			if c.Moved() {
-				errs = append(errs, a.dropOffsets(ctx, c.Kind, c.PrevAddress))
+				errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.PrevAddress))
 			}
-			errs = append(errs, a.dropOffsets(ctx, c.Kind, c.Address))
+			errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.Address))
 			a.hooks.Info(fmt.Sprintf("%s: offsets reset", c.Address))
 		case c.Moved():
-			errs = append(errs, a.dropOffsets(ctx, c.Kind, c.PrevAddress))
+			errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.PrevAddress))
 		}
 	}
 	// Resume what handOver paused: the new pipelines start now.
@@ -654,9 +658,13 @@ func (a *applier) afterCommit(ctx context.Context, pending []*plan.Change) error
 // dropOffsets deletes a pipeline's offsets: a source's saved offsets, a
 // sink's consumer group. The pipeline has stopped: its sink consumers,
 // static members that do not leave when they close, are removed first.
-func (a *applier) dropOffsets(ctx context.Context, kind, addr string) error {
-	if kind != "sink" {
+func (a *applier) dropOffsets(ctx context.Context, kind configschema.Kind, addr string) error {
+	switch kind {
+	case configschema.Source:
 		return a.ctl.DeleteOffsets(ctx, addr)
+	case configschema.Sink: // below
+	default:
+		return fmt.Errorf("%s: %w", addr, kindError(kind))
 	}
 	group := a.ctl.SinkGroup(addr)
 	deadline := time.Now().Add(a.timeout())
@@ -825,4 +833,10 @@ func (a *applier) waitRunning(ctx context.Context, pending []*plan.Change, seria
 		return &TimeoutError{What: "run", Addresses: left, Timeout: a.timeout()}
 	}
 	return nil
+}
+
+// kindError is the error of a pipeline change whose kind is neither source
+// nor sink.
+func kindError(kind configschema.Kind) error {
+	return fmt.Errorf("the pipeline kind %q is neither %s nor %s", kind, configschema.Source, configschema.Sink)
 }

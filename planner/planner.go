@@ -128,7 +128,7 @@ func (pl *planner) declRange(addr string) *hcl.Range {
 func (pl *planner) run() {
 	cfg := pl.in.Config
 	for _, t := range cfg.Topics {
-		pl.decls[t.Address] = decl{rng: t.DeclRange, lifecycle: t.Lifecycle, kind: "topic", name: t.Name}
+		pl.decls[t.Address] = decl{rng: t.DeclRange, lifecycle: t.Lifecycle, kind: plan.KindTopic, name: t.Name}
 	}
 	for _, p := range cfg.Pipelines {
 		pl.decls[p.Address] = decl{rng: p.DeclRange, lifecycle: p.Lifecycle, kind: string(p.Kind), typ: p.Type, name: p.Name}
@@ -191,11 +191,9 @@ func phase(c *plan.Change) int {
 func (pl *planner) checkReserved() {
 	fleet := pl.in.Config.Fleet.Name
 	for _, t := range pl.in.Config.Topics {
-		for _, suffix := range []string{".configs", ".offsets", ".status"} {
-			if t.Name == fleet+suffix {
-				pl.errorf(ptr(t.DeclRange), "Reserved topic name",
-					"%s names the topic %q, which is the fleet's own %s topic. Choose another name.", t.Address, t.Name, strings.TrimPrefix(suffix, "."))
-			}
+		if role, ok := control.InternalTopic(fleet, t.Name); ok {
+			pl.errorf(ptr(t.DeclRange), "Reserved topic name",
+				"%s names the topic %q, which is the fleet's own %s topic. Choose another name.", t.Address, t.Name, role)
 		}
 	}
 }
@@ -551,7 +549,7 @@ func (pl *planner) newChange(addr string, before, after *control.Resource) *plan
 	}
 	if d, ok := pl.decls[addr]; ok {
 		c.Kind, c.Type, c.Name = d.kind, d.typ, d.name
-		if c.Kind == "topic" {
+		if c.IsTopic() {
 			c.Name = topicLabel(addr)
 		}
 		return c
@@ -564,13 +562,13 @@ func (pl *planner) newChange(addr string, before, after *control.Resource) *plan
 func kindOf(r *control.Resource) (kind, typ, name string) {
 	base := blockAddr(r.Address)
 	if r.Kind == control.KindTopic {
-		return "topic", "", topicLabel(r.Address)
+		return plan.KindTopic, "", topicLabel(r.Address)
 	}
 	parts := strings.SplitN(base, ".", 3)
 	if len(parts) == 3 {
 		return parts[0], parts[1], parts[2]
 	}
-	return r.Pipeline.Kind, r.Pipeline.Type, base
+	return string(r.Pipeline.Kind), r.Pipeline.Type, base
 }
 
 func topicLabel(addr string) string { return strings.TrimPrefix(blockAddr(addr), "topic.") }
@@ -709,7 +707,7 @@ func (pl *planner) forces(pr, d *control.Resource) func([]string) bool {
 	}
 	var schema *configschema.Schema
 	if pl.in.Plugins != nil {
-		schema, _ = pl.in.Plugins.Schema(configschema.Kind(d.Pipeline.Kind), d.Pipeline.Type)
+		schema, _ = pl.in.Plugins.Schema(d.Pipeline.Kind, d.Pipeline.Type)
 	}
 	return func(path []string) bool {
 		if schema == nil || len(path) < 2 || path[0] != "config" {

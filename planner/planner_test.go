@@ -470,6 +470,32 @@ fleet {
 	}
 }
 
+// TestPlanReservedTopics checks that a topic may not take the name of one
+// of the fleet's internal topics, and that the error names which.
+func TestPlanReservedTopics(t *testing.T) {
+	keys, reg := testKeys(t), registry(t)
+	for name, role := range map[string]string{"shop.configs": "configs", "shop.offsets": "offsets", "shop.status": "status", "shop.workers": "", "shop.apply": ""} {
+		t.Run(name, func(t *testing.T) {
+			cfg := load(t, "", edit(base, `"shop.orders"`, fmt.Sprintf("%q", name)))
+			st := stateOf(t, nil, keys)
+			_, diags := planner.Plan(planner.Input{Config: cfg, Plugins: reg, Keys: keys, State: st, Live: liveOf(st)})
+			var got []string
+			for _, d := range diags {
+				if d.Summary == "Reserved topic name" {
+					got = append(got, d.Detail)
+				}
+			}
+			var want []string
+			if role != "" {
+				want = []string{fmt.Sprintf("topic.orders names the topic %q, which is the fleet's own %s topic. Choose another name.", name, role)}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Reserved topic name diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func hasSummary(diags hcl.Diagnostics, summary string) bool {
 	for _, d := range diags {
 		if d.Summary == summary {

@@ -14,6 +14,7 @@
 // as pipectl's worker runs in its own, so that neither shares a Go runtime,
 // a garbage collector or CPU accounting with the harness.
 //
-// It may import anything (DESIGN.md section 2); it imports no pipectl
+// It may import anything (the benchmarks are outside the layering that
+// internal/archtest keeps); it imports no pipectl
 // package, so that a baseline never benefits from pipectl's code.
 package baseline

@@ -14,7 +14,9 @@
 // broker and report, besides each side's median, the median of the per-run
 // ratios pipectl/baseline: a run and its baseline are taken back to back,
 // so that the ratio holds up on a noisy machine where absolute figures do
-// not. Nothing here asserts a time (DESIGN.md section 7).
+// not. Nothing here asserts a time: it measures and reports, as the
+// project's tests never assert speed.
 //
-// It may import anything (DESIGN.md section 2).
+// It may import anything: the benchmarks are outside the layering that
+// internal/archtest keeps.
 package harness

@@ -4,5 +4,6 @@
 // pipelines differ. It has no code outside its test; the harness runs it
 // with `go test -bench`.
 //
-// It may import anything (DESIGN.md section 2): lang and planner here.
+// It may import anything (the benchmarks are outside the layering that
+// internal/archtest keeps): lang and planner here.
 package planbench

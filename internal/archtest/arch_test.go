@@ -42,8 +42,8 @@ type importRule struct {
 	transitive bool
 }
 
-// importRules are DESIGN.md section 2's rules for module mod. Paths are full
-// import paths.
+// importRules are the project's layering rules (see the package comment)
+// for module mod. Paths are full import paths.
 func importRules(mod string) []importRule {
 	p := func(rel string) string { return mod + "/" + rel }
 	project := func(imp string) bool { return under(imp, mod) }
@@ -264,7 +264,7 @@ func TestCheckImports(t *testing.T) {
 		pkgs []Package
 		want []string
 	}{{
-		name: "the layout of DESIGN.md",
+		name: "the project's layout",
 		pkgs: []Package{
 			pkg("lang", "lang/configschema", "lang/expr", "github.com/hashicorp/hcl/v2"),
 			pkg("lang/expr", "github.com/google/cel-go/cel"),

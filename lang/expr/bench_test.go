@@ -2,8 +2,9 @@ package expr
 
 import "testing"
 
-// BenchmarkTransformProgram measures one evaluation of the transforms of
-// DESIGN.md over a record that the converter has already decoded.
+// BenchmarkTransformProgram measures one evaluation of the transforms of the
+// quickstart example (examples/pipelines/quickstart) over a record that the
+// converter has already decoded.
 func BenchmarkTransformProgram(b *testing.B) {
 	record := map[string]any{
 		"key":       "u42",

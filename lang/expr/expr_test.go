@@ -21,7 +21,8 @@ func TestTypeString(t *testing.T) {
 	}
 }
 
-// generatorValue is the generator's value expression of DESIGN.md §3.
+// generatorValue is the generator's value expression of the quickstart
+// example (examples/pipelines/quickstart).
 const generatorValue = `{'id': seq, 'email': 'u' + string(seq) + (seq % 3 == 0 ? '@corp.example' : '@example.com'), 'amount': seq % 100, 'card': '4111'}`
 
 func seqEnv(t testing.TB) *Env {

@@ -14,9 +14,9 @@ const (
 	// (all, exists, map, filter) pays for its body once per element.
 	//
 	// Expressions written for records cost tens of units (`value.amount >=
-	// 10` costs 3, the generator example of DESIGN.md 41), and reshaping
-	// every element of an array of 10,000 items with a map literal (50
-	// units an item) still fits. What does not fit is work
+	// 10` costs 3, the generator value of the quickstart example 41), and
+	// reshaping every element of an array of 10,000 items with a map
+	// literal (50 units an item) still fits. What does not fit is work
 	// quadratic in the data or runaway nesting: the evaluation then fails
 	// with ErrCostLimit instead of stalling its task.
 	//
@@ -56,7 +56,7 @@ const (
 
 	// ExpressionNodeLimit bounds the number of AST nodes of a parsed
 	// expression, macro expansions included (cel-go's default is 100,000).
-	// The generator example in DESIGN.md has about 30.
+	// The quickstart example's generator value has about 30.
 	ExpressionNodeLimit = 10_000
 
 	// There is no regex program size limit: cel-go v0.31.0's

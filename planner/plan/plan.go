@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 )
 
@@ -131,7 +132,7 @@ type Change struct {
 	Address string `json:"address"`
 	// PrevAddress is set when a moved block moves the resource here.
 	PrevAddress string `json:"previous_address,omitempty"`
-	Kind        string `json:"kind"` // "topic", "source" or "sink"
+	Kind        string `json:"kind"` // KindTopic, or a pipeline's configschema.Kind: "source" or "sink"
 	Type        string `json:"type,omitempty"`
 	Name        string `json:"name"`
 	Action      Action `json:"action"`
@@ -165,8 +166,20 @@ func (c *Change) Importing() bool { return c.ImportID != "" }
 // action, a move or an import (which write the state).
 func (c *Change) Pending() bool { return c.Action != NoOp || c.Moved() || c.Importing() }
 
+// KindTopic is the Kind of a topic's change.
+const KindTopic = "topic"
+
 // IsTopic reports whether the resource is a topic.
-func (c *Change) IsTopic() bool { return c.Kind == "topic" }
+func (c *Change) IsTopic() bool { return c.Kind == KindTopic }
+
+// PipelineKind is the kind of a pipeline's change: configschema.Source or
+// configschema.Sink. It is "" for a topic.
+func (c *Change) PipelineKind() configschema.Kind {
+	if c.IsTopic() {
+		return ""
+	}
+	return configschema.Kind(c.Kind)
+}
 
 // Attr is one attribute of a change, by its display path: partitions,
 // config["retention.ms"], rate, transform.mask_pii.filter.

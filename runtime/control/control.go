@@ -45,15 +45,14 @@ func (c *Control) Close() { c.cl.Close() }
 // Fleet is the fleet's name.
 func (c *Control) Fleet() string { return c.fleet }
 
-// ConfigsTopic, OffsetsTopic and StatusTopic name the fleet's control
-// topics.
-func (c *Control) ConfigsTopic() string { return c.fleet + ".configs" }
+// ConfigsTopic names the fleet's configs topic (see ConfigsTopic).
+func (c *Control) ConfigsTopic() string { return ConfigsTopic(c.fleet) }
 
-// OffsetsTopic names the fleet's source offsets topic.
-func (c *Control) OffsetsTopic() string { return c.fleet + ".offsets" }
+// OffsetsTopic names the fleet's source offsets topic (see OffsetsTopic).
+func (c *Control) OffsetsTopic() string { return OffsetsTopic(c.fleet) }
 
-// StatusTopic names the fleet's status topic.
-func (c *Control) StatusTopic() string { return c.fleet + ".status" }
+// StatusTopic names the fleet's status topic (see StatusTopic).
+func (c *Control) StatusTopic() string { return StatusTopic(c.fleet) }
 
 // Admin returns an admin client on the fleet's cluster.
 func (c *Control) Admin() *kadm.Client { return c.adm }
@@ -219,5 +218,5 @@ func containsPartition(ps []int32, p int32) bool {
 
 // EnsureTopics creates the fleet's control topics where missing.
 func (c *Control) EnsureTopics(ctx context.Context) error {
-	return kafka.EnsureTopics(ctx, c.adm, kafka.InternalTopics(c.fleet)...)
+	return kafka.EnsureTopics(ctx, c.adm, InternalTopics(c.fleet)...)
 }

@@ -155,7 +155,7 @@ func TestFencedBeforeCommit(t *testing.T) {
 			}
 			defer cl.Close()
 			req := kmsg.NewPtrInitProducerIDRequest()
-			req.TransactionalID = kmsg.StringPtr(c.Fleet() + ".apply")
+			req.TransactionalID = kmsg.StringPtr(control.ApplyTransactionalID(c.Fleet()))
 			req.TransactionTimeoutMillis = 10_000
 			resp, err := req.RequestWith(ctx, cl)
 			if err != nil {

@@ -14,11 +14,9 @@ import (
 // target, its source offsets and its sink consumer group's offsets follow
 // it, or go.
 
-// WorkersGroup is the group the workers of a fleet join: <fleet>.workers.
-func WorkersGroup(fleet string) string { return fleet + ".workers" }
-
-// SinkGroup is the consumer group of the sink pipeline at address.
-func (c *Control) SinkGroup(address string) string { return c.fleet + "." + address }
+// SinkGroup names the consumer group of the fleet's sink pipeline at
+// address (see SinkGroup).
+func (c *Control) SinkGroup(address string) string { return SinkGroup(c.fleet, address) }
 
 // ClearTarget removes a pipeline's operational target (pause or resume),
 // so that its HCL paused attribute decides again.

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Kind is the kind of a resource.
@@ -51,10 +52,13 @@ type TopicSpec struct {
 // PipelineSpec is a source or sink resource as the workers run it: every
 // reference resolved, transforms and converters inlined, CEL as source text.
 type PipelineSpec struct {
-	Kind   string `json:"kind"` // "source" or "sink"
-	Type   string `json:"type"`
-	Tasks  int    `json:"tasks"`
-	Paused bool   `json:"paused,omitempty"` // the HCL attribute; an operational pause lives in the status topic
+	// Kind is configschema.Source or configschema.Sink. Its JSON form is
+	// the plain string ("source", "sink"), as in state written before it
+	// was typed, so that hashes and stored records read the same.
+	Kind   configschema.Kind `json:"kind"`
+	Type   string            `json:"type"`
+	Tasks  int               `json:"tasks"`
+	Paused bool              `json:"paused,omitempty"` // the HCL attribute; an operational pause lives in the status topic
 	// Delivery is "exactly_once" for a source that writes each batch and
 	// its offsets in one transaction; "" or "at_least_once" otherwise.
 	Delivery string `json:"delivery,omitempty"`
@@ -77,7 +81,8 @@ type PipelineSpec struct {
 }
 
 // TransformSpec is one transform of a pipeline, in the fixed operation
-// order of DESIGN.md section 3.
+// order of docs/language.md (when/unless, filter, set, rename, drop, key,
+// topic, headers).
 type TransformSpec struct {
 	Name    string          `json:"name"`
 	When    *ConditionSpec  `json:"when,omitempty"`
@@ -163,7 +168,7 @@ func Resources(cfg *lang.Config, keys *Keys) ([]*Resource, error) {
 
 func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 	spec := &PipelineSpec{
-		Kind:           string(p.Kind),
+		Kind:           p.Kind,
 		Type:           p.Type,
 		Tasks:          p.Tasks,
 		Paused:         p.Paused,

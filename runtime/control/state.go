@@ -101,7 +101,7 @@ type Change struct {
 // ErrStaleState. It returns the new serial.
 func (c *Control) Commit(ctx context.Context, changes []Change, expected int64, info CommitInfo) (int64, error) {
 	opts := append(append([]kgo.Opt(nil), c.opts...),
-		kgo.TransactionalID(c.fleet+".apply"),
+		kgo.TransactionalID(ApplyTransactionalID(c.fleet)),
 		kgo.TransactionTimeout(10*time.Second),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	)

@@ -10,10 +10,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // Stage is where in a task an error happened.
@@ -265,29 +267,39 @@ const initialBackoff = 100 * time.Millisecond
 
 // retry runs op until it succeeds, fails with an error that is not
 // retriable, retry_timeout passes (a *retryError) or ctx ends (op's last
-// error).
+// error). The waits follow retry.Backoff from initialBackoff up to
+// retry_backoff_max, without jitter; each retry is counted and logged.
 func (t *task) retry(ctx context.Context, what string, op func() error) error {
 	pol := t.p.policy
-	deadline := time.Now().Add(pol.retryTimeout)
-	wait := initialBackoff
-	for {
-		err := op()
-		if err == nil || !IsRetriable(err) || ctx.Err() != nil {
-			return err
-		}
-		if time.Now().Add(wait).After(deadline) {
-			return &retryError{what: what, timeout: pol.retryTimeout, err: err}
-		}
-		t.counters.Retries.Add(1)
-		t.counters.setLastError(err)
-		t.log.Warn("retrying", "operation", what, "in", wait, "error", err)
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		wait = min(wait*2, max(pol.backoffMax, initialBackoff))
+	opts := []backoff.RetryOption{
+		backoff.WithBackOff(retry.Backoff{Initial: initialBackoff, Max: pol.backoffMax}.New()),
+		backoff.WithMaxElapsedTime(pol.retryTimeout),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			t.counters.Retries.Add(1)
+			t.counters.setLastError(err)
+			t.log.Warn("retrying", "operation", what, "in", wait, "error", err)
+		}),
 	}
+	if pol.retryTimeout <= 0 {
+		// backoff reads a zero MaxElapsedTime as no limit; a zero
+		// retry_timeout means one attempt.
+		opts = append(opts, backoff.WithMaxTries(1))
+	}
+	// Retry stops when ctx ends, before it waits and while it waits,
+	// with ctx's error: the caller gets op's last one instead.
+	var last error
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		last = op()
+		if last != nil && !IsRetriable(last) {
+			return struct{}{}, backoff.Permanent(last)
+		}
+		return struct{}{}, last
+	}, opts...)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil, !IsRetriable(last):
+		return last
+	}
+	return &retryError{what: what, timeout: pol.retryTimeout, err: last}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
 )
@@ -47,13 +48,13 @@ func TestOnRunning(t *testing.T) {
 	broken := errors.New("cannot reach the outside system")
 	for _, tc := range []struct {
 		name string
-		kind string
+		kind configschema.Kind
 		err  error
 	}{
-		{"source opens", "source", nil},
-		{"source fails to open", "source", broken},
-		{"sink opens", "sink", nil},
-		{"sink fails to open", "sink", broken},
+		{"source opens", configschema.Source, nil},
+		{"source fails to open", configschema.Source, broken},
+		{"sink opens", configschema.Sink, nil},
+		{"sink fails to open", configschema.Sink, broken},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := testRegistry(t,
@@ -61,7 +62,7 @@ func TestOnRunning(t *testing.T) {
 				func() connector.Sink { return openSink{err: tc.err} })
 			spec := &control.PipelineSpec{Kind: tc.kind, Type: "test"}
 			var a TaskArgs
-			if tc.kind == "source" {
+			if tc.kind == configschema.Source {
 				a = TaskArgs{Pipeline: mustCompile(t, "source.test.open", spec, reg), Producer: c.producer, Offsets: newMemOffsets(), Counters: &Counters{}}
 			} else {
 				spec.Topics = []string{"in"}

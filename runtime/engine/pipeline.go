@@ -81,7 +81,7 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		lookupEnv = os.LookupEnv
 	}
 	c := &compiler{address: address, keys: keys, lookupEnv: lookupEnv, reg: reg}
-	p := &Pipeline{address: address, spec: spec, kind: configschema.Kind(spec.Kind)}
+	p := &Pipeline{address: address, spec: spec, kind: spec.Kind}
 
 	switch p.kind {
 	case configschema.Source, configschema.Sink:

@@ -94,7 +94,7 @@ func brokerRestart(t *testing.T, during string) {
 		return runTask(t, TaskArgs{
 			Pipeline: p, Fleet: "fleet", Producer: c.producer, Admin: c.admin, Offsets: ctl.Offsets(), Counters: counters,
 			NewTransactionalProducer: func() (*kgo.Client, error) {
-				return kafka.NewClient(c.cfg, kgo.TransactionalID("fleet."+address+".0"),
+				return kafka.NewClient(c.cfg, kgo.TransactionalID(control.TaskID("fleet", address, 0)),
 					kgo.TransactionTimeout(10*time.Second), kgo.RecordPartitioner(Partitioner(nil)))
 			},
 		}), counters

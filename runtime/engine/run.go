@@ -24,7 +24,7 @@ type TaskArgs struct {
 	Pipeline *Pipeline
 	Task     int // this task's index, from 0
 	// Fleet is the fleet's name; a sink's consumer group is
-	// "<Fleet>.<address>".
+	// control.SinkGroup(Fleet, address).
 	Fleet string
 	// Producer writes to the fleet cluster: a source's records and every
 	// dead-letter record (a sink with tolerance none needs none). It must

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 const (
@@ -69,7 +70,7 @@ func (t *task) runSink(ctx context.Context) error {
 		reset = kgo.NewOffset().AtEnd()
 	}
 	opts := []kgo.Opt{
-		kgo.ConsumerGroup(t.a.Fleet + "." + t.p.address),
+		kgo.ConsumerGroup(control.SinkGroup(t.a.Fleet, t.p.address)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { s.rebalance.Store(true) }),

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -38,25 +37,18 @@ func newClient(t *testing.T, cfg kafka.Config, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-func TestInternalTopics(t *testing.T) {
-	compact := map[string]string{"cleanup.policy": "compact"}
-	want := []kafka.Topic{
-		{Name: "prod.configs", Partitions: 1, ReplicationFactor: -1, Configs: compact},
-		{Name: "prod.offsets", Partitions: 25, ReplicationFactor: -1, Configs: compact},
-		{Name: "prod.status", Partitions: 5, ReplicationFactor: -1, Configs: compact},
-	}
-	if diff := cmp.Diff(want, kafka.InternalTopics("prod")); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
-
-// TestEnsureTopics creates a fleet's internal topics from four clients at
-// once and then once more, and checks that every call succeeds and that the
-// topics have the partitions and configs asked for.
+// TestEnsureTopics creates compacted topics like a fleet's internal ones
+// from four clients at once and then once more, and checks that every call
+// succeeds and that the topics have the partitions and configs asked for.
 func TestEnsureTopics(t *testing.T) {
 	ctx := testCtx(t)
 	_, cfg := kafkatest.Start(t)
-	topics := kafka.InternalTopics("fleet")
+	compact := func() map[string]string { return map[string]string{"cleanup.policy": "compact"} }
+	topics := []kafka.Topic{
+		{Name: "fleet.configs", Partitions: 1, ReplicationFactor: -1, Configs: compact()},
+		{Name: "fleet.offsets", Partitions: 25, ReplicationFactor: -1, Configs: compact()},
+		{Name: "fleet.status", Partitions: 5, ReplicationFactor: -1, Configs: compact()},
+	}
 
 	var wg sync.WaitGroup
 	errs := make([]error, 4)

@@ -8,8 +8,7 @@
 // package that talks to the fleet's cluster gets its clients here, so that
 // SASL, TLS and client defaults are decided in one place. EnsureTopics
 // creates topics idempotently (several workers racing to create the same
-// topic is normal), and InternalTopics names a fleet's compacted control
-// topics.
+// topic is normal); which topics a fleet needs is runtime/control's to say.
 //
 // StartBroker runs an embedded Kafka-protocol broker (franz-go's kfake) for
 // `pipectl broker`, `pipectl dev` and tests; package kafkatest starts one

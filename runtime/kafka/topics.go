@@ -58,34 +58,3 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, topics ...Topic) error 
 	}
 	return errors.Join(errs...)
 }
-
-// Partition counts of a fleet's internal topics. They cannot be lowered
-// once the topics exist, and records are routed by key, so that all the
-// records of one key stay ordered in one partition.
-const (
-	// ConfigsPartitions is 1: the configs topic is one ordered log, so
-	// that an apply's state records and its commit record are read in the
-	// order they were written (as Kafka Connect requires of
-	// config.storage.topic).
-	ConfigsPartitions = 1
-	// OffsetsPartitions is Kafka Connect's offset.storage.partitions
-	// default: source offsets are the most written internal records, one
-	// key per source partition, and more partitions spread that load over
-	// the brokers while costing a worker only a little more to read back.
-	OffsetsPartitions = 25
-	// StatusPartitions is Kafka Connect's status.storage.partitions
-	// default: status records are small and rare.
-	StatusPartitions = 5
-)
-
-// InternalTopics returns a fleet's internal topics: <fleet>.configs,
-// <fleet>.offsets and <fleet>.status, all compacted, with the broker's
-// default replication factor.
-func InternalTopics(fleet string) []Topic {
-	compact := func() map[string]string { return map[string]string{"cleanup.policy": "compact"} }
-	return []Topic{
-		{Name: fleet + ".configs", Partitions: ConfigsPartitions, ReplicationFactor: -1, Configs: compact()},
-		{Name: fleet + ".offsets", Partitions: OffsetsPartitions, ReplicationFactor: -1, Configs: compact()},
-		{Name: fleet + ".status", Partitions: StatusPartitions, ReplicationFactor: -1, Configs: compact()},
-	}
-}

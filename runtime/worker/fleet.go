@@ -255,7 +255,14 @@ func (f *fleet) RestartTask(ctx context.Context, address string, task int) error
 }
 
 // group is a sink's consumer group.
-func (f *fleet) group(address string) string { return f.name + "." + address }
+func (f *fleet) group(address string) string { return control.SinkGroup(f.name, address) }
+
+// kindError is the error of a pipeline in the state whose kind is neither
+// source nor sink: a state this binary cannot run.
+func kindError(res *control.Resource) error {
+	return fmt.Errorf("pipeline %s has the kind %q: this pipectl knows only %s and %s pipelines",
+		res.Address, res.Pipeline.Kind, configschema.Source, configschema.Sink)
+}
 
 func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error) {
 	res, _, err := f.resource(ctx, address)
@@ -263,7 +270,8 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 		return api.Offsets{}, err
 	}
 	out := api.Offsets{Offsets: []api.PartitionOffset{}}
-	if res.Pipeline.Kind == "source" {
+	switch res.Pipeline.Kind {
+	case configschema.Source:
 		m, err := f.ctl.LoadOffsets(ctx, address)
 		if err != nil {
 			return out, err
@@ -271,7 +279,7 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 		for _, so := range m {
 			out.Offsets = append(out.Offsets, api.PartitionOffset{Partition: so.Partition, Offset: so.Offset})
 		}
-	} else {
+	case configschema.Sink:
 		offs, err := f.admin.FetchOffsets(ctx, f.group(address))
 		if err != nil {
 			return out, err
@@ -282,6 +290,8 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 				Offset:    map[string]any{"kafka_offset": o.At},
 			})
 		})
+	default:
+		return out, kindError(res)
 	}
 	sort.Slice(out.Offsets, func(i, j int) bool {
 		return control.PartitionKey(out.Offsets[i].Partition) < control.PartitionKey(out.Offsets[j].Partition)
@@ -311,7 +321,8 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 	if err := f.stopped(res, sv); err != nil {
 		return err
 	}
-	if res.Pipeline.Kind == "source" {
+	switch res.Pipeline.Kind {
+	case configschema.Source:
 		if err := checkSourceOffsets(o); err != nil {
 			return err
 		}
@@ -320,6 +331,9 @@ func (f *fleet) AlterOffsets(ctx context.Context, address string, o api.Offsets)
 			offs = append(offs, control.SourceOffset{Partition: po.Partition, Offset: plainJSON(po.Offset)})
 		}
 		return f.ctl.SaveOffsets(ctx, address, offs)
+	case configschema.Sink: // below: the sink's consumer group
+	default:
+		return kindError(res)
 	}
 	set, reset, err := sinkOffsets(o)
 	if err != nil {
@@ -385,16 +399,12 @@ func (f *fleet) ResetOffsets(ctx context.Context, address string) error {
 	if err := f.stopped(res, sv); err != nil {
 		return err
 	}
-	if res.Pipeline.Kind == "source" {
-		m, err := f.ctl.LoadOffsets(ctx, address)
-		if err != nil {
-			return err
-		}
-		var offs []control.SourceOffset
-		for _, so := range m {
-			offs = append(offs, control.SourceOffset{Partition: so.Partition})
-		}
-		return f.ctl.SaveOffsets(ctx, address, offs)
+	switch res.Pipeline.Kind {
+	case configschema.Source:
+		return f.ctl.DeleteOffsets(ctx, address)
+	case configschema.Sink: // below: the sink's consumer group
+	default:
+		return kindError(res)
 	}
 	if err := f.emptyGroup(ctx, address); err != nil {
 		return err

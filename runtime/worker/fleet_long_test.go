@@ -129,7 +129,7 @@ func (f *fixture) taskWorkers() map[int]control.TaskStatus {
 // statusHistory reads every task status record of the mirror in order.
 func (f *fixture) statusHistory(t *testing.T) map[int][]control.TaskStatus {
 	t.Helper()
-	cl, err := kafka.NewClient(f.kcfg, kgo.ConsumeTopics(f.fleet+".status"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kafka.NewClient(f.kcfg, kgo.ConsumeTopics(control.StatusTopic(f.fleet)), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // The worker group's protocol, as Kafka Connect's worker coordinator does
@@ -58,33 +60,39 @@ func (m *membership) stateChanged() {
 	}
 }
 
+// rejoinBackoff spaces a worker's attempts to join its fleet's group, with
+// jitter: when the coordinator moves, every worker of the fleet rejoins at
+// once.
+var rejoinBackoff = retry.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: retry.FleetJitter}
+
 // run joins the group and keeps the membership until ctx ends; leave
 // leaves it afterwards. It returns an error only when another worker with
 // the same id took this one's place in the group (ErrFenced).
 func (m *membership) run(ctx context.Context) error {
-	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
-		a, err := m.joinAndSync(ctx)
+		// Each round of joining starts its schedule again.
+		a, err := backoff.Retry(ctx, func() (memberAssignment, error) {
+			a, err := m.joinAndSync(ctx)
+			switch {
+			case err == nil, ctx.Err() != nil:
+			case errors.Is(err, kerr.FencedInstanceID):
+				return a, backoff.Permanent(err)
+			default:
+				m.w.log.Warn("joining the worker group", "group", m.group, "error", err)
+				if lost(err) {
+					m.w.sup.lose(m.generation)
+				}
+			}
+			return a, err
+		}, backoff.WithBackOff(rejoinBackoff.New()), backoff.WithMaxElapsedTime(0))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, kerr.FencedInstanceID) {
-				return m.fenced(err)
-			}
-			m.w.log.Warn("joining the worker group", "group", m.group, "error", err)
-			if lost(err) {
-				m.w.sup.lose(m.generation)
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
+			// With no time limit, Retry gives up only on the
+			// permanent error: this worker was fenced.
+			return m.fenced(err)
 		}
-		backoff = 200 * time.Millisecond
 		m.w.sup.assign(m.generation, a)
 		if err := m.heartbeat(ctx); err != nil && ctx.Err() == nil {
 			if errors.Is(err, kerr.FencedInstanceID) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/api"
 	"github.com/pipectl/pipectl/runtime/control"
 )
@@ -107,8 +108,10 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) ([]Pipe
 			}
 			pr.Tasks = append(pr.Tasks, tr)
 		}
-		if res.Pipeline.Kind == "sink" {
-			sinkGroups = append(sinkGroups, fleetName+"."+res.Address)
+		switch res.Pipeline.Kind {
+		case configschema.Sink:
+			sinkGroups = append(sinkGroups, f.group(res.Address))
+		case configschema.Source: // no consumer group, no lag
 		}
 		out = append(out, pr)
 	}
@@ -116,23 +119,15 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) ([]Pipe
 		lags, err := ctl.Admin().Lag(ctx, sinkGroups...)
 		if err == nil {
 			for i := range out {
-				gl, ok := lags[fleetName+"."+out[i].Address]
+				gl, ok := lags[f.group(out[i].Address)]
 				if !ok {
 					continue
 				}
-				perTask := map[int]int64{}
-				prefix := fleetName + "." + out[i].Address + "."
-				for _, parts := range gl.Lag {
-					for _, ml := range parts {
-						task := 0
-						if ml.Member != nil && ml.Member.InstanceID != nil {
-							fmt.Sscanf((*ml.Member.InstanceID)[min(len(prefix), len(*ml.Member.InstanceID)):], "%d", &task)
-						}
-						if ml.Lag >= 0 {
-							perTask[task] += ml.Lag
-						}
-					}
-				}
+				perTask := taskLags(fleetName, out[i].Address, gl)
+				// Status shows the lag of partitions that no task holds
+				// (between a task's stop and the next rebalance) on task
+				// 0, so that none of the pipeline's lag goes unseen.
+				perTask[0] += perTask[unowned]
 				for j := range out[i].Tasks {
 					if n, ok := perTask[out[i].Tasks[j].ID]; ok {
 						out[i].Tasks[j].Lag = &n
@@ -152,8 +147,12 @@ func ResetToLatest(ctx context.Context, ctl *control.Control, fleetName, address
 	if err != nil {
 		return err
 	}
-	if res.Pipeline.Kind != "sink" {
+	switch res.Pipeline.Kind {
+	case configschema.Sink:
+	case configschema.Source:
 		return api.Errorf(api.ErrBadRequest, "%s is a source: its offsets can only be reset to earliest (start over)", address)
+	default:
+		return kindError(res)
 	}
 	if err := f.stopped(res, sv); err != nil {
 		return err
@@ -192,4 +191,30 @@ func ResetToLatest(ctx context.Context, ctl *control.Control, fleetName, address
 		err = resp.Error()
 	}
 	return err
+}
+
+// unowned is the task under which taskLags counts the lag of partitions
+// that no task of the pipeline holds.
+const unowned = -1
+
+// taskLags sums a sink group's lag by task: each partition counts for the
+// task whose consumer holds it, known by its instance id (control.TaskID),
+// or for unowned.
+func taskLags(fleetName, address string, gl kadm.DescribedGroupLag) map[int]int64 {
+	out := map[int]int64{}
+	for _, parts := range gl.Lag {
+		for _, ml := range parts {
+			if ml.Lag < 0 {
+				continue
+			}
+			task := unowned
+			if ml.Member != nil && ml.Member.InstanceID != nil {
+				if a, n, ok := control.ParseTaskID(fleetName, *ml.Member.InstanceID); ok && a == address {
+					task = n
+				}
+			}
+			out[task] += ml.Lag
+		}
+	}
+	return out
 }

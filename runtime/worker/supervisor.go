@@ -3,19 +3,19 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // taskKey names one task of one pipeline.
@@ -423,7 +423,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 				// same instance id and takes its partitions at once,
 				// without a second session timeout.
 				base := []kgo.Opt{
-					kgo.InstanceID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.InstanceID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
 					kgo.SessionTimeout(s.w.cfg.SessionTimeout),
 					kgo.HeartbeatInterval(s.w.cfg.SessionTimeout / 10),
 				}
@@ -431,7 +431,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			},
 			NewTransactionalProducer: func() (*kgo.Client, error) {
 				return kafka.NewClient(s.w.cfg.Kafka,
-					kgo.TransactionalID(fmt.Sprintf("%s.%s.%d", s.w.cfg.Fleet, key.pipeline, key.task)),
+					kgo.TransactionalID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
 					kgo.TransactionTimeout(30*time.Second),
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
@@ -635,7 +635,7 @@ func (s *supervisor) measureLag() {
 	groups := map[string]bool{}
 	for key := range s.tasks {
 		if st, _ := s.w.snapshot(); st != nil {
-			if r := st.Resources[key.pipeline]; r != nil && r.Pipeline != nil && r.Pipeline.Kind == "sink" {
+			if r := st.Resources[key.pipeline]; r != nil && r.Pipeline != nil && r.Pipeline.Kind == configschema.Sink {
 				groups[key.pipeline] = true
 			}
 		}
@@ -647,7 +647,7 @@ func (s *supervisor) measureLag() {
 	names := make([]string, 0, len(groups))
 	byGroup := map[string]string{}
 	for p := range groups {
-		g := s.w.cfg.Fleet + "." + p
+		g := control.SinkGroup(s.w.cfg.Fleet, p)
 		names = append(names, g)
 		byGroup[g] = p
 	}
@@ -660,17 +660,9 @@ func (s *supervisor) measureLag() {
 	found := map[taskKey]int64{}
 	for _, gl := range lags {
 		pipeline := byGroup[gl.Group]
-		prefix := s.w.cfg.Fleet + "." + pipeline + "."
-		for _, parts := range gl.Lag {
-			for _, ml := range parts {
-				if ml.Member == nil || ml.Member.InstanceID == nil || ml.Lag < 0 {
-					continue
-				}
-				var task int
-				if _, err := fmt.Sscanf(strings.TrimPrefix(*ml.Member.InstanceID, prefix), "%d", &task); err != nil {
-					continue
-				}
-				found[taskKey{pipeline, task}] += ml.Lag
+		for task, n := range taskLags(s.w.cfg.Fleet, pipeline, gl) {
+			if task != unowned {
+				found[taskKey{pipeline, task}] += n
 			}
 		}
 	}
@@ -718,13 +710,12 @@ func (s *supervisor) autoRestart(key taskKey, f failure, d desiredTask) bool {
 	if policy == nil || s.attempts[key] >= policy.MaxAttempts {
 		return false
 	}
-	backoff, err := time.ParseDuration(policy.Backoff)
-	if err != nil || backoff <= 0 {
-		backoff = 10 * time.Second
+	first, err := time.ParseDuration(policy.Backoff)
+	if err != nil || first <= 0 {
+		first = 10 * time.Second
 	}
-	for range s.attempts[key] {
-		backoff = min(backoff*2, maxRestartBackoff)
-	}
+	// Worked out again at every pass from the attempts made: no jitter.
+	backoff := retry.Backoff{Initial: first, Max: maxRestartBackoff}.Wait(s.attempts[key])
 	wait := time.Until(f.at.Add(backoff))
 	if wait > 0 {
 		if !s.wakeups[key] {

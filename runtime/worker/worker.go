@@ -26,6 +26,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/engine"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // Config configures a worker.
@@ -268,6 +269,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	return err
 }
 
+// connectBackoff spaces a starting worker's attempts to reach its fleet's
+// cluster, with jitter: a fleet's workers often start, or wait for a
+// cluster that comes back, together.
+var connectBackoff = retry.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Jitter: retry.FleetJitter}
+
 // connect waits until the fleet's cluster answers and its control topics
 // exist, retrying with backoff (at most 5 s apart) for at most
 // Config.StartupTimeout, and logging each failed attempt with the brokers
@@ -284,8 +290,6 @@ func (w *Worker) connect(ctx context.Context) error {
 	start := time.Now()
 	var last error
 	var warned time.Time
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval = 250*time.Millisecond, 5*time.Second
 	_, err := backoff.Retry(tryCtx, func() (struct{}, error) {
 		w.log.Debug("connecting to the fleet's Kafka cluster", "brokers", brokers)
 		_, err := w.admin.BrokerMetadata(tryCtx)
@@ -299,7 +303,7 @@ func (w *Worker) connect(ctx context.Context) error {
 			}
 		}
 		return struct{}{}, err
-	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
+	}, backoff.WithBackOff(connectBackoff.New()), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
 		// A warning at the first failure and then every 5 s or so; each
 		// attempt at debug.
 		level := slog.LevelDebug

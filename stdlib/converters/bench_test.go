@@ -7,7 +7,8 @@ import (
 	"github.com/pipectl/pipectl/stdlib/converters"
 )
 
-// benchRecord is ~200 bytes of JSON, like the records in NOTES.md.
+// benchRecord is ~200 bytes of JSON, the record size of the throughput
+// figures in docs/performance.md.
 var benchRecord = []byte(`{"id":123456,"email":"user123456@example.com","amount":42.5,"currency":"EUR","items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],"card":"4111111111111111","paid":true,"note":null}`)
 
 func BenchmarkJSONDecode(b *testing.B) {

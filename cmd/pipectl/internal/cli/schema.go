@@ -104,11 +104,13 @@ func unknownSchemaDetail(reg *connector.Registry, address string) string {
 // the language gives every source and sink.
 func schemaDoc(s *configschema.Schema) views.SchemaDoc {
 	doc := views.SchemaDoc{Schema: s}
-	if s.Kind == configschema.Source || s.Kind == configschema.Sink {
+	switch s.Kind {
+	case configschema.Source, configschema.Sink:
 		common := lang.CommonSchema(s.Kind)
 		doc.CommonAttributes = common.Attributes
 		doc.CommonBlocks = common.Blocks
 		doc.CommonExactlyOneOf = common.ExactlyOneOf
+	case configschema.Converter: // no attributes of the language's own
 	}
 	return doc
 }

@@ -156,7 +156,7 @@ func writeNotes(sb *strings.Builder, notes []plan.Note, color bool) {
 // header is the resource's block header: topic "orders",
 // source "generator" "orders".
 func header(c *plan.Change) string {
-	if c.Kind == "topic" {
+	if c.IsTopic() {
 		return fmt.Sprintf("topic %q", c.Name)
 	}
 	return fmt.Sprintf("%s %q %q", c.Kind, c.Type, c.Name)
