@@ -144,16 +144,41 @@ func (tc *TaskContext) DecodeConfig(schema *configschema.Schema, dst any) error 
 }
 
 // Source reads records from an outside system. The worker calls Open, then
-// Poll repeatedly from one goroutine, then Close. Sources embed
-// UnimplementedSource so that methods added later have defaults.
+// Poll and Acked from one goroutine (never at the same time), then Close.
+// Sources embed UnimplementedSource so that methods added later have
+// defaults.
 type Source interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	// Poll returns the next records, blocking until some are available,
 	// ctx is done or about a second has passed (then it returns none).
-	// io.EOF means the source is finished (a generator with a count).
+	// io.EOF means the source is finished (a generator with a count); the
+	// records returned with it are the last. Records returned with any
+	// other error are dropped (a retriable error is retried with a new
+	// Poll), so a source returns them again from the next Poll.
 	Poll(ctx context.Context) ([]Record, error)
-	// Acked tells the source that records up to and including these have
-	// been written to Kafka and their offsets saved.
+	// Acked tells the source that the records of one Poll are safe in
+	// Kafka, so that it may let the outside system discard them (confirm
+	// a replication slot's position, purge a binlog, delete a file). A
+	// source may rely on this:
+	//
+	//   - Every record of the slice was written to Kafka and acknowledged
+	//     by all in-sync replicas, sent to the dead-letter topic, or
+	//     dropped by a filter; and the source offsets the slice carries
+	//     (the last SourceOffset of each source partition) are saved in
+	//     the offsets topic. With delivery = "exactly_once", the
+	//     transaction that holds the records and their offsets has
+	//     committed: records of a transaction that aborted are never
+	//     acknowledged.
+	//   - records is the slice one Poll returned, and the calls come in
+	//     the order of the Polls, each Poll's records once per task run.
+	//     Transforms may have changed the records' keys, values and
+	//     headers; SourcePartition and SourceOffset are as the source set
+	//     them.
+	//
+	// Records are not always acknowledged: when the task fails, or its
+	// stop runs out of time, the records polled since the last Acked
+	// are not, and the next run starts from the saved offsets
+	// (TaskContext.Offset), which never pass what was acknowledged.
 	Acked(records []Record)
 	Close() error
 	mustEmbedUnimplementedSource()
