@@ -7,7 +7,9 @@
 //     blocks (lang.CommonAttributes, lang.CommonBlocks) for sources and sinks;
 //   - schemas/diagnostics.schema.json: the output of `pipectl validate -json`;
 //   - schemas/plan.schema.json: the output of `pipectl plan -json`;
-//   - docs/plugins.md: the human reference of every plugin.
+//   - docs/plugins.md: the human reference of every plugin, from a marker
+//     line to the end; the part above the marker is written by hand and
+//     kept (withHandWritten).
 //
 // The files are committed. TestGeneratedFilesUpToDate fails when they are
 // stale; `make generate` (PIPECTL_UPDATE=1) rewrites them.

@@ -144,16 +144,41 @@ func (tc *TaskContext) DecodeConfig(schema *configschema.Schema, dst any) error 
 }
 
 // Source reads records from an outside system. The worker calls Open, then
-// Poll repeatedly from one goroutine, then Close. Sources embed
-// UnimplementedSource so that methods added later have defaults.
+// Poll and Acked from one goroutine (never at the same time), then Close.
+// Sources embed UnimplementedSource so that methods added later have
+// defaults.
 type Source interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	// Poll returns the next records, blocking until some are available,
 	// ctx is done or about a second has passed (then it returns none).
-	// io.EOF means the source is finished (a generator with a count).
+	// io.EOF means the source is finished (a generator with a count); the
+	// records returned with it are the last. Records returned with any
+	// other error are dropped (a retriable error is retried with a new
+	// Poll), so a source returns them again from the next Poll.
 	Poll(ctx context.Context) ([]Record, error)
-	// Acked tells the source that records up to and including these have
-	// been written to Kafka and their offsets saved.
+	// Acked tells the source that the records of one Poll are safe in
+	// Kafka, so that it may let the outside system discard them (confirm
+	// a replication slot's position, purge a binlog, delete a file). A
+	// source may rely on this:
+	//
+	//   - Every record of the slice was written to Kafka and acknowledged
+	//     by all in-sync replicas, sent to the dead-letter topic, or
+	//     dropped by a filter; and the source offsets the slice carries
+	//     (the last SourceOffset of each source partition) are saved in
+	//     the offsets topic. With delivery = "exactly_once", the
+	//     transaction that holds the records and their offsets has
+	//     committed: records of a transaction that aborted are never
+	//     acknowledged.
+	//   - records is the slice one Poll returned, and the calls come in
+	//     the order of the Polls, each Poll's records once per task run.
+	//     Transforms may have changed the records' keys, values and
+	//     headers; SourcePartition and SourceOffset are as the source set
+	//     them.
+	//
+	// Records are not always acknowledged: when the task fails, or its
+	// stop runs out of time, the records polled since the last Acked
+	// are not, and the next run starts from the saved offsets
+	// (TaskContext.Offset), which never pass what was acknowledged.
 	Acked(records []Record)
 	Close() error
 	mustEmbedUnimplementedSource()
@@ -161,17 +186,91 @@ type Source interface {
 
 // Sink writes records to an outside system. Write may buffer; Flush must
 // make everything written so far durable before it returns, because the
-// worker commits the consumed offsets after it. The records slice is the
-// sink's only until Write returns (the worker reuses it for the next
-// batch): a sink that keeps records copies the Records it keeps (their
-// keys, values and headers stay valid, and keep the memory of the batch
-// they came in). Sinks embed UnimplementedSink.
+// worker commits the consumed offsets after it. A sink that decides
+// itself which records are durable (one that writes files of many
+// records) is a Committer instead: then the worker never calls Flush. The
+// records slice is the sink's only until Write returns (the worker reuses
+// it for the next batch): a sink that keeps records copies the Records it
+// keeps (their keys, values and headers stay valid, and keep the memory of
+// the batch they came in).
+//
+// The worker calls Open first and Close last, and never two methods of a
+// sink at the same time: each call starts after the previous one
+// returned, so a sink needs no lock of its own, although Assigned, Revoked
+// and PreCommit may run on another goroutine than Write (see
+// PartitionsAware). Close may drop what is not durable: it is read again
+// from the last commit. Sinks embed UnimplementedSink.
 type Sink interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	Write(ctx context.Context, records []Record) error
 	Flush(ctx context.Context) error
 	Close() error
 	mustEmbedUnimplementedSink()
+}
+
+// TopicPartition is one partition of a Kafka topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// PartitionsAware is an optional interface of a Sink that keeps state per
+// partition (a file being filled, a writer per table partition): the
+// worker tells it which partitions its task reads, as Kafka Connect's
+// SinkTask.open and close do. Partitions move between the tasks of a
+// pipeline when tasks start and stop (the consumer group rebalances,
+// incrementally: partitions that stay are not revoked and assigned
+// again).
+//
+// Both methods are called while the task waits for records, from the
+// consumer's goroutine: never during another method of the sink, and
+// each after the previous call returned. An error fails the task (a
+// retriable one is retried up to the pipeline's retry_timeout).
+type PartitionsAware interface {
+	// Assigned tells the sink that its task now reads these partitions.
+	// It is called after Open and before the first Write that carries
+	// records of them. Their records start at the partition's last
+	// committed offset (or at start_from when none is committed).
+	Assigned(ctx context.Context, partitions []TopicPartition) error
+	// Revoked tells the sink that its task no longer reads these
+	// partitions: a rebalance gave them to another task, the task lost
+	// its group session, or it is stopping. The sink drops what it holds
+	// of them that is not durable yet, without writing it: their next
+	// owner reads those records again from the last committed offset, so
+	// writing them now would write them twice. A Committer was asked
+	// (PreCommit) just before, and its answer committed, unless the
+	// session was lost (then nothing can be committed). No Write carries
+	// their records again until Assigned gives them back.
+	Revoked(ctx context.Context, partitions []TopicPartition) error
+}
+
+// Committer is an optional interface of a Sink that chooses which offsets
+// the worker commits: one that makes records durable on its own schedule
+// (a file written every N records or every few minutes, as object storage
+// and Parquet sinks do), as Kafka Connect's SinkTask.preCommit does. The
+// worker calls PreCommit instead of Flush. A Committer that keeps records
+// between calls implements PartitionsAware too, so that it drops them
+// when their partitions are revoked.
+type Committer interface {
+	// PreCommit is called when the worker is about to commit: every
+	// commit_interval while some partition has records that are not
+	// committed (also when no new record came, so that records made
+	// durable in the meantime are committed), before partitions are
+	// revoked, and at a clean stop. written holds, for each partition
+	// whose records are not all committed, the offset after the last
+	// record the task handled: given to Write, dropped by a filter or
+	// sent to the dead-letter topic (the offset of the next record to
+	// read, as Kafka commits it).
+	//
+	// The answer holds, for each partition, the offset up to which (not
+	// including it) records are durable in the outside system: the worker
+	// commits exactly that. A sink answers the offset it was given for a
+	// partition it holds nothing of, and the offset of the first record it
+	// holds otherwise. A partition left out is not committed this time (it
+	// is asked about again); an offset above the one given counts as the
+	// one given, and one at or below the last commit commits nothing.
+	// PreCommit may change written and return it.
+	PreCommit(ctx context.Context, written map[TopicPartition]int64) (map[TopicPartition]int64, error)
 }
 
 // Converter turns a key or value into bytes and back. Converters embed

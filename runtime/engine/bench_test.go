@@ -74,14 +74,18 @@ func BenchmarkTransform(b *testing.B) {
 
 // BenchmarkSinkBatch measures the sink loop's processing of a fetched
 // batch of 10k records (converters, transforms, building the records the
-// sink gets), with a sink that does nothing. One op is one record.
+// sink gets), with a sink that does nothing; committer: one that is a
+// Committer, for which the loop also tracks each partition's offsets. One
+// op is one record.
 func BenchmarkSinkBatch(b *testing.B) {
 	for _, bm := range []struct {
 		name       string
 		transforms []control.TransformSpec
+		committer  bool
 	}{
-		{"passthrough", nil},
-		{"quickstart", quickstartTransforms},
+		{"passthrough", nil, false},
+		{"passthrough_committer", nil, true},
+		{"quickstart", quickstartTransforms, false},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			reg := testRegistry(b, nil, nil)
@@ -90,10 +94,15 @@ func BenchmarkSinkBatch(b *testing.B) {
 			t := &task{p: p, counters: &Counters{}, log: slog.New(slog.DiscardHandler), tr: newTransformer(p), budget: newStopBudget(context.Background(), DefaultStopTimeout)}
 			defer t.budget.close()
 			s := &sinkLoop{task: t, sink: nopSink{}}
+			if bm.committer {
+				s.sink, s.committer = nopCommitter{}, nopCommitter{}
+				s.parts = map[connector.TopicPartition]*partition{}
+			}
 			values := quickstartValues(10_000)
 			krs := make([]*kgo.Record, len(values))
 			for i, v := range values {
-				krs[i] = &kgo.Record{Topic: "shop.dev.orders", Key: fmt.Appendf(nil, "k%d", i), Value: v, Offset: int64(i),
+				// Fetched from 4 partitions, a quarter of the batch each.
+				krs[i] = &kgo.Record{Topic: "shop.dev.orders", Partition: int32(i * 4 / len(values)), Key: fmt.Appendf(nil, "k%d", i), Value: v, Offset: int64(i),
 					Headers: []kgo.RecordHeader{{Key: "source", Value: []byte("generator")}}}
 			}
 			b.ReportAllocs()
@@ -156,4 +165,11 @@ func BenchmarkSourceConvert(b *testing.B) {
 			}
 		})
 	}
+}
+
+// nopCommitter is a Committer that does nothing and holds nothing.
+type nopCommitter struct{ nopSink }
+
+func (nopCommitter) PreCommit(_ context.Context, written map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
+	return written, nil
 }

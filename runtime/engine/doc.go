@@ -59,14 +59,34 @@
 // Records a source returns from Poll belong to the engine: transforms
 // change their maps in place (a header slice is copied before a change, as
 // sources often share one). SourcePartition and SourceOffset maps must not
-// change until Acked. Records a sink gets from Write may be kept after
-// Write returns; the engine does not reuse them.
+// change until Acked. The slice a sink gets from Write is reused for the
+// next batch: a sink copies the Records it keeps (their keys, values and
+// headers stay valid).
 //
 // # Partitions
 //
 // A source record with Partition >= 0 goes to that partition only if the
 // fleet producer partitions with Partitioner (kgo.RecordPartitioner); records
 // with Partition -1 use the partitioner Partitioner wraps.
+//
+// # Sink commits
+//
+// A sink is flushed every commit interval (TaskArgs.FlushInterval), before
+// a rebalance and at a clean stop, and then every fetched offset is
+// committed; a rebalance waits for that. A connector.Committer is asked
+// instead (PreCommit) which records are durable, for the partitions whose
+// records are not all committed, every commit interval (also when idle);
+// exactly its answer is committed (CommitOffsetsSync, with the leader epoch
+// of the last record handled), never past the records handled. What it
+// holds does not hold up a rebalance: the loop allows one after every
+// batch, and the consumer's revoke callback asks about the revoked
+// partitions, commits the answer and then drops their tracking; when the
+// session is lost nothing is committed. A connector.PartitionsAware sink is
+// told of assigned and revoked partitions from those callbacks. With
+// franz-go's BlockRebalanceOnPoll the callbacks run only while the loop
+// waits in a poll, and a mutex makes that hold after an empty poll too, so
+// that no two calls of a sink overlap. A task that failed calls no
+// callback of its sink.
 //
 // # Dead-letter records
 //
@@ -82,6 +102,6 @@
 // matches it.
 //
 // It imports lang/expr, lang/configschema, runtime/connector and
-// runtime/control, and franz-go's kgo, kadm and kerr for the clients the
-// worker hands over; never planner, stdlib or cmd.
+// runtime/control, and franz-go's kgo, kadm, kerr and kmsg for the clients
+// the worker hands over; never planner, stdlib or cmd.
 package engine

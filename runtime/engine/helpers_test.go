@@ -23,6 +23,16 @@ import (
 // of type "test" with a small schema (no-ops unless given).
 func testRegistry(t testing.TB, newSource func() connector.Source, newSink func() connector.Sink) *connector.Registry {
 	t.Helper()
+	reg, err := newTestRegistry(newSource, newSink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// newTestRegistry is testRegistry for code that runs without a test (a
+// child process).
+func newTestRegistry(newSource func() connector.Source, newSink func() connector.Sink) (*connector.Registry, error) {
 	if newSource == nil {
 		newSource = func() connector.Source { return nopSource{} }
 	}
@@ -36,10 +46,10 @@ func testRegistry(t testing.TB, newSource func() connector.Source, newSink func(
 	)
 	for _, p := range plugins {
 		if err := reg.Register(p); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	return reg
+	return reg, nil
 }
 
 type nopSource struct{ connector.UnimplementedSource }

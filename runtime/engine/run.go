@@ -47,7 +47,9 @@ type TaskArgs struct {
 	// added; nil: none.
 	Logger *slog.Logger
 	// FlushInterval is how often, at most, a sink flushes and commits
-	// while records arrive (also on every rebalance and at stop);
+	// while records arrive (also on every rebalance and at stop; a
+	// connector.Committer is asked what to commit instead, also while no
+	// record arrives);
 	// 0: the pipeline's commit_interval (lang.DefaultCommitInterval when
 	// it sets none).
 	FlushInterval time.Duration
@@ -96,8 +98,9 @@ type task struct {
 // Run runs one task of a compiled pipeline until ctx ends or the task
 // fails. After ctx ends it stops cleanly within about StopTimeout (plus
 // leaving the group): a source finishes producing what it polled and saves
-// its offsets, a sink writes what it fetched, flushes and commits, and Run
-// returns nil. A task that fails returns a *TaskError. A source that
+// its offsets, a sink writes what it fetched, flushes and commits (a
+// connector.Committer: commits what it says is durable), and Run returns
+// nil. A task that fails returns a *TaskError. A source that
 // returns io.EOF from Poll finishes (everything acknowledged, offsets
 // saved, Counters.Finished set) and Run then waits for ctx to end.
 func Run(ctx context.Context, a TaskArgs) error {

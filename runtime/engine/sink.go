@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
@@ -39,18 +43,47 @@ const (
 type sinkLoop struct {
 	*task
 	sink      connector.Sink
+	committer connector.Committer       // nil: Flush, then commit everything fetched
+	aware     connector.PartitionsAware // nil: the sink is not told of partitions
 	cl        *kgo.Client
-	dirty     bool // records were fetched since the last commit
-	lastFlush time.Time
 	rebalance atomic.Bool // a rebalance waits for us
+
+	// mu keeps the loop's work on a poll (and the commit at stop) apart
+	// from the consumer's rebalance callbacks, which call the sink too.
+	// BlockRebalanceOnPoll already runs the callbacks only between the
+	// loop's AllowRebalance and its next poll, except after a poll that
+	// returned nothing; mu makes it hold always. It guards what follows.
+	mu        sync.Mutex
+	dirty     bool // fetched records are not all committed
+	lastFlush time.Time
+	// parts tracks, for a Committer, every partition read since it was
+	// assigned.
+	parts map[connector.TopicPartition]*partition
+	// cbErr is the failure of a rebalance callback, which the loop returns.
+	cbErr error
+	// ended: the loop ended with an error; the callbacks leave the sink
+	// alone.
+	ended bool
 	// recs and from are process's, kept for the next batch (Sink.Write
 	// does not keep the slice).
 	recs []connector.Record
 	from []int32
 }
 
+// partition is what a Committer's task knows of one partition.
+type partition struct {
+	written   int64 // the offset after the last record handled (written, filtered or dead-lettered)
+	committed int64 // the last offset committed, or where reading started
+	epoch     int32 // the leader epoch of the last record handled
+}
+
 func (t *task) runSink(ctx context.Context) error {
 	s := &sinkLoop{task: t, sink: t.p.plugin.NewSink()}
+	s.committer, _ = s.sink.(connector.Committer)
+	s.aware, _ = s.sink.(connector.PartitionsAware)
+	if s.committer != nil {
+		s.parts = map[connector.TopicPartition]*partition{}
+	}
 	tc := t.taskContext(nil)
 	err := t.retry(ctx, "opening the sink", func() error { return s.sink.Open(ctx, tc) })
 	if err != nil {
@@ -78,6 +111,15 @@ func (t *task) runSink(ctx context.Context) error {
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxBytes(fetchMaxBytes),
 	}
+	if s.committer != nil || s.aware != nil {
+		opts = append(opts,
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoked(m, false) }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.revoked(m, true) }),
+		)
+	}
+	if s.aware != nil {
+		opts = append(opts, kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { s.assigned(m) }))
+	}
 	if t.p.spec.TopicsRegex != "" {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(t.p.spec.TopicsRegex))
 		if dlq := t.p.policy.deadLetterTopic; dlq != "" {
@@ -92,6 +134,8 @@ func (t *task) runSink(ctx context.Context) error {
 		return t.fail(StageKafka, nil, fmt.Errorf("building the consumer: %w", err))
 	}
 	defer func() {
+		// Leaving revokes every partition (PartitionsAware.Revoked); Close
+		// waits for the callbacks to return.
 		s.cl.AllowRebalance()
 		leave, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaveTimeout)
 		defer cancel()
@@ -104,10 +148,13 @@ func (t *task) runSink(ctx context.Context) error {
 	t.opened()
 	s.lastFlush = time.Now()
 	err = s.loop(ctx)
+	s.mu.Lock()
 	if err == nil && s.dirty {
 		// Clean stop: what was fetched is written; flush and commit it.
-		err = s.flushCommit()
+		err = s.commit()
 	}
+	s.ended = err != nil
+	s.mu.Unlock()
 	if err != nil && t.budget.ctx.Err() != nil {
 		t.log.Warn("stopped before the sink flushed and committed; the records will be written again after a restart", "error", err)
 		return nil
@@ -116,64 +163,90 @@ func (t *task) runSink(ctx context.Context) error {
 }
 
 func (s *sinkLoop) loop(ctx context.Context) error {
+	var wait time.Time // when the next poll gives up to commit; zero: never
 	for {
 		pollCtx, cancel := ctx, context.CancelFunc(nil)
-		if s.dirty {
-			pollCtx, cancel = context.WithDeadline(ctx, s.lastFlush.Add(s.a.FlushInterval))
+		if !wait.IsZero() {
+			pollCtx, cancel = context.WithDeadline(ctx, wait)
 		}
 		// Usually everything fetched so far (see fetchMaxBytes).
 		fetches := s.cl.PollRecords(pollCtx, maxPoll)
 		if cancel != nil {
 			cancel()
 		}
-		if fetches.IsClientClosed() {
-			return s.fail(StageKafka, nil, kgo.ErrClientClosed)
+		s.mu.Lock()
+		allow, err := s.handle(ctx, fetches)
+		wait = time.Time{}
+		if s.dirty {
+			wait = s.lastFlush.Add(s.a.FlushInterval)
 		}
-		var fetchErr error
-		fetches.EachError(func(topic string, partition int32, err error) {
-			switch {
-			case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			case IsRetriable(err):
-				s.counters.setLastError(err)
-				s.log.Warn("fetching", "topic", topic, "partition", partition, "error", err)
-			case fetchErr == nil:
-				fetchErr = fmt.Errorf("fetching %s partition %d: %w", topic, partition, err)
-			}
-		})
-		if fetchErr != nil {
-			return s.fail(StageKafka, nil, fetchErr)
+		s.mu.Unlock()
+		if err != nil || ctx.Err() != nil {
+			return err
 		}
-		recs := fetches.Records()
-		idle := len(recs) == 0
-		for len(recs) > 0 {
-			s.dirty = true
-			n := min(len(recs), maxBatch)
-			if err := s.process(recs[:n]); err != nil {
-				// A failure, or the stop budget ran out in the
-				// middle of the batch: commit nothing.
-				s.dirty = false
-				return err
-			}
-			recs = recs[n:]
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if s.dirty && (time.Since(s.lastFlush) >= s.a.FlushInterval || s.rebalance.Load()) {
-			if err := s.flushCommit(); err != nil {
-				return err
-			}
-			if idle {
-				// Nothing came for a flush interval: let the records
-				// slice go until the next batch.
-				s.recs, s.from = nil, nil
-			}
-		}
-		if !s.dirty {
+		if allow {
 			s.rebalance.Store(false)
 			s.cl.AllowRebalance()
 		}
 	}
+}
+
+// handle writes one poll's records and commits when it is time. allow says
+// that a rebalance may happen now: for a Committer always (what it holds
+// is not committed and is dropped when its partitions are revoked); for
+// any other sink once everything fetched is committed. It runs with mu
+// held.
+func (s *sinkLoop) handle(ctx context.Context, fetches kgo.Fetches) (allow bool, err error) {
+	if s.cbErr != nil {
+		return false, s.cbErr
+	}
+	if fetches.IsClientClosed() {
+		return false, s.fail(StageKafka, nil, kgo.ErrClientClosed)
+	}
+	var fetchErr error
+	fetches.EachError(func(topic string, partition int32, err error) {
+		switch {
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		case IsRetriable(err):
+			s.counters.setLastError(err)
+			s.log.Warn("fetching", "topic", topic, "partition", partition, "error", err)
+		case fetchErr == nil:
+			fetchErr = fmt.Errorf("fetching %s partition %d: %w", topic, partition, err)
+		}
+	})
+	if fetchErr != nil {
+		return false, s.fail(StageKafka, nil, fetchErr)
+	}
+	recs := fetches.Records()
+	idle := len(recs) == 0
+	for len(recs) > 0 {
+		s.dirty = true
+		n := min(len(recs), maxBatch)
+		if err := s.process(recs[:n]); err != nil {
+			// A failure, or the stop budget ran out in the middle of the
+			// batch: commit nothing.
+			s.dirty = false
+			return false, err
+		}
+		recs = recs[n:]
+	}
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	// A Committer is asked in the revoke callback instead, about the
+	// partitions revoked.
+	waits := s.rebalance.Load() && s.committer == nil
+	if s.dirty && (time.Since(s.lastFlush) >= s.a.FlushInterval || waits) {
+		if err := s.commit(); err != nil {
+			return false, err
+		}
+		if idle {
+			// Nothing came for a flush interval: let the records
+			// slice go until the next batch.
+			s.recs, s.from = nil, nil
+		}
+	}
+	return !s.dirty || s.committer != nil, nil
 }
 
 // process converts, transforms and writes one poll's records; failed ones
@@ -285,31 +358,236 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 			return s.fail(StageDeadLetter, nil, err)
 		}
 	}
+	if s.parts != nil {
+		s.handled(krs)
+	}
+	return nil
+}
+
+// handled notes, for a Committer, the offset after the last of krs in
+// each partition: every one of them was written, filtered or sent to the
+// dead-letter topic. A poll's records come in runs of one partition: one
+// map lookup a run.
+func (s *sinkLoop) handled(krs []*kgo.Record) {
+	var p *partition
+	var last *kgo.Record
+	for _, kr := range krs {
+		if last == nil || kr.Partition != last.Partition || kr.Topic != last.Topic {
+			tp := connector.TopicPartition{Topic: kr.Topic, Partition: kr.Partition}
+			if p = s.parts[tp]; p == nil {
+				p = &partition{committed: kr.Offset}
+				s.parts[tp] = p
+			}
+		}
+		p.written, p.epoch = kr.Offset+1, kr.LeaderEpoch
+		last = kr
+	}
+}
+
+// commit commits what is durable: a Committer says which records are; any
+// other sink is flushed and everything fetched is committed.
+func (s *sinkLoop) commit() (err error) {
+	_, sp := s.span("pipectl.sink.flush", 0)
+	defer func() { endSpan(sp, err) }()
+	if s.committer != nil {
+		err = s.commitDurable(nil)
+	} else {
+		err = s.flushCommit()
+	}
+	if err != nil {
+		return err
+	}
+	s.lastFlush = time.Now()
 	return nil
 }
 
 // flushCommit flushes the sink and then commits every offset fetched so
 // far: everything fetched is written, filtered or dead-lettered by now.
-func (s *sinkLoop) flushCommit() (err error) {
-	_, sp := s.span("pipectl.sink.flush", 0)
-	defer func() { endSpan(sp, err) }()
+func (s *sinkLoop) flushCommit() error {
 	ctx := s.budget.ctx
 	if err := s.retry(ctx, "flushing the sink", func() error { return s.sink.Flush(ctx) }); err != nil {
 		return s.fail(StageSink, nil, err)
 	}
-	err = s.retry(ctx, "committing offsets", func() error { return s.cl.CommitUncommittedOffsets(ctx) })
-	switch {
-	case err == nil:
-	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),
-		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID), IsRetriable(err):
-		// The partitions moved on: their next owner starts from the
-		// last commit, so these records are written again.
-		s.counters.setLastError(err)
-		s.log.Warn("committing offsets", "error", err)
-	default:
-		return s.fail(StageKafka, nil, fmt.Errorf("committing offsets: %w", err))
+	err := s.retry(ctx, "committing offsets", func() error { return s.cl.CommitUncommittedOffsets(ctx) })
+	if err := s.commitFailed(err); err != nil {
+		return err
 	}
 	s.dirty = false
-	s.lastFlush = time.Now()
 	return nil
+}
+
+// commitDurable asks the Committer which records are durable, of the
+// partitions in only (nil: all) whose records are not all committed, and
+// commits exactly that.
+func (s *sinkLoop) commitDurable(only []connector.TopicPartition) error {
+	defer func() { s.dirty = s.uncommitted() }()
+	ctx := s.budget.ctx
+	asked := map[connector.TopicPartition]int64{}
+	ask := func(tp connector.TopicPartition) {
+		if p := s.parts[tp]; p != nil && p.written > p.committed {
+			asked[tp] = p.written
+		}
+	}
+	if only == nil {
+		for tp := range s.parts {
+			ask(tp)
+		}
+	} else {
+		for _, tp := range only {
+			ask(tp)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	var durable map[connector.TopicPartition]int64
+	err := s.retry(ctx, "asking the sink what is durable", func() (err error) {
+		durable, err = s.committer.PreCommit(ctx, maps.Clone(asked))
+		return err
+	})
+	if err != nil {
+		return s.fail(StageSink, nil, err)
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for tp, at := range durable {
+		w, ok := asked[tp]
+		if !ok {
+			continue // not asked about: not ours, or nothing to commit
+		}
+		p := s.parts[tp]
+		if at = min(at, w); at <= p.committed {
+			continue
+		}
+		if offsets[tp.Topic] == nil {
+			offsets[tp.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		// The epoch of the last record handled: the one of the record
+		// before at is no newer, and a newer epoch never makes the next
+		// owner see a truncation that did not happen.
+		offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: p.epoch, Offset: at}
+	}
+	if len(offsets) > 0 {
+		err = s.retry(ctx, "committing offsets", func() error { return s.commitOffsets(ctx, offsets) })
+		if err := s.commitFailed(err); err != nil {
+			return err
+		}
+		if err == nil {
+			for topic, parts := range offsets {
+				for partition, eo := range parts {
+					s.parts[connector.TopicPartition{Topic: topic, Partition: partition}].committed = eo.Offset
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// commitOffsets commits offsets and waits for the answer.
+func (s *sinkLoop) commitOffsets(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
+	var err error
+	s.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, e error) {
+		if e != nil {
+			err = e
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && err == nil {
+					err = fmt.Errorf("%s partition %d: %w", t.Topic, p.Partition, e)
+				}
+			}
+		}
+	})
+	return err
+}
+
+// commitFailed returns the task failure of a commit error, and nil for
+// none or for an error that says the partitions moved on: their next owner
+// starts from the last commit, so these records are written again.
+func (s *sinkLoop) commitFailed(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),
+		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID), IsRetriable(err):
+		s.counters.setLastError(err)
+		s.log.Warn("committing offsets", "error", err)
+		return nil
+	}
+	return s.fail(StageKafka, nil, fmt.Errorf("committing offsets: %w", err))
+}
+
+// uncommitted reports whether a Committer's partitions hold records that
+// are not committed.
+func (s *sinkLoop) uncommitted() bool {
+	for _, p := range s.parts {
+		if p.written > p.committed {
+			return true
+		}
+	}
+	return false
+}
+
+// assigned is the consumer's OnPartitionsAssigned for a PartitionsAware
+// sink. It runs before the partitions are fetched.
+func (s *sinkLoop) assigned(m map[string][]int32) {
+	tps := topicPartitions(m)
+	if len(tps) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || s.cbErr != nil {
+		return
+	}
+	ctx := s.budget.ctx
+	err := s.retry(ctx, "telling the sink of assigned partitions", func() error { return s.aware.Assigned(ctx, tps) })
+	if err != nil {
+		s.cbErr = s.fail(StageSink, nil, err)
+	}
+}
+
+// revoked is the consumer's OnPartitionsRevoked and, with lost,
+// OnPartitionsLost, for a sink that is a Committer or PartitionsAware: a
+// Committer's durable records of the partitions are committed (unless the
+// session is lost: a commit cannot succeed), then the sink drops what it
+// holds of them.
+func (s *sinkLoop) revoked(m map[string][]int32, lost bool) {
+	tps := topicPartitions(m)
+	if len(tps) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	if s.committer != nil && !lost && s.cbErr == nil {
+		s.cbErr = s.commitDurable(tps)
+	}
+	if s.aware != nil && s.cbErr == nil {
+		ctx := s.budget.ctx
+		err := s.retry(ctx, "telling the sink of revoked partitions", func() error { return s.aware.Revoked(ctx, tps) })
+		if err != nil {
+			s.cbErr = s.fail(StageSink, nil, err)
+		}
+	}
+	if s.parts != nil {
+		for _, tp := range tps {
+			delete(s.parts, tp)
+		}
+		s.dirty = s.uncommitted()
+	}
+}
+
+// topicPartitions lists the partitions of a franz-go callback's map, in
+// order.
+func topicPartitions(m map[string][]int32) []connector.TopicPartition {
+	var tps []connector.TopicPartition
+	for _, topic := range slices.Sorted(maps.Keys(m)) {
+		for _, p := range slices.Sorted(slices.Values(m[topic])) {
+			tps = append(tps, connector.TopicPartition{Topic: topic, Partition: p})
+		}
+	}
+	return tps
 }
