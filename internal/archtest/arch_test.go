@@ -71,6 +71,18 @@ func importRules(mod string) []importRule {
 				imp != p("runtime/connector") && imp != p("lang/configschema")
 		},
 	}, {
+		// A plugin outside stdlib is written as a third party writes one;
+		// only its custom main (a cmd/ directory inside it) builds a
+		// pipectl binary with it.
+		name: "an example plugin imports only runtime/connector and lang/configschema of the project",
+		scope: func(pkg string) bool {
+			return under(pkg, p("examples/plugins")) && !strings.Contains(pkg, "/cmd/")
+		},
+		forbidden: func(imp string) bool {
+			return project(imp) && !under(imp, p("examples/plugins")) &&
+				imp != p("runtime/connector") && imp != p("lang/configschema")
+		},
+	}, {
 		name:  "runtime/connector imports only lang/configschema of the project",
 		scope: func(pkg string) bool { return under(pkg, p("runtime/connector")) },
 		forbidden: func(imp string) bool {

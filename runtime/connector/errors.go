@@ -24,3 +24,24 @@ func IsRetriable(err error) bool {
 	var r retriable
 	return errors.As(err, &r)
 }
+
+// recordFailed is the failure of one record of a Write.
+type recordFailed struct {
+	index int
+	err   error
+}
+
+func (e recordFailed) Error() string     { return e.err.Error() }
+func (e recordFailed) Unwrap() error     { return e.err }
+func (e recordFailed) FailedRecord() int { return e.index }
+
+// RecordFailed says that the record at index in the batch given to a
+// Sink's Write failed on its own (a row the database rejected, a value the
+// format cannot hold) while the others were written. Join several with
+// errors.Join; the worker then applies errors.tolerance to each such record
+// (the dead-letter topic, or the task fails naming it), as it does to a
+// converter's failure. A Write error made of anything else fails the whole
+// batch (retried when retriable).
+func RecordFailed(index int, err error) error {
+	return recordFailed{index: index, err: err}
+}

@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -27,5 +28,26 @@ func TestWireBytes(t *testing.T) {
 		if ok != c.ok || string(b) != c.want || (b == nil) != (c.null || !c.ok) {
 			t.Errorf("WireBytes(%#v) = %q (nil %v), %v; want %q, %v", c.v, b, b == nil, ok, c.want, c.ok)
 		}
+	}
+}
+
+// TestRecordFailed: the error says which record failed and wraps its
+// cause, alone or joined with others.
+func TestRecordFailed(t *testing.T) {
+	cause := errors.New("row rejected")
+	err := errors.Join(connector.RecordFailed(2, cause), connector.RecordFailed(5, errors.New("too long")))
+	var got []int
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		fr, ok := e.(interface{ FailedRecord() int })
+		if !ok {
+			t.Fatalf("%T has no FailedRecord method", e)
+		}
+		got = append(got, fr.FailedRecord())
+	}
+	if len(got) != 2 || got[0] != 2 || got[1] != 5 {
+		t.Errorf("FailedRecord() = %v, want [2 5]", got)
+	}
+	if !errors.Is(err, cause) || err.Error() != "row rejected\ntoo long" {
+		t.Errorf("RecordFailed does not wrap its cause: %q", err)
 	}
 }

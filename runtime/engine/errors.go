@@ -210,8 +210,8 @@ func IsNetworkError(err error) bool {
 // an error from Write that is not made only of FailedRecord errors fails the
 // whole batch (retried when IsRetriable).
 //
-// It is declared here, where it is used; the SDK could offer a helper that
-// builds such an error (connector.RecordFailed(index, err)).
+// It is declared here, where it is used; connector.RecordFailed builds
+// such an error.
 type FailedRecord interface {
 	error
 	FailedRecord() int

@@ -26,9 +26,11 @@ const (
 )
 
 // Main runs pipectl with the process's arguments (without the program name)
-// and standard streams, and returns the exit code.
-func Main(args []string) int {
-	return run(args, os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
+// and standard streams, and returns the exit code. Every command sees the
+// built-in plugins and those that register adds (a custom build's plugins:
+// see package cmd/pipectl/custom).
+func Main(args []string, register ...func(*connector.Registry) error) int {
+	return runWith(args, os.Stdin, os.Stdout, os.Stderr, os.LookupEnv, register)
 }
 
 // meta is what every command gets: the streams, the environment and the
@@ -68,10 +70,23 @@ func builtinRegistry() (*connector.Registry, error) {
 
 // run is Main with everything it touches passed in, for tests.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) (code int) {
+	return runWith(args, stdin, stdout, stderr, lookupEnv, nil)
+}
+
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool), register []func(*connector.Registry) error) (code int) {
 	m := &meta{
-		stdin:       stdin,
-		lookupEnv:   lookupEnv,
-		newRegistry: builtinRegistry,
+		stdin:     stdin,
+		lookupEnv: lookupEnv,
+		newRegistry: func() (*connector.Registry, error) {
+			reg, err := builtinRegistry()
+			for _, r := range register {
+				if err != nil {
+					break
+				}
+				err = r(reg)
+			}
+			return reg, err
+		},
 	}
 	color := useColor(lookupEnv)
 	m.streams = views.Streams{
