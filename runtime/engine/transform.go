@@ -46,7 +46,7 @@ type transform struct {
 	drop                 []path
 	key, topic           *expr.Program
 	headers              []headerOp
-	sources              []string // every CEL source, for usesOf
+	progs                []*expr.Program // every CEL program, for usesOf
 }
 
 // uses says what a pipeline's transforms read and write, so that the
@@ -81,9 +81,9 @@ func (t *transform) paths(yield func(p *path, reads bool) bool) {
 func usesOf(ts []*transform) uses {
 	var u uses
 	for _, t := range ts {
-		for _, src := range t.sources {
-			for id := range freeIdents(src) {
-				switch id {
+		for _, prog := range t.progs {
+			for _, name := range prog.Vars() {
+				switch name {
 				case "key":
 					u.readKey = true
 				case "value":
@@ -127,7 +127,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 			c.errorf("transform %q: %s does not compile: %s", ts.Name, what, issueText(issues))
 			return nil
 		}
-		t.sources = append(t.sources, src)
+		t.progs = append(t.progs, p)
 		return p
 	}
 	if ts.When != nil {
@@ -640,91 +640,4 @@ func (t *transformer) renameHeader(rec *connector.Record, from, to string) {
 			delete(t.hdrs, from)
 		}
 	}
-}
-
-// freeIdents yields the identifiers of a CEL source that may name a
-// variable: every identifier outside string literals and comments that is
-// not a field selected with a dot. It may yield more than the program
-// uses (a comprehension variable, a function name), never less.
-func freeIdents(src string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		prevOperand := false // the previous token ends an operand: a dot after it selects
-		selecting := false
-		for i := 0; i < len(src); {
-			c := src[i]
-			switch {
-			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-				i++
-			case c == '/' && i+1 < len(src) && src[i+1] == '/':
-				for i < len(src) && src[i] != '\n' {
-					i++
-				}
-			case c == '"' || c == '\'':
-				i = skipString(src, i, false)
-				prevOperand, selecting = true, false
-			case (c == 'r' || c == 'R' || c == 'b' || c == 'B') && i+1 < len(src) && (src[i+1] == '"' || src[i+1] == '\'' ||
-				(i+2 < len(src) && (src[i+1] == 'r' || src[i+1] == 'R' || src[i+1] == 'b' || src[i+1] == 'B') && (src[i+2] == '"' || src[i+2] == '\''))):
-				j := i + 1
-				raw := c == 'r' || c == 'R'
-				if src[j] != '"' && src[j] != '\'' {
-					raw = raw || src[j] == 'r' || src[j] == 'R'
-					j++
-				}
-				i = skipString(src, j, raw)
-				prevOperand, selecting = true, false
-			case isIdentStart(c):
-				j := i + 1
-				for j < len(src) && isIdentPart(src[j]) {
-					j++
-				}
-				if !selecting && !yield(src[i:j]) {
-					return
-				}
-				i = j
-				prevOperand, selecting = true, false
-			case c >= '0' && c <= '9':
-				for i < len(src) && (isIdentPart(src[i]) || src[i] == '.') {
-					i++
-				}
-				prevOperand, selecting = true, false
-			case c == '.':
-				selecting = prevOperand
-				prevOperand = false
-				i++
-			case c == ')' || c == ']' || c == '}':
-				prevOperand, selecting = true, false
-				i++
-			default:
-				prevOperand, selecting = false, false
-				i++
-			}
-		}
-	}
-}
-
-func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isIdentPart(c byte) bool  { return isIdentStart(c) || c >= '0' && c <= '9' }
-
-// skipString returns the index after the string literal that starts with
-// the quote at src[i] (single, double, or tripled).
-func skipString(src string, i int, raw bool) int {
-	q := src[i]
-	if strings.HasPrefix(src[i:], strings.Repeat(string(q), 3)) {
-		end := strings.Index(src[i+3:], strings.Repeat(string(q), 3))
-		if end < 0 {
-			return len(src)
-		}
-		return i + 3 + end + 3
-	}
-	for j := i + 1; j < len(src); j++ {
-		switch src[j] {
-		case '\\':
-			if !raw {
-				j++
-			}
-		case q:
-			return j + 1
-		}
-	}
-	return len(src)
 }
