@@ -71,6 +71,7 @@ func pluginDocs(plugins []*configschema.Schema) []byte {
 			writeBody(&b, "####", cs.Attributes, cs.Blocks)
 		}
 	}
+	b.WriteString(recordSchemasDoc)
 	return b.Bytes()
 }
 

@@ -21,12 +21,6 @@ import (
 // string literals, not fields (`key.value` reads key).
 func (p *Program) Vars() []string { return slices.Clone(p.vars) }
 
-// Reads reports whether the program reads the variable name.
-func (p *Program) Reads(name string) bool {
-	_, found := slices.BinarySearch(p.vars, name)
-	return found
-}
-
 // Path returns the variable and field names of a program that is only a
 // selection, like value.customer.id or value['a-b'] (["value", "customer",
 // "id"]), and nil for any other program. A transform that copies a field

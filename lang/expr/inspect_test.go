@@ -48,11 +48,6 @@ func TestVars(t *testing.T) {
 		if got := p.Vars(); !slices.Equal(got, tt.want) {
 			t.Errorf("Vars(%q) = %v, want %v", tt.src, got, tt.want)
 		}
-		for _, name := range []string{"key", "value", "headers", "topic", "partition", "offset", "timestamp"} {
-			if p.Reads(name) != slices.Contains(tt.want, name) {
-				t.Errorf("Reads(%q) of %q = %v", name, tt.src, p.Reads(name))
-			}
-		}
 	}
 }
 

@@ -15,8 +15,9 @@
 //     canonical JSON form (json.go; schemas/record-schema.schema.json
 //     describes it) that Parse reads back;
 //   - Lookup, With, Without and Renamed are the path operations that
-//     transforms apply to a schema (set, rename, drop), and Infer types a
-//     Go value that has no declared schema.
+//     transforms apply to a schema (set, rename, drop), Holds says whether
+//     one schema takes every value of another, and Infer types a Go value
+//     that has no declared schema.
 //
 // The plugin SDK re-exports it (connector.Schema is this Schema), lang/expr
 // maps CEL types to it, and converters translate it to their formats (the

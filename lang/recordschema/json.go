@@ -363,15 +363,21 @@ func (s *Schema) valueFromJSON(path string, j any, depth int) (any, error) {
 			return bad()
 		}
 		out := make(map[string]any, len(m))
+		var fields map[string]*Schema
+		if s.Type == Struct {
+			fields = make(map[string]*Schema, len(s.Fields))
+			for _, f := range s.Fields {
+				fields[f.Name] = f.Schema
+			}
+		}
 		for k, e := range m {
 			at := path + "[" + strconv.Quote(k) + "]"
 			es := s.Values
 			if s.Type == Struct {
-				f, _ := s.Field(k)
-				if f == nil {
+				if es = fields[k]; es == nil {
 					return nil, errorf(fieldPath(path, k), "no such field in the schema (%s)", s)
 				}
-				es, at = f.Schema, fieldPath(path, k)
+				at = fieldPath(path, k)
 			}
 			var err error
 			if out[k], err = es.valueFromJSON(at, e, depth+1); err != nil {

@@ -43,8 +43,9 @@ func (s *Schema) Lookup(path []string) (*Schema, error) {
 }
 
 // With returns the schema after a value of schema f is set at path: a
-// struct field's schema is replaced (in its place) or the field added (at
-// the end), and structs on the way that do not exist are added. When the
+// struct field's schema is replaced (in its place) unless it holds f
+// already (then it stays, doc and name included), or the field is added
+// (at the end), and structs on the way that do not exist are added. When the
 // path ends inside a map (an entry) or a json value, the schema does not
 // change and fixed is the schema a value set there must fit. An empty path
 // sets the whole value: the result is f.
@@ -70,8 +71,8 @@ func (s *Schema) with(path []string, i int, f *Schema) (out, fixed *Schema, err 
 	old, at := s.Field(name)
 	var next *Schema
 	if i == len(path)-1 {
-		if old != nil && old.Schema.Equal(f) {
-			return s, nil, nil
+		if old != nil && old.Schema.Holds(f) {
+			return s, nil, nil // the field keeps its schema, doc and all
 		}
 		next = f
 	} else if old == nil {
@@ -141,8 +142,7 @@ func (s *Schema) without(path []string, i int) (*Schema, error) {
 // renamed within its struct keeps its place (and replaces a field already
 // named to); a field moved elsewhere is removed and set at to (With).
 // Nothing changes when there is no field at from. Moving a value into a
-// map entry or a json value needs it to be of the map's value schema or
-// json already.
+// map entry needs the map's values to hold it.
 func (s *Schema) Renamed(from, to []string) (*Schema, error) {
 	f, err := s.Lookup(from)
 	if err != nil || f == nil {
@@ -165,7 +165,7 @@ func (s *Schema) Renamed(from, to []string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fixed != nil && !fixed.Equal(f) && fixed != anyJSON {
+	if fixed != nil && !fixed.Holds(f) && fixed != anyJSON {
 		return nil, errorf(dotted(to), "the value (%s) does not fit the map's values (%s)", f, fixed)
 	}
 	return out, nil
@@ -281,5 +281,33 @@ func infer(path string, v any, depth int) (*Schema, error) {
 	case uint64:
 		return nil, errorf(path, "an unsigned int has no record type; convert it with int()")
 	}
-	return nil, errorf(path, "%s has no record type", Describe(v))
+	return nil, errorf(path, "%s has no record type", describeValue(v))
+}
+
+// Holds reports whether every value of o is a value of s: the same types,
+// logical types, decimal precision and scale, struct fields (by name, in
+// order) and map keys, with s optional wherever o is; names, versions,
+// docs, parameters and defaults do not count. A set of a value of schema o
+// into a field of schema s leaves the field's schema as it is.
+func (s *Schema) Holds(o *Schema) bool {
+	if s == nil || o == nil {
+		return s == o
+	}
+	if s.Type != o.Type || s.Logical != o.Logical || s.Precision != o.Precision || s.Scale != o.Scale ||
+		o.Optional && !s.Optional || len(s.Fields) != len(o.Fields) {
+		return false
+	}
+	switch s.Type {
+	case Array:
+		return s.Items.Holds(o.Items)
+	case Map:
+		return s.Keys.Holds(o.Keys) && o.Keys.Holds(s.Keys) && s.Values.Holds(o.Values)
+	case Struct:
+		for i := range s.Fields {
+			if s.Fields[i].Name != o.Fields[i].Name || !s.Fields[i].Schema.Holds(o.Fields[i].Schema) {
+				return false
+			}
+		}
+	}
+	return true
 }

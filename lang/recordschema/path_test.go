@@ -228,3 +228,32 @@ func TestInfer(t *testing.T) {
 		}
 	}
 }
+
+func TestHolds(t *testing.T) {
+	named := &rs{Type: recordschema.String, Name: "n", Doc: "d", Version: 2, Default: "x"}
+	for _, tt := range []struct {
+		s, o *rs
+		want bool
+	}{
+		{str, str, true},
+		{named, str, true}, // names, docs, versions and defaults do not count
+		{optS, str, true},
+		{str, optS, false},
+		{i64, i32, false},
+		{dec, &rs{Type: recordschema.Bytes, Logical: recordschema.Decimal, Precision: 5, Scale: 1}, false},
+		{byts, dec, false},
+		{array(optS), array(str), true},
+		{array(str), array(optS), false},
+		{mapOf(str, optS), mapOf(str, str), true},
+		{mapOf(str, str), mapOf(i32, str), false},
+		{strct("a", optS, "b", i64), strct("a", str, "b", i64), true},
+		{strct("a", str, "b", i64), strct("b", i64, "a", str), false},
+		{strct("a", str), strct("a", str, "b", i64), false},
+		{nil, nil, true},
+		{str, nil, false},
+	} {
+		if got := tt.s.Holds(tt.o); got != tt.want {
+			t.Errorf("%s.Holds(%s) = %v, want %v", tt.s, tt.o, got, tt.want)
+		}
+	}
+}

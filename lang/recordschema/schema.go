@@ -102,21 +102,6 @@ func (l Logical) Physical() Type {
 	return ""
 }
 
-// Unit is the precision of a time logical type (TimeMillis, TimeMicros,
-// TimestampMillis, TimestampMicros; 24 hours for Date); 0 for the others.
-// Encoders truncate values to it.
-func (l Logical) Unit() time.Duration {
-	switch l {
-	case Date:
-		return 24 * time.Hour
-	case TimeMillis, TimestampMillis:
-		return time.Millisecond
-	case TimeMicros, TimestampMicros:
-		return time.Microsecond
-	}
-	return 0
-}
-
 // Schema describes a key or value. The zero value is not valid: Type is
 // required. Build one as a literal and check it with Validate:
 //
@@ -181,8 +166,12 @@ func (s *Schema) String() string {
 	return b.String()
 }
 
-// describeDepth bounds how deeply String describes nested schemas.
-const describeDepth = 3
+// describeDepth bounds how deeply String describes nested schemas, and
+// describeFields how many fields of a struct it names.
+const (
+	describeDepth  = 3
+	describeFields = 12
+)
 
 func (s *Schema) describe(b *strings.Builder, depth int) {
 	if s == nil {
@@ -223,6 +212,10 @@ func (s *Schema) describe(b *strings.Builder, depth int) {
 	case Struct:
 		b.WriteString("<")
 		for i, f := range s.Fields {
+			if i == describeFields {
+				b.WriteString(", …")
+				break
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}

@@ -3,7 +3,7 @@ package recordschema
 // Validate reports the first problem of s as an *Error whose Path says
 // where: an unknown type or logical type, a logical type on another
 // physical type, a decimal whose scale is negative or exceeds its
-// precision, precision or scale on a non-decimal, an array without Items,
+// precision or MaxDecimalDigits, precision or scale on a non-decimal, an array without Items,
 // a map without Keys or Values or with keys that are not strings, integers
 // or booleans, a struct field without a name, two fields of one name, a
 // field without a schema, an attribute of another type (Items on a
@@ -46,6 +46,8 @@ func (s *Schema) validate(path string, depth int) *Error {
 			return errorf(path, "the decimal precision %d is negative", s.Precision)
 		case s.Precision > 0 && s.Scale > s.Precision:
 			return errorf(path, "the decimal scale %d exceeds its precision %d", s.Scale, s.Precision)
+		case s.Precision > MaxDecimalDigits || s.Scale > MaxDecimalDigits:
+			return errorf(path, "a decimal has at most %d digits, and this one's precision is %d and scale %d", MaxDecimalDigits, s.Precision, s.Scale)
 		}
 	} else if s.Precision != 0 || s.Scale != 0 {
 		return errorf(path, "precision and scale belong to decimals, and this is %s", s.Type)

@@ -25,9 +25,10 @@ import (
 //	                            must be optional or have a default
 //	decimal                     string: the number in decimal, "-12.30" (an optional
 //	                            sign, digits, a point and digits), at most Scale
-//	                            digits after the point and, when Precision is set,
-//	                            at most Precision digits in all (leading zeros of
-//	                            the integer part not counted); no exponent
+//	                            digits after the point and at most Precision digits
+//	                            in all, or MaxDecimalDigits when Precision is 0
+//	                            (leading zeros of the integer part not counted); no
+//	                            exponent
 //	date                        time.Time: its date in UTC (the time of day is dropped)
 //	time-millis, time-micros    time.Duration since midnight, from 0 to under 24h
 //	timestamp-millis, -micros   time.Time
@@ -37,7 +38,7 @@ import (
 //	                            map[string]any
 //
 // nil is the null of an optional schema. Encoders truncate times to the
-// logical type's unit (Logical.Unit).
+// unit of their logical type (a day, a millisecond, a microsecond).
 
 // CheckValue reports whether v is a value of s, as described above; the
 // error is an *Error whose Path says where inside v the problem is.
@@ -121,7 +122,7 @@ func (s *Schema) check(path string, v any, depth int) *Error {
 	default:
 		return errorf(path, "the schema has an unknown type %q", s.Type)
 	}
-	return errorf(path, "%s is not a value of %s (%s)", Describe(v), s.Type, representation(s))
+	return errorf(path, "%s is not a value of %s (%s)", describeValue(v), s.Type, representation(s))
 }
 
 func (s *Schema) checkStruct(path string, m map[string]any, depth int) *Error {
@@ -139,8 +140,12 @@ func (s *Schema) checkStruct(path string, m map[string]any, depth int) *Error {
 		}
 	}
 	if n < len(m) {
+		names := make(map[string]bool, len(s.Fields))
+		for _, f := range s.Fields {
+			names[f.Name] = true
+		}
 		for k := range m {
-			if f, _ := s.Field(k); f == nil {
+			if !names[k] {
 				return errorf(fieldPath(path, k), "no such field in the schema (%s)", s)
 			}
 		}
@@ -206,7 +211,7 @@ func (s *Schema) checkLogical(path string, v any, depth int) *Error {
 	default:
 		return errorf(path, "the schema has an unknown logical type %q", s.Logical)
 	}
-	return errorf(path, "%s is not a value of %s (%s)", Describe(v), s.Logical, representation(s))
+	return errorf(path, "%s is not a value of %s (%s)", describeValue(v), s.Logical, representation(s))
 }
 
 // checkDecimal returns what is wrong with decimal text d, "" when nothing.
@@ -227,8 +232,15 @@ func (s *Schema) checkDecimal(d string) string {
 	if s.Precision > 0 && len(intDigits)+s.Scale > s.Precision {
 		return fmt.Sprintf("%d digits before the point, more than precision %d leaves beside scale %d", len(intDigits), s.Precision, s.Scale)
 	}
+	if len(intDigits)+s.Scale > MaxDecimalDigits {
+		return fmt.Sprintf("more than %d digits", MaxDecimalDigits)
+	}
 	return ""
 }
+
+// MaxDecimalDigits bounds the precision and scale of a decimal, and the
+// digits of one without a precision: 1000, as PostgreSQL's numeric.
+const MaxDecimalDigits = 1000
 
 // splitDecimal splits decimal text into its integer and fraction digits.
 func splitDecimal(d string) (intDigits, fracDigits string, ok bool) {
@@ -308,7 +320,7 @@ func checkJSONValue(path string, v any, depth int) *Error {
 		}
 		return nil
 	}
-	return errorf(path, "%s is not a JSON value (null, a bool, a number, a string, a list or a map)", Describe(v))
+	return errorf(path, "%s is not a JSON value (null, a bool, a number, a string, a list or a map)", describeValue(v))
 }
 
 // representation names the Go type that represents a schema's values.
@@ -340,9 +352,9 @@ func representation(s *Schema) string {
 	return "a map[string]any"
 }
 
-// Describe names the type of a value for messages without quoting it:
-// "a string", "an int", "a map", "bytes" …
-func Describe(v any) string {
+// describeValue names the type of a value for messages without quoting
+// it: "a string", "an int", "a map", "bytes" …
+func describeValue(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

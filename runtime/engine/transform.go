@@ -26,8 +26,9 @@ type path struct {
 }
 
 type setOp struct {
-	path path
-	prog *expr.Program
+	path  path
+	prog  *expr.Program
+	shape shape // for the schema of the result
 }
 
 type renameOp struct{ from, to path }
@@ -47,6 +48,8 @@ type transform struct {
 	key, topic           *expr.Program
 	headers              []headerOp
 	progs                []*expr.Program // every CEL program, for usesOf
+	keyShape             shape           // of the key expression
+	reshape              bool            // it may change a key or value schema (transformschema.go)
 }
 
 // uses says what a pipeline's transforms read and write, so that the
@@ -146,7 +149,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 			ok = false
 		}
 		if pr := prog("set "+s.Path, s.Expr, expr.Dyn); ok && pr != nil {
-			t.set = append(t.set, setOp{path: p, prog: pr})
+			t.set = append(t.set, setOp{path: p, prog: pr, shape: shapeOf(pr)})
 		}
 	}
 	for _, r := range ts.Rename {
@@ -169,6 +172,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 	}
 	if ts.Key != "" {
 		t.key = prog("key", ts.Key, expr.Dyn)
+		t.keyShape = shapeOf(t.key)
 	}
 	if ts.Topic != "" {
 		t.topic = prog("topic", ts.Topic, expr.String)
@@ -185,6 +189,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 	if len(c.errs) > n {
 		return nil
 	}
+	t.reshape = t.reshapes()
 	return t
 }
 
@@ -245,6 +250,9 @@ type transformer struct {
 	uses uses
 	vars map[string]any
 	hdrs map[string]string
+	// schemas keeps what the transforms make of record schemas; nil when
+	// the pipeline has no use for them (transformschema.go).
+	schemas *schemaCache
 
 	topic    string
 	topicVal any
@@ -264,7 +272,11 @@ type transformer struct {
 }
 
 func newTransformer(p *Pipeline) *transformer {
-	return &transformer{ts: p.transforms, uses: p.uses, vars: make(map[string]any, 8), hdrs: map[string]string{}}
+	t := &transformer{ts: p.transforms, uses: p.uses, vars: make(map[string]any, 8), hdrs: map[string]string{}}
+	if p.schemas {
+		t.schemas = newSchemaCache(len(p.transforms))
+	}
+	return t
 }
 
 // apply runs the transforms on rec in place. keep is false when a filter
@@ -274,7 +286,7 @@ func newTransformer(p *Pipeline) *transformer {
 func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, err error) {
 	t.mutated, t.wroteKey, t.wroteValue, t.ownHeaders = false, false, false, ownHeaders
 	t.bind(rec)
-	for _, tr := range t.ts {
+	for ti, tr := range t.ts {
 		if tr.when != nil {
 			ok, err := t.cond(tr.when)
 			if err != nil {
@@ -302,11 +314,18 @@ func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, 
 				return false, nil
 			}
 		}
+		var st *schemaStep // follows the record's schemas through the block
+		if t.schemas != nil && tr.reshape && (rec.KeySchema != nil || rec.ValueSchema != nil) {
+			st = t.schemas.begin(ti, tr, rec)
+		}
 		for i := range tr.set {
 			op := &tr.set[i]
 			v, err := op.prog.Eval(t.vars)
 			if err == nil {
 				err = t.set(rec, &op.path, v)
+			}
+			if err == nil && st != nil {
+				err = st.set(i, op, v)
 			}
 			if err != nil {
 				return false, &transformError{tr.name, "set " + op.path.text, err}
@@ -314,23 +333,37 @@ func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, 
 		}
 		for i := range tr.rename {
 			op := &tr.rename[i]
-			if err := t.rename(rec, &op.from, &op.to); err != nil {
+			err := t.rename(rec, &op.from, &op.to)
+			if err == nil && st != nil {
+				err = st.rename(&op.from, &op.to)
+			}
+			if err != nil {
 				return false, &transformError{tr.name, "rename " + op.from.text, err}
 			}
 		}
 		for i := range tr.drop {
-			if err := t.drop(rec, &tr.drop[i]); err != nil {
+			err := t.drop(rec, &tr.drop[i])
+			if err == nil && st != nil {
+				err = st.drop(&tr.drop[i])
+			}
+			if err != nil {
 				return false, &transformError{tr.name, "drop " + tr.drop[i].text, err}
 			}
 		}
 		if tr.key != nil {
 			v, err := tr.key.Eval(t.vars)
+			if err == nil && st != nil {
+				err = st.key(v)
+			}
 			if err != nil {
 				return false, &transformError{tr.name, "key", err}
 			}
 			t.mutate()
 			rec.Key, t.wroteKey = v, true
 			t.vars["key"] = v
+		}
+		if st != nil {
+			t.schemas.end(ti, st, rec)
 		}
 		if tr.topic != nil {
 			v, err := tr.topic.Eval(t.vars)
