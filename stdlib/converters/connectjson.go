@@ -462,14 +462,13 @@ func (c *JSONEnvelope) decode(b []byte, op string) (any, *connector.Schema, erro
 	fail := func(reason string) (any, *connector.Schema, error) {
 		return nil, nil, &Error{Converter: "json", Op: op, Reason: clip(reason), Offset: -1, Near: near(b, 0), Size: len(b)}
 	}
-	if _, err := decodeJSON(b, false, op); err != nil {
-		return nil, nil, err // not JSON: the plain converter's error says where
-	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(b, &env); err != nil || len(env) != 2 || env["schema"] == nil || env["payload"] == nil {
+	rawSchema, rawPayload, ok := envelopeMembers(b)
+	if !ok {
+		if _, err := decodeJSON(b, false, op); err != nil {
+			return nil, nil, err // not JSON: the plain converter's error says where
+		}
 		return fail(`with schemas_enable, a key or value is an envelope of exactly "schema" and "payload" (Kafka Connect's format); for plain JSON leave schemas_enable false`)
 	}
-	rawSchema, rawPayload := env["schema"], env["payload"]
 	if string(rawSchema) == "null" {
 		v, err := decodeJSON(rawPayload, true, op)
 		if err != nil {
@@ -485,11 +484,67 @@ func (c *JSONEnvelope) decode(b []byte, op string) (any, *connector.Schema, erro
 	if err := unmarshalNumbers(rawPayload, &payload); err != nil {
 		return fail("the payload: " + err.Error())
 	}
-	v, err := payloadValue(s, payload, "", 0)
+	v, err := payloadValue(s, payload, 0)
+	if err == nil {
+		err = s.CheckValue(v)
+	}
 	if err != nil {
 		return fail("the payload does not fit the schema: " + err.Error())
 	}
 	return v, s, nil
+}
+
+// envelopeMembers returns the JSON text of the "schema" and "payload"
+// members of b; ok is false unless b is valid JSON text of an object of
+// those two members and no other (a member given twice counts once, its
+// last value, as in encoding/json).
+func envelopeMembers(b []byte) (schema, payload []byte, ok bool) {
+	d := decoder{data: b, build: true, op: "decode"}
+	d.skipSpace()
+	if d.pos >= len(b) || b[d.pos] != '{' {
+		return nil, nil, false
+	}
+	d.pos++
+	d.skipSpace()
+	for d.err == nil && d.pos < len(b) && b[d.pos] == '"' {
+		key, _ := d.str()
+		d.skipSpace()
+		if d.err != nil || d.pos >= len(b) || b[d.pos] != ':' {
+			return nil, nil, false
+		}
+		d.pos++
+		d.skipSpace()
+		start := d.pos
+		d.build = false
+		d.value()
+		d.build = true
+		if d.err != nil {
+			return nil, nil, false
+		}
+		switch key {
+		case "schema":
+			schema = b[start:d.pos]
+		case "payload":
+			payload = b[start:d.pos]
+		default:
+			return nil, nil, false
+		}
+		d.skipSpace()
+		if d.pos >= len(b) || b[d.pos] != ',' {
+			break
+		}
+		d.pos++
+		d.skipSpace()
+		if d.pos >= len(b) || b[d.pos] != '"' {
+			return nil, nil, false // a trailing comma
+		}
+	}
+	if d.err != nil || d.pos >= len(b) || b[d.pos] != '}' {
+		return nil, nil, false
+	}
+	d.pos++
+	d.skipSpace()
+	return schema, payload, d.pos == len(b) && schema != nil && payload != nil
 }
 
 // schemaOf parses a Kafka Connect schema, or finds it in the cache.
@@ -535,6 +590,14 @@ func (e *pathError) Error() string {
 		return e.reason
 	}
 	return "at " + e.path + ": " + e.reason
+}
+
+// within puts an error of a part of a payload at that part's place.
+func within(err error, segment string) error {
+	if pe, ok := err.(*pathError); ok {
+		return &pathError{segment + pe.path, pe.reason}
+	}
+	return err
 }
 
 // maxNesting bounds how deeply schemas and payloads nest, as JSON text.
@@ -641,7 +704,7 @@ func connectSchema(j any, path string, depth int) (*connector.Schema, error) {
 		if err := s.Validate(); err != nil {
 			return nil, &pathError{path, err.Error()}
 		}
-		if s.Default, err = payloadValue(s, d, path, depth); err != nil {
+		if s.Default, err = payloadValue(s, d, depth); err != nil {
 			return nil, &pathError{path, "the default: " + err.Error()}
 		}
 	}
@@ -670,10 +733,11 @@ func fieldAt(path, name string) string { return path + "." + name }
 
 // payloadValue reads a value of s from its JSON form (decoded with
 // numbers as json.Number) into the representation connector.Schema
-// documents.
-func payloadValue(s *connector.Schema, j any, path string, depth int) (any, error) {
+// documents. It checks leaves; the caller checks the whole value
+// (CheckValue) once. Errors are *pathError with the place inside j.
+func payloadValue(s *connector.Schema, j any, depth int) (any, error) {
 	if depth > maxNesting {
-		return nil, &pathError{path, "nested too deeply"}
+		return nil, &pathError{"", "nested too deeply"}
 	}
 	if j == nil {
 		switch {
@@ -683,10 +747,10 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 		case s.Optional:
 			return nil, nil
 		}
-		return nil, &pathError{path, "null for a schema that is not optional and has no default"}
+		return nil, &pathError{"", "null for a schema that is not optional and has no default"}
 	}
 	bad := func() (any, error) {
-		return nil, &pathError{path, jsonKind(j) + " is not a payload of " + describeSchema(s)}
+		return nil, &pathError{"", jsonKind(j) + " is not a payload of " + describeSchema(s)}
 	}
 	n, isNum := j.(json.Number)
 	str, isStr := j.(string)
@@ -709,13 +773,13 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 				return bad()
 			}
 			if len(raw) > maxDecimalBytes {
-				return nil, &pathError{path, "a decimal of more than " + strconv.Itoa(connector.MaxDecimalDigits) + " digits"}
+				return nil, &pathError{"", "a decimal of more than " + strconv.Itoa(connector.MaxDecimalDigits) + " digits"}
 			}
 			unscaled = fromTwosComplement(raw)
 		case isNum:
 			var reason string
 			if unscaled, reason = numericDecimal(n.String(), s.Scale); reason != "" {
-				return nil, &pathError{path, n.String() + " " + reason}
+				return nil, &pathError{"", n.String() + " " + reason}
 			}
 		default:
 			return bad()
@@ -757,7 +821,7 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 		}
 		d, err := decodeJSON([]byte(str), true, "decode")
 		if err != nil {
-			return nil, &pathError{path, "the json value's text: " + err.Reason}
+			return nil, &pathError{"", "the json value's text: " + err.Reason}
 		}
 		v = d
 	case connector.LogicalUUID:
@@ -790,7 +854,7 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 			}
 			f, err := strconv.ParseFloat(n.String(), bits)
 			if err != nil {
-				return nil, &pathError{path, n.String() + " is out of the range of " + string(s.Type)}
+				return nil, &pathError{"", n.String() + " is out of the range of " + string(s.Type)}
 			}
 			v = f
 		case connector.TypeString:
@@ -812,13 +876,13 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 			out := make([]any, len(l))
 			for i, e := range l {
 				var err error
-				if out[i], err = payloadValue(s.Items, e, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-					return nil, err
+				if out[i], err = payloadValue(s.Items, e, depth+1); err != nil {
+					return nil, within(err, "["+strconv.Itoa(i)+"]")
 				}
 			}
 			v = out
 		case connector.TypeMap:
-			m, err := payloadMap(s, j, path, depth)
+			m, err := payloadMap(s, j, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -830,34 +894,38 @@ func payloadValue(s *connector.Schema, j any, path string, depth int) (any, erro
 			}
 			out := make(map[string]any, len(s.Fields))
 			for _, f := range s.Fields {
-				fv, err := payloadValue(f.Schema, obj[f.Name], fieldAt(path, f.Name), depth+1)
+				fv, err := payloadValue(f.Schema, obj[f.Name], depth+1)
 				if err != nil {
-					return nil, err
+					return nil, within(err, "."+f.Name)
 				}
 				out[f.Name] = fv
 			}
 			v = out
 		}
 	}
-	if err := s.CheckValue(v); err != nil {
-		return nil, &pathError{path, err.Error()}
+	if s.Logical != "" || (s.Type != connector.TypeArray && s.Type != connector.TypeMap && s.Type != connector.TypeStruct) {
+		// A leaf: its range, digits, format. Containers are checked once,
+		// whole, by the caller of the top payloadValue.
+		if err := s.CheckValue(v); err != nil {
+			return nil, &pathError{"", err.Error()}
+		}
 	}
 	return v, nil
 }
 
 // payloadMap reads a map: an object for string keys, an array of [key,
 // value] pairs for other keys.
-func payloadMap(s *connector.Schema, j any, path string, depth int) (map[string]any, error) {
+func payloadMap(s *connector.Schema, j any, depth int) (map[string]any, error) {
 	if s.Keys.Type == connector.TypeString {
 		obj, ok := j.(map[string]any)
 		if !ok {
-			return nil, &pathError{path, "a map with string keys is a JSON object, not " + jsonKind(j)}
+			return nil, &pathError{"", "a map with string keys is a JSON object, not " + jsonKind(j)}
 		}
 		out := make(map[string]any, len(obj))
 		for k, e := range obj {
-			v, err := payloadValue(s.Values, e, path+"["+strconv.Quote(k)+"]", depth+1)
+			v, err := payloadValue(s.Values, e, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, within(err, "["+strconv.Quote(k)+"]")
 			}
 			out[k] = v
 		}
@@ -865,33 +933,33 @@ func payloadMap(s *connector.Schema, j any, path string, depth int) (map[string]
 	}
 	pairs, ok := j.([]any)
 	if !ok {
-		return nil, &pathError{path, "a map with " + string(s.Keys.Type) + " keys is a JSON array of [key, value] pairs, not " + jsonKind(j)}
+		return nil, &pathError{"", "a map with " + string(s.Keys.Type) + " keys is a JSON array of [key, value] pairs, not " + jsonKind(j)}
 	}
 	out := make(map[string]any, len(pairs))
 	for i, p := range pairs {
 		pair, ok := p.([]any)
 		if !ok || len(pair) != 2 {
-			return nil, &pathError{path + "[" + strconv.Itoa(i) + "]", "a map entry is a [key, value] pair"}
+			return nil, &pathError{"[" + strconv.Itoa(i) + "]", "a map entry is a [key, value] pair"}
 		}
 		var key string
 		switch k := pair[0].(type) {
 		case bool:
 			if s.Keys.Type != connector.TypeBoolean {
-				return nil, &pathError{path + "[" + strconv.Itoa(i) + "]", "a boolean key of a map with " + string(s.Keys.Type) + " keys"}
+				return nil, &pathError{"[" + strconv.Itoa(i) + "]", "a boolean key of a map with " + string(s.Keys.Type) + " keys"}
 			}
 			key = strconv.FormatBool(k)
 		case json.Number:
 			n, err := strconv.ParseInt(k.String(), 10, 64)
 			if !s.Keys.Type.Integer() || err != nil {
-				return nil, &pathError{path + "[" + strconv.Itoa(i) + "]", "the key " + k.String() + " is not a key of " + string(s.Keys.Type)}
+				return nil, &pathError{"[" + strconv.Itoa(i) + "]", "the key " + k.String() + " is not a key of " + string(s.Keys.Type)}
 			}
 			key = strconv.FormatInt(n, 10)
 		default:
-			return nil, &pathError{path + "[" + strconv.Itoa(i) + "]", jsonKind(pair[0]) + " is not a key of " + string(s.Keys.Type)}
+			return nil, &pathError{"[" + strconv.Itoa(i) + "]", jsonKind(pair[0]) + " is not a key of " + string(s.Keys.Type)}
 		}
-		v, err := payloadValue(s.Values, pair[1], path+"["+strconv.Quote(key)+"]", depth+1)
+		v, err := payloadValue(s.Values, pair[1], depth+1)
 		if err != nil {
-			return nil, err
+			return nil, within(err, "["+strconv.Quote(key)+"]")
 		}
 		out[key] = v
 	}

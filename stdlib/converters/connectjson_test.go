@@ -299,6 +299,7 @@ func FuzzJSONEnvelope(f *testing.F) {
 		`{"schema":{"type":"int64","name":"io.debezium.time.MicroTime"},"payload":12}`,
 		`{"schema":{"type":"string","name":"io.debezium.data.Uuid","doc":"d","parameters":{"k":"v"}},"payload":"123e4567-e89b-12d3-a456-426614174000"}`,
 		`{"schema":{"type":"double"},"payload":1e308}`, `{"schema":{"type":"bytes"},"payload":"AAE"}`, `{"a":1}`, `[]`, ``,
+		`{"schema":null,"payload":1,}`, `{"schema":null,"payload":1} x`, `{"schema":null "payload":1}`, `{"sch\u0065ma":null,"payload":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -314,6 +315,9 @@ func FuzzJSONEnvelope(f *testing.F) {
 				t.Fatalf("error of %d bytes: %s", len(err.Error()), err)
 			}
 			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("Decode accepted %q, which is not JSON", data)
 		}
 		if s != nil {
 			if err := s.Validate(); err != nil {
