@@ -17,8 +17,8 @@ import (
 //     returns: the field's own schema when the expression only selects a
 //     field of the record (value.customer.id), else the checked type of
 //     the expression (Program.OutputSchema), else, for an expression of
-//     dynamic type, the schema of the value it returned
-//     (recordschema.Infer);
+//     dynamic type, the schema already there when the value fits it, else
+//     the schema of the value it returned (recordschema.Infer);
 //   - rename and drop move and remove the fields of the schema
 //     (recordschema.Schema.Renamed, Without); a field-level operation on a
 //     schemaless key or value leaves it schemaless;
@@ -186,7 +186,11 @@ func (st *schemaStep) place(p *path, sh shape, v any) (mustFit *connector.Schema
 	if *slot == nil && len(p.fields) > 0 {
 		return nil, nil // a field of a schemaless key or value
 	}
-	target, typedFromValue, err := st.typeOf(p, sh, v)
+	existing := *slot // the schema there now, nil for none
+	if existing != nil && len(p.fields) > 0 {
+		existing, _ = existing.Lookup(p.fields)
+	}
+	target, typedFromValue, err := st.typeOf(p, sh, v, existing)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +218,9 @@ func (st *schemaStep) place(p *path, sh shape, v any) (mustFit *connector.Schema
 }
 
 // typeOf returns the schema of v, the result of an expression of shape sh
-// set at p; typedFromValue says it came from v itself.
-func (st *schemaStep) typeOf(p *path, sh shape, v any) (s *connector.Schema, typedFromValue bool, err error) {
+// set at p where the schema is existing (nil for none); typedFromValue
+// says it came from v itself.
+func (st *schemaStep) typeOf(p *path, sh shape, v any, existing *connector.Schema) (s *connector.Schema, typedFromValue bool, err error) {
 	if len(sh.path) > 0 && (sh.path[0] == "key" || sh.path[0] == "value") {
 		r := rootValue
 		if sh.path[0] == "key" {
@@ -229,6 +234,11 @@ func (st *schemaStep) typeOf(p *path, sh shape, v any) (s *connector.Schema, typ
 	}
 	if sh.static != nil {
 		return sh.static, false, nil
+	}
+	if existing != nil && existing.CheckValue(v) == nil {
+		// A dynamic result that fits what is there keeps its schema (a
+		// date stays a date, an optional field takes a null).
+		return existing, true, nil
 	}
 	s, err = recordschema.Infer(v)
 	if err != nil {

@@ -109,6 +109,11 @@ func TestTransformSchemas(t *testing.T) {
 			wantKey:    "null", wantValue: orderWith(fID, fEmail, fAmount, fPlaced, fCard, fTags, fMeta, `{"name":"first","schema":{"type":"string"}}`, `{"name":"double","schema":{"type":"int64"}}`),
 		},
 		{
+			name:       "a dynamic result that fits the field keeps its schema",
+			transforms: []control.TransformSpec{{Name: "s", Set: []control.SetSpec{{Path: "value.card", Expr: "value.id > 5 ? null : value.card"}, {Path: "value.placed", Expr: "value.id > 5 ? value.placed : value.placed"}}}},
+			wantKey:    "null", wantValue: order,
+		},
+		{
 			name:       "set the whole value from a map literal",
 			transforms: []control.TransformSpec{{Name: "s", Set: []control.SetSpec{{Path: "value", Expr: "{'who': value.email, 'n': 1}"}}}},
 			wantKey:    "null", wantValue: `{"type":"struct","fields":[{"name":"n","schema":{"type":"int64"}},{"name":"who","schema":{"type":"string"}}]}`,
