@@ -59,6 +59,9 @@ func generate(plugins []*configschema.Schema) (map[string][]byte, error) {
 	if files[PlanPath], err = encode(planSchema()); err != nil {
 		return nil, err
 	}
+	if files[RecordSchemaPath], err = encode(recordSchemaSchema()); err != nil {
+		return nil, err
+	}
 	files[PluginDocsPath] = pluginDocs(plugins)
 	return files, nil
 }

@@ -91,6 +91,7 @@ func pluginDocs(plugins []*configschema.Schema) []byte {
 			writeBody(&b, "####", cs.Attributes, cs.Blocks)
 		}
 	}
+	b.WriteString(recordSchemasDoc)
 	return b.Bytes()
 }
 

@@ -83,10 +83,11 @@ func importRules(mod string) []importRule {
 				imp != p("runtime/connector") && imp != p("lang/configschema")
 		},
 	}, {
-		name:  "runtime/connector imports only lang/configschema of the project",
+		name:  "runtime/connector imports only lang/configschema and lang/recordschema of the project",
 		scope: func(pkg string) bool { return under(pkg, p("runtime/connector")) },
 		forbidden: func(imp string) bool {
-			return project(imp) && !under(imp, p("runtime/connector")) && imp != p("lang/configschema")
+			return project(imp) && !under(imp, p("runtime/connector")) &&
+				imp != p("lang/configschema") && imp != p("lang/recordschema")
 		},
 	}, {
 		name:      "only lang/expr imports cel-go",
@@ -279,10 +280,11 @@ func TestCheckImports(t *testing.T) {
 		name: "the project's layout",
 		pkgs: []Package{
 			pkg("lang", "lang/configschema", "lang/expr", "github.com/hashicorp/hcl/v2"),
-			pkg("lang/expr", "github.com/google/cel-go/cel"),
+			pkg("lang/expr", "lang/recordschema", "github.com/google/cel-go/cel"),
 			pkg("lang/expr/library", "github.com/google/cel-go/cel"),
 			pkg("lang/configschema"),
-			pkg("runtime/connector", "lang/configschema"),
+			pkg("lang/recordschema"),
+			pkg("runtime/connector", "lang/configschema", "lang/recordschema"),
 			pkg("runtime/worker", "lang", "runtime/connector", "runtime/control"),
 			pkg("runtime/control", "runtime/kafka", "lang"),
 			pkg("runtime/kafka", "github.com/twmb/franz-go/pkg/kgo"),
@@ -321,9 +323,13 @@ func TestCheckImports(t *testing.T) {
 			"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/kafka → runtime/kafka",
 		},
 	}, {
+		name: "stdlib importing record schemas around the SDK",
+		pkgs: []Package{pkg("stdlib/sql", "lang/recordschema", "runtime/connector"), pkg("lang/recordschema"), pkg("runtime/connector")},
+		want: []string{"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/sql → lang/recordschema"},
+	}, {
 		name: "the SDK importing lang",
 		pkgs: []Package{pkg("runtime/connector", "lang", "lang/configschema"), pkg("lang"), pkg("lang/configschema")},
-		want: []string{"runtime/connector imports only lang/configschema of the project: runtime/connector → lang"},
+		want: []string{"runtime/connector imports only lang/configschema and lang/recordschema of the project: runtime/connector → lang"},
 	}, {
 		name: "cel-go outside lang/expr",
 		pkgs: []Package{pkg("lang", "github.com/google/cel-go/cel"), pkg("cmd/pipectl", "github.com/google/cel-go/common/types")},

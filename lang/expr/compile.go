@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/common/types"
 
 	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/lang/recordschema"
 )
 
 // Issue is one compile problem. Offset and End are byte offsets into the
@@ -33,6 +34,10 @@ type Program struct {
 	// direct is the direct evaluator (EvalTo); nil when the expression
 	// is outside its subset.
 	direct emitFn
+	// vars, path and schema are Vars, Path and OutputSchema (inspect.go).
+	vars   []string
+	path   []string
+	schema *recordschema.Schema
 }
 
 // Source returns the text the program was compiled from.
@@ -112,7 +117,11 @@ func (e *Env) Compile(src string, want Type) (prog *Program, issues []Issue) {
 	if !checkWant && len(cost) == 0 {
 		direct = compileDirect(checked.NativeRep())
 	}
+	native := checked.NativeRep()
 	return &Program{
+		vars:      freeVars(native.Expr(), e.vars),
+		path:      selectionPath(native.Expr(), e.vars),
+		schema:    outputSchema(native, native.Expr()),
 		direct:    direct,
 		src:       src,
 		prg:       prg,

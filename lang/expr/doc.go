@@ -2,10 +2,13 @@
 // versioned function library (library.go: sha256, uuid, now and cel-go's
 // strings, encoders, math and lists extensions), compilation with type
 // checks, evaluation with results as plain Go values, the limits (all in
-// limits.go) and the mapping of CEL errors to byte offsets in the source
-// text (position.go).
+// limits.go), the mapping of CEL errors to byte offsets in the source text
+// (position.go), and what a program reads and returns as its checked
+// syntax tree says (inspect.go: the variables it reads, the field path it
+// selects, the record schema of its result).
 //
 // It is the only package of the project that builds a cel.Env. It imports
 // nothing else of the project but lang/configschema (for the one "did you
-// mean" rule, configschema.Nearest).
+// mean" rule, configschema.Nearest) and lang/recordschema (the schema of a
+// result).
 package expr

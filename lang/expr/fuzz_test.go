@@ -86,8 +86,14 @@ func FuzzEval(f *testing.F) {
 		if len(issues) > 0 {
 			return
 		}
-		_, err := p.Eval(record)
+		v, err := p.Eval(record)
 		if err == nil {
+			// A program that declares the schema of its result keeps it.
+			if s := p.OutputSchema(); s != nil {
+				if err := s.CheckValue(v); err != nil {
+					t.Fatalf("Eval(%q) = %#v, which does not fit its OutputSchema %s: %v", src, v, s, err)
+				}
+			}
 			return
 		}
 		ee, ok := err.(*EvalError)

@@ -6,6 +6,11 @@
 // struct that does not match the schema, and TaskContext.DecodeConfig fills
 // it).
 //
-// It may import lang/configschema and nothing else of the project: plugins
-// depend on this package alone.
+// Records may carry the schemas of their keys and values (Record.KeySchema,
+// Record.ValueSchema: lang/recordschema's Schema, re-exported here as
+// Schema), and converters may write and read them (SchemaEncoder,
+// SchemaDecoder).
+//
+// It may import lang/configschema and lang/recordschema and nothing else of
+// the project: plugins depend on this package alone.
 package connector

@@ -21,10 +21,15 @@ type Header struct {
 // Key and Value are structured values as a converter produces them and
 // transforms see them: nil, string, []byte, bool, int64, float64,
 // map[string]any, []any, or json.RawMessage (JSON text that nobody needed
-// to decode: it encodes back to itself).
+// to decode: it encodes back to itself); a key or value with a schema may
+// hold time.Time and time.Duration too (schema.go).
 type Record struct {
 	Key   any
 	Value any
+	// KeySchema and ValueSchema describe Key and Value (schema.go); nil
+	// means schemaless. A key or value with a schema is in the
+	// representation of its schema's type and fits it.
+	KeySchema, ValueSchema *Schema
 	// Encoded says Key and Value hold wire bytes ([]byte or nil) that did
 	// not come from this pipeline's converters: a kafka source mirroring
 	// another cluster sets it, so that records pass through untouched

@@ -50,7 +50,7 @@ func BenchmarkTransform(b *testing.B) {
 	kept := 0
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		v, err := fromBytes(p.valueConv, nil, values[(i+10)%len(values)], p.uses.readValue) // from 10: the first ones are filtered
+		v, _, err := fromBytes(p.valueConv, nil, values[(i+10)%len(values)], p.uses.readValue) // from 10: the first ones are filtered
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func BenchmarkTransform(b *testing.B) {
 			continue
 		}
 		kept++
-		if _, err := toBytes(p.valueConv, rec.Value); err != nil {
+		if _, err := toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
 			b.Fatal(err)
 		}
 	}

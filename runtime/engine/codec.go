@@ -19,31 +19,46 @@ func rawBytes(v any) ([]byte, error) {
 }
 
 // fromBytes turns consumed bytes into what transforms and sinks see:
-// Decode when a transform needs the structure, else the converter's
-// cheaper Check, through CheckWire and bx when the converter is a
-// WireChecker. nil (a null key, a tombstone) stays nil.
-func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, error) {
+// Decode when a transform needs the structure (DecodeWithSchema, with the
+// schema the bytes carry, when the converter is a connector.SchemaDecoder),
+// else the converter's cheaper Check, through CheckWire and bx when the
+// converter is a WireChecker. nil (a null key, a tombstone) stays nil.
+func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, *connector.Schema, error) {
 	switch {
 	case b == nil:
-		return nil, nil
+		return nil, nil, nil
 	case decode:
-		return c.Decode(b)
+		if sd, ok := c.(connector.SchemaDecoder); ok {
+			return sd.DecodeWithSchema(b)
+		}
+		v, err := c.Decode(b)
+		return v, nil, err
 	}
 	if wc, ok := c.(connector.WireChecker); ok && bx != nil {
 		t, err := wc.CheckWire(b)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if v, ok := bx.box(t, b); ok {
-			return v, nil
+			return v, nil, nil
 		}
 		// A type this engine does not know: Check builds the value.
 	}
-	return c.Check(b)
+	v, err := c.Check(b)
+	return v, nil, err
 }
 
-// toBytes encodes a key or value; nil stays nil.
-func toBytes(c connector.Converter, v any) ([]byte, error) {
+// toBytes encodes a key or value with its schema s (nil: schemaless):
+// EncodeWithSchema when there is a schema and the converter is a
+// connector.SchemaEncoder, else Encode. A nil value without a schema stays
+// nil (a tombstone); with one it is the schema's null, as Kafka Connect
+// writes it.
+func toBytes(c connector.Converter, v any, s *connector.Schema) ([]byte, error) {
+	if s != nil {
+		if se, ok := c.(connector.SchemaEncoder); ok {
+			return se.EncodeWithSchema(v, s)
+		}
+	}
 	if v == nil {
 		return nil, nil
 	}

@@ -30,8 +30,20 @@
 // Keys and values are decoded only when a transform reads or writes them
 // (variables key and value, paths key.… and value.…); otherwise bytes pass
 // through untouched (sources: records with Encoded set; sinks: Converter.Check
-// instead of Decode). A nil key or value stays nil (a tombstone): converters
-// never see it.
+// instead of Decode). A nil key or value without a schema stays nil (a
+// tombstone): converters never see it.
+//
+// # Record schemas
+//
+// A record's KeySchema and ValueSchema come from its source, or from a
+// converter that reads them (connector.SchemaDecoder: json with
+// schemas_enable) when a transform decodes the record; a converter that
+// writes them (connector.SchemaEncoder) gets them with the value. set,
+// rename, drop and key = give a record with a schema the schema of their
+// result, worked out once per input schema (transformschema.go); a result
+// that cannot be typed is a transform error (*SchemaError). A record
+// without schemas costs no schema work, nor does any record of a source
+// pipeline whose converters write no schemas.
 //
 // # Record failures
 //

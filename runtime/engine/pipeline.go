@@ -40,6 +40,9 @@ type Pipeline struct {
 	// valueJSON: a source whose values are encoded by the json converter
 	// and read by no transform (TaskContext.ValueJSON).
 	valueJSON bool
+	// schemas: the transforms keep record schemas right, because a sink
+	// or a converter may use them (transformschema.go).
+	schemas bool
 }
 
 // Address returns the pipeline's address, e.g. source.generator.orders.
@@ -109,11 +112,26 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		}
 	}
 	p.uses = usesOf(p.transforms)
+	if p.kind == configschema.Sink {
+		// A sink gets the schemas its converters read (it decodes what
+		// they read schemas from), and such a converter checks bytes no
+		// more cheaply than it decodes them.
+		_, keyDecoder := p.keyConv.(connector.SchemaDecoder)
+		_, valueDecoder := p.valueConv.(connector.SchemaDecoder)
+		p.uses.readKey = p.uses.readKey || keyDecoder
+		p.uses.readValue = p.uses.readValue || valueDecoder
+	}
 	// "json" is stdlib's json converter: the registry refuses a second
-	// converter of one name. Only sources hand over values; a sink's are
-	// already bytes.
+	// converter of one name; with schemas_enable it writes an envelope
+	// (a SchemaEncoder), not the value's JSON text. Only sources hand over
+	// values; a sink's are already bytes.
+	_, keySchemas := p.keyConv.(connector.SchemaEncoder)
+	_, valueSchemas := p.valueConv.(connector.SchemaEncoder)
 	p.valueJSON = p.kind == configschema.Source &&
-		(spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !p.uses.readValue
+		(spec.ValueConverter.Type == "" || spec.ValueConverter.Type == "json") && !valueSchemas && !p.uses.readValue
+	// A sink may read the schemas; a source's records meet only its
+	// converters.
+	p.schemas = p.kind == configschema.Sink || keySchemas || valueSchemas
 	if p.kind == configschema.Source || p.kind == configschema.Sink {
 		common := c.check(lang.CommonSchema(p.kind), commonValues(spec))
 		p.policy = c.policy(common["errors"].(map[string]any))

@@ -299,13 +299,13 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 			h += n
 		}
 		var err error
-		if rec.Key, err = fromBytes(p.keyConv, keys, kr.Key, u.readKey); err != nil {
+		if rec.Key, rec.KeySchema, err = fromBytes(p.keyConv, keys, kr.Key, u.readKey); err != nil {
 			if err := failed(kr, StageConverter, fmt.Errorf("key: %w", err)); err != nil {
 				return err
 			}
 			continue
 		}
-		if rec.Value, err = fromBytes(p.valueConv, values, kr.Value, u.readValue); err != nil {
+		if rec.Value, rec.ValueSchema, err = fromBytes(p.valueConv, values, kr.Value, u.readValue); err != nil {
 			if err := failed(kr, StageConverter, fmt.Errorf("value: %w", err)); err != nil {
 				return err
 			}

@@ -68,6 +68,8 @@ type original struct {
 	headers      []connector.Header
 	topic        string
 	partition    int32
+
+	keySchema, valueSchema *connector.Schema
 }
 
 type sourceLoop struct {
@@ -310,7 +312,8 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 // false when a filter dropped it; an error is a record failure at stage.
 func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
 	p, u := s.p, s.p.uses
-	s.orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, headers: rec.Headers, topic: rec.Topic, partition: rec.Partition}
+	s.orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, keySchema: rec.KeySchema, valueSchema: rec.ValueSchema,
+		headers: rec.Headers, topic: rec.Topic, partition: rec.Partition}
 	var keyB, valB []byte
 	if rec.Encoded {
 		kb, err1 := rawBytes(rec.Key)
@@ -322,12 +325,12 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 		keyB, valB = kb, vb
 		if len(p.transforms) > 0 {
 			if u.readKey {
-				if rec.Key, err = fromBytes(p.keyConv, nil, kb, true); err != nil {
+				if rec.Key, rec.KeySchema, err = fromBytes(p.keyConv, nil, kb, true); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 				}
 			}
 			if u.readValue {
-				if rec.Value, err = fromBytes(p.valueConv, nil, vb, true); err != nil {
+				if rec.Value, rec.ValueSchema, err = fromBytes(p.valueConv, nil, vb, true); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}
@@ -335,12 +338,12 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 				return kr, false, StageTransform, err
 			}
 			if u.readKey || s.tr.wroteKey {
-				if keyB, err = toBytes(p.keyConv, rec.Key); err != nil {
+				if keyB, err = toBytes(p.keyConv, rec.Key, rec.KeySchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 				}
 			}
 			if u.readValue || s.tr.wroteValue {
-				if valB, err = toBytes(p.valueConv, rec.Value); err != nil {
+				if valB, err = toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}
@@ -361,10 +364,10 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 				return kr, false, StageTransform, err
 			}
 		}
-		if keyB, err = toBytes(p.keyConv, rec.Key); err != nil {
+		if keyB, err = toBytes(p.keyConv, rec.Key, rec.KeySchema); err != nil {
 			return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 		}
-		if valB, err = toBytes(p.valueConv, rec.Value); err != nil {
+		if valB, err = toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
 			return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 		}
 	}
@@ -408,10 +411,10 @@ func (s *sourceLoop) recordFailed(b *batch, stage Stage, err error, rec *connect
 		kb, vb = o.keyB, o.valueB
 	} else {
 		var err error
-		if kb, err = toBytes(s.p.keyConv, o.key); err != nil {
+		if kb, err = toBytes(s.p.keyConv, o.key, o.keySchema); err != nil {
 			kb = render(o.key)
 		}
-		if vb, err = toBytes(s.p.valueConv, o.value); err != nil {
+		if vb, err = toBytes(s.p.valueConv, o.value, o.valueSchema); err != nil {
 			vb = render(o.value)
 		}
 	}

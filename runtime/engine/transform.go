@@ -26,8 +26,9 @@ type path struct {
 }
 
 type setOp struct {
-	path path
-	prog *expr.Program
+	path  path
+	prog  *expr.Program
+	shape shape // for the schema of the result
 }
 
 type renameOp struct{ from, to path }
@@ -46,7 +47,9 @@ type transform struct {
 	drop                 []path
 	key, topic           *expr.Program
 	headers              []headerOp
-	sources              []string // every CEL source, for usesOf
+	progs                []*expr.Program // every CEL program, for usesOf
+	keyShape             shape           // of the key expression
+	reshape              bool            // it may change a key or value schema (transformschema.go)
 }
 
 // uses says what a pipeline's transforms read and write, so that the
@@ -81,9 +84,9 @@ func (t *transform) paths(yield func(p *path, reads bool) bool) {
 func usesOf(ts []*transform) uses {
 	var u uses
 	for _, t := range ts {
-		for _, src := range t.sources {
-			for id := range freeIdents(src) {
-				switch id {
+		for _, prog := range t.progs {
+			for _, name := range prog.Vars() {
+				switch name {
 				case "key":
 					u.readKey = true
 				case "value":
@@ -127,7 +130,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 			c.errorf("transform %q: %s does not compile: %s", ts.Name, what, issueText(issues))
 			return nil
 		}
-		t.sources = append(t.sources, src)
+		t.progs = append(t.progs, p)
 		return p
 	}
 	if ts.When != nil {
@@ -146,7 +149,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 			ok = false
 		}
 		if pr := prog("set "+s.Path, s.Expr, expr.Dyn); ok && pr != nil {
-			t.set = append(t.set, setOp{path: p, prog: pr})
+			t.set = append(t.set, setOp{path: p, prog: pr, shape: shapeOf(pr)})
 		}
 	}
 	for _, r := range ts.Rename {
@@ -169,6 +172,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 	}
 	if ts.Key != "" {
 		t.key = prog("key", ts.Key, expr.Dyn)
+		t.keyShape = shapeOf(t.key)
 	}
 	if ts.Topic != "" {
 		t.topic = prog("topic", ts.Topic, expr.String)
@@ -185,6 +189,7 @@ func (c *compiler) transform(ts *control.TransformSpec) *transform {
 	if len(c.errs) > n {
 		return nil
 	}
+	t.reshape = t.reshapes()
 	return t
 }
 
@@ -245,6 +250,9 @@ type transformer struct {
 	uses uses
 	vars map[string]any
 	hdrs map[string]string
+	// schemas keeps what the transforms make of record schemas; nil when
+	// the pipeline has no use for them (transformschema.go).
+	schemas *schemaCache
 
 	topic    string
 	topicVal any
@@ -264,7 +272,11 @@ type transformer struct {
 }
 
 func newTransformer(p *Pipeline) *transformer {
-	return &transformer{ts: p.transforms, uses: p.uses, vars: make(map[string]any, 8), hdrs: map[string]string{}}
+	t := &transformer{ts: p.transforms, uses: p.uses, vars: make(map[string]any, 8), hdrs: map[string]string{}}
+	if p.schemas {
+		t.schemas = newSchemaCache(len(p.transforms))
+	}
+	return t
 }
 
 // apply runs the transforms on rec in place. keep is false when a filter
@@ -274,7 +286,7 @@ func newTransformer(p *Pipeline) *transformer {
 func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, err error) {
 	t.mutated, t.wroteKey, t.wroteValue, t.ownHeaders = false, false, false, ownHeaders
 	t.bind(rec)
-	for _, tr := range t.ts {
+	for ti, tr := range t.ts {
 		if tr.when != nil {
 			ok, err := t.cond(tr.when)
 			if err != nil {
@@ -302,11 +314,18 @@ func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, 
 				return false, nil
 			}
 		}
+		var st *schemaStep // follows the record's schemas through the block
+		if t.schemas != nil && tr.reshape && (rec.KeySchema != nil || rec.ValueSchema != nil) {
+			st = t.schemas.begin(ti, tr, rec)
+		}
 		for i := range tr.set {
 			op := &tr.set[i]
 			v, err := op.prog.Eval(t.vars)
 			if err == nil {
 				err = t.set(rec, &op.path, v)
+			}
+			if err == nil && st != nil {
+				err = st.set(i, op, v)
 			}
 			if err != nil {
 				return false, &transformError{tr.name, "set " + op.path.text, err}
@@ -314,23 +333,37 @@ func (t *transformer) apply(rec *connector.Record, ownHeaders bool) (keep bool, 
 		}
 		for i := range tr.rename {
 			op := &tr.rename[i]
-			if err := t.rename(rec, &op.from, &op.to); err != nil {
+			err := t.rename(rec, &op.from, &op.to)
+			if err == nil && st != nil {
+				err = st.rename(&op.from, &op.to)
+			}
+			if err != nil {
 				return false, &transformError{tr.name, "rename " + op.from.text, err}
 			}
 		}
 		for i := range tr.drop {
-			if err := t.drop(rec, &tr.drop[i]); err != nil {
+			err := t.drop(rec, &tr.drop[i])
+			if err == nil && st != nil {
+				err = st.drop(&tr.drop[i])
+			}
+			if err != nil {
 				return false, &transformError{tr.name, "drop " + tr.drop[i].text, err}
 			}
 		}
 		if tr.key != nil {
 			v, err := tr.key.Eval(t.vars)
+			if err == nil && st != nil {
+				err = st.key(v)
+			}
 			if err != nil {
 				return false, &transformError{tr.name, "key", err}
 			}
 			t.mutate()
 			rec.Key, t.wroteKey = v, true
 			t.vars["key"] = v
+		}
+		if st != nil {
+			t.schemas.end(ti, st, rec)
 		}
 		if tr.topic != nil {
 			v, err := tr.topic.Eval(t.vars)
@@ -640,91 +673,4 @@ func (t *transformer) renameHeader(rec *connector.Record, from, to string) {
 			delete(t.hdrs, from)
 		}
 	}
-}
-
-// freeIdents yields the identifiers of a CEL source that may name a
-// variable: every identifier outside string literals and comments that is
-// not a field selected with a dot. It may yield more than the program
-// uses (a comprehension variable, a function name), never less.
-func freeIdents(src string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		prevOperand := false // the previous token ends an operand: a dot after it selects
-		selecting := false
-		for i := 0; i < len(src); {
-			c := src[i]
-			switch {
-			case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-				i++
-			case c == '/' && i+1 < len(src) && src[i+1] == '/':
-				for i < len(src) && src[i] != '\n' {
-					i++
-				}
-			case c == '"' || c == '\'':
-				i = skipString(src, i, false)
-				prevOperand, selecting = true, false
-			case (c == 'r' || c == 'R' || c == 'b' || c == 'B') && i+1 < len(src) && (src[i+1] == '"' || src[i+1] == '\'' ||
-				(i+2 < len(src) && (src[i+1] == 'r' || src[i+1] == 'R' || src[i+1] == 'b' || src[i+1] == 'B') && (src[i+2] == '"' || src[i+2] == '\''))):
-				j := i + 1
-				raw := c == 'r' || c == 'R'
-				if src[j] != '"' && src[j] != '\'' {
-					raw = raw || src[j] == 'r' || src[j] == 'R'
-					j++
-				}
-				i = skipString(src, j, raw)
-				prevOperand, selecting = true, false
-			case isIdentStart(c):
-				j := i + 1
-				for j < len(src) && isIdentPart(src[j]) {
-					j++
-				}
-				if !selecting && !yield(src[i:j]) {
-					return
-				}
-				i = j
-				prevOperand, selecting = true, false
-			case c >= '0' && c <= '9':
-				for i < len(src) && (isIdentPart(src[i]) || src[i] == '.') {
-					i++
-				}
-				prevOperand, selecting = true, false
-			case c == '.':
-				selecting = prevOperand
-				prevOperand = false
-				i++
-			case c == ')' || c == ']' || c == '}':
-				prevOperand, selecting = true, false
-				i++
-			default:
-				prevOperand, selecting = false, false
-				i++
-			}
-		}
-	}
-}
-
-func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isIdentPart(c byte) bool  { return isIdentStart(c) || c >= '0' && c <= '9' }
-
-// skipString returns the index after the string literal that starts with
-// the quote at src[i] (single, double, or tripled).
-func skipString(src string, i int, raw bool) int {
-	q := src[i]
-	if strings.HasPrefix(src[i:], strings.Repeat(string(q), 3)) {
-		end := strings.Index(src[i+3:], strings.Repeat(string(q), 3))
-		if end < 0 {
-			return len(src)
-		}
-		return i + 3 + end + 3
-	}
-	for j := i + 1; j < len(src); j++ {
-		switch src[j] {
-		case '\\':
-			if !raw {
-				j++
-			}
-		case q:
-			return j + 1
-		}
-	}
-	return len(src)
 }

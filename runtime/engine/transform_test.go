@@ -395,26 +395,29 @@ func TestTransformCompileErrors(t *testing.T) {
 	}
 }
 
-func TestFreeIdents(t *testing.T) {
+// TestUsesOf checks what the engine decodes for transforms, with
+// expressions that fool a scan of the source text: the variables come from
+// lang/expr's checked syntax tree.
+func TestUsesOf(t *testing.T) {
 	tests := []struct {
-		src  string
-		want []string
+		filter string
+		want   uses
 	}{
-		{"value.amount >= 10", []string{"value"}},
-		{"!value.email.endsWith('@corp.example')", []string{"value"}},
-		{`headers["key"] + 'value' + "topic" + r'offset'`, []string{"headers"}},
-		{"sha256(value.email) // key is not here", []string{"sha256", "value"}},
-		{"{'a': key}.a == .timestamp", []string{"key", "timestamp"}},
-		{"(value).key + value[0].offset + 1.5e3", []string{"value", "value"}},
-		{"'''it''s key''' + b'x' + topic", []string{"topic"}},
+		{"value.amount >= 10", uses{readValue: true}},
+		{"'value' == topic && \"key\" != r'offset'", uses{}},
+		{"key.value == 'x'", uses{readKey: true}},
+		{"[1, 2].exists(value, value > 1)", uses{}},
+		{"[1].exists(timestamp, timestamp > 0) && key == 'k'", uses{readKey: true}},
+		{"headers.exists(offset, offset == 'x')", uses{headers: true}},
+		{"[1].exists(value, .value.x == value)", uses{readValue: true}},
+		{"offset > 1 // value is not read", uses{offset: true}},
+		{"timestamp > timestamp('2026-01-01T00:00:00Z')", uses{timestamp: true}},
 	}
 	for _, tt := range tests {
-		var got []string
-		for id := range freeIdents(tt.src) {
-			got = append(got, id)
-		}
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("freeIdents(%q) = %v, want %v", tt.src, got, tt.want)
+		spec := &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"x"}, Transforms: []control.TransformSpec{{Name: "f", Filter: tt.filter}}}
+		p := mustCompile(t, "sink.test.t", spec, testRegistry(t, nil, nil))
+		if p.uses != tt.want {
+			t.Errorf("uses of filter %q = %+v, want %+v", tt.filter, p.uses, tt.want)
 		}
 	}
 }

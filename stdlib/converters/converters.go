@@ -11,9 +11,10 @@ import (
 var JSONSchema = configschema.Schema{
 	Kind:        configschema.Converter,
 	Type:        "json",
-	Description: "JSON text ⇄ structured value (maps, lists, strings, numbers, booleans, null). Integer literals decode to int and others to double, so CEL sees `1` as an int and `1.0` as a double.",
+	Description: "JSON text ⇄ structured value (maps, lists, strings, numbers, booleans, null). Integer literals decode to int and others to double, so CEL sees `1` as an int and `1.0` as a double. With `schemas_enable`, Kafka Connect's JsonConverter envelope carries the record's schema.",
 	Attributes: []configschema.Attribute{
 		{Name: "on_invalid", Type: configschema.String, Default: "error", Enum: []string{"error", "string"}, Description: "What to do with bytes that are not JSON: error (the record is bad and goes through the error policy) or string (keep them as a string)."},
+		{Name: "schemas_enable", Type: configschema.Bool, Default: false, Description: "Write and read Kafka Connect's JsonConverter envelope `{\"schema\": …, \"payload\": …}` (its schemas.enable), so that records with schemas interoperate with Kafka Connect: the record's schema in Kafka Connect's JSON form (null when it has none) beside the value in the form of its schema. Reading requires the envelope."},
 	},
 }
 
@@ -36,7 +37,8 @@ var BytesSchema = configschema.Schema{
 // JSONConfig is the configuration of converter "json", as JSONSchema
 // declares it.
 type JSONConfig struct {
-	OnInvalid string `pipectl:"on_invalid"`
+	OnInvalid     string `pipectl:"on_invalid"`
+	SchemasEnable bool   `pipectl:"schemas_enable"`
 }
 
 // noConfig is the configuration of a converter that takes none.
@@ -56,6 +58,9 @@ func NewJSON(config map[string]any) (connector.Converter, error) {
 	var cfg JSONConfig
 	if err := configschema.Decode(&JSONSchema, config, &cfg); err != nil {
 		return nil, fmt.Errorf("converter json: %w", err)
+	}
+	if cfg.SchemasEnable {
+		return &JSONEnvelope{InvalidAsString: cfg.OnInvalid == "string"}, nil
 	}
 	return &JSON{InvalidAsString: cfg.OnInvalid == "string"}, nil
 }

@@ -15,6 +15,13 @@
 //     times encode as their text, maps and lists are errors.
 //   - bytes: pass-through; a string encodes as its bytes, anything else is
 //     an error.
+//   - json with schemas_enable (JSONEnvelope) writes and reads Kafka
+//     Connect's JsonConverter envelope {"schema": …, "payload": …}: the
+//     record's schema (connector.Schema) in Kafka Connect's JSON form beside
+//     the value in the form of its schema, so that records with schemas
+//     interoperate with Kafka Connect. It is a connector.SchemaEncoder and
+//     SchemaDecoder; the plain json converter is neither and ignores
+//     schemas, as Kafka Connect's does with schemas.enable=false.
 //   - Errors are *Error values that say what is wrong and where, quoting at
 //     most 64 bytes of the data.
 //

@@ -9,6 +9,12 @@
 // bucket holding at most a quarter of a second's worth of records. seed is
 // accepted but no expression function uses it yet.
 //
+// Records carry a value schema (and a key schema) when the expression's
+// type says it fully (connector.TypedExpr): a map literal with string keys
+// over typed values, such as {'id': seq, 'email': 'u' + string(seq)}, is a
+// struct of int64 id and string email. A converter that writes schemas
+// (json with schemas_enable) writes it; the others ignore it.
+//
 // The configuration decodes into Config through the SDK; its rules are in
 // Schema.
 //

@@ -82,6 +82,11 @@ type source struct {
 	vars      map[string]any
 	failed    error // an evaluation error, returned by the next Poll
 
+	// keySchema and valueSchema are the schemas of the key and value
+	// expressions' results when their types are known
+	// (connector.TypedExpr), for every record; nil otherwise.
+	keySchema, valueSchema *connector.Schema
+
 	// direct writes values as JSON text straight from the expression
 	// (see eval); nil when the pipeline does not encode them as
 	// JSON or the expression is outside the direct evaluator's subset.
@@ -99,6 +104,14 @@ func (s *source) Open(_ context.Context, tc *connector.TaskContext) error {
 	rate, count := cfg.Rate, cfg.Count
 	if d, ok := s.value.(connector.DirectExpr); ok && d.Direct() && tc.ValueJSON {
 		s.direct = d
+	}
+	if te, ok := s.value.(connector.TypedExpr); ok && s.direct == nil {
+		// A value written directly is JSON text, not a value of a schema;
+		// the pipeline's converter writes no schema then anyway.
+		s.valueSchema = te.OutputSchema()
+	}
+	if te, ok := s.key.(connector.TypedExpr); ok {
+		s.keySchema = te.OutputSchema()
 	}
 
 	task, tasks := int64(tc.Task), int64(max(tc.Tasks, 1))
@@ -184,6 +197,8 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		recs = append(recs, connector.Record{
 			Key:             key,
 			Value:           value,
+			KeySchema:       s.keySchema,
+			ValueSchema:     s.valueSchema,
 			Topic:           s.topic,
 			Partition:       -1,
 			Timestamp:       now,

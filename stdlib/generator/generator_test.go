@@ -331,3 +331,42 @@ func TestValueJSONEvalError(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemas checks that records carry the schemas of typed expressions,
+// and none where the type is dynamic or the value is written as JSON text.
+func TestSchemas(t *testing.T) {
+	for _, tt := range []struct {
+		a          args
+		key, value string // Schema.String(); "" for none
+	}{
+		{args{key: "'k' + string(seq)", value: "{'id': seq, 'half': seq / 2, 'tags': ['a'], 'ratio': double(seq) / 3.0}"}, "string", "struct<id int64, half int64, tags array<string>, ratio float64>"},
+		{args{value: "seq % 2 == 0 ? dyn({'a': 1}) : {'a': 'x'}"}, "", ""},
+		{args{value: "{'id': seq}", valueJSON: true}, "", ""},
+	} {
+		tt.a.tasks, tt.a.config = 1, map[string]any{"count": int64(2)}
+		recs := drain(t, open(t, tt.a))
+		for _, r := range recs {
+			if got := describe(r.KeySchema); got != tt.key {
+				t.Errorf("%s: key schema %q, want %q", tt.a.key, got, tt.key)
+			}
+			if got := describe(r.ValueSchema); got != tt.value {
+				t.Errorf("%s: value schema %q, want %q", tt.a.value, got, tt.value)
+			}
+			if r.ValueSchema != nil {
+				if err := r.ValueSchema.CheckValue(r.Value); err != nil {
+					t.Errorf("%s: the value does not fit its schema: %v", tt.a.value, err)
+				}
+			}
+		}
+		if len(recs) == 2 && recs[0].ValueSchema != recs[1].ValueSchema {
+			t.Errorf("%s: records of one shape got two *Schema values", tt.a.value)
+		}
+	}
+}
+
+func describe(s *connector.Schema) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
+}
