@@ -634,6 +634,7 @@ func (pl *planner) diff() {
 				c.Attrs, c.Hidden, _ = diffAttrs(pr, d, nil)
 			}
 		}
+		pl.taskPaths(c)
 		if !c.IsTopic() {
 			switch {
 			case c.Action == plan.Replace:

@@ -176,6 +176,9 @@ type Attr struct {
 	After  *Value `json:"after,omitempty"`  // nil: absent
 	// ForcesReplacement marks the attributes that force a replacement.
 	ForcesReplacement bool `json:"forces_replacement,omitempty"`
+	// Note says what the value means where that is not the value itself
+	// (the files the tasks of a file sink write); "" when nothing.
+	Note string `json:"note,omitempty"`
 }
 
 // Changed reports whether the attribute's value changes.

@@ -94,6 +94,7 @@ type Worker struct {
 	sup      *supervisor
 
 	connected atomic.Bool // the cluster answered and the control topics exist
+	clusterID string      // the cluster's id, once connected
 
 	mu     sync.Mutex
 	state  *control.State
@@ -288,8 +289,9 @@ func (w *Worker) connect(ctx context.Context) error {
 	b.InitialInterval, b.MaxInterval = 250*time.Millisecond, 5*time.Second
 	_, err := backoff.Retry(tryCtx, func() (struct{}, error) {
 		w.log.Debug("connecting to the fleet's Kafka cluster", "brokers", brokers)
-		_, err := w.admin.BrokerMetadata(tryCtx)
+		meta, err := w.admin.BrokerMetadata(tryCtx)
 		if err == nil {
+			w.clusterID = meta.Cluster
 			err = w.ctl.EnsureTopics(tryCtx)
 		}
 		if err != nil && tryCtx.Err() == nil {
@@ -312,7 +314,10 @@ func (w *Worker) connect(ctx context.Context) error {
 	switch {
 	case err == nil:
 		w.connected.Store(true)
-		w.log.Debug("connected to the fleet's Kafka cluster", "brokers", brokers, "waited", time.Since(start).Round(time.Millisecond).String())
+		// At info, so that a worker pointed at the wrong cluster is seen
+		// at once.
+		w.log.Info("joined the fleet's Kafka cluster", "brokers", brokers, "cluster_id", w.clusterID,
+			"waited", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()

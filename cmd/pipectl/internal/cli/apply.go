@@ -121,8 +121,12 @@ func (m *meta) applyDir(cmd *command, dir string, pf *planFlags, o applyOptions,
 	}
 	if !o.autoApprove {
 		if !stdinIsTerminal(m.stdin) {
+			save := "pipectl plan -out FILE"
+			if destroy || pf.destroy {
+				save = "pipectl plan -destroy -out FILE"
+			}
 			m.view().Error("No terminal to approve on",
-				"pipectl asks for approval on a terminal, and its input is not one. Review the plan and run again with -auto-approve, or save it with \"pipectl plan -out FILE\" and apply the file.")
+				"pipectl asks for approval on a terminal, and its input is not one. Review the plan and run again with -auto-approve, or save it with \""+save+"\" and apply the file.")
 			return exitError
 		}
 		view.Prompt(destroy)
@@ -155,6 +159,7 @@ func (m *meta) applySaved(path, brokers string, o applyOptions) int {
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
 		return exitError
 	}
+	m.brokers = kcfg.Brokers
 	ctl, err := newControl(f.Plan.Fleet, kcfg)
 	if err != nil {
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
@@ -241,7 +246,7 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 	case errors.Is(err, context.Canceled):
 		v.Error("Apply interrupted", "The apply was interrupted. If it had not committed, the state is unchanged; run \"pipectl plan\" to see where the fleet stands.")
 	default:
-		v.Error("Apply failed", err.Error())
+		m.kafkaError("Apply failed", err)
 	}
 }
 

@@ -268,6 +268,9 @@ func attrLine(a plan.Attr, width int, action plan.Action, color bool) string {
 	if a.ForcesReplacement {
 		line += paint(color, " # forces replacement", ansiRed)
 	}
+	if a.Note != "" {
+		line += " # " + a.Note
+	}
 	return line + "\n"
 }
 

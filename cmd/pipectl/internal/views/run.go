@@ -12,14 +12,31 @@ func (v *View) WorkerListening(id, url string) {
 	v.out(fmt.Sprintf("worker %s listening on %s\n", id, url))
 }
 
-// DevStarted tells where pipectl dev's parts are.
-func (v *View) DevStarted(dir, brokers, fleet, url string, embedded bool) {
+// DevInfo is where pipectl dev's parts are.
+type DevInfo struct {
+	Dir, Brokers string
+	// ClusterID is the id of the cluster the brokers belong to; "" when
+	// it could not be read.
+	ClusterID string
+	Fleet     string
+	URL       string // the REST API
+	Embedded  bool   // the brokers are dev's embedded broker
+}
+
+// DevStarted tells where pipectl dev's parts are: the brokers and the id
+// of the cluster they belong to (so that a run pointed at the wrong
+// cluster is seen at once), the fleet and the REST API.
+func (v *View) DevStarted(d DevInfo) {
 	kind := "Kafka"
-	if embedded {
+	if d.Embedded {
 		kind = "embedded broker"
 	}
-	v.out(fmt.Sprintf("pipectl dev: %s\n  %-9s %s (%s)\n  fleet     %s\n  REST API  %s  (try: curl %s/connectors?expand=status)\n",
-		dir, "brokers", brokers, kind, fleet, url, url))
+	cluster := ""
+	if d.ClusterID != "" {
+		cluster = fmt.Sprintf("  %-9s %s\n", "cluster", d.ClusterID)
+	}
+	v.out(fmt.Sprintf("pipectl dev: %s\n  %-9s %s (%s)\n%s  fleet     %s\n  REST API  %s  (try: curl %s/connectors?expand=status)\n",
+		d.Dir, "brokers", d.Brokers, kind, cluster, d.Fleet, d.URL, d.URL))
 }
 
 // Applied reports what an apply of pipectl dev changed.
