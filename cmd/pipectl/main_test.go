@@ -29,6 +29,9 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": exitcode,
 			"kafka":    kafkaCmd,
+			"example":  exampleCmd,
+			"records":  recordsCmd,
+			"lines":    linesCmd,
 		},
 	})
 }

@@ -77,6 +77,11 @@ func importRules(mod string) []importRule {
 			return project(imp) && !under(imp, p("runtime/connector")) && imp != p("lang/configschema")
 		},
 	}, {
+		name:       "the SDK (runtime/connector) holds no Kafka client: it reaches no franz-go",
+		scope:      func(pkg string) bool { return under(pkg, p("runtime/connector")) },
+		forbidden:  func(imp string) bool { return under(imp, "github.com/twmb/franz-go") },
+		transitive: true,
+	}, {
 		name:      "only lang/expr imports cel-go",
 		scope:     func(pkg string) bool { return !under(pkg, p("lang/expr")) },
 		forbidden: func(imp string) bool { return under(imp, "github.com/google/cel-go") },

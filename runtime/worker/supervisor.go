@@ -436,6 +436,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
 			Admin:        s.w.admin,
+			Cluster:      fleetCluster(s.w.cfg.Kafka),
 			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log},
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task

@@ -45,7 +45,7 @@ func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
 	if err := tc.DecodeConfig(&SinkSchema, &cfg); err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
-	opts, err := clusterOpts(cfg.ClusterConfig)
+	opts, err := clusterOpts(cfg.ClusterConfig, tc.Cluster)
 	if err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
