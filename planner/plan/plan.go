@@ -245,6 +245,9 @@ const (
 	NoteNoRefresh NoteKind = "no_refresh"
 	NoteAdopted   NoteKind = "adopted" // a topic an interrupted apply created
 	NoteMoved     NoteKind = "moved"   // a moved block that does nothing
+	// NoteDeadLetter: a dead-letter topic that no topic block declares
+	// is created or adopted as a resource of its own.
+	NoteDeadLetter NoteKind = "dead_letter"
 )
 
 // Note is something a reviewer should know that is not a change.
