@@ -270,6 +270,7 @@ func (t *task) retry(ctx context.Context, what string, op func() error) error {
 	pol := t.p.policy
 	deadline := time.Now().Add(pol.retryTimeout)
 	wait := initialBackoff
+	defer t.counters.retryDone(what)
 	for {
 		err := op()
 		if err == nil || !IsRetriable(err) || ctx.Err() != nil {
@@ -279,7 +280,7 @@ func (t *task) retry(ctx context.Context, what string, op func() error) error {
 			return &retryError{what: what, timeout: pol.retryTimeout, err: err}
 		}
 		t.counters.Retries.Add(1)
-		t.counters.setLastError(err)
+		t.counters.retryFailed(what, err)
 		t.log.Warn("retrying", "operation", what, "in", wait, "error", err)
 		timer := time.NewTimer(wait)
 		select {

@@ -191,6 +191,7 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 		Offset:    offset,
 		ValueJSON: t.p.valueJSON,
 		Cluster:   t.a.Cluster,
+		OnWaiting: t.counters.setWaiting,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -209,6 +210,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
 	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
 	w.metrics.ObserveLag(w.sup.lags)
+	w.metrics.ObserveHealth(w.sup.health)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -402,32 +404,8 @@ func cloneStatus(v *control.StatusView) *control.StatusView {
 	for p, t := range v.Targets {
 		c.Targets[p] = t
 	}
+	c.Workers = maps.Clone(v.Workers)
 	return c
-}
-
-// Counts is a pipeline's record counts on this worker since its tasks
-// started.
-type Counts struct {
-	Tasks                     int
-	In, Out, Filtered, Failed int64
-}
-
-// Counts returns the counts of the pipelines this worker runs.
-func (w *Worker) Counts() map[string]Counts {
-	w.sup.mu.Lock()
-	defer w.sup.mu.Unlock()
-	out := map[string]Counts{}
-	for key, t := range w.sup.tasks {
-		c := out[key.pipeline]
-		n := counts(t.counters)
-		c.Tasks++
-		c.In += n[0]
-		c.Out += n[1]
-		c.Filtered += n[2]
-		c.Failed += n[3]
-		out[key.pipeline] = c
-	}
-	return out
 }
 
 // Status returns the fleet-wide status of every pipeline in the state, as

@@ -237,7 +237,7 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 			"The state was committed, but %s failed on worker %s (task %d):\n\n%s\n\nFix the configuration and apply again, or see \"pipectl status\".", failed.Address, failed.Worker, failed.Task, failed.Trace))
 	case errors.As(err, &timeout) && timeout.What == "run":
 		v.Error("Pipelines did not start in time", fmt.Sprintf(
-			"The state was committed, but these pipelines did not report RUNNING within %s: %s. Is a worker of the fleet running? Apply with a longer -timeout, or -wait=false not to wait.",
+			"The state was committed, but these pipelines did not report RUNNING within %s: %s. Is a worker of the fleet running, and can their tasks reach their outside systems (pipectl status shows what they retry)? Apply with a longer -timeout, or -wait=false not to wait.",
 			timeout.Timeout, strings.Join(timeout.Addresses, ", ")))
 	case errors.As(err, &timeout):
 		v.Error("Pipelines did not stop in time", fmt.Sprintf(

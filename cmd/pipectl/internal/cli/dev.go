@@ -252,7 +252,7 @@ func devCounts(w *worker.Worker) map[string]views.PipelineCounts {
 	out := map[string]views.PipelineCounts{}
 	for _, s := range w.Status() {
 		c := local[s.Name]
-		out[s.Name] = views.PipelineCounts{State: string(s.Connector.State), In: c.In, Out: c.Out, Filtered: c.Filtered, Failed: c.Failed}
+		out[s.Name] = views.PipelineCounts{State: string(s.Connector.State), In: c.In, Out: c.Out, Filtered: c.Filtered, Failed: c.Failed, Problem: c.Problem}
 	}
 	return out
 }

@@ -243,12 +243,12 @@ func (m *meta) readFleet(cmd *command, args []string, read func(ctx context.Cont
 
 func runStatus(m *meta, cmd *command, args []string) int {
 	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
-		reports, err := worker.Report(ctx, ctl, fleet)
+		report, err := worker.Report(ctx, ctl, fleet)
 		if err != nil {
 			m.kafkaError("Cannot read the fleet's status", err)
 			return exitError
 		}
-		m.view().Status(reports, asJSON)
+		m.view().Status(report, asJSON)
 		return exitOK
 	})
 }

@@ -51,11 +51,19 @@ func (v *View) Applied(serial int64, changed []string) {
 // Reloading says that files changed and the configuration is applied again.
 func (v *View) Reloading() { v.out("Files changed: applying again.\n") }
 
-// PipelineCounts is one pipeline's counts for the live line.
+// PipelineCounts is one pipeline's counts for the live line: since the
+// pipeline was created, so they do not drop when an apply restarts its
+// tasks.
 type PipelineCounts struct {
 	State                     string
 	In, Out, Filtered, Failed int64
+	// Problem is what keeps one of its tasks from its work ("task 0
+	// retrying opening the source: …", "task 0 FAILED: …"); "" for none.
+	Problem string
 }
+
+// maxProblem bounds the problem shown on a live line.
+const maxProblem = 160
 
 // Counts prints the per-pipeline counts. On a terminal it rewrites the
 // same lines in place; elsewhere it prints them as a block.
@@ -74,7 +82,14 @@ func (v *View) Counts(counts map[string]PipelineCounts, lines *int) {
 		if v.streams.StdoutColor {
 			sb.WriteString("\x1b[2K")
 		}
-		fmt.Fprintf(&sb, "  %-40s %-10s in %-9d out %-9d filtered %-9d failed %d\n", n, c.State, c.In, c.Out, c.Filtered, c.Failed)
+		fmt.Fprintf(&sb, "  %-40s %-10s in %-9d out %-9d filtered %-9d failed %d", n, c.State, c.In, c.Out, c.Filtered, c.Failed)
+		if p := c.Problem; p != "" {
+			if len(p) > maxProblem {
+				p = p[:maxProblem] + "…"
+			}
+			sb.WriteString("  " + paint(v.streams.StdoutColor, p, ansiYellow))
+		}
+		sb.WriteString("\n")
 	}
 	*lines = len(names)
 	v.out(sb.String())
