@@ -25,6 +25,11 @@ type Member struct {
 	Host     string    `json:"host"`
 	Weight   int       `json:"weight"`
 	Tasks    []TaskRef `json:"tasks"` // assigned by the leader in the current generation
+	// Heard is when the worker last wrote its record to the status
+	// topic (every status interval); nil when it wrote none. Silent: more
+	// than two intervals ago.
+	Heard  *time.Time `json:"heard,omitempty"`
+	Silent bool       `json:"silent,omitempty"`
 }
 
 // Members describes the fleet's worker group.
@@ -60,6 +65,23 @@ func Members(ctx context.Context, adm *kadm.Client, fleetName string) ([]Member,
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].WorkerID < out[j].WorkerID })
 	return out, g.State, nil
+}
+
+// Heard fills in when each member was last heard from, from the workers'
+// records in the status topic.
+func Heard(ctx context.Context, ctl *control.Control, members []Member, now time.Time) error {
+	sv, err := ctl.ReadStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range members {
+		if w, ok := sv.Workers[members[i].WorkerID]; ok {
+			heard := w.Time
+			members[i].Heard = &heard
+			_, members[i].Silent = w.Silent(now)
+		}
+	}
+	return nil
 }
 
 // TaskReport is one task as pipectl status shows it.

@@ -256,11 +256,15 @@ func runStatus(m *meta, cmd *command, args []string) int {
 func runWorkers(m *meta, cmd *command, args []string) int {
 	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
 		members, state, err := worker.Members(ctx, ctl.Admin(), fleet)
+		now := time.Now()
+		if err == nil {
+			err = worker.Heard(ctx, ctl, members, now)
+		}
 		if err != nil {
 			m.kafkaError("Cannot describe the fleet's workers", err)
 			return exitError
 		}
-		m.view().Workers(members, state, asJSON)
+		m.view().Workers(members, state, now, asJSON)
 		return exitOK
 	})
 }

@@ -102,7 +102,7 @@ func ago(d time.Duration) string {
 }
 
 // Workers prints pipectl workers: the members of the fleet's group.
-func (v *View) Workers(members []worker.Member, state string, asJSON bool) {
+func (v *View) Workers(members []worker.Member, state string, now time.Time, asJSON bool) {
 	if asJSON {
 		if members == nil {
 			members = []worker.Member{}
@@ -116,14 +116,21 @@ func (v *View) Workers(members []worker.Member, state string, asJSON bool) {
 	}
 	var sb strings.Builder
 	tw := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKER\tURL\tWEIGHT\tTASKS")
+	fmt.Fprintln(tw, "WORKER\tURL\tHEARD\tWEIGHT\tTASKS")
 	for _, m := range members {
 		var tasks []string
 		for _, t := range m.Tasks {
 			tasks = append(tasks, fmt.Sprintf("%s#%d", t.Pipeline, t.Task))
 		}
 		sort.Strings(tasks)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", m.WorkerID, m.URL, m.Weight, strings.Join(tasks, " "))
+		heard := "-"
+		if m.Heard != nil {
+			heard = ago(now.Sub(*m.Heard)) + " ago"
+			if m.Silent {
+				heard += "!"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.WorkerID, m.URL, heard, m.Weight, strings.Join(tasks, " "))
 	}
 	tw.Flush()
 	v.out(sb.String())
