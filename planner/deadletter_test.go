@@ -268,3 +268,14 @@ topic "dlq" {
 		t.Errorf("someone else's topic as a dead-letter topic: %v", diags)
 	}
 }
+
+// TestDeadLetterTopicReserved checks that a dead-letter topic cannot be
+// one of the fleet's own topics.
+func TestDeadLetterTopicReserved(t *testing.T) {
+	cfg := load(t, t.TempDir(), strings.ReplaceAll(dlqBase, `"shop.dlq"`, `"shop.status"`))
+	empty := stateOf(t, nil, nil)
+	_, diags := planner.Plan(planner.Input{Config: cfg, Plugins: registry(t), State: empty, Live: liveOf(empty)})
+	if !diags.HasErrors() || diags[0].Summary != "Reserved topic name" || !strings.Contains(diags[0].Detail, "the fleet's own status topic") {
+		t.Errorf("a dead-letter topic named like the status topic: %v", diags)
+	}
+}
