@@ -8,6 +8,6 @@
 //
 // The plan itself is plain data in planner/plan; planner/planfile saves
 // it. planner imports lang, runtime/control and runtime/kafka of the
-// project, and nothing else (DESIGN.md section 2): never the worker, never
+// project, and nothing else (docs/design.md): never the worker, never
 // the command line.
 package planner

@@ -42,7 +42,7 @@ type importRule struct {
 	transitive bool
 }
 
-// importRules are DESIGN.md section 2's rules for module mod. Paths are full
+// importRules are the layering rules of docs/design.md for module mod. Paths are full
 // import paths.
 func importRules(mod string) []importRule {
 	p := func(rel string) string { return mod + "/" + rel }
@@ -269,7 +269,7 @@ func TestCheckImports(t *testing.T) {
 		pkgs []Package
 		want []string
 	}{{
-		name: "the layout of DESIGN.md",
+		name: "the layout of docs/design.md",
 		pkgs: []Package{
 			pkg("lang", "lang/configschema", "lang/expr", "github.com/hashicorp/hcl/v2"),
 			pkg("lang/expr", "github.com/google/cel-go/cel"),

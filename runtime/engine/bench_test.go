@@ -14,7 +14,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/control"
 )
 
-// quickstartTransforms are the transforms of the DESIGN.md quick start.
+// quickstartTransforms are the transforms of the quickstart example.
 var quickstartTransforms = []control.TransformSpec{
 	{Name: "drop_small", Filter: "value.amount >= 10"},
 	{

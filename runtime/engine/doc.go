@@ -2,7 +2,7 @@
 // transforms → converters → idempotent produce → source offsets saved after
 // the acknowledgement) and the sink loop (fetch in the consumer group
 // "<fleet>.<address>" → converters → transforms → write → flush → commit),
-// with the error policy of DESIGN.md section 5: retries with backoff,
+// with the error policy of docs/runtime.md: retries with backoff,
 // tolerance none or all, and the dead-letter topic.
 //
 // It does not know how tasks are assigned: the worker's supervisor calls
