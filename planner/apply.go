@@ -183,6 +183,9 @@ type applier struct {
 	// created are the topics this apply created, that did not exist
 	// before it: what it deletes again when its commit is refused.
 	created []UndoneTopic
+	// problems are the problems last reported of the tasks waited for
+	// (progress.go).
+	problems map[string]string
 }
 
 // Apply carries out a plan: topics are created, grown and reconfigured
@@ -616,6 +619,7 @@ func (a *applier) afterCommit(ctx context.Context, pending []*plan.Change) error
 				errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.PrevAddress))
 			}
 			errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.Address))
+			errs = append(errs, a.resetCounts(ctx, c))
 			a.hooks.Info(fmt.Sprintf("%s: offsets reset", c.Address))
 		case c.Moved():
 			errs = append(errs, a.dropOffsets(ctx, c.PipelineKind(), c.PrevAddress))
@@ -734,8 +738,8 @@ func (a *applier) waitStopped(ctx context.Context, addrs []string, paused bool, 
 					continue
 				}
 				switch {
-				case ts.State == control.Running:
-					left = append(left, fmt.Sprintf("%s (task %d RUNNING on worker %s)", addr, id, ts.WorkerID))
+				case ts.State == control.Running || ts.Starting:
+					left = append(left, fmt.Sprintf("%s (task %d %s on worker %s)", addr, id, runningWord(ts), ts.WorkerID))
 				case paused && ts.State != control.Paused:
 					unsure = append(unsure, fmt.Sprintf("%s (task %d %s, not yet PAUSED by a worker of the fleet)", addr, id, ts.State))
 				}
@@ -808,13 +812,18 @@ func (a *applier) waitRunning(ctx context.Context, pending []*plan.Change, seria
 				if !ok || ts.Serial < serial {
 					continue
 				}
+				if p := a.taskProblem(w.addr, id, ts); p != "" {
+					state = p
+				}
 				switch ts.State {
 				case control.Failed:
 					return false, &PipelineError{Address: w.addr, Task: id, Worker: ts.WorkerID, Trace: ts.Trace}
 				case control.Running:
 					running++
 				default:
-					state = string(ts.State)
+					if !ts.Starting {
+						state = string(ts.State)
+					}
 				}
 			}
 			if running == w.tasks {

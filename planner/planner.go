@@ -143,6 +143,7 @@ func (pl *planner) run() {
 			pl.desired[r.Address] = r
 		}
 		pl.checkReserved()
+		pl.reservedDeadLetters()
 	}
 	for addr, r := range pl.in.State.Resources {
 		pl.prior[addr] = r
@@ -151,6 +152,7 @@ func (pl *planner) run() {
 	pl.refresh()
 	if !pl.in.Destroy {
 		pl.importTopics()
+		pl.deadLetters()
 		pl.adopt()
 		pl.ignoreChanges()
 	}
@@ -306,7 +308,11 @@ func (pl *planner) importTopics() {
 				"The topic %q does not exist in Kafka, so %s cannot adopt it. Remove the import block: plan then creates the topic.", imp.ID, imp.To)
 			continue
 		}
-		if owner := pl.topicOwner(imp.ID); owner != "" {
+		if owner := pl.topicOwner(imp.ID); plan.IsDeadLetterAddress(owner) {
+			// A dead-letter topic of its own: the topic block takes it
+			// over (deadLetters); the import block has nothing to do.
+			continue
+		} else if owner != "" {
 			pl.errorf(rng, "Topic already managed",
 				"The topic %q is already managed as %s. Remove the import block, or use a moved block to give %s a new address.", imp.ID, owner, owner)
 			continue
@@ -561,6 +567,9 @@ func (pl *planner) newChange(addr string, before, after *control.Resource) *plan
 // kindOf reads kind, type and name from a resource and its address.
 func kindOf(r *control.Resource) (kind, typ, name string) {
 	base := blockAddr(r.Address)
+	if r.Kind == control.KindTopic && plan.IsDeadLetterAddress(r.Address) && r.Topic != nil {
+		return "topic", "", r.Topic.Name
+	}
 	if r.Kind == control.KindTopic {
 		return plan.KindTopic, "", topicLabel(r.Address)
 	}
@@ -632,6 +641,7 @@ func (pl *planner) diff() {
 				c.Attrs, c.Hidden, _ = diffAttrs(pr, d, nil)
 			}
 		}
+		pl.taskPaths(c)
 		if !c.IsTopic() {
 			switch {
 			case c.Action == plan.Replace:
@@ -753,6 +763,12 @@ func (pl *planner) checkCreate(c *plan.Change, d *control.Resource) {
 			"%s names the topic %q, which %s already manages. Two resources cannot manage one topic.", c.Address, d.Topic.Name, owner)
 		return
 	}
+	if c.IsDeadLetter() {
+		pl.errorf(nil, "Topic already exists",
+			"The dead-letter topic %q exists in Kafka but pipectl's state does not know it, and no pipeline of the state names it: it is not pipectl's, so %s cannot create it. To manage the existing topic, declare it as a topic block and add an import block:\n\ntopic \"dead_letter\" {\n  name = %q\n}\n\nimport {\n  to = topic.dead_letter\n  id = %q\n}\n\nor choose another dead_letter_topic.",
+			d.Topic.Name, c.Address, d.Topic.Name, d.Topic.Name)
+		return
+	}
 	pl.errorf(pl.declRange(c.Address), "Topic already exists",
 		"The topic %q exists in Kafka but pipectl's state does not know it, so %s cannot create it. To manage the existing topic, add an import block:\n\nimport {\n  to = %s\n  id = %q\n}\n\nor choose another name.",
 		d.Topic.Name, c.Address, c.Address, d.Topic.Name)
@@ -781,6 +797,14 @@ func (pl *planner) target() {
 		for _, t := range pl.in.Targets {
 			if matches(c.Address, t) || (c.PrevAddress != "" && matches(c.PrevAddress, t)) {
 				wanted[c.Address] = true
+			}
+		}
+	}
+	// The dead-letter topics of targeted pipelines, which they need.
+	for _, c := range pl.p.Changes {
+		if wanted[c.Address] {
+			for _, dl := range deadLetterOf(c) {
+				wanted[dl] = wanted[dl] || pl.desired[dl] != nil
 			}
 		}
 	}

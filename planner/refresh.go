@@ -66,6 +66,9 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 		for _, imp := range cfg.Imports {
 			set[imp.ID] = true
 		}
+		for name := range deadLetterTopics(cfg) {
+			set[name] = true
+		}
 	}
 	for _, r := range st.Resources {
 		if r.Kind == control.KindTopic && r.Topic != nil {

@@ -27,8 +27,13 @@ func TestScripts(t *testing.T) {
 		Dir:           "testdata/script",
 		UpdateScripts: os.Getenv("PIPECTL_UPDATE") == "1",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": exitcode,
-			"kafka":    kafkaCmd,
+			"exitcode":     exitcode,
+			"kafka":        kafkaCmd,
+			"example":      exampleCmd,
+			"records":      recordsCmd,
+			"lines":        linesCmd,
+			"counted":      countedCmd,
+			"firstrunning": firstRunningCmd,
 		},
 	})
 }

@@ -90,6 +90,11 @@ func importRules(mod string) []importRule {
 				imp != p("lang/configschema") && imp != p("lang/recordschema")
 		},
 	}, {
+		name:       "the SDK (runtime/connector) holds no Kafka client: it reaches no franz-go",
+		scope:      func(pkg string) bool { return under(pkg, p("runtime/connector")) },
+		forbidden:  func(imp string) bool { return under(imp, "github.com/twmb/franz-go") },
+		transitive: true,
+	}, {
 		name:      "only lang/expr imports cel-go",
 		scope:     func(pkg string) bool { return !under(pkg, p("lang/expr")) },
 		forbidden: func(imp string) bool { return under(imp, "github.com/google/cel-go") },

@@ -83,6 +83,11 @@ type Attribute struct {
 	PathMustExist bool `json:"path_must_exist,omitempty"`
 	// ExprVars are the variables an Expression attribute may use.
 	ExprVars []ExprVar `json:"expression_variables,omitempty"`
+	// PerTaskPath marks a string Path attribute of which every task of a
+	// pipeline with more than one uses its own variant, TaskPath(path,
+	// task, tasks): out/orders.jsonl becomes out/orders-0.jsonl,
+	// out/orders-1.jsonl … Plans show the paths the tasks use.
+	PerTaskPath bool `json:"per_task_path,omitempty"`
 }
 
 // ExprVar is a variable available to an expression attribute.
@@ -259,6 +264,9 @@ func validateAttrs(where string, attrs []Attribute) error {
 		}
 		if a.NonEmpty && a.Type != String && a.Type != ListOfString && a.Type != MapOfString {
 			return fmt.Errorf("%s.%s: only string, list(string) and map(string) attributes can be non-empty", where, a.Name)
+		}
+		if a.PerTaskPath && (!a.Path || a.Type != String || a.Glob) {
+			return fmt.Errorf("%s.%s: per_task_path needs a string path that is not a glob", where, a.Name)
 		}
 		if (a.Glob || a.PathMustExist) && !a.Path {
 			return fmt.Errorf("%s.%s: glob and path_must_exist need path", where, a.Name)

@@ -189,6 +189,9 @@ type Attr struct {
 	After  *Value `json:"after,omitempty"`  // nil: absent
 	// ForcesReplacement marks the attributes that force a replacement.
 	ForcesReplacement bool `json:"forces_replacement,omitempty"`
+	// Note says what the value means where that is not the value itself
+	// (the files the tasks of a file sink write); "" when nothing.
+	Note string `json:"note,omitempty"`
 }
 
 // Changed reports whether the attribute's value changes.
@@ -255,6 +258,9 @@ const (
 	NoteNoRefresh NoteKind = "no_refresh"
 	NoteAdopted   NoteKind = "adopted" // a topic an interrupted apply created
 	NoteMoved     NoteKind = "moved"   // a moved block that does nothing
+	// NoteDeadLetter: a dead-letter topic that no topic block declares
+	// is created or adopted as a resource of its own.
+	NoteDeadLetter NoteKind = "dead_letter"
 )
 
 // Note is something a reviewer should know that is not a change.

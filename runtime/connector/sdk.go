@@ -126,6 +126,11 @@ type TaskContext struct {
 	// Offset returns the saved offset of one of this pipeline's source
 	// partitions, or nil when there is none (sources only).
 	Offset func(partition map[string]any) map[string]any
+	// Cluster is the fleet's own Kafka cluster, the one the pipeline's
+	// topics are on; nil when the task runs without a worker (a test).
+	Cluster *Cluster
+	// OnWaiting receives what Waiting reports; the worker sets it.
+	OnWaiting func(reason string)
 	// ValueJSON is true when the pipeline encodes values with the json
 	// converter and no transform reads them on the way (sources only): a
 	// source may then hand over a value it wrote as JSON text itself

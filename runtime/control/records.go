@@ -86,13 +86,30 @@ type TaskStatus struct {
 	Generation int64     `json:"generation"` // the assignment generation that wrote it
 	Serial     int64     `json:"serial"`     // the state serial the task ran
 	Time       time.Time `json:"time"`
-	Started    time.Time `json:"started,omitempty"` // when the task started; counts are since then
-	// Counts since the task started.
+	Started    time.Time `json:"started,omitempty"` // when the task started
+	// Counts since the pipeline was created: a task that starts again
+	// (a configuration change, a move to another worker) goes on from
+	// its last record; a replacement starts from zero.
 	In       int64 `json:"records_in"`
 	Out      int64 `json:"records_out"`
 	Filtered int64 `json:"records_filtered"`
 	Failed   int64 `json:"records_failed"`
+	// OutAtStart is Out when the task started, for its rate.
+	OutAtStart int64 `json:"records_out_at_start,omitempty"`
+	// Starting is set on the record of a task that the worker runs and
+	// that has not opened yet (its State is UNASSIGNED): it is not
+	// released to another worker.
+	Starting bool `json:"starting,omitempty"`
+	// Problem is what keeps the task from doing its work while it keeps
+	// trying ("retrying opening the source: …", "waiting: no file
+	// matches …"), since ProblemSince; "" when it has none.
+	Problem      string    `json:"problem,omitempty"`
+	ProblemSince time.Time `json:"problem_since,omitzero"`
 }
+
+// Healthy reports whether the task does its work: RUNNING with no
+// problem.
+func (s TaskStatus) Healthy() bool { return s.State == Running && s.Problem == "" && !s.Starting }
 
 // Target is the value of an operational target record: pause and resume
 // from pipectl pause/resume or the REST API. It survives restarts and

@@ -15,10 +15,12 @@ type StatusView struct {
 	Tasks    map[string]map[int]TaskStatus     // by pipeline, then task
 	Targets  map[string]Target                 // by pipeline
 	Restarts map[string]map[int]RestartRequest // by pipeline, then task (-1: all)
+	Workers  map[string]WorkerStatus           // by worker id: when each was last heard from
 }
 
 func newStatusView() *StatusView {
-	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}, Restarts: map[string]map[int]RestartRequest{}}
+	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}, Restarts: map[string]map[int]RestartRequest{},
+		Workers: map[string]WorkerStatus{}}
 }
 
 func (v *StatusView) apply(r *kgo.Record) {
@@ -52,6 +54,8 @@ func (v *StatusView) apply(r *kgo.Record) {
 			v.Restarts[k.Address] = map[int]RestartRequest{}
 		}
 		v.Restarts[k.Address][rr.Task] = rr
+	case "worker":
+		v.applyWorker(k.Address, r.Value)
 	case "target":
 		if r.Value == nil {
 			delete(v.Targets, k.Address)

@@ -22,9 +22,11 @@ type Counters struct {
 	// but stays running until it is stopped.
 	Finished atomic.Bool
 
-	mu      sync.Mutex
-	lastErr string
-	lastAt  time.Time
+	mu       sync.Mutex
+	lastErr  string
+	lastAt   time.Time
+	retrying Problem // the operation being retried (health.go)
+	waiting  Problem // the connector's reason to wait
 }
 
 // LastError returns the latest error the task met (a retried one, a

@@ -271,12 +271,13 @@ const initialBackoff = 100 * time.Millisecond
 // retry_backoff_max, without jitter; each retry is counted and logged.
 func (t *task) retry(ctx context.Context, what string, op func() error) error {
 	pol := t.p.policy
+	defer t.counters.retryDone(what)
 	opts := []backoff.RetryOption{
 		backoff.WithBackOff(retry.Backoff{Initial: initialBackoff, Max: pol.backoffMax}.New()),
 		backoff.WithMaxElapsedTime(pol.retryTimeout),
 		backoff.WithNotify(func(err error, wait time.Duration) {
 			t.counters.Retries.Add(1)
-			t.counters.setLastError(err)
+			t.counters.retryFailed(what, err)
 			t.log.Warn("retrying", "operation", what, "in", wait, "error", err)
 		}),
 	}

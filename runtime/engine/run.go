@@ -70,6 +70,9 @@ type TaskArgs struct {
 	// processing of a polled or fetched batch (transforms, converters,
 	// hand-over to the producer or the sink's Write).
 	ObserveBatch func(time.Duration)
+	// Cluster is the fleet's cluster as the connector sees it
+	// (connector.TaskContext.Cluster); nil: none.
+	Cluster *connector.Cluster
 	// OnRunning, when set, is called once, on Run's goroutine, when the
 	// task has opened: a source's Open succeeded and the topics it needs
 	// exist, or a sink's Open succeeded and its consumer is built. From
@@ -190,6 +193,8 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 		Logger:    t.log,
 		Offset:    offset,
 		ValueJSON: t.p.valueJSON,
+		Cluster:   t.a.Cluster,
+		OnWaiting: t.counters.setWaiting,
 	}
 }
 

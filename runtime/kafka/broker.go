@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,6 +92,10 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 		// Kafka's num.partitions, for topics created with -1 partitions
 		// (kfake's own default is 10).
 		kfake.DefaultNumPartitions(1),
+		// A cluster id of its own, as Kafka makes one, so that two
+		// embedded brokers can be told apart (kfake's default is
+		// "kfake" for all); a data directory keeps the first one.
+		kfake.ClusterID(newClusterID()),
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -117,6 +123,14 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	return &Broker{cluster: c, addr: ln.Addr().String()}, nil
+}
+
+// newClusterID returns a cluster id in Kafka's form: 16 random bytes in
+// URL-safe base64 without padding.
+func newClusterID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // unwrapOpError drops the "listen tcp ADDR:" prefix a *net.OpError adds,

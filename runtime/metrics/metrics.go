@@ -62,6 +62,9 @@ type Metrics struct {
 
 	lagFn atomic.Pointer[func() []Lag]
 
+	healthy  metric.Int64ObservableGauge // health.go
+	healthFn atomic.Pointer[func() []Health]
+
 	mu    sync.Mutex
 	tasks map[taskKey]*TaskMetrics
 }
@@ -108,7 +111,7 @@ func New(opts Options) (*Metrics, error) {
 		handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		tasks:    map[taskKey]*TaskMetrics{},
 	}
-	if err := m.instruments(provider.Meter(scopeName)); err != nil {
+	if err := errors.Join(m.instruments(provider.Meter(scopeName)), m.healthInstruments(provider.Meter(scopeName))); err != nil {
 		return nil, errors.Join(err, provider.Shutdown(context.Background()))
 	}
 	return m, nil

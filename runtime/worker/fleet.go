@@ -169,6 +169,9 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 		ts := api.TaskStatus{ID: i, State: api.StateUnassigned}
 		if rec, ok := sv.Tasks[res.Address][i]; ok {
 			ts.State, ts.WorkerID, ts.Trace = api.State(rec.State), rec.WorkerID, rec.Trace
+			if t := problemTrace(rec); t != "" {
+				ts.Trace = t
+			}
 		}
 		switch ts.State {
 		case api.StateRunning:

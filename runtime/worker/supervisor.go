@@ -36,6 +36,11 @@ type task struct {
 	synced   [4]int64 // counts last added to metrics
 	reported [4]int64 // counts last written to status
 	failure  string   // set when it exited on its own with an error
+	// outAtStart is the out count it started from (counts run since the
+	// pipeline was created), for its rate; reportedProblem the problem
+	// last written to status.
+	outAtStart      int64
+	reportedProblem string
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
 	opened atomic.Bool
@@ -68,6 +73,10 @@ type supervisor struct {
 	lag      map[taskKey]int64 // sink tasks' consumer lag, from measureLag
 	wg       sync.WaitGroup
 
+	// carry holds the counts of tasks that stopped here, for their next
+	// start (health.go).
+	carry map[taskKey][4]int64
+
 	// The group's word: which tasks this worker runs (nil until the first
 	// assignment), in which generation, and the tasks it must wait for
 	// another worker to release.
@@ -94,7 +103,7 @@ func newSupervisor(w *Worker) *supervisor {
 	return &supervisor{w: w, tasks: map[taskKey]*task{}, failed: map[taskKey]failure{},
 		restart: map[taskKey]bool{}, reported: map[taskKey]control.TaskState{},
 		release: map[taskKey]pendingRelease{}, handled: map[taskKey]time.Time{},
-		attempts: map[taskKey]int{}, wakeups: map[taskKey]bool{}, status: newStatusWriter(w.ctl)}
+		attempts: map[taskKey]int{}, wakeups: map[taskKey]bool{}, carry: map[taskKey][4]int64{}, status: newStatusWriter(w.ctl)}
 }
 
 // run reconciles the running tasks with the state until ctx ends, then
@@ -102,6 +111,11 @@ func newSupervisor(w *Worker) *supervisor {
 func (s *supervisor) run(ctx context.Context) error {
 	tick := time.NewTicker(s.w.cfg.StatusInterval)
 	defer tick.Stop()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.heartbeats(ctx)
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,7 +257,7 @@ func (s *supervisor) released(key taskKey, sv *control.StatusView) bool {
 	// in this generation or later. Anything else (a record of another
 	// worker, an older one) may be a view that lags behind.
 	rec, ok := sv.Tasks[key.pipeline][key.task]
-	if ok && rec.WorkerID == pr.from && rec.State != control.Running && rec.Generation >= int64(pr.generation) || time.Now().After(pr.deadline) {
+	if ok && rec.WorkerID == pr.from && rec.State != control.Running && !rec.Starting && rec.Generation >= int64(pr.generation) || time.Now().After(pr.deadline) {
 		s.mu.Lock()
 		delete(s.release, key)
 		s.mu.Unlock()
@@ -367,6 +381,11 @@ func (s *supervisor) reconcile(ctx context.Context) {
 	// (its pipeline was deleted or shrank) is deleted; a task that moved
 	// to another worker keeps its status, which that worker now writes.
 	var gone []taskKey
+	for key := range s.carry {
+		if _, ok := want[key]; !ok {
+			delete(s.carry, key)
+		}
+	}
 	for key := range s.reported {
 		if _, ok := want[key]; ok {
 			continue
@@ -403,8 +422,11 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		return
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	base := s.baseCounts(key)
 	t := &task{key: key, hash: d.hash, started: time.Now(), cancel: cancel, done: make(chan struct{}),
-		counters: &engine.Counters{}, metrics: s.w.metrics.Task(key.pipeline, key.task)}
+		counters: &engine.Counters{}, metrics: s.w.metrics.Task(key.pipeline, key.task),
+		synced: base, reported: base, outAtStart: base[1]}
+	t.counters.Seed(base[0], base[1], base[2], base[3])
 	s.mu.Lock()
 	s.tasks[key] = t
 	s.mu.Unlock()
@@ -436,6 +458,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.RecordPartitioner(engine.Partitioner(nil)))
 			},
 			Admin:        s.w.admin,
+			Cluster:      fleetCluster(s.w.cfg.Kafka),
 			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log},
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task
@@ -494,6 +517,9 @@ func (s *supervisor) stop(tasks []*task, states []control.TaskState) {
 // that no longer exists).
 func (s *supervisor) stopped(t *task, state control.TaskState) {
 	s.syncMetrics(t)
+	s.mu.Lock()
+	s.carry[t.key] = counts(t.counters)
+	s.mu.Unlock()
 	if state == "" {
 		t.statusMu.Lock()
 		t.final = true
@@ -554,10 +580,17 @@ func (s *supervisor) report() {
 	}
 	st, sv := s.w.snapshot()
 	s.mu.Lock()
-	var moved []*task
+	var moved, starting []*task
 	for key, t := range s.tasks {
+		problem := problemOf(t)
 		if !t.opened.Load() {
-			continue // it says RUNNING once it opened
+			// It says RUNNING once it opened; meanwhile what keeps it
+			// from opening (a cluster it cannot reach) is written as it
+			// changes.
+			if problem != t.reportedProblem {
+				starting = append(starting, t)
+			}
+			continue
 		}
 		// Also when the status topic says otherwise (a slow previous
 		// owner wrote after this worker started the task).
@@ -566,11 +599,18 @@ func (s *supervisor) report() {
 			rec, ok := sv.Tasks[key.pipeline][key.task]
 			stale = !ok || rec.WorkerID != s.w.id || rec.State != control.Running
 		}
-		if counts(t.counters) != t.reported || stale {
+		if counts(t.counters) != t.reported || stale || problem != t.reportedProblem {
 			moved = append(moved, t)
 		}
 	}
 	s.mu.Unlock()
+	serial := control.NoSerial
+	if st != nil {
+		serial = st.Serial
+	}
+	for _, t := range starting {
+		s.taskStarting(t, serial)
+	}
 	for _, t := range moved {
 		s.syncMetrics(t)
 		serial := control.NoSerial
@@ -602,9 +642,18 @@ func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace strin
 	if t != nil {
 		c := counts(t.counters)
 		ts.In, ts.Out, ts.Filtered, ts.Failed = c[0], c[1], c[2], c[3]
-		ts.Started = t.started
+		ts.Started, ts.OutAtStart = t.started, t.outAtStart
+		// A non-final UNASSIGNED of a task that has not opened says that
+		// it is starting (taskStarting), with what keeps it from opening.
+		ts.Starting = state == control.Unassigned && !t.final && !t.opened.Load()
+		if state == control.Running || ts.Starting {
+			if p, ok := t.counters.Problem(); ok {
+				ts.Problem, ts.ProblemSince = p.String(), p.Since
+			}
+		}
 		s.mu.Lock()
 		t.reported = c
+		t.reportedProblem = ts.Problem
 		s.mu.Unlock()
 	}
 	if err := s.status.write(key, &ts); err != nil {

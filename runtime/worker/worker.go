@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -95,6 +96,7 @@ type Worker struct {
 	sup      *supervisor
 
 	connected atomic.Bool // the cluster answered and the control topics exist
+	clusterID string      // the cluster's id, once connected
 
 	mu     sync.Mutex
 	state  *control.State
@@ -209,6 +211,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
 	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
 	w.metrics.ObserveLag(w.sup.lags)
+	w.metrics.ObserveHealth(w.sup.health)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -292,8 +295,9 @@ func (w *Worker) connect(ctx context.Context) error {
 	var warned time.Time
 	_, err := backoff.Retry(tryCtx, func() (struct{}, error) {
 		w.log.Debug("connecting to the fleet's Kafka cluster", "brokers", brokers)
-		_, err := w.admin.BrokerMetadata(tryCtx)
+		meta, err := w.admin.BrokerMetadata(tryCtx)
 		if err == nil {
+			w.clusterID = meta.Cluster
 			err = w.ctl.EnsureTopics(tryCtx)
 		}
 		if err != nil && tryCtx.Err() == nil {
@@ -316,7 +320,10 @@ func (w *Worker) connect(ctx context.Context) error {
 	switch {
 	case err == nil:
 		w.connected.Store(true)
-		w.log.Debug("connected to the fleet's Kafka cluster", "brokers", brokers, "waited", time.Since(start).Round(time.Millisecond).String())
+		// At info, so that a worker pointed at the wrong cluster is seen
+		// at once.
+		w.log.Info("joined the fleet's Kafka cluster", "brokers", brokers, "cluster_id", w.clusterID,
+			"waited", time.Since(start).Round(time.Millisecond).String())
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -401,32 +408,8 @@ func cloneStatus(v *control.StatusView) *control.StatusView {
 	for p, t := range v.Targets {
 		c.Targets[p] = t
 	}
+	c.Workers = maps.Clone(v.Workers)
 	return c
-}
-
-// Counts is a pipeline's record counts on this worker since its tasks
-// started.
-type Counts struct {
-	Tasks                     int
-	In, Out, Filtered, Failed int64
-}
-
-// Counts returns the counts of the pipelines this worker runs.
-func (w *Worker) Counts() map[string]Counts {
-	w.sup.mu.Lock()
-	defer w.sup.mu.Unlock()
-	out := map[string]Counts{}
-	for key, t := range w.sup.tasks {
-		c := out[key.pipeline]
-		n := counts(t.counters)
-		c.Tasks++
-		c.In += n[0]
-		c.Out += n[1]
-		c.Filtered += n[2]
-		c.Failed += n[3]
-		out[key.pipeline] = c
-	}
-	return out
 }
 
 // Status returns the fleet-wide status of every pipeline in the state, as

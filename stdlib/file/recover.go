@@ -148,8 +148,12 @@ func (s *writer) cutTornTail() error {
 	return s.truncate(0, "a torn last line")
 }
 
-// truncate cuts the output to size bytes.
+// truncate cuts the output to size bytes; nothing to cut (a new, empty
+// file) is not worth a warning.
 func (s *writer) truncate(size int64, what string) error {
+	if size >= s.size {
+		return nil
+	}
 	if err := s.f.Truncate(size); err != nil {
 		return err
 	}

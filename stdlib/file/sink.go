@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
 )
@@ -56,16 +56,10 @@ type writer struct {
 }
 
 // TaskPath returns the file task `task` of `tasks` writes: path itself for
-// a single task, else NAME-N.EXT (out/orders.jsonl → out/orders-2.jsonl).
+// a single task, else NAME-N.EXT (out/orders.jsonl → out/orders-2.jsonl),
+// as the schema's path attribute declares (configschema.TaskPath).
 func TaskPath(path string, task, tasks int) string {
-	if tasks <= 1 {
-		return path
-	}
-	ext := filepath.Ext(path)
-	if strings.ContainsRune(ext, filepath.Separator) {
-		ext = ""
-	}
-	return strings.TrimSuffix(path, ext) + "-" + strconv.Itoa(task) + ext
+	return configschema.TaskPath(path, task, tasks)
 }
 
 func (s *writer) Open(_ context.Context, tc *connector.TaskContext) error {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
@@ -41,6 +42,7 @@ type tailer struct {
 	task, tasks uint32
 	offset      func(map[string]any) map[string]any
 	log         *slog.Logger
+	waiting     func(reason string) // TaskContext.Waiting
 
 	files     map[string]*tailed // by path
 	order     []*tailed          // the same files in a stable order
@@ -83,6 +85,7 @@ func (s *tailer) Open(_ context.Context, tc *connector.TaskContext) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.waiting = tc.Waiting
 	s.files = map[string]*tailed{}
 	s.scan(true)
 	s.lastCheck = time.Now()
@@ -123,8 +126,18 @@ func (s *tailer) scan(initial bool) {
 			t.carry = t.carry[:0]
 		}
 	}
+	matched := false
+	defer func() {
+		// Nothing to read is no error, but the user should see it.
+		if matched {
+			s.waiting("")
+		} else {
+			s.waiting("no file matches " + strings.Join(s.patterns, ", "))
+		}
+	}()
 	for _, p := range s.patterns {
 		matches, _ := filepath.Glob(p) // patterns were checked in Open
+		matched = matched || len(matches) > 0
 		for _, path := range matches {
 			if _, ok := s.files[path]; ok || !s.owns(path) {
 				continue

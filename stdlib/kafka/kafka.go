@@ -5,27 +5,36 @@ import (
 	"github.com/pipectl/pipectl/runtime/connector"
 )
 
-// clusterAttributes describe how to reach the other cluster.
+// clusterAttributes describe how to reach the other cluster; without
+// brokers the connector uses the fleet's own cluster, with the fleet's
+// SASL and TLS settings.
 func clusterAttributes(forceReplace bool) []configschema.Attribute {
 	return []configschema.Attribute{
-		{Name: "brokers", Type: configschema.ListOfString, Required: true, NonEmpty: true, ForcesReplacement: forceReplace, Description: "Bootstrap brokers of the other cluster, as HOST:PORT."},
-		{Name: "sasl_mechanism", Type: configschema.String, Enum: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Description: "SASL mechanism for the other cluster; none when absent."},
-		{Name: "sasl_username", Type: configschema.String, Description: "SASL user name."},
-		{Name: "sasl_password", Type: configschema.String, Sensitive: true, Description: "SASL password."},
-		{Name: "tls", Type: configschema.Bool, Default: false, Description: "Connect with TLS, verifying the brokers against the system roots or tls_ca_file."},
-		{Name: "tls_ca_file", Path: true, PathMustExist: true, Type: configschema.String, Description: "PEM file of the certificate authorities to trust; TLS is on when it is set."},
+		{Name: "brokers", Type: configschema.ListOfString, NonEmpty: true, ForcesReplacement: forceReplace, Description: "Bootstrap brokers of the other cluster, as HOST:PORT. Without brokers, the fleet's own cluster, reached with the fleet's SASL and TLS settings; topic or topic_prefix must then be set, so that records do not go back to the topic they came from."},
+		{Name: "sasl_mechanism", Type: configschema.String, Enum: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Description: "SASL mechanism for the other cluster; none when absent. Only with brokers."},
+		{Name: "sasl_username", Type: configschema.String, Description: "SASL user name. Only with brokers."},
+		{Name: "sasl_password", Type: configschema.String, Sensitive: true, Description: "SASL password. Only with brokers."},
+		{Name: "tls", Type: configschema.Bool, Default: false, Description: "Connect with TLS, verifying the brokers against the system roots or tls_ca_file. Only with brokers."},
+		{Name: "tls_ca_file", Path: true, PathMustExist: true, Type: configschema.String, Description: "PEM file of the certificate authorities to trust; TLS is on when it is set. Only with brokers."},
 	}
 }
 
 // clusterRequirements are the rules of the attributes of clusterAttributes:
-// SASL needs its mechanism, user name and password together.
+// SASL needs its mechanism, user name and password together; SASL and TLS
+// settings are the other cluster's, so they need its brokers.
 func clusterRequirements() []configschema.Requirement {
 	return []configschema.Requirement{
-		{Attribute: "sasl_mechanism", Requires: []string{"sasl_username", "sasl_password"}},
-		{Attribute: "sasl_username", Requires: []string{"sasl_mechanism"}},
-		{Attribute: "sasl_password", Requires: []string{"sasl_mechanism"}},
+		{Attribute: "sasl_mechanism", Requires: []string{"sasl_username", "sasl_password", "brokers"}},
+		{Attribute: "sasl_username", Requires: []string{"sasl_mechanism", "brokers"}},
+		{Attribute: "sasl_password", Requires: []string{"sasl_mechanism", "brokers"}},
+		{Attribute: "tls", Requires: []string{"brokers"}},
+		{Attribute: "tls_ca_file", Requires: []string{"brokers"}},
 	}
 }
+
+// notItself is the group that keeps a connector on the fleet's own
+// cluster from writing records back to the topic they came from.
+var notItself = []string{"brokers", "topic", "topic_prefix"}
 
 // ClusterConfig is the configuration of clusterAttributes: how to reach
 // the other cluster.
@@ -62,7 +71,7 @@ type SinkConfig struct {
 var SourceSchema = configschema.Schema{
 	Kind:        configschema.Source,
 	Type:        "kafka",
-	Description: "Mirrors topics of another Kafka cluster into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count.",
+	Description: "Mirrors topics of another Kafka cluster, or of the fleet's own, into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count. On the fleet's own cluster, topics that are targets (they start with topic_prefix, or are topic) are never mirrored again.",
 	Attributes: append(clusterAttributes(true),
 		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
 		configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror; it must match a whole topic name."},
@@ -71,6 +80,7 @@ var SourceSchema = configschema.Schema{
 		configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where to start in a source partition with no saved offset."},
 	),
 	ExactlyOneOf:  [][]string{{"topics", "topics_regex"}},
+	AtLeastOneOf:  [][]string{notItself},
 	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
 	RequiredWith:  clusterRequirements(),
 }
@@ -79,12 +89,13 @@ var SourceSchema = configschema.Schema{
 var SinkSchema = configschema.Schema{
 	Kind:        configschema.Sink,
 	Type:        "kafka",
-	Description: "Writes records to topics of another Kafka cluster.",
+	Description: "Writes records to topics of another Kafka cluster, or to other topics of the fleet's own (a topic-to-topic copy).",
 	Attributes: append(clusterAttributes(false),
 		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic; by default each record keeps its topic name (after topic_prefix)."},
 		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to each record's topic name to form the target topic."},
 		configschema.Attribute{Name: "acks", Type: configschema.String, Default: "all", Enum: []string{"all", "leader"}, Description: "Acknowledgement the other cluster must give before offsets are committed."},
 	),
+	AtLeastOneOf:  [][]string{notItself},
 	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
 	RequiredWith:  clusterRequirements(),
 }

@@ -40,12 +40,15 @@ type producer struct {
 	promise  func(*kgo.Record, error)
 }
 
-func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
+// pingTimeout bounds the check at Open that the cluster answers.
+const pingTimeout = 10 * time.Second
+
+func (s *producer) Open(ctx context.Context, tc *connector.TaskContext) error {
 	var cfg SinkConfig
 	if err := tc.DecodeConfig(&SinkSchema, &cfg); err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
-	opts, err := clusterOpts(cfg.ClusterConfig)
+	opts, err := clusterOpts(cfg.ClusterConfig, tc.Cluster)
 	if err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
@@ -61,6 +64,17 @@ func (s *producer) Open(_ context.Context, tc *connector.TaskContext) error {
 	opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if s.cl, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
+	}
+	// A cluster that cannot be reached is said at once, while the task
+	// starts (the engine retries Open), not at the first flush, which a
+	// sink with no records yet never reaches.
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	err = s.cl.Ping(pctx)
+	cancel()
+	if err != nil {
+		s.cl.Close()
+		s.cl = nil
+		return classify(fmt.Errorf("sink kafka: reaching the brokers: %w", err))
 	}
 	s.names = map[string]string{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -1,5 +1,14 @@
 # Log aggregation: tail application logs, tag each line with its host and
 # keep only warnings and errors, then archive them as JSON envelopes.
+#
+# logs/app.log is a sample log of eleven lines, three of them warnings
+# and two errors:
+#
+#   pipectl dev -duration 20s examples/pipelines/log-aggregation
+#
+# writes the five to out/important.jsonl, each with its host header. While
+# it runs, append a line (echo "... ERROR ..." >> logs/app.log) and watch it
+# arrive; point paths at real logs to aggregate those.
 
 fleet {
   name = "logs"

@@ -1,5 +1,11 @@
 # The quickstart: generated orders, filtered and masked in flight, written
-# to a JSON-lines file. Run it with: pipectl dev examples/pipelines/quickstart
+# to a JSON-lines file:
+#
+#   pipectl dev -duration 30s examples/pipelines/quickstart
+#
+# The live view counts the records of each pipeline (the generator's
+# "filtered" are the small orders drop_small drops), and out/orders.jsonl
+# fills with the orders that pass, external emails hashed, cards dropped.
 
 fleet {
   name    = "shop"

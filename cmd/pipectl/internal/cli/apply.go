@@ -121,8 +121,12 @@ func (m *meta) applyDir(cmd *command, dir string, pf *planFlags, o applyOptions,
 	}
 	if !o.autoApprove {
 		if !stdinIsTerminal(m.stdin) {
+			save := "pipectl plan -out FILE"
+			if destroy || pf.destroy {
+				save = "pipectl plan -destroy -out FILE"
+			}
 			m.view().Error("No terminal to approve on",
-				"pipectl asks for approval on a terminal, and its input is not one. Review the plan and run again with -auto-approve, or save it with \"pipectl plan -out FILE\" and apply the file.")
+				"pipectl asks for approval on a terminal, and its input is not one. Review the plan and run again with -auto-approve, or save it with \""+save+"\" and apply the file.")
 			return exitError
 		}
 		view.Prompt(destroy)
@@ -155,6 +159,7 @@ func (m *meta) applySaved(path, brokers string, o applyOptions) int {
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
 		return exitError
 	}
+	m.brokers = kcfg.Brokers
 	ctl, err := newControl(f.Plan.Fleet, kcfg)
 	if err != nil {
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
@@ -232,7 +237,7 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 			"The state was committed, but %s failed on worker %s (task %d):\n\n%s\n\nFix the configuration and apply again, or see \"pipectl status\".", failed.Address, failed.Worker, failed.Task, failed.Trace))
 	case errors.As(err, &timeout) && timeout.What == "run":
 		v.Error("Pipelines did not start in time", fmt.Sprintf(
-			"The state was committed, but these pipelines did not report RUNNING within %s: %s. Is a worker of the fleet running? Apply with a longer -timeout, or -wait=false not to wait.",
+			"The state was committed, but these pipelines did not report RUNNING within %s: %s. Is a worker of the fleet running, and can their tasks reach their outside systems (pipectl status shows what they retry)? Apply with a longer -timeout, or -wait=false not to wait.",
 			timeout.Timeout, strings.Join(timeout.Addresses, ", ")))
 	case errors.As(err, &timeout):
 		v.Error("Pipelines did not stop in time", fmt.Sprintf(
@@ -241,7 +246,7 @@ func (m *meta) applyError(err error, p *plan.Plan) {
 	case errors.Is(err, context.Canceled):
 		v.Error("Apply interrupted", "The apply was interrupted. If it had not committed, the state is unchanged; run \"pipectl plan\" to see where the fleet stands.")
 	default:
-		v.Error("Apply failed", err.Error())
+		m.kafkaError("Apply failed", err)
 	}
 }
 

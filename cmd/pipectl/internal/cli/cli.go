@@ -44,6 +44,9 @@ type meta struct {
 	// newRegistry builds the plugin registry; tests and custom builds may
 	// replace it.
 	newRegistry func() (*connector.Registry, error)
+	// brokers are the seed brokers of the cluster the command talks to,
+	// once known, for the errors that say it cannot be reached.
+	brokers []string
 }
 
 // view returns the base view, honouring -no-color.

@@ -102,6 +102,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
 		return exitError
 	}
+	m.brokers = kcfg.Brokers
 	keys, err := devKeys(m)
 	if err != nil {
 		v.Error("Invalid state key", err.Error())
@@ -119,8 +120,12 @@ func runDev(m *meta, cmd *command, args []string) int {
 	}
 	defer ctl.Close()
 	if err := ctl.EnsureTopics(ctx); err != nil {
-		v.Error("Cannot create the fleet's control topics", err.Error())
+		m.kafkaError("Cannot create the fleet's control topics", err)
 		return exitError
+	}
+	clusterID := ""
+	if meta, err := ctl.Admin().BrokerMetadata(ctx); err == nil {
+		clusterID = meta.Cluster
 	}
 
 	reg, err := m.registry()
@@ -138,7 +143,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 		return exitError
 	}
 	defer flush()
-	v.DevStarted(dir, strings.Join(kcfg.Brokers, ","), cfg.Fleet.Name, w.URL(), embedded)
+	v.DevStarted(views.DevInfo{Dir: dir, Brokers: strings.Join(kcfg.Brokers, ","), ClusterID: clusterID, Fleet: cfg.Fleet.Name, URL: w.URL(), Embedded: embedded})
 	if !devApply(ctx, v, ctl, cfg, keys, reg) {
 		return exitError
 	}
@@ -247,7 +252,7 @@ func devCounts(w *worker.Worker) map[string]views.PipelineCounts {
 	out := map[string]views.PipelineCounts{}
 	for _, s := range w.Status() {
 		c := local[s.Name]
-		out[s.Name] = views.PipelineCounts{State: string(s.Connector.State), In: c.In, Out: c.Out, Filtered: c.Filtered, Failed: c.Failed}
+		out[s.Name] = views.PipelineCounts{State: string(s.Connector.State), In: c.In, Out: c.Out, Filtered: c.Filtered, Failed: c.Failed, Problem: c.Problem}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -144,7 +145,11 @@ func opsFlags(fs *flag.FlagSet) (*fleetFlags, *varFlags) {
 	return ff, vars
 }
 
-// splitAddress takes ADDRESS [DIR] (or just DIR for status and workers).
+// splitArgs takes ADDRESS [DIR] (or just DIR for status and workers):
+// every command that takes a pipeline address and a directory takes the
+// address first, as pause, resume, restart and offsets all do. An address
+// where the directory goes, or a directory where the address goes, is
+// recognised and said so with the command line to use instead.
 func splitArgs(v interface {
 	UsageError(string, string, string)
 }, cmd *command, positional []string, wantAddress bool) (address, dir string, ok bool) {
@@ -153,7 +158,15 @@ func splitArgs(v interface {
 		n = 1
 	}
 	if len(positional) < n || len(positional) > n+1 {
+		if wantAddress && len(positional) == 0 {
+			v.UsageError("Missing pipeline address", fmt.Sprintf("%s takes a pipeline address, e.g. pipectl %s source.generator.orders, and optionally the configuration directory after it.", cmd.name, cmd.name), cmd.usage)
+			return "", "", false
+		}
 		v.UsageError("Wrong number of arguments", fmt.Sprintf("%s takes %s.", cmd.name, map[bool]string{true: "a pipeline address and, optionally, the configuration directory", false: "at most one configuration directory"}[wantAddress]), cmd.usage)
+		return "", "", false
+	}
+	if msg := misplaced(cmd, positional, wantAddress); msg != "" {
+		v.UsageError("Arguments in the wrong place", msg, cmd.usage)
 		return "", "", false
 	}
 	if wantAddress {
@@ -164,6 +177,40 @@ func splitArgs(v interface {
 		dir = positional[0]
 	}
 	return address, dir, true
+}
+
+// pipelineAddressRE matches what a pipeline address looks like:
+// source.TYPE.NAME or sink.TYPE.NAME, with ["KEY"] for a for_each instance.
+var pipelineAddressRE = regexp.MustCompile(`^(source|sink)\.[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*(\[.+\])?$`)
+
+// isAddress says whether s is a pipeline address and not an existing
+// directory (a directory may be named like anything).
+func isAddress(s string) bool {
+	if fi, err := os.Stat(s); err == nil && fi.IsDir() {
+		return false
+	}
+	return pipelineAddressRE.MatchString(s)
+}
+
+func isDir(s string) bool {
+	fi, err := os.Stat(s)
+	return err == nil && fi.IsDir()
+}
+
+// misplaced explains positional arguments in the wrong place: the
+// directory before the address, a directory alone where the address goes,
+// or an address given to a command that takes none; "" when they are
+// where they belong.
+func misplaced(cmd *command, positional []string, wantAddress bool) string {
+	switch {
+	case wantAddress && len(positional) == 2 && !isAddress(positional[0]) && isAddress(positional[1]):
+		return fmt.Sprintf("%s takes the pipeline address first and then the configuration directory: pipectl %s %s %s", cmd.name, cmd.name, positional[1], positional[0])
+	case wantAddress && len(positional) == 1 && isDir(positional[0]):
+		return fmt.Sprintf("%q is a directory, and %s takes a pipeline address first: pipectl %s ADDRESS %s (pipectl status %s lists the addresses).", positional[0], cmd.name, cmd.name, positional[0], positional[0])
+	case !wantAddress && len(positional) == 1 && isAddress(positional[0]):
+		return fmt.Sprintf("%s takes the configuration directory, not a pipeline address: it shows every pipeline of the fleet. Run pipectl %s [DIR].", cmd.name, cmd.name)
+	}
+	return ""
 }
 
 func opsContext() (context.Context, context.CancelFunc) {
@@ -196,12 +243,12 @@ func (m *meta) readFleet(cmd *command, args []string, read func(ctx context.Cont
 
 func runStatus(m *meta, cmd *command, args []string) int {
 	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
-		reports, err := worker.Report(ctx, ctl, fleet)
+		report, err := worker.Report(ctx, ctl, fleet)
 		if err != nil {
-			m.view().Error("Cannot read the fleet's status", err.Error())
+			m.kafkaError("Cannot read the fleet's status", err)
 			return exitError
 		}
-		m.view().Status(reports, asJSON)
+		m.view().Status(report, asJSON)
 		return exitOK
 	})
 }
@@ -209,11 +256,15 @@ func runStatus(m *meta, cmd *command, args []string) int {
 func runWorkers(m *meta, cmd *command, args []string) int {
 	return m.readFleet(cmd, args, func(ctx context.Context, ctl *control.Control, fleet string, asJSON bool) int {
 		members, state, err := worker.Members(ctx, ctl.Admin(), fleet)
+		now := time.Now()
+		if err == nil {
+			err = worker.Heard(ctx, ctl, members, now)
+		}
 		if err != nil {
-			m.view().Error("Cannot describe the fleet's workers", err.Error())
+			m.kafkaError("Cannot describe the fleet's workers", err)
 			return exitError
 		}
-		m.view().Workers(members, state, asJSON)
+		m.view().Workers(members, state, now, asJSON)
 		return exitOK
 	})
 }
@@ -248,11 +299,10 @@ func (m *meta) opsTarget(cmd *command, fs *flag.FlagSet, args []string, ff *flee
 
 // opsError prints an error of the control-plane API.
 func (m *meta) opsError(summary string, err error) int {
-	detail := err.Error()
 	if errors.Is(err, api.ErrNotFound) {
 		summary = "No such pipeline"
 	}
-	m.view().Error(summary, detail)
+	m.kafkaError(summary, err)
 	return exitError
 }
 

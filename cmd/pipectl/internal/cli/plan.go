@@ -154,6 +154,7 @@ func (m *meta) openSession(dir string, f *planFlags, v diagnoser) (*session, boo
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
 		return nil, false
 	}
+	m.brokers = kcfg.Brokers
 	ctl, err := newControl(cfg.Fleet.Name, kcfg)
 	if err != nil {
 		m.view().Error("Cannot reach the fleet's Kafka cluster", err.Error())
@@ -175,13 +176,13 @@ func newControl(fleet string, kcfg kafka.Config) (*control.Control, error) {
 func (s *session) plan(ctx context.Context, m *meta, f *planFlags, v diagnoser) (*plan.Plan, bool) {
 	st, err := planner.ReadState(ctx, s.ctl)
 	if err != nil {
-		m.view().Error("Cannot plan", fmt.Sprintf("read the fleet's state: %v", err))
+		m.kafkaError("Cannot plan", fmt.Errorf("read the fleet's state: %w", err))
 		return nil, false
 	}
 	var live *planner.Live
 	if f.refresh {
 		if live, err = planner.Refresh(ctx, s.ctl, planner.TopicNames(s.cfg, st)); err != nil {
-			m.view().Error("Cannot plan", fmt.Sprintf("read the fleet's topics and status: %v", err))
+			m.kafkaError("Cannot plan", fmt.Errorf("read the fleet's topics and status: %w", err))
 			return nil, false
 		}
 	}

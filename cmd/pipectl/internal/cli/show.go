@@ -77,7 +77,7 @@ func runShow(m *meta, cmd *command, args []string) int {
 	defer ctl.Close()
 	st, err := planner.ReadState(ctx, ctl)
 	if err != nil {
-		m.view().Error("Cannot read the fleet's state", err.Error())
+		m.kafkaError("Cannot read the fleet's state", err)
 		return exitError
 	}
 	s := views.State{Fleet: fleet, Serial: st.Serial}

@@ -112,6 +112,7 @@ func (m *meta) kafkaConfig(ff fleetFlags, dir string, vars varFlags) (string, ka
 		v.Error("Cannot reach the fleet's Kafka cluster", err.Error())
 		return "", cfg, false
 	}
+	m.brokers = cfg.Brokers
 	if name == "" {
 		v.Error("No fleet name", "Name the fleet with -fleet NAME, or give the configuration directory whose fleet block names it.")
 		return "", cfg, false

@@ -156,6 +156,9 @@ func writeNotes(sb *strings.Builder, notes []plan.Note, color bool) {
 // header is the resource's block header: topic "orders",
 // source "generator" "orders".
 func header(c *plan.Change) string {
+	if c.IsDeadLetter() {
+		return fmt.Sprintf("dead_letter_topic %q", c.Name)
+	}
 	if c.IsTopic() {
 		return fmt.Sprintf("topic %q", c.Name)
 	}
@@ -185,7 +188,10 @@ func describe(c *plan.Change, drift bool) []string {
 		}
 	case plan.Delete:
 		out = append(out, a+" will be destroyed")
-		if c.Reason == plan.ReasonNoConfig {
+		switch {
+		case c.Reason == plan.ReasonNoConfig && c.IsDeadLetter():
+			out = append(out, "(because no pipeline names it as its dead-letter topic any more)")
+		case c.Reason == plan.ReasonNoConfig:
 			out = append(out, "(because "+a+" is not in the configuration)")
 		}
 	case plan.NoOp:
@@ -267,6 +273,9 @@ func attrLine(a plan.Attr, width int, action plan.Action, color bool) string {
 	line := fmt.Sprintf("      %s %s = %s", paint(color, sym, symbolColor(symAction(sym))...), pad, text)
 	if a.ForcesReplacement {
 		line += paint(color, " # forces replacement", ansiRed)
+	}
+	if a.Note != "" {
+		line += " # " + a.Note
 	}
 	return line + "\n"
 }
