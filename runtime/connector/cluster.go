@@ -1,6 +1,10 @@
 package connector
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
 
 // Cluster says how to reach a Kafka cluster, as plain data: seed brokers,
 // SASL and TLS. The worker hands every task the fleet's own cluster in
@@ -14,17 +18,30 @@ type Cluster struct {
 	TLS     *ClusterTLS  // nil: plaintext
 }
 
-// ClusterSASL is a SASL login. It formats itself with the password
-// redacted, so that a Cluster may be logged.
+// ClusterSASL is a SASL login. It prints, logs (log/slog) and marshals to
+// JSON with its password redacted, so that a Cluster may be logged.
 type ClusterSASL struct {
 	Mechanism string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
 	Username  string
 	Password  string
 }
 
+// redacted stands for the password wherever a ClusterSASL is shown.
+const redacted = "(sensitive value)"
+
 // Format prints s with its password redacted, whatever the verb.
 func (s ClusterSASL) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "{Mechanism:%s Username:%s Password:(sensitive value)}", s.Mechanism, s.Username)
+	fmt.Fprintf(f, "{Mechanism:%s Username:%s Password:%s}", s.Mechanism, s.Username, redacted)
+}
+
+// LogValue logs s with its password redacted.
+func (s ClusterSASL) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("mechanism", s.Mechanism), slog.String("username", s.Username), slog.String("password", redacted))
+}
+
+// MarshalJSON writes s with its password redacted.
+func (s ClusterSASL) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ Mechanism, Username, Password string }{s.Mechanism, s.Username, redacted})
 }
 
 // ClusterTLS is how to dial the brokers with TLS. File names are absolute

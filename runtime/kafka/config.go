@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,16 @@ type SASL struct {
 // Format prints s with its password redacted, whatever the verb.
 func (s SASL) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "{Mechanism:%s Username:%s Password:%s}", s.Mechanism, s.Username, lang.Redacted)
+}
+
+// LogValue logs s (log/slog) with its password redacted.
+func (s SASL) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("mechanism", s.Mechanism), slog.String("username", s.Username), slog.String("password", lang.Redacted))
+}
+
+// MarshalJSON writes s with its password redacted.
+func (s SASL) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ Mechanism, Username, Password string }{s.Mechanism, s.Username, lang.Redacted})
 }
 
 // TLS is how to dial brokers with TLS. File names are read when the client

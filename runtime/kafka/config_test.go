@@ -1,9 +1,12 @@
 package kafka_test
 
 import (
+	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,6 +154,16 @@ func TestSASLFormatRedacts(t *testing.T) {
 		if !strings.Contains(got, lang.Redacted) {
 			t.Errorf("%s does not show %q: %s", verb, lang.Redacted, got)
 		}
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "kafka", c, "sasl", c.SASL)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "kafka", c, "sasl", *c.SASL)
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := logged.String() + string(b); strings.Contains(got, secret) {
+		t.Errorf("a log or JSON leaks the password: %s", got)
 	}
 }
 

@@ -157,3 +157,26 @@ func TestAdvertised(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultID: a worker's default id names its machine when it listens
+// on loopback (or on every address), so that workers of one fleet on
+// several machines, all on the default listener, do not share an id (and
+// fence each other as one static group member).
+func TestDefaultID(t *testing.T) {
+	host, _ := os.Hostname()
+	for addr, want := range map[string]string{
+		"127.0.0.1:8083":  net.JoinHostPort(host, "8083"),
+		"[::1]:8083":      net.JoinHostPort(host, "8083"),
+		"0.0.0.0:8083":    net.JoinHostPort(host, "8083"),
+		"10.1.2.3:8083":   "10.1.2.3:8083",
+		"192.0.2.10:9000": "192.0.2.10:9000",
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := defaultID(tcp); got != want {
+			t.Errorf("defaultID(%s) = %s, want %s", addr, got, want)
+		}
+	}
+}

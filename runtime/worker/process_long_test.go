@@ -120,9 +120,10 @@ sink "file" "out" {
 	}
 	f.startWorkerProcess()
 	var ids map[int]int
-	eventually(t, 180*time.Second, "every id in the file", func() (bool, string) {
-		ids = fileIDs(t, out)
-		return len(ids) == n, fmt.Sprintf("%d of %d ids", len(ids), n)
+	eventually(t, 180*time.Second, "every id in the file, and only whole lines", func() (bool, string) {
+		var torn string
+		ids, torn = fileIDs(t, out)
+		return len(ids) == n && torn == "", fmt.Sprintf("%d of %d ids, %d bytes of a torn line at the end", len(ids), n, len(torn))
 	})
 	dups := 0
 	for id := range n {

@@ -141,7 +141,7 @@ func New(cfg Config) (*Worker, error) {
 	addr := advertised(ln.Addr())
 	w.id = cfg.ID
 	if w.id == "" {
-		w.id = addr
+		w.id = defaultID(ln.Addr())
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
@@ -432,13 +432,28 @@ func (w *Worker) Status() []api.Status {
 // advertised is the HOST:PORT others reach the REST listener at: the
 // listener's address, with this machine's host name in place of an
 // unspecified host (0.0.0.0, ::), so that two workers listening on
-// -http :8083 on two machines get distinct ids and usable URLs.
+// -http :8083 on two machines get usable URLs.
 func advertised(a net.Addr) string {
+	return withHostname(a, net.IP.IsUnspecified)
+}
+
+// defaultID is a worker's id when -id is not given: HOST:PORT of its REST
+// listener, with the machine's host name for a loopback or unspecified
+// host. Ids are the worker group's instance ids, so two workers with one
+// id fence each other: 127.0.0.1:8083 (the default listener) on every
+// machine of a fleet would.
+func defaultID(a net.Addr) string {
+	return withHostname(a, func(ip net.IP) bool { return ip.IsLoopback() || ip.IsUnspecified() })
+}
+
+// withHostname is a's HOST:PORT with this machine's host name in place of
+// a host that replace picks.
+func withHostname(a net.Addr, replace func(net.IP) bool) string {
 	host, port, err := net.SplitHostPort(a.String())
 	if err != nil {
 		return a.String()
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+	if ip := net.ParseIP(host); ip != nil && replace(ip) {
 		if name, err := os.Hostname(); err == nil && name != "" {
 			host = name
 		}

@@ -1,8 +1,11 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -117,13 +120,23 @@ func ctxFor(t *testing.T) context.Context {
 }
 
 // TestClusterSASLRedacted checks that the fleet's SASL password never
-// prints.
+// prints, logs (text and JSON handlers) or marshals.
 func TestClusterSASLRedacted(t *testing.T) {
 	c := connector.Cluster{Brokers: []string{"b:9092"}, SASL: &connector.ClusterSASL{Mechanism: "PLAIN", Username: "u", Password: "hunter2"}}
-	for _, s := range []string{fmtV(c.SASL), fmtV(*c.SASL)} {
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("cluster", "cluster", c, "sasl", c.SASL)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("cluster", "cluster", c, "sasl", *c.SASL)
+	marshalled, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmtV(c.SASL), fmtV(*c.SASL), logged.String(), string(marshalled)} {
 		if strings.Contains(s, "hunter2") {
-			t.Errorf("the password printed: %s", s)
+			t.Errorf("the password shows: %s", s)
 		}
+	}
+	if !strings.Contains(logged.String(), `"username":"u"`) {
+		t.Errorf("the log lost the user name: %s", logged.String())
 	}
 }
 
