@@ -19,7 +19,9 @@ const statusWriteTimeout = 5 * time.Second
 // must), the task's newest record is kept and written again by retry,
 // unless a newer write of that task succeeds first. So a final record
 // (FAILED, UNASSIGNED, PAUSED) written while the broker restarts is not
-// lost.
+// lost. A waiting record of a task this worker no longer runs is dropped
+// instead (retry's owns): written late, it would hide what the task's new
+// owner wrote since. Deletes always wait for their turn.
 type statusWriter struct {
 	ctl     *control.Control
 	timeout time.Duration // of one write
@@ -72,10 +74,11 @@ func (w *statusWriter) put(key taskKey, ts *control.TaskStatus) error {
 	return err
 }
 
-// retry writes the records whose write failed, oldest task key first, and
-// stops at the first failure (the broker is still away). It returns how
-// many are still waiting.
-func (w *statusWriter) retry() int {
+// retry writes the records whose write failed, in task key order, and
+// stops at the first failure (the broker is still away). It drops the
+// records of tasks that owns says this worker no longer runs, and returns
+// how many are still waiting.
+func (w *statusWriter) retry(owns func(taskKey) bool) int {
 	w.mu.Lock()
 	keys := make([]taskKey, 0, len(w.pending))
 	for key := range w.pending {
@@ -88,6 +91,10 @@ func (w *statusWriter) retry() int {
 		l.Lock()
 		w.mu.Lock()
 		ts, ok := w.pending[key]
+		if ok && ts != nil && !owns(key) {
+			delete(w.pending, key)
+			ok = false
+		}
 		w.mu.Unlock()
 		var err error
 		if ok {

@@ -58,14 +58,15 @@ func TestStatusWriterKeepsWhatTheBrokerMissed(t *testing.T) {
 			t.Fatalf("writing %s with no broker succeeded", ts.State)
 		}
 	}
-	if n := w.retry(); n != 2 {
+	all := func(taskKey) bool { return true }
+	if n := w.retry(all); n != 2 {
 		t.Fatalf("retry with no broker: %d records wait, want 2 (the newest of each task)", n)
 	}
 	if b, err = kafka.StartBroker(kafka.BrokerConfig{Listen: addr, DataDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	w.timeout = 30 * time.Second
-	if n := w.retry(); n != 0 {
+	if n := w.retry(all); n != 0 {
 		t.Fatalf("retry with the broker back: %d records still wait", n)
 	}
 	v, err := ctl.ReadStatus(ctx)
@@ -84,7 +85,7 @@ func TestStatusWriterKeepsWhatTheBrokerMissed(t *testing.T) {
 	if err := w.write(a, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := w.retry(); n != 0 {
+	if n := w.retry(all); n != 0 {
 		t.Fatalf("%d records wait after a newer write succeeded", n)
 	}
 	if v, err = ctl.ReadStatus(ctx); err != nil {
@@ -92,5 +93,27 @@ func TestStatusWriterKeepsWhatTheBrokerMissed(t *testing.T) {
 	}
 	if ts, ok := v.Tasks[a.pipeline][a.task]; ok {
 		t.Errorf("task 0 is %s in the status topic, want its status deleted", ts.State)
+	}
+
+	// A task that moved to another worker: its waiting record is dropped
+	// rather than written over what the new owner wrote; a waiting delete
+	// is still written.
+	w.pending[a] = status(a, control.Failed)
+	w.pending[other] = nil
+	moved := control.TaskStatus{Pipeline: a.pipeline, Task: a.task, State: control.Running, WorkerID: "w2"}
+	if err := newStatusWriter(ctl).write(a, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.retry(func(k taskKey) bool { return k != a }); n != 0 {
+		t.Fatalf("%d records wait after a retry with the broker up", n)
+	}
+	if v, err = ctl.ReadStatus(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ts := v.Tasks[a.pipeline][a.task]; ts.WorkerID != "w2" || ts.State != control.Running {
+		t.Errorf("moved task 0 is %s on %q in the status topic, want RUNNING on w2 (its new owner)", ts.State, ts.WorkerID)
+	}
+	if ts, ok := v.Tasks[other.pipeline][other.task]; ok {
+		t.Errorf("task 1 is %s in the status topic, want its waiting delete written", ts.State)
 	}
 }

@@ -573,9 +573,17 @@ func (s *supervisor) syncMetrics(t *task) {
 	t.metrics.AddFailed(d[3])
 }
 
+// owns says whether the group assigned the task to this worker (any task
+// before the first assignment).
+func (s *supervisor) owns(key taskKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.assigned == nil || s.assigned[key]
+}
+
 // report writes the counts of running tasks whose counts moved.
 func (s *supervisor) report() {
-	if n := s.status.retry(); n > 0 {
+	if n := s.status.retry(s.owns); n > 0 {
 		s.w.log.Warn("task status records still waiting for the broker", "records", n)
 	}
 	st, sv := s.w.snapshot()
