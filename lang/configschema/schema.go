@@ -130,6 +130,14 @@ type Schema struct {
 	// RequiredWith: when an attribute is set, the ones it requires must
 	// be set too.
 	RequiredWith []Requirement `json:"required_with,omitempty"`
+
+	// Check reports, with Errors of RuleCheck, what the rules above
+	// cannot say about the top-level attributes together, e.g. that a
+	// mirror on the fleet's own cluster does not list its target among
+	// the topics it reads. It runs after the groups, on the values
+	// CheckGroups gets (Attribute.Coerce types one); pipectl validate
+	// reports its Errors at the attribute they name. Optional.
+	Check func(values map[string]any) []*Error `json:"-"`
 }
 
 // Requirement says that when Attribute is set, every attribute of

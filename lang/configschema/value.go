@@ -30,7 +30,8 @@ type Sensitive struct{ Value any }
 // Rule names the rule of a schema that a configuration breaks.
 type Rule uint8
 
-// The rules: one per check of Coerce, ResolvePath and CheckGroups.
+// The rules: one per check of Coerce, ResolvePath and CheckGroups, and the
+// plugin's own (Schema.Check).
 const (
 	RuleType          Rule = iota + 1 // the value is not of the attribute's type
 	RuleRequired                      // a required attribute is missing
@@ -47,6 +48,7 @@ const (
 	RuleAtLeastOneOf                  // none of an AtLeastOneOf group set
 	RuleConflictsWith                 // more than one of a ConflictsWith group set
 	RuleRequiredWith                  // an attribute set without those it requires
+	RuleCheck                         // a rule of the plugin's own (Schema.Check)
 )
 
 var ruleNames = [...]string{
@@ -65,6 +67,7 @@ var ruleNames = [...]string{
 	RuleAtLeastOneOf:  "at_least_one_of",
 	RuleConflictsWith: "conflicts_with",
 	RuleRequiredWith:  "required_with",
+	RuleCheck:         "check",
 }
 
 func (r Rule) String() string {
@@ -496,7 +499,7 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // CheckGroups checks the schema's ExactlyOneOf, AtLeastOneOf, ConflictsWith
 // and RequiredWith groups against values, the top-level attributes of a
-// configuration. An attribute counts as set when values holds it with a
+// configuration, and then the schema's Check. An attribute counts as set when values holds it with a
 // value other than nil and other than its default. An error about a set
 // attribute names it (lang points at it); one about a group none of whose
 // attributes is set names none.
@@ -568,6 +571,9 @@ func (s *Schema) CheckGroups(values map[string]any) []*Error {
 			errs = append(errs, &Error{Rule: RuleRequiredWith, Attribute: r.Attribute, Summary: "Missing required argument",
 				Detail: fmt.Sprintf("The attribute %q needs %s to be set too.", r.Attribute, join(missing, "and"))})
 		}
+	}
+	if s.Check != nil {
+		errs = append(errs, s.Check(values)...)
 	}
 	return errs
 }

@@ -1,6 +1,9 @@
 package kafka
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -83,6 +86,7 @@ var SourceSchema = configschema.Schema{
 	AtLeastOneOf:  [][]string{notItself},
 	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
 	RequiredWith:  clusterRequirements(),
+	Check:         checkSource,
 }
 
 // SinkSchema is the configuration of sink "kafka".
@@ -118,3 +122,34 @@ type (
 )
 
 var _ TopicsNeeder = (*mirror)(nil)
+
+// checkSource refuses a mirror of the fleet's own cluster (no brokers) that
+// lists its fixed target topic among the topics it reads: it would read
+// what it writes. Open refuses it too (notIntoItself); this says so at
+// validate. A topics_regex that matches the target leaves it out instead.
+func checkSource(values map[string]any) []*configschema.Error {
+	if values["brokers"] != nil {
+		return nil
+	}
+	topicAttr := configschema.Attribute{Name: "topic", Type: configschema.String}
+	topicsAttr := configschema.Attribute{Name: "topics", Type: configschema.ListOfString}
+	fixed, err := topicAttr.Coerce(values["topic"])
+	if err != nil {
+		return nil // the attribute's own check says what is wrong
+	}
+	topics, err := topicsAttr.Coerce(values["topics"])
+	if err != nil {
+		return nil
+	}
+	name, _ := fixed.(string)
+	list, _ := topics.([]string)
+	if name == "" || !slices.Contains(list, name) {
+		return nil
+	}
+	shown := fmt.Sprintf("%q", name)
+	if _, hidden := values["topic"].(configschema.Sensitive); hidden {
+		shown = "(sensitive value)"
+	}
+	return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "topic", Summary: "Mirror into itself",
+		Detail: fmt.Sprintf("Topic %s is one of topics too: on the fleet's own cluster this source would read what it writes. Set another topic or topic_prefix, or brokers for another cluster.", shown)}}
+}
