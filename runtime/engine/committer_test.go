@@ -597,9 +597,21 @@ func TestCommitterAnswer(t *testing.T) {
 		Transforms: []control.TransformSpec{{Name: "keep", Filter: "value.keep"}}}
 	a := sinkArgs(c, mustCompile(t, "sink.test.answer", spec, reg))
 	r := runTask(t, a)
-	waitFor(t, "three PreCommits", func() bool {
+	// Three PreCommits alone do not say that every partition was read: a
+	// poll may bring some partitions only (one whose offset loaded later
+	// comes with a later fetch, after the broker's fetch wait), and
+	// partition 1, never committed, has the task ask every interval
+	// meanwhile. A partition first handled after the stop began is not
+	// read at all. So wait until PreCommit was given every partition's
+	// last offset: each answer is committed before the next poll.
+	waitFor(t, "PreCommits of every partition's last offset", func() bool {
 		sink.mu.Lock()
 		defer sink.mu.Unlock()
+		for p := range int32(3) {
+			if sink.written[connector.TopicPartition{Topic: "in", Partition: p}] != 10 {
+				return false
+			}
+		}
 		return sink.calls >= 3
 	})
 	if _, err := r.stop(t); err != nil {
