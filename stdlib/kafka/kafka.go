@@ -125,8 +125,8 @@ var _ TopicsNeeder = (*mirror)(nil)
 
 // checkSource refuses a mirror of the fleet's own cluster (no brokers) that
 // lists its fixed target topic among the topics it reads: it would read
-// what it writes. Open refuses it too (notIntoItself); this says so at
-// validate. A topics_regex that matches the target leaves it out instead.
+// what it writes. A topics_regex that matches the target leaves it out
+// instead (skipTargets).
 func checkSource(values map[string]any) []*configschema.Error {
 	if values["brokers"] != nil {
 		return nil
@@ -148,7 +148,7 @@ func checkSource(values map[string]any) []*configschema.Error {
 	}
 	shown := fmt.Sprintf("%q", name)
 	if _, hidden := values["topic"].(configschema.Sensitive); hidden {
-		shown = "(sensitive value)"
+		shown = configschema.Redacted
 	}
 	return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "topic", Summary: "Mirror into itself",
 		Detail: fmt.Sprintf("Topic %s is one of topics too: on the fleet's own cluster this source would read what it writes. Set another topic or topic_prefix, or brokers for another cluster.", shown)}}

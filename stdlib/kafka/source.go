@@ -70,10 +70,8 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
-	if len(cfg.Brokers) == 0 {
-		if err := notIntoItself(counts, pattern != "", fixed, prefix); err != nil {
-			return fmt.Errorf("source kafka: %w", err)
-		}
+	if len(cfg.Brokers) == 0 && pattern != "" {
+		skipTargets(counts, fixed, prefix)
 	}
 
 	// Target topics, and what they need.
@@ -195,27 +193,17 @@ func sourceTopics(ctx context.Context, opts []kgo.Opt, topics []string, pattern 
 	return counts, nil
 }
 
-// notIntoItself keeps a source that mirrors topics of the fleet's own
-// cluster from reading what it writes: a topic matched by a regular
-// expression is left out when it is a target (it starts with the prefix,
-// or it is the fixed topic), and a listed topic that is its own target is
-// an error. The schema requires topic or topic_prefix without brokers.
-func notIntoItself(counts map[string]int32, byPattern bool, fixed, prefix string) error {
+// skipTargets leaves out of a topics_regex mirror of the fleet's own
+// cluster the topics it writes (they start with the prefix, or are the
+// fixed topic), so that it never reads what it wrote. A listed topic that
+// would be its own target is refused before, by the schema (checkSource),
+// which also requires topic or topic_prefix without brokers.
+func skipTargets(counts map[string]int32, fixed, prefix string) {
 	for t := range counts {
-		target := prefix + t
-		if fixed != "" {
-			target = fixed
-		}
-		isTarget := t == target || t == fixed || prefix != "" && strings.HasPrefix(t, prefix)
-		switch {
-		case !isTarget:
-		case byPattern:
+		if t == fixed || prefix != "" && strings.HasPrefix(t, prefix) {
 			delete(counts, t)
-		case t == target:
-			return fmt.Errorf("topic %q of the fleet's own cluster would be mirrored into itself: set topic_prefix or topic, or brokers for another cluster", t)
 		}
 	}
-	return nil
 }
 
 // TopicsNeeded lists the topics of the fleet's cluster this source writes
