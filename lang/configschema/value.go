@@ -499,10 +499,10 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // CheckGroups checks the schema's ExactlyOneOf, AtLeastOneOf, ConflictsWith
 // and RequiredWith groups against values, the top-level attributes of a
-// configuration, and then the schema's Check. An attribute counts as set when values holds it with a
-// value other than nil and other than its default. An error about a set
-// attribute names it (lang points at it); one about a group none of whose
-// attributes is set names none.
+// configuration, and then the schema's Check. An attribute counts as set
+// when values holds it with a value other than nil and other than its
+// default. An error about a set attribute names it (lang points at it);
+// one about a group none of whose attributes is set names none.
 func (s *Schema) CheckGroups(values map[string]any) []*Error {
 	isSet := func(name string) bool {
 		v := values[name]

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+
+	"github.com/pipectl/pipectl/lang/configschema"
 )
 
 // Cluster says how to reach a Kafka cluster, as plain data: seed brokers,
@@ -26,22 +28,19 @@ type ClusterSASL struct {
 	Password  string
 }
 
-// redacted stands for the password wherever a ClusterSASL is shown.
-const redacted = "(sensitive value)"
-
 // Format prints s with its password redacted, whatever the verb.
 func (s ClusterSASL) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "{Mechanism:%s Username:%s Password:%s}", s.Mechanism, s.Username, redacted)
+	fmt.Fprintf(f, "{Mechanism:%s Username:%s Password:%s}", s.Mechanism, s.Username, configschema.Redacted)
 }
 
 // LogValue logs s with its password redacted.
 func (s ClusterSASL) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("mechanism", s.Mechanism), slog.String("username", s.Username), slog.String("password", redacted))
+	return slog.GroupValue(slog.String("mechanism", s.Mechanism), slog.String("username", s.Username), slog.String("password", configschema.Redacted))
 }
 
 // MarshalJSON writes s with its password redacted.
 func (s ClusterSASL) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct{ Mechanism, Username, Password string }{s.Mechanism, s.Username, redacted})
+	return json.Marshal(struct{ Mechanism, Username, Password string }{s.Mechanism, s.Username, configschema.Redacted})
 }
 
 // ClusterTLS is how to dial the brokers with TLS. File names are absolute

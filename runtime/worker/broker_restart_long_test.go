@@ -161,8 +161,9 @@ source "generator" "geos" {
 
 // fileIDs counts the ids of a file sink's JSON lines. Every line that ends
 // in a newline must be a JSON object with an id; a torn line among them
-// fails the test. What follows the last newline is returned as torn: a sink may be writing it right now, and a
-// worker killed in the middle of a write leaves it for the next one to cut.
+// fails the test. What follows the last newline is returned as torn: a
+// sink may be writing it right now, and a worker killed in the middle of a
+// write leaves it for the next one to cut.
 func fileIDs(t *testing.T, path string) (ids map[int]int, torn string) {
 	t.Helper()
 	ids = map[int]int{}
