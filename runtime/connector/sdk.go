@@ -39,7 +39,7 @@ type Record struct {
 	Headers   []Header
 	Topic     string
 	Partition int32 // sources: -1 lets the producer choose; sinks: the record's partition
-	Offset    int64 // sinks: the record's offset
+	Offset    int64 // sinks: the record's offset; sources: set for Source.Acked
 	Timestamp time.Time
 
 	// Sources only: the source partition the record came from (e.g.
@@ -184,6 +184,10 @@ type Source interface {
 	//     Transforms may have changed the records' keys, values and
 	//     headers; SourcePartition and SourceOffset are as the source set
 	//     them.
+	//   - Topic, Partition and Offset say where Kafka stored each record
+	//     (Kafka Connect's commitRecord metadata: a mirror keeps offset
+	//     syncs with them). Offset is -1 for a record that is not in its
+	//     topic: dropped by a filter, or sent to the dead-letter topic.
 	//
 	// Records are not always acknowledged: when the task fails, or its
 	// stop runs out of time, the records polled since the last Acked

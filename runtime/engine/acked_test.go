@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,13 +127,17 @@ func (f *ackFixture) check(pipeline string, committed bool) func([]connector.Rec
 				problems = append(problems, fmt.Sprintf("saved offset next=%d, want %d or more", next, want))
 			}
 		}
-		keys, err := readKeys(ctx, f.c.cfg, "out", committed)
+		at, err := readPositions(ctx, f.c.cfg, "out", committed)
 		if err != nil {
 			return append(problems, err.Error())
 		}
 		for _, r := range recs {
-			if keys[fmt.Sprint(r.Key)] == 0 {
+			where := at[fmt.Sprint(r.Key)]
+			switch {
+			case len(where) == 0:
 				problems = append(problems, fmt.Sprintf("%s not in the topic", r.Key))
+			case !slices.Contains(where, position{r.Topic, r.Partition, r.Offset}):
+				problems = append(problems, fmt.Sprintf("%s acknowledged at %s/%d@%d, stored at %v", r.Key, r.Topic, r.Partition, r.Offset, where))
 			}
 		}
 		return problems
@@ -142,6 +147,27 @@ func (f *ackFixture) check(pipeline string, committed bool) func([]connector.Rec
 // readKeys reads a topic from its start to its end (read_committed with
 // committed: to its last stable offset) and counts the keys.
 func readKeys(ctx context.Context, cfg kafka.Config, topic string, committed bool) (map[string]int, error) {
+	at, err := readPositions(ctx, cfg, topic, committed)
+	if err != nil {
+		return nil, err
+	}
+	keys := make(map[string]int, len(at))
+	for k, where := range at {
+		keys[k] = len(where)
+	}
+	return keys, nil
+}
+
+// position is where a record is stored.
+type position struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+// readPositions reads a topic as readKeys does and returns where each key
+// is stored.
+func readPositions(ctx context.Context, cfg kafka.Config, topic string, committed bool) (map[string][]position, error) {
 	iso := kgo.ReadUncommitted()
 	if committed {
 		iso = kgo.ReadCommitted()
@@ -169,7 +195,7 @@ func readKeys(ctx context.Context, cfg kafka.Config, topic string, committed boo
 			left[o.Partition] = o.Offset
 		}
 	})
-	keys := map[string]int{}
+	keys := map[string][]position{}
 	for len(left) > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -181,7 +207,7 @@ func readKeys(ctx context.Context, cfg kafka.Config, topic string, committed boo
 				return
 			}
 			if !r.Attrs.IsControl() {
-				keys[string(r.Key)]++
+				keys[string(r.Key)] = append(keys[string(r.Key)], position{r.Topic, r.Partition, r.Offset})
 			}
 			if r.Offset == end-1 {
 				delete(left, r.Partition)

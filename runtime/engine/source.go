@@ -25,6 +25,7 @@ const maxInflight = 32
 type batch struct {
 	polled  []connector.Record
 	out     []kgo.Record // the records for Kafka
+	from    []int32      // from[j] is the index in polled of out[j]
 	dead    []kgo.Record // dead-letter records of failed ones
 	offsets map[string]SourceOffset
 
@@ -252,6 +253,7 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 		nh += len(polled[i].Headers)
 	}
 	b.out = make([]kgo.Record, 0, len(polled))
+	b.from = make([]int32, 0, len(polled))
 	slab := make([]kgo.RecordHeader, 0, nh)
 	var need map[string]int32
 	lastKnown := "\x00"
@@ -286,6 +288,7 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 			}
 		}
 		b.out = append(b.out, kr)
+		b.from = append(b.from, int32(i))
 	}
 	if need != nil {
 		if err := s.ensureTopics(s.budget.ctx, need); err != nil {
@@ -495,9 +498,26 @@ wait:
 		return nil
 	}
 	for _, b := range settled {
+		b.written()
 		s.src.Acked(b.polled)
 	}
 	return nil
+}
+
+// written sets the Topic, Partition and Offset of each polled record to
+// where Kafka stored it, or Offset to -1 for one that a filter dropped, that
+// failed or that went to the dead-letter topic, for Acked.
+func (b *batch) written() {
+	for i := range b.polled {
+		b.polled[i].Offset = -1
+	}
+	for j, i := range b.from {
+		if o := b.out[j].Offset; o >= 0 {
+			b.polled[i].Topic = b.out[j].Topic
+			b.polled[i].Partition = b.out[j].Partition
+			b.polled[i].Offset = o
+		}
+	}
 }
 
 // settle deals with the produce failures of an acknowledged batch: it
@@ -552,6 +572,7 @@ func (s *sourceLoop) settle(ctx context.Context, b *batch) error {
 	}
 	dead := make([]*kgo.Record, 0, len(refused))
 	for _, f := range refused {
+		f.r.Offset = -1 // not in Kafka: Acked says so (written)
 		s.counters.Failed.Add(1)
 		s.counters.setLastError(f.err)
 		ref := &recordRef{topic: f.r.Topic, partition: -1, offset: -1}
@@ -604,6 +625,7 @@ func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) erro
 	}
 	if err == nil {
 		for _, b := range s.unacked {
+			b.written()
 			s.src.Acked(b.polled)
 		}
 	}
