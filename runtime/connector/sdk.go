@@ -110,6 +110,7 @@ type DirectExpr interface {
 // TaskContext is what a task knows about itself and the worker.
 type TaskContext struct {
 	Pipeline string // the pipeline's address, e.g. source.generator.orders
+	Fleet    string // the fleet's name; "" when the task runs without a worker
 	Task     int    // this task's index, from 0
 	Tasks    int    // how many tasks the pipeline runs
 	// Config holds the plugin's attributes, checked against its schema

@@ -186,6 +186,7 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 	}
 	return &connector.TaskContext{
 		Pipeline:  t.p.address,
+		Fleet:     t.a.Fleet,
 		Task:      t.a.Task,
 		Tasks:     t.p.Tasks(),
 		Config:    deepCopy(t.p.config).(map[string]any),
