@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -59,6 +60,13 @@ type SourceConfig struct {
 	Topic       string   `pipectl:"topic"`
 	TopicPrefix string   `pipectl:"topic_prefix"`
 	StartFrom   string   `pipectl:"start_from"`
+
+	OffsetSyncs        bool          `pipectl:"offset_syncs"`
+	OffsetLagMax       int64         `pipectl:"offset_lag_max"`
+	Groups             []string      `pipectl:"groups"`
+	GroupsRegex        string        `pipectl:"groups_regex"`
+	CheckpointInterval time.Duration `pipectl:"checkpoint_interval"`
+	SyncGroupOffsets   bool          `pipectl:"sync_group_offsets"`
 }
 
 // SinkConfig is the configuration of sink "kafka", as SinkSchema declares
@@ -81,10 +89,16 @@ var SourceSchema = configschema.Schema{
 		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic for every mirrored record."},
 		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to the source topic name to form the target topic (e.g. \"backup.\"); the same name when empty."},
 		configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where to start in a source partition with no saved offset."},
+		configschema.Attribute{Name: "offset_syncs", Type: configschema.Bool, Default: true, Description: "Write offset syncs (where origin offsets were stored in the fleet's cluster) to the compacted topic <fleet>.mirror.<name>.offset-syncs, as MirrorMaker 2's mm2-offset-syncs; checkpoints need them."},
+		configschema.Attribute{Name: "offset_lag_max", Type: configschema.Int, Default: int64(100), Min: ptr(int64(1)), Description: "At most this many records of a partition between two offset syncs (MirrorMaker 2's offset.lag.max): a failed-over group reads again at most this many records per partition."},
+		configschema.Attribute{Name: "groups", Type: configschema.ListOfString, NonEmpty: true, Description: "Consumer groups of the origin to checkpoint: their committed offsets, translated, go to the compacted topic <fleet>.mirror.<name>.checkpoints, which pipectl mirror failover commits on the fleet's cluster."},
+		configschema.Attribute{Name: "groups_regex", Type: configschema.String, Regexp: true, Description: "Regular expression (RE2) of the origin's consumer groups to checkpoint; it must match a whole group name."},
+		configschema.Attribute{Name: "checkpoint_interval", Type: configschema.Duration, Default: "1m", MinDuration: "100ms", Description: "How often the groups' offsets are checkpointed (MirrorMaker 2's emit.checkpoints.interval.seconds)."},
+		configschema.Attribute{Name: "sync_group_offsets", Type: configschema.Bool, Default: false, Description: "Also commit the checkpointed offsets as the groups' offsets in the fleet's cluster while a group has no member there, never moving it back (MirrorMaker 2's sync.group.offsets.enabled)."},
 	),
 	ExactlyOneOf:  [][]string{{"topics", "topics_regex"}},
 	AtLeastOneOf:  [][]string{notItself},
-	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
+	ConflictsWith: [][]string{{"topic", "topic_prefix"}, {"groups", "groups_regex"}},
 	RequiredWith:  clusterRequirements(),
 	Check:         checkSource,
 }
@@ -123,11 +137,35 @@ type (
 
 var _ TopicsNeeder = (*mirror)(nil)
 
+// ptr returns a pointer to v, for the bounds of an attribute.
+func ptr[T any](v T) *T { return &v }
+
 // checkSource refuses a mirror of the fleet's own cluster (no brokers) that
 // lists its fixed target topic among the topics it reads: it would read
 // what it writes. A topics_regex that matches the target leaves it out
 // instead (skipTargets).
 func checkSource(values map[string]any) []*configschema.Error {
+	return append(checkIntoItself(values), checkCheckpoints(values)...)
+}
+
+// checkCheckpoints refuses groups to checkpoint without offset syncs, which
+// translate their offsets.
+func checkCheckpoints(values map[string]any) []*configschema.Error {
+	if values["groups"] == nil && values["groups_regex"] == nil {
+		return nil
+	}
+	attr := configschema.Attribute{Name: "offset_syncs", Type: configschema.Bool}
+	on, err := attr.Coerce(values["offset_syncs"])
+	if err != nil || on != false {
+		return nil
+	}
+	return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "offset_syncs", Summary: "Checkpoints without offset syncs",
+		Detail: "Checkpoints translate the groups' offsets with the offset syncs: set offset_syncs = true, or remove groups and groups_regex."}}
+}
+
+// checkIntoItself is the rule of checkSource for a mirror of the fleet's
+// own cluster.
+func checkIntoItself(values map[string]any) []*configschema.Error {
 	if values["brokers"] != nil {
 		return nil
 	}

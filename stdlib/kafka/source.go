@@ -40,6 +40,10 @@ type mirror struct {
 	// records.
 	target     map[string]string
 	partitions map[string]map[int32]map[string]any
+	// sync and ckpt keep the offset syncs and the checkpoints (nil when
+	// off, or without the fleet's cluster: a task run by a test).
+	sync *syncer
+	ckpt *checkpointer
 }
 
 type topicPartition struct {
@@ -135,7 +139,62 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
+	if err := s.openSyncs(ctx, tc, cfg); err != nil {
+		s.Close()
+		return fmt.Errorf("source kafka: %w", err)
+	}
 	return nil
+}
+
+// openSyncs starts the offset syncs and the checkpoints of a task that
+// mirrors partitions, on the fleet's cluster.
+func (s *mirror) openSyncs(ctx context.Context, tc *connector.TaskContext, cfg SourceConfig) error {
+	if !cfg.OffsetSyncs || tc.Cluster == nil {
+		return nil
+	}
+	fleet, err := fleetOpts(tc.Cluster)
+	if err != nil {
+		return err
+	}
+	if s.sync, err = newSyncer(ctx, fleet, OffsetSyncsTopic(tc.Fleet, tc.Pipeline), cfg.OffsetLagMax, s.log); err != nil {
+		return err
+	}
+	if err := s.sync.load(ctx, s.partitions); err != nil {
+		return err
+	}
+	if len(cfg.Groups) == 0 && cfg.GroupsRegex == "" {
+		return nil
+	}
+	s.ckpt, err = newCheckpointer(ctx, s.cl, s.sync.cl, CheckpointsTopic(tc.Fleet, tc.Pipeline), cfg, s.log)
+	return err
+}
+
+// Acked turns the acknowledged records into offset syncs.
+func (s *mirror) Acked(recs []connector.Record) {
+	if s.sync != nil {
+		s.sync.acked(recs)
+	}
+}
+
+// keepSyncs writes the offset syncs that waited long enough and takes a
+// checkpoint when one is due; a failed checkpoint is tried again at the
+// next interval.
+func (s *mirror) keepSyncs(ctx context.Context) {
+	if s.sync == nil {
+		return
+	}
+	s.sync.flush(false)
+	if s.ckpt == nil || !s.ckpt.due(time.Now()) {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cps, err := s.ckpt.run(cctx, s.partitions, s.sync.history)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("checkpoint failed", "error", err)
+		return
+	}
+	s.log.Debug("checkpoint", "partitions", len(cps))
 }
 
 // wire returns b as a record key or value: nil (a null key, a tombstone)
@@ -222,6 +281,7 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 			return nil, nil
 		}
 	}
+	s.keepSyncs(ctx)
 	pctx, cancel := context.WithTimeout(ctx, maxIdle)
 	fetches := s.cl.PollRecords(pctx, maxBatch)
 	cancel()
@@ -270,6 +330,10 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 }
 
 func (s *mirror) Close() error {
+	if s.sync != nil {
+		s.sync.close()
+		s.sync, s.ckpt = nil, nil
+	}
 	if s.cl != nil {
 		s.cl.Close()
 		s.cl = nil

@@ -1,0 +1,345 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// A mirror keeps offset syncs, as MirrorMaker 2's mm2-offset-syncs topic
+// does: points where a record of a source partition (upstream offset) was
+// stored in the fleet's cluster (downstream topic, partition and offset).
+// They are written, once the records are acknowledged, to a compacted topic
+// of the fleet's cluster, <fleet>.mirror.<name>.offset-syncs, and kept in
+// memory to translate the origin's consumer group offsets (checkpoints).
+//
+// A sync (u, d) says that origin record u is stored at d, and every origin
+// record after u at an offset after d (a later record is produced after it,
+// or again in a later run of the task, after everything before). So a group
+// that committed o on the origin may commit d on the target when o == u,
+// and d+1 when o > u: it reads again the records between u and o (at most
+// offset_lag_max of them), and never skips one.
+
+// mirrorTopic names one of a mirror's own topics in the fleet's cluster:
+// <fleet>.mirror.<name>.<what>, where name is the address without
+// "source.kafka." and with an instance key's brackets and quotes turned into
+// a dot (source.kafka.dr["eu"] is dr.eu). Without a fleet (a task run by a
+// test) the fleet part is "pipectl".
+func mirrorTopic(fleet, address, what string) string {
+	if fleet == "" {
+		fleet = "pipectl"
+	}
+	name := strings.TrimPrefix(address, "source.kafka.")
+	name = strings.NewReplacer(`["`, ".", `"]`, "", "[", ".", "]", "", `"`, "").Replace(name)
+	var sb strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('_')
+		}
+	}
+	return fleet + ".mirror." + sb.String() + "." + what
+}
+
+// OffsetSyncsTopic names the offset syncs topic of the mirror at address.
+func OffsetSyncsTopic(fleet, address string) string {
+	return mirrorTopic(fleet, address, "offset-syncs")
+}
+
+// CheckpointsTopic names the checkpoints topic of the mirror at address:
+// the origin's group offsets, translated.
+func CheckpointsTopic(fleet, address string) string {
+	return mirrorTopic(fleet, address, "checkpoints")
+}
+
+// syncKey and syncValue are an offset sync record's key and value (JSON).
+type syncKey struct {
+	Topic     string `json:"topic"` // of the origin
+	Partition int32  `json:"partition"`
+}
+
+type syncValue struct {
+	Upstream   int64  `json:"upstream"`
+	Topic      string `json:"downstream_topic"`
+	Partition  int32  `json:"downstream_partition"`
+	Downstream int64  `json:"downstream"`
+}
+
+// maxSyncs is how many syncs a partition's history keeps; older ones are
+// thinned out, so that it reaches far back with fewer points.
+const maxSyncs = 64
+
+// syncHistory holds a source partition's offset syncs in the order they were
+// written, for one downstream partition.
+type syncHistory struct {
+	topic     string
+	partition int32
+	syncs     []syncValue
+	pending   *syncValue // the last acknowledged record, not yet a sync
+	lastAt    time.Time  // when the last sync was written
+}
+
+// add records s. When the history is full it drops every other sync of
+// its older half but the oldest, so that it keeps reaching back to the
+// first sync, with points further apart the older they are.
+func (h *syncHistory) add(s syncValue) {
+	if h.topic != s.Topic || h.partition != s.Partition {
+		// Records now go elsewhere (a transform routes them): what was
+		// known translates into another partition.
+		h.syncs, h.topic, h.partition = h.syncs[:0], s.Topic, s.Partition
+	}
+	h.syncs = append(h.syncs, s)
+	if len(h.syncs) > maxSyncs {
+		half := len(h.syncs) / 2
+		kept := h.syncs[:0]
+		for i, x := range h.syncs {
+			if i == 0 || i >= half || i%2 == 1 {
+				kept = append(kept, x)
+			}
+		}
+		h.syncs = kept
+	}
+}
+
+// translate returns the downstream offset a group that committed offset
+// (the next record to read) on the origin may commit: from the newest sync
+// at or before it. ok is false when every sync is after it.
+func (h *syncHistory) translate(offset int64) (int64, bool) {
+	for i := len(h.syncs) - 1; i >= 0; i-- {
+		s := h.syncs[i]
+		switch {
+		case s.Upstream == offset:
+			return s.Downstream, true
+		case s.Upstream < offset:
+			return s.Downstream + 1, true
+		}
+	}
+	return 0, false
+}
+
+// syncer writes a mirror task's offset syncs and keeps their history.
+type syncer struct {
+	cl      *kgo.Client // the fleet's cluster
+	log     *slog.Logger
+	topic   string
+	lagMax  int64
+	history map[syncKey]*syncHistory
+	failed  atomic.Bool // a write failed since the last one that did not
+}
+
+// syncIdle is how long the last record of a partition may wait to become a
+// sync when no other record comes, so that a caught-up group translates
+// exactly.
+const syncIdle = time.Second
+
+func newSyncer(ctx context.Context, fleet []kgo.Opt, topic string, lagMax int64, log *slog.Logger) (*syncer, error) {
+	cl, err := kgo.NewClient(append(fleet, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(50*time.Millisecond))...)
+	if err != nil {
+		return nil, err
+	}
+	s := &syncer{cl: cl, log: log, topic: topic, lagMax: max(lagMax, 1), history: map[syncKey]*syncHistory{}}
+	if err := ensureCompacted(ctx, cl, topic); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("creating the offset syncs topic %s: %w", topic, err)
+	}
+	return s, nil
+}
+
+// ensureCompacted creates topic, one compacted partition, unless it exists.
+func ensureCompacted(ctx context.Context, cl *kgo.Client, topic string) error {
+	compact := "compact"
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": &compact}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil
+	}
+	return classify(err)
+}
+
+// load reads the syncs written before, for the partitions this task
+// mirrors, so that a restarted task translates offsets older than its own
+// syncs.
+func (s *syncer) load(ctx context.Context, mine map[string]map[int32]map[string]any) error {
+	recs, err := readCompacted(ctx, s.cl, s.topic)
+	if err != nil {
+		return fmt.Errorf("reading the offset syncs topic %s: %w", s.topic, err)
+	}
+	for _, r := range recs {
+		var k syncKey
+		var v syncValue
+		if json.Unmarshal(r.Key, &k) != nil || json.Unmarshal(r.Value, &v) != nil {
+			s.log.Warn("offset sync record not understood, skipped", "topic", s.topic, "offset", r.Offset)
+			continue
+		}
+		if _, ok := mine[k.Topic][k.Partition]; ok {
+			s.historyOf(k).add(v)
+		}
+	}
+	return nil
+}
+
+func (s *syncer) historyOf(k syncKey) *syncHistory {
+	h := s.history[k]
+	if h == nil {
+		h = &syncHistory{}
+		s.history[k] = h
+	}
+	return h
+}
+
+// acked turns acknowledged records into syncs: the first of a partition in
+// this run, one offset_lag_max after the last sync, and the last one of a
+// partition after syncIdle (flush).
+func (s *syncer) acked(recs []connector.Record) {
+	for i := range recs {
+		r := &recs[i]
+		if r.Offset < 0 {
+			continue // filtered or dead-lettered: not in the target
+		}
+		k, up, ok := upstream(r)
+		if !ok {
+			continue
+		}
+		v := syncValue{Upstream: up, Topic: r.Topic, Partition: r.Partition, Downstream: r.Offset}
+		h := s.historyOf(k)
+		last := len(h.syncs) - 1
+		switch {
+		case last < 0, h.lastAt.IsZero(), h.topic != v.Topic, h.partition != v.Partition,
+			v.Upstream-h.syncs[last].Upstream >= s.lagMax, v.Upstream < h.syncs[last].Upstream:
+			s.write(k, h, v)
+		default:
+			h.pending = &v
+		}
+	}
+	s.flush(false)
+}
+
+// flush writes the pending last records that waited syncIdle (all: every
+// one).
+func (s *syncer) flush(all bool) {
+	now := time.Now()
+	for k, h := range s.history {
+		if h.pending != nil && (all || now.Sub(h.lastAt) >= syncIdle) {
+			s.write(k, h, *h.pending)
+		}
+	}
+}
+
+func (s *syncer) write(k syncKey, h *syncHistory, v syncValue) {
+	h.add(v)
+	h.pending, h.lastAt = nil, time.Now()
+	key, _ := json.Marshal(k)
+	value, _ := json.Marshal(v)
+	s.cl.Produce(context.Background(), &kgo.Record{Key: key, Value: value}, func(_ *kgo.Record, err error) {
+		// A lost sync only makes translation coarser: the ones before
+		// stay true.
+		switch {
+		case err == nil:
+			s.failed.Store(false)
+		case !s.failed.Swap(true):
+			s.log.Warn("writing an offset sync failed", "topic", s.topic, "error", err)
+		}
+	})
+}
+
+// upstream returns the source partition of a mirrored record and its
+// offset there (the source offset is the one after it).
+func upstream(r *connector.Record) (syncKey, int64, bool) {
+	topic, _ := r.SourcePartition["topic"].(string)
+	p, ok1 := r.SourcePartition["partition"].(int64)
+	next, ok2 := r.SourceOffset["offset"].(int64)
+	if topic == "" || !ok1 || !ok2 {
+		return syncKey{}, 0, false
+	}
+	return syncKey{Topic: topic, Partition: int32(p)}, next - 1, true
+}
+
+func (s *syncer) close() {
+	s.flush(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.cl.Flush(ctx)
+	s.cl.Close()
+}
+
+// readCompacted reads topic from its start to its current end.
+func readCompacted(ctx context.Context, cl *kgo.Client, topic string) ([]*kgo.Record, error) {
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	assign := map[int32]kgo.Offset{}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if start, ok := starts.Lookup(topic, o.Partition); ok && o.Offset > start.Offset {
+			assign[o.Partition] = kgo.NewOffset().At(start.Offset)
+			left[o.Partition] = o.Offset
+		}
+	})
+	if len(assign) == 0 {
+		return nil, nil
+	}
+	opts := cl.Opts()
+	rd, err := kgo.NewClient(append(opts[:len(opts):len(opts)],
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}), kgo.FetchMaxWait(200*time.Millisecond))...)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var recs []*kgo.Record
+	for len(left) > 0 {
+		fs := rd.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return nil, classify(ferr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := left[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			recs = append(recs, r)
+			if r.Offset >= end-1 {
+				delete(left, r.Partition)
+			}
+		})
+		// A compacted tail may end before the end offset: stop at the
+		// high watermark of what was fetched.
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if end, ok := left[p.Partition]; ok && p.HighWatermark >= end && len(p.Records) == 0 {
+				delete(left, p.Partition)
+			}
+		})
+	}
+	return recs, nil
+}
