@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -636,6 +637,7 @@ func (pl *planner) diff() {
 			c.Reason = plan.ReasonCannotUpdate
 			c.Attrs, c.Hidden, c.ReplacePaths = diffAttrs(pr, d, func([]string) bool { return true })
 		default:
+			pr = pl.withNewDefaults(pr, d)
 			pl.update(c, pr, d, replace[addr])
 			if c.Action == plan.NoOp && (c.Moved() || c.Importing()) {
 				c.Attrs, c.Hidden, _ = diffAttrs(pr, d, nil)
@@ -655,6 +657,64 @@ func (pl *planner) diff() {
 		}
 		pl.p.Changes = append(pl.p.Changes, c)
 	}
+}
+
+// withNewDefaults returns pr, a pipeline of the state, with the
+// attributes its plugin and converters gained since it was stored filled
+// in, where the configuration d leaves them at their defaults: a pipectl
+// that adds an attribute with a default does not show every pipeline of its
+// type as changed, nor restart their tasks.
+func (pl *planner) withNewDefaults(pr, d *control.Resource) *control.Resource {
+	if pr.Kind != control.KindPipeline || pr.Pipeline == nil || d.Pipeline == nil || pl.in.Plugins == nil {
+		return pr
+	}
+	p, dp := *pr.Pipeline, d.Pipeline
+	changed := false
+	fill := func(kind configschema.Kind, typ string, old, now map[string]any) map[string]any {
+		schema, ok := pl.in.Plugins.Schema(kind, typ)
+		if !ok {
+			return old
+		}
+		var out map[string]any
+		for _, a := range schema.Attributes {
+			v, set := now[a.Name]
+			if _, had := old[a.Name]; had || !set || a.Default == nil || !jsonEqual(v, a.Default) {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]any, len(old)+1)
+				maps.Copy(out, old)
+			}
+			out[a.Name] = v
+		}
+		if out == nil {
+			return old
+		}
+		changed = true
+		return out
+	}
+	if p.Type == dp.Type {
+		p.Config = fill(p.Kind, p.Type, p.Config, dp.Config)
+	}
+	for _, c := range []struct{ old, now *control.ConverterSpec }{{&p.KeyConverter, &dp.KeyConverter}, {&p.ValueConverter, &dp.ValueConverter}} {
+		if c.old.Type == c.now.Type && c.old.Type != "" {
+			c.old.Config = fill(configschema.Converter, c.old.Type, c.old.Config, c.now.Config)
+		}
+	}
+	if !changed {
+		return pr
+	}
+	out := *pr
+	out.Pipeline = &p
+	return &out
+}
+
+// jsonEqual reports whether two values encode to the same JSON: a stored
+// value (a float64 from JSON) and a schema default (an int64) alike.
+func jsonEqual(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 // update compares a resource that exists in both.

@@ -603,3 +603,46 @@ source "generator" "gone" {
 		t.Error("drift is not sorted")
 	}
 }
+
+// TestPlanNewDefaults checks that a pipeline stored by an older pipectl,
+// before its plugin gained attributes with defaults, plans as unchanged
+// while the configuration leaves them at their defaults, and as an update
+// of just that attribute when it sets another value.
+func TestPlanNewDefaults(t *testing.T) {
+	reg, keys := registry(t), testKeys(t)
+	const src = `
+fleet {
+  name = "shop"
+}
+
+source "kafka" "dr" {
+  brokers      = ["origin:9092"]
+  topics       = ["orders"]
+  topic_prefix = "backup."
+}
+`
+	cfg := load(t, "", src)
+	st := stateOf(t, cfg, keys)
+	old := st.Resources["source.kafka.dr"].Pipeline
+	for _, name := range []string{"offset_syncs", "offset_lag_max", "checkpoint_interval", "sync_group_offsets"} {
+		if _, ok := old.Config[name]; !ok {
+			t.Fatalf("the stored pipeline has no %s: %v", name, old.Config)
+		}
+		delete(old.Config, name)
+	}
+	p, diags := planner.Plan(planner.Input{Config: cfg, Plugins: reg, Keys: keys, State: st, Live: liveOf(st)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := summary(p); len(got) != 0 {
+		t.Errorf("plan of a pipeline stored without the new defaults: %v; want no changes", got)
+	}
+	p, diags = planner.Plan(planner.Input{Config: load(t, "", edit(src, `topic_prefix = "backup."`, "topic_prefix = \"backup.\"\n  offset_lag_max = 10")),
+		Plugins: reg, Keys: keys, State: st, Live: liveOf(st)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if diff := cmp.Diff([]string{"~ source.kafka.dr [offset_lag_max] offsets=kept"}, summary(p)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+}
