@@ -95,6 +95,7 @@ func (c *checkpointer) run(ctx context.Context, mine map[string]map[int32]map[st
 	fetched := c.origin.FetchManyOffsets(ctx, groups...)
 	now := time.Now()
 	var out []Checkpoint
+	floors := map[syncKey]int64{}
 	for _, g := range slices.Sorted(maps.Keys(fetched)) {
 		resp := fetched[g]
 		if resp.Err != nil {
@@ -110,7 +111,11 @@ func (c *checkpointer) run(ctx context.Context, mine map[string]map[int32]map[st
 			if _, ok := mine[o.Topic][o.Partition]; !ok {
 				return
 			}
-			h := history[syncKey{Topic: o.Topic, Partition: o.Partition}]
+			k := syncKey{Topic: o.Topic, Partition: o.Partition}
+			if f, ok := floors[k]; !ok || o.At < f {
+				floors[k] = o.At
+			}
+			h := history[k]
 			if h == nil {
 				return
 			}
@@ -122,6 +127,12 @@ func (c *checkpointer) run(ctx context.Context, mine map[string]map[int32]map[st
 			out = append(out, Checkpoint{Group: g, Topic: h.topic, Partition: h.partition, SourceTopic: o.Topic,
 				Upstream: o.At, Downstream: d, Metadata: o.Metadata, Time: now})
 		})
+	}
+	for k, h := range history {
+		h.floor = -1
+		if f, ok := floors[k]; ok {
+			h.floor = f
+		}
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -276,5 +287,50 @@ func ReadCheckpoints(ctx context.Context, cl *kgo.Client, topic string, groups [
 	slices.SortFunc(out, func(a, b Checkpoint) int {
 		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
+	return out, nil
+}
+
+// Failover actions: what CommitCheckpoints does with a checkpoint.
+const (
+	FailoverCommit = "commit" // the group moves to the checkpoint
+	FailoverKeep   = "keep"   // the group is there or further already
+	FailoverRefuse = "refuse" // the group has members in the fleet's cluster
+)
+
+// FailoverPartition is a checkpoint and what a failover does with it.
+type FailoverPartition struct {
+	Checkpoint
+	State   string // the group's state in the fleet's cluster (Dead: none)
+	Current int64  // the group's offset there now; -1 when it has none
+	Action  string // FailoverCommit, FailoverKeep or FailoverRefuse
+}
+
+// PlanFailover says, for each checkpoint, what CommitCheckpoints with
+// strict would do, and from what.
+func PlanFailover(ctx context.Context, adm *kadm.Client, cps []Checkpoint) ([]FailoverPartition, error) {
+	var groups []string
+	for _, cp := range cps {
+		if !slices.Contains(groups, cp.Group) {
+			groups = append(groups, cp.Group)
+		}
+	}
+	states, committed, err := GroupStates(ctx, adm, groups)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FailoverPartition, len(cps))
+	for i, cp := range cps {
+		fp := FailoverPartition{Checkpoint: cp, State: states[cp.Group], Current: -1, Action: FailoverCommit}
+		if at, ok := committed[checkpointKey{Group: cp.Group, Topic: cp.Topic, Partition: cp.Partition}]; ok {
+			fp.Current = at
+		}
+		switch {
+		case !inactive(fp.State):
+			fp.Action = FailoverRefuse
+		case fp.Current >= cp.Downstream:
+			fp.Action = FailoverKeep
+		}
+		out[i] = fp
+	}
 	return out, nil
 }

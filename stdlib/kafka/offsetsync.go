@@ -78,9 +78,16 @@ type syncValue struct {
 	Downstream int64  `json:"downstream"`
 }
 
-// maxSyncs is how many syncs a partition's history keeps; older ones are
-// thinned out, so that it reaches far back with fewer points.
-const maxSyncs = 64
+// How many syncs a partition's history keeps. A group's offset translates
+// to within offset_lag_max records when the syncs after it are all kept,
+// so the syncs from the oldest offset of the checkpointed groups on (the
+// floor) are kept, up to maxKept; the ones before the floor are thinned
+// to about maxSyncs/2, reaching back to the first with points further
+// apart the older they are.
+const (
+	maxSyncs = 64
+	maxKept  = 8192
+)
 
 // syncHistory holds a source partition's offset syncs in the order they were
 // written, for one downstream partition.
@@ -88,13 +95,17 @@ type syncHistory struct {
 	topic     string
 	partition int32
 	syncs     []syncValue
-	pending   *syncValue // the last acknowledged record, not yet a sync
-	lastAt    time.Time  // when the last sync was written
+	// floor is the oldest offset of the checkpointed groups on this
+	// partition at the last checkpoint; -1 keeps every sync (up to
+	// maxKept): no checkpoint yet, or no group has an offset here.
+	floor   int64
+	pending *syncValue // the last acknowledged record, not yet a sync
+	lastAt  time.Time  // when the last sync was written
 }
 
-// add records s. When the history is full it drops every other sync of
-// its older half but the oldest, so that it keeps reaching back to the
-// first sync, with points further apart the older they are.
+func newSyncHistory() *syncHistory { return &syncHistory{floor: -1} }
+
+// add records s, and thins the history when it is full (maxSyncs, maxKept).
 func (h *syncHistory) add(s syncValue) {
 	if h.topic != s.Topic || h.partition != s.Partition {
 		// Records now go elsewhere (a transform routes them): what was
@@ -102,16 +113,32 @@ func (h *syncHistory) add(s syncValue) {
 		h.syncs, h.topic, h.partition = h.syncs[:0], s.Topic, s.Partition
 	}
 	h.syncs = append(h.syncs, s)
-	if len(h.syncs) > maxSyncs {
-		half := len(h.syncs) / 2
-		kept := h.syncs[:0]
-		for i, x := range h.syncs {
-			if i == 0 || i >= half || i%2 == 1 {
-				kept = append(kept, x)
-			}
-		}
-		h.syncs = kept
+	if len(h.syncs) <= maxSyncs {
+		return
 	}
+	old := 0 // the syncs before the floor, oldest first
+	if h.floor >= 0 {
+		for old < len(h.syncs) && h.syncs[old].Upstream < h.floor {
+			old++
+		}
+	}
+	switch {
+	case old > maxSyncs/2:
+		h.thin(old)
+	case len(h.syncs) > maxKept:
+		h.thin(len(h.syncs) / 2)
+	}
+}
+
+// thin drops every other sync of the first n but the oldest.
+func (h *syncHistory) thin(n int) {
+	kept := h.syncs[:0]
+	for i, x := range h.syncs {
+		if i == 0 || i >= n || i%2 == 1 {
+			kept = append(kept, x)
+		}
+	}
+	h.syncs = kept
 }
 
 // translate returns the downstream offset a group that committed offset
@@ -137,7 +164,10 @@ type syncer struct {
 	topic   string
 	lagMax  int64
 	history map[syncKey]*syncHistory
-	failed  atomic.Bool // a write failed since the last one that did not
+	// keep is true when checkpoints translate with the history; without
+	// them only the last sync of a partition is kept.
+	keep   bool
+	failed atomic.Bool // a write failed since the last one that did not
 }
 
 // syncIdle is how long the last record of a partition may wait to become a
@@ -186,7 +216,7 @@ func (s *syncer) load(ctx context.Context, mine map[string]map[int32]map[string]
 			s.log.Warn("offset sync record not understood, skipped", "topic", s.topic, "offset", r.Offset)
 			continue
 		}
-		if _, ok := mine[k.Topic][k.Partition]; ok {
+		if _, ok := mine[k.Topic][k.Partition]; ok && s.keep {
 			s.historyOf(k).add(v)
 		}
 	}
@@ -196,7 +226,7 @@ func (s *syncer) load(ctx context.Context, mine map[string]map[int32]map[string]
 func (s *syncer) historyOf(k syncKey) *syncHistory {
 	h := s.history[k]
 	if h == nil {
-		h = &syncHistory{}
+		h = newSyncHistory()
 		s.history[k] = h
 	}
 	return h
@@ -242,6 +272,9 @@ func (s *syncer) flush(all bool) {
 
 func (s *syncer) write(k syncKey, h *syncHistory, v syncValue) {
 	h.add(v)
+	if !s.keep {
+		h.syncs = append(h.syncs[:0], v)
+	}
 	h.pending, h.lastAt = nil, time.Now()
 	key, _ := json.Marshal(k)
 	value, _ := json.Marshal(v)

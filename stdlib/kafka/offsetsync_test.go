@@ -7,7 +7,7 @@ import "testing"
 // syncs prove; after a task restart (upstream offsets again from an earlier
 // point) the newest sync at or before the offset wins.
 func TestSyncHistoryTranslate(t *testing.T) {
-	h := &syncHistory{}
+	h := newSyncHistory()
 	for _, s := range []syncValue{{Upstream: 0, Downstream: 10}, {Upstream: 100, Downstream: 110}, {Upstream: 150, Downstream: 160},
 		// restarted from 120: copies again after 160
 		{Upstream: 120, Downstream: 161}} {
@@ -31,29 +31,44 @@ func TestSyncHistoryTranslate(t *testing.T) {
 	}
 }
 
-// TestSyncHistoryThins checks that a full history keeps its newest syncs
-// and reaches back to its oldest with fewer points.
+// TestSyncHistoryThins checks what a full history keeps: every sync from
+// the floor (the oldest group offset) on, fewer before it, always the
+// oldest and the newest; and at most maxKept without a floor.
 func TestSyncHistoryThins(t *testing.T) {
-	h := &syncHistory{}
-	for i := range int64(10 * maxSyncs) {
+	const floor = 30_000
+	h := newSyncHistory()
+	h.floor = floor
+	for i := range int64(1000) {
 		h.add(syncValue{Upstream: i * 100, Downstream: i * 100})
-	}
-	if len(h.syncs) > maxSyncs {
-		t.Fatalf("%d syncs kept; want at most %d", len(h.syncs), maxSyncs)
-	}
-	newest := h.syncs[len(h.syncs)-1].Upstream
-	if newest != (10*maxSyncs-1)*100 {
-		t.Errorf("newest sync %d dropped", newest)
-	}
-	if got, _ := h.translate(newest - 100); got != newest-100 {
-		t.Errorf("recent offset translated to %d; want %d", got, newest-100)
-	}
-	if oldest := h.syncs[0].Upstream; oldest != 0 {
-		t.Errorf("oldest sync kept is %d: the history does not reach back", oldest)
 	}
 	for i := 1; i < len(h.syncs); i++ {
 		if h.syncs[i].Upstream <= h.syncs[i-1].Upstream {
 			t.Fatalf("syncs out of order at %d: %v", i, h.syncs)
 		}
+	}
+	if h.syncs[0].Upstream != 0 || h.syncs[len(h.syncs)-1].Upstream != 99_900 {
+		t.Errorf("oldest %d and newest %d; want 0 and 99900 kept", h.syncs[0].Upstream, h.syncs[len(h.syncs)-1].Upstream)
+	}
+	before := 0
+	for _, s := range h.syncs {
+		if s.Upstream < floor {
+			before++
+		}
+	}
+	if after := len(h.syncs) - before; after != 700 || before > maxSyncs/2+1 {
+		t.Errorf("%d syncs before the floor and %d from it; want at most %d, and all 700", before, after, maxSyncs/2+1)
+	}
+	for o := int64(floor); o < 100_000; o += 37 {
+		if got, _ := h.translate(o); got > o || got <= o-100 {
+			t.Fatalf("offset %d after the floor translated to %d; want within one sync interval", o, got)
+		}
+	}
+
+	h = newSyncHistory()
+	for i := range int64(3 * maxKept) {
+		h.add(syncValue{Upstream: i, Downstream: i})
+	}
+	if len(h.syncs) > maxKept || h.syncs[0].Upstream != 0 {
+		t.Errorf("without a floor: %d syncs from %d; want at most %d from 0", len(h.syncs), h.syncs[0].Upstream, maxKept)
 	}
 }

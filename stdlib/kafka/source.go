@@ -159,11 +159,12 @@ func (s *mirror) openSyncs(ctx context.Context, tc *connector.TaskContext, cfg S
 	if s.sync, err = newSyncer(ctx, fleet, OffsetSyncsTopic(tc.Fleet, tc.Pipeline), cfg.OffsetLagMax, s.log); err != nil {
 		return err
 	}
-	if err := s.sync.load(ctx, s.partitions); err != nil {
-		return err
-	}
 	if len(cfg.Groups) == 0 && cfg.GroupsRegex == "" {
 		return nil
+	}
+	s.sync.keep = true
+	if err := s.sync.load(ctx, s.partitions); err != nil {
+		return err
 	}
 	s.ckpt, err = newCheckpointer(ctx, s.cl, s.sync.cl, CheckpointsTopic(tc.Fleet, tc.Pipeline), cfg, s.log)
 	return err

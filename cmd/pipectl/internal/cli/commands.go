@@ -37,6 +37,7 @@ var commands = []*command{
 	resumeCommand,
 	restartCommand,
 	offsetsCommand,
+	mirrorCommand,
 	brokerCommand,
 	versionCommand,
 }
