@@ -1,6 +1,14 @@
-# Mirroring: copy every orders.* topic of a cluster into this fleet's
-# cluster under a "backup." prefix, keeping key, value, headers, timestamp
-# and partition. Records pass through as bytes (ELT): nothing is decoded.
+# Mirroring for disaster recovery: copy every orders.* topic of a cluster
+# into this fleet's cluster under a "backup." prefix, keeping key, value,
+# headers, timestamp and partition. Records pass through as bytes (ELT):
+# nothing is decoded. The consumer groups in failover_groups are
+# checkpointed: their offsets on the origin, translated into the copy, so
+# that when the origin is lost they resume on the copy with nothing skipped:
+#
+#   pipectl mirror failover -groups billing source.kafka.orders examples/pipelines/mirror
+#
+# shows per group and partition the offset it commits, and commits it once
+# approved (docs/mirroring.md).
 #
 # As written it mirrors topics of the fleet's own cluster, which a demo
 # generator fills, so that it runs on the embedded broker:
@@ -31,6 +39,12 @@ variable "origin_username" {
   type        = string
   description = "SCRAM-SHA-512 user on the origin cluster; null for none."
   default     = null
+}
+
+variable "failover_groups" {
+  type        = list(string)
+  description = "Consumer groups of the origin to checkpoint, for pipectl mirror failover."
+  default     = ["billing", "shipping"]
 }
 
 variable "origin_password" {
@@ -68,4 +82,7 @@ source "kafka" "orders" {
   key_converter   = "bytes"
   value_converter = "bytes"
   tasks           = 3
+
+  groups              = var.failover_groups
+  checkpoint_interval = "10s"
 }
