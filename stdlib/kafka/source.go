@@ -40,6 +40,7 @@ type mirror struct {
 	// records.
 	target     map[string]string
 	partitions map[string]map[int32]map[string]any
+	repl       replication // names targets, leaves out and skips what came from the fleet (policy.go)
 }
 
 type topicPartition struct {
@@ -70,18 +71,19 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
+	if s.repl, err = newReplication(ctx, cfg, opts, tc.Cluster); err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
 	if len(cfg.Brokers) == 0 && pattern != "" {
 		skipTargets(counts, fixed, prefix)
 	}
+	s.repl.leaveOut(counts)
 
 	// Target topics, and what they need.
 	s.target = map[string]string{}
 	names := slices.Sorted(maps.Keys(counts))
 	for _, t := range names {
-		name := prefix + t
-		if fixed != "" {
-			name = fixed
-		}
+		name := s.repl.topic(t)
 		s.target[t] = name
 		if i := slices.IndexFunc(s.needed, func(r TopicRequest) bool { return r.Name == name }); i >= 0 {
 			s.needed[i].Partitions = max(s.needed[i].Partitions, counts[t])
@@ -246,13 +248,13 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 		return nil, classify(fetchErr)
 	}
 	recs := make([]connector.Record, 0, n)
+	var slab []connector.Header // the headers of all the records
 	fetches.EachRecord(func(r *kgo.Record) {
-		var headers []connector.Header
-		if len(r.Headers) > 0 {
-			headers = make([]connector.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				headers[i] = connector.Header{Key: h.Key, Value: h.Value}
-			}
+		headers, skip := s.repl.headers(r, &slab)
+		if skip {
+			// It came from the fleet's cluster. Its offset is saved with
+			// the next record of its partition that is not skipped.
+			return
 		}
 		recs = append(recs, connector.Record{
 			Key:             wire(r.Key),
