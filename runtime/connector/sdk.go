@@ -51,6 +51,13 @@ type Record struct {
 	// last record of a source partition in the records one Poll returns.
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
+	// Skip (sources only) marks a record the source read but does not
+	// hand on, only its position: the worker writes nothing for it and
+	// saves its SourceOffset as for any other record (a kafka source
+	// skips the records that came from the fleet's own cluster). Only
+	// SourcePartition and SourceOffset of a skipped record count; it is
+	// counted as filtered, and Acked receives it with the others.
+	Skip bool
 }
 
 // WireBytes returns the bytes of a key or value that already is bytes:
