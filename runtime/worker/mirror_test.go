@@ -100,7 +100,9 @@ func (s *mirrorSide) produce(t *testing.T, values ...string) {
 // without waiting a fixed time, each side then produces a marker: a
 // single partition keeps order, so once each marker has crossed, every
 // record before it in the other side's topic was read by the mirror (and
-// skipped, or handed on) before the marker was.
+// skipped, or handed on) before the marker was. Under identity, a mirror
+// whose source topic ends with records it skipped still saves the offset
+// past them.
 func TestActiveActive(t *testing.T) {
 	for _, policy := range []string{"identity", "default"} {
 		t.Run(policy, func(t *testing.T) {
@@ -148,12 +150,33 @@ source "kafka" "from_%s" {
 				e, w := east.records(t, copyOf("west")), west.records(t, copyOf("east"))
 				return slices.Contains(e, "w4 "+west.id) && slices.Contains(w, "e4 "+east.id), fmt.Sprintf("east %v, west %v", e, w)
 			})
-			east.produce(t, "east-marker")
+			// West's marker first, then east's: west's orders ends with a
+			// copy from east, which east's mirror reads last and skips.
 			west.produce(t, "west-marker")
-			eventually(t, 60*time.Second, "the markers crossed", func() (bool, string) {
-				e, w := east.records(t, copyOf("west")), west.records(t, copyOf("east"))
-				return slices.Contains(e, "west-marker "+west.id) && slices.Contains(w, "east-marker "+east.id), fmt.Sprintf("east %v, west %v", e, w)
+			eventually(t, 60*time.Second, "west's marker crossed", func() (bool, string) {
+				e := east.records(t, copyOf("west"))
+				return slices.Contains(e, "west-marker "+west.id), fmt.Sprintf("east %v", e)
 			})
+			east.produce(t, "east-marker")
+			eventually(t, 60*time.Second, "east's marker crossed", func() (bool, string) {
+				w := west.records(t, copyOf("east"))
+				return slices.Contains(w, "east-marker "+east.id), fmt.Sprintf("west %v", w)
+			})
+			if policy == "identity" {
+				// East's mirror saves its offset past the records it
+				// skipped, the last ones of west's orders among them.
+				end := int64(len(west.records(t, "orders")))
+				eventually(t, 30*time.Second, "east's mirror saved the end of west's orders", func() (bool, string) {
+					offs, err := east.f.ctl.LoadOffsets(ctxFor(t, 10*time.Second), "source.kafka.from_west")
+					if err != nil {
+						return false, err.Error()
+					}
+					for _, o := range offs {
+						return fmt.Sprint(o.Offset["offset"]) == fmt.Sprint(end), fmt.Sprintf("%v, want %d", o.Offset, end)
+					}
+					return false, "no offset"
+				})
+			}
 
 			for _, side := range []struct {
 				name        string

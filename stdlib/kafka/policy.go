@@ -196,7 +196,8 @@ func (r *replication) cycle(topic string) bool {
 // slab (one array for all the records of a Poll, so that no record
 // allocates its own), with OriginHeader added when rec has none. skip is
 // true when rec's first OriginHeader is the fleet's cluster: it came from
-// there and must not go back.
+// there and must not go back; Poll hands it on as its position only
+// (Record.Skip), so that its offset is saved all the same.
 func (r *replication) headers(rec *kgo.Record, slab *[]connector.Header) (hs []connector.Header, skip bool) {
 	start := len(*slab)
 	origin := false

@@ -250,13 +250,9 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	recs := make([]connector.Record, 0, n)
 	var slab []connector.Header // the headers of all the records
 	fetches.EachRecord(func(r *kgo.Record) {
-		headers, skip := s.repl.headers(r, &slab)
-		if skip {
-			// It came from the fleet's cluster. Its offset is saved with
-			// the next record of its partition that is not skipped.
-			return
-		}
+		headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
 		recs = append(recs, connector.Record{
+			Skip:            skip,
 			Key:             wire(r.Key),
 			Value:           wire(r.Value),
 			Encoded:         true,
