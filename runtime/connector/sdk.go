@@ -179,13 +179,13 @@ type Source interface {
 	// source may rely on this:
 	//
 	//   - Every record of the slice was written to Kafka and acknowledged
-	//     by all in-sync replicas, sent to the dead-letter topic, or
-	//     dropped by a filter; and the source offsets the slice carries
-	//     (the last SourceOffset of each source partition) are saved in
-	//     the offsets topic. With delivery = "exactly_once", the
-	//     transaction that holds the records and their offsets has
-	//     committed: records of a transaction that aborted are never
-	//     acknowledged.
+	//     by all in-sync replicas, sent to the dead-letter topic,
+	//     dropped by a filter, or skipped (Record.Skip); and the source
+	//     offsets the slice carries (the last SourceOffset of each source
+	//     partition) are saved in the offsets topic. With delivery =
+	//     "exactly_once", the transaction that holds the records and
+	//     their offsets has committed: records of a transaction that
+	//     aborted are never acknowledged.
 	//   - records is the slice one Poll returned, and the calls come in
 	//     the order of the Polls, each Poll's records once per task run.
 	//     Transforms may have changed the records' keys, values and
