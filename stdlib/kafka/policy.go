@@ -192,6 +192,19 @@ func (r *replication) cycle(topic string) bool {
 	}
 }
 
+// slab returns an empty slab with room for the headers (provenance
+// included) of every record of fetches, so that headers never grows it.
+func (r *replication) slab(fetches kgo.Fetches) []connector.Header {
+	n := 0
+	fetches.EachRecord(func(rec *kgo.Record) {
+		n += len(rec.Headers)
+		if r.origin != nil {
+			n++
+		}
+	})
+	return make([]connector.Header, 0, n)
+}
+
 // headers returns the headers of the mirrored record of rec, appended to
 // slab (one array for all the records of a Poll, so that no record
 // allocates its own), with OriginHeader added when rec has none. skip is

@@ -248,7 +248,7 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 		return nil, classify(fetchErr)
 	}
 	recs := make([]connector.Record, 0, n)
-	var slab []connector.Header // the headers of all the records
+	slab := s.repl.slab(fetches) // the headers of all the records
 	fetches.EachRecord(func(r *kgo.Record) {
 		headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
 		recs = append(recs, connector.Record{
