@@ -20,7 +20,9 @@
 // MirrorMaker 2's cycle detection), and the provenance header
 // (OriginHeader, the origin cluster's id) that records mirrored from
 // another cluster carry, by which a record that came from the fleet's
-// cluster is skipped, so that an active/active pair never loops.
+// cluster is skipped, so that an active/active pair never loops. A skipped
+// record goes to the worker as its position only (Record.Skip), so that
+// its offset is saved; Acked receives it with the others.
 //
 // The sink produces with an idempotent producer (acks = "all"; acks =
 // "leader" turns idempotence off), lets the producer pick partitions by
