@@ -51,6 +51,13 @@ type Record struct {
 	// last record of a source partition in the records one Poll returns.
 	SourcePartition map[string]any
 	SourceOffset    map[string]any
+	// Skip (sources only) marks a record the source read but does not
+	// hand on, only its position: the worker writes nothing for it and
+	// saves its SourceOffset as for any other record (a kafka source
+	// skips the records that came from the fleet's own cluster). Only
+	// SourcePartition and SourceOffset of a skipped record count; it is
+	// counted as filtered, and Acked receives it with the others.
+	Skip bool
 }
 
 // WireBytes returns the bytes of a key or value that already is bytes:
@@ -173,13 +180,13 @@ type Source interface {
 	// source may rely on this:
 	//
 	//   - Every record of the slice was written to Kafka and acknowledged
-	//     by all in-sync replicas, sent to the dead-letter topic, or
-	//     dropped by a filter; and the source offsets the slice carries
-	//     (the last SourceOffset of each source partition) are saved in
-	//     the offsets topic. With delivery = "exactly_once", the
-	//     transaction that holds the records and their offsets has
-	//     committed: records of a transaction that aborted are never
-	//     acknowledged.
+	//     by all in-sync replicas, sent to the dead-letter topic,
+	//     dropped by a filter, or skipped (Record.Skip); and the source
+	//     offsets the slice carries (the last SourceOffset of each source
+	//     partition) are saved in the offsets topic. With delivery =
+	//     "exactly_once", the transaction that holds the records and
+	//     their offsets has committed: records of a transaction that
+	//     aborted are never acknowledged.
 	//   - records is the slice one Poll returned, and the calls come in
 	//     the order of the Polls, each Poll's records once per task run.
 	//     Transforms may have changed the records' keys, values and

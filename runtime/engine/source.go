@@ -262,6 +262,10 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 		if rec.SourceOffset != nil {
 			b.offsets[s.keys.key(rec.SourcePartition)] = SourceOffset{Partition: rec.SourcePartition, Offset: rec.SourceOffset}
 		}
+		if rec.Skip {
+			s.counters.Filtered.Add(1)
+			continue
+		}
 		kr, keep, stage, err := s.convert(rec, &slab)
 		if err != nil {
 			if err := s.recordFailed(b, stage, err, rec); err != nil {

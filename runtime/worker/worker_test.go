@@ -519,7 +519,8 @@ source "file" "app" {
 }
 
 // TestMirror mirrors a topic of a second broker into the fleet's broker,
-// keeping keys, headers and partitions, and creating the target topic.
+// keeping keys, headers and partitions, adding the provenance header (the
+// origin's cluster id), and creating the target topic.
 func TestMirror(t *testing.T) {
 	f := newFixture(t, "dr")
 	_, origin := kafkatest.Start(t)
@@ -539,6 +540,10 @@ func TestMirror(t *testing.T) {
 	}
 	if err := ocl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
+	}
+	meta, err := kadm.NewClient(ocl).BrokerMetadata(ctx)
+	if err != nil || meta.Cluster == "" {
+		t.Fatalf("origin's cluster id %q: %v", meta.Cluster, err)
 	}
 	f.apply(fmt.Sprintf(`
 source "kafka" "mirror" {
@@ -568,7 +573,8 @@ source "kafka" "mirror" {
 	for i := range 200 {
 		r := got[fmt.Sprint("k", i)]
 		if r == nil || r.Partition != int32(i%4) || string(r.Value) != fmt.Sprintf(`{"id":%d}`, i) ||
-			len(r.Headers) != 1 || string(r.Headers[0].Value) != fmt.Sprint(i) {
+			len(r.Headers) != 2 || string(r.Headers[0].Value) != fmt.Sprint(i) ||
+			r.Headers[1].Key != "pipectl.mirror.origin" || string(r.Headers[1].Value) != meta.Cluster {
 			t.Fatalf("record %d mirrored as %+v", i, r)
 		}
 	}

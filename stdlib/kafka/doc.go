@@ -14,6 +14,16 @@
 // target topics must exist with at least the source's partitions: the
 // source lists them through TopicsNeeder for the worker to create.
 //
+// policy.go holds the replication policy (MirrorMaker 2's): how target
+// topics are named (prefix, default <alias>.<topic>, identity), which
+// source topics came from the fleet's cluster by their name (target_alias,
+// MirrorMaker 2's cycle detection), and the provenance header
+// (OriginHeader, the origin cluster's id) that records mirrored from
+// another cluster carry, by which a record that came from the fleet's
+// cluster is skipped, so that an active/active pair never loops. A skipped
+// record goes to the worker as its position only (Record.Skip), so that
+// its offset is saved; Acked receives it with the others.
+//
 // The sink produces with an idempotent producer (acks = "all"; acks =
 // "leader" turns idempotence off), lets the producer pick partitions by
 // key, and reports failures at Flush, retriable ones marked with

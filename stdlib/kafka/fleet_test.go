@@ -23,8 +23,9 @@ import (
 
 // TestSourceMirrorsTheFleetsCluster checks that a kafka source without
 // brokers mirrors topics of the fleet's own cluster (TaskContext.Cluster),
-// and that a topic it writes (one that starts with the prefix) is never
-// mirrored again, although the regular expression matches it.
+// that a topic it writes (one that starts with the prefix) is never
+// mirrored again, although the regular expression matches it, and that
+// records keep their headers as they are.
 func TestSourceMirrorsTheFleetsCluster(t *testing.T) {
 	fleet := newCluster(t, map[string]int32{"orders": 3, "other": 1, "backup.orders": 3})
 	sourceRecords(t, fleet)
@@ -43,6 +44,9 @@ func TestSourceMirrorsTheFleetsCluster(t *testing.T) {
 	for _, r := range got {
 		if r.Topic != "backup.orders" || r.SourcePartition["topic"] != "orders" {
 			t.Errorf("mirrored %v to %s; want orders to backup.orders only", r.SourcePartition, r.Topic)
+		}
+		if len(r.Headers) != 2 {
+			t.Errorf("headers %v; want the record's own two (no provenance header within one cluster)", r.Headers)
 		}
 	}
 }

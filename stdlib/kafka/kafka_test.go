@@ -18,15 +18,16 @@ import (
 )
 
 // cluster is an in-process broker on a random port with the given topics
-// (name → partitions) created.
+// (name → partitions) created. Its cluster id is kfake's "kfake" unless
+// opts set one.
 type cluster struct {
 	addrs []string
 	cl    *kgo.Client
 }
 
-func newCluster(t *testing.T, topics map[string]int32) *cluster {
+func newCluster(t *testing.T, topics map[string]int32, opts ...kfake.Opt) *cluster {
 	t.Helper()
-	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	fake, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +171,16 @@ func wantOrder(topic string, p, i int64) mirrored {
 	n := p*10 + i
 	return mirrored{
 		Key: []byte(fmt.Sprintf("k%d", n)), Value: []byte(fmt.Sprintf(`{"n":%d}`, n)), Encoded: true,
-		Headers: []connector.Header{{Key: "h", Value: []byte(fmt.Sprint(n))}, {Key: "bin", Value: []byte{0xff}}},
+		Headers: []connector.Header{{Key: "h", Value: []byte(fmt.Sprint(n))}, {Key: "bin", Value: []byte{0xff}}, originKfake},
 		Topic:   topic, Partition: int32(p), Timestamp: ms(n),
 		SourcePartition: map[string]any{"topic": "orders", "partition": p},
 		SourceOffset:    map[string]any{"offset": i + 1},
 	}
 }
+
+// originKfake is the provenance header of a record mirrored from a
+// cluster of kfake's default id.
+var originKfake = connector.Header{Key: kafka.OriginHeader, Value: []byte("kfake")}
 
 func timeEqual(a, b time.Time) bool { return a.Equal(b) }
 
@@ -222,7 +227,7 @@ func TestSourceResumesAndSplits(t *testing.T) {
 	}
 	t1 := openSource(t, config, 1, 2, saved)
 	want1 := []mirrored{wantOrder("all", 1, 1), {
-		Key: nil, Value: nil, Encoded: true, Topic: "all", Partition: 0, Timestamp: ms(99),
+		Key: nil, Value: nil, Encoded: true, Headers: []connector.Header{originKfake}, Topic: "all", Partition: 0, Timestamp: ms(99),
 		SourcePartition: map[string]any{"topic": "other", "partition": int64(0)},
 		SourceOffset:    map[string]any{"offset": int64(1)},
 	}}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,15 @@ func mirrorTopic(fleet, address, what string) string {
 	}
 	return fleet + ".mirror." + sb.String() + "." + what
 }
+
+// mirrorInternalRE matches the names mirrorTopic builds.
+var mirrorInternalRE = regexp.MustCompile(`\.mirror\.[A-Za-z0-9_.-]+\.(offset-syncs|checkpoints)$`)
+
+// mirrorInternal reports whether topic is one of a mirror's own topics,
+// which a topics_regex never mirrors (MirrorMaker 2 leaves its internal
+// topics out the same way): in an active/active pair they would be copied
+// into the other cluster.
+func mirrorInternal(topic string) bool { return mirrorInternalRE.MatchString(topic) }
 
 // OffsetSyncsTopic names the offset syncs topic of the mirror at address.
 func OffsetSyncsTopic(fleet, address string) string {

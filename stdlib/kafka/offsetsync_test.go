@@ -72,3 +72,18 @@ func TestSyncHistoryThins(t *testing.T) {
 		t.Errorf("without a floor: %d syncs from %d; want at most %d from 0", len(h.syncs), h.syncs[0].Upstream, maxKept)
 	}
 }
+
+// TestMirrorInternal checks that the names of a mirror's own topics are
+// recognised, and ordinary topics are not.
+func TestMirrorInternal(t *testing.T) {
+	for _, name := range []string{OffsetSyncsTopic("dr", "source.kafka.orders"), CheckpointsTopic("", `source.kafka.dr["eu"]`), "B." + OffsetSyncsTopic("f", "source.kafka.x")} {
+		if !mirrorInternal(name) {
+			t.Errorf("%s is not recognised as a mirror's own topic", name)
+		}
+	}
+	for _, name := range []string{"orders", "mirror.checkpoints", "orders.offset-syncs", "dr.mirror.orders"} {
+		if mirrorInternal(name) {
+			t.Errorf("%s is taken for a mirror's own topic", name)
+		}
+	}
+}

@@ -44,6 +44,7 @@ type mirror struct {
 	// off, or without the fleet's cluster: a task run by a test).
 	sync *syncer
 	ckpt *checkpointer
+	repl replication // names targets, leaves out and skips what came from the fleet (policy.go)
 }
 
 type topicPartition struct {
@@ -74,18 +75,19 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
+	if s.repl, err = newReplication(ctx, cfg, opts, tc.Cluster); err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
 	if len(cfg.Brokers) == 0 && pattern != "" {
 		skipTargets(counts, fixed, prefix)
 	}
+	s.repl.leaveOut(counts)
 
 	// Target topics, and what they need.
 	s.target = map[string]string{}
 	names := slices.Sorted(maps.Keys(counts))
 	for _, t := range names {
-		name := prefix + t
-		if fixed != "" {
-			name = fixed
-		}
+		name := s.repl.topic(t)
 		s.target[t] = name
 		if i := slices.IndexFunc(s.needed, func(r TopicRequest) bool { return r.Name == name }); i >= 0 {
 			s.needed[i].Partitions = max(s.needed[i].Partitions, counts[t])
@@ -209,7 +211,7 @@ func wire(b []byte) any {
 
 // sourceTopics returns the partition count of each topic to mirror: the
 // listed ones (each must exist) or those whose whole name matches pattern
-// (internal topics excluded).
+// (internal topics, and the mirrors' own, excluded).
 func sourceTopics(ctx context.Context, opts []kgo.Opt, topics []string, pattern string) (map[string]int32, error) {
 	var re *regexp.Regexp
 	if pattern != "" {
@@ -246,7 +248,7 @@ func sourceTopics(ctx context.Context, opts []kgo.Opt, topics []string, pattern 
 		return counts, nil
 	}
 	for name, d := range details {
-		if d.Err == nil && !d.IsInternal && re.MatchString(name) && len(d.Partitions) > 0 {
+		if d.Err == nil && !d.IsInternal && !mirrorInternal(name) && re.MatchString(name) && len(d.Partitions) > 0 {
 			counts[name] = int32(len(d.Partitions))
 		}
 	}
@@ -307,15 +309,11 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 		return nil, classify(fetchErr)
 	}
 	recs := make([]connector.Record, 0, n)
+	slab := s.repl.slab(fetches) // the headers of all the records
 	fetches.EachRecord(func(r *kgo.Record) {
-		var headers []connector.Header
-		if len(r.Headers) > 0 {
-			headers = make([]connector.Header, len(r.Headers))
-			for i, h := range r.Headers {
-				headers[i] = connector.Header{Key: h.Key, Value: h.Value}
-			}
-		}
+		headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
 		recs = append(recs, connector.Record{
+			Skip:            skip,
 			Key:             wire(r.Key),
 			Value:           wire(r.Value),
 			Encoded:         true,

@@ -24,6 +24,12 @@
 #   PIPECTL_VAR_origin_password=... pipectl dev \
 #     -var 'origin_brokers=["origin.example:9092"]' -var origin_username=mirror \
 #     examples/pipelines/mirror
+#
+# For disaster recovery both ways (active/active), each cluster's fleet
+# mirrors the other with replication_policy = "default" (MirrorMaker 2's
+# <alias>.<topic> names, with source_alias and target_alias) or
+# "identity": records that came from this fleet's cluster are never
+# mirrored back (docs/plugins.md, "Mirroring between clusters").
 
 fleet {
   name = "dr"
