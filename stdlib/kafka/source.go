@@ -44,6 +44,7 @@ type mirror struct {
 	// off, or without the fleet's cluster: a task run by a test).
 	sync *syncer
 	ckpt *checkpointer
+	lags lagTracker // lag.go
 }
 
 type topicPartition struct {
@@ -134,6 +135,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	s.cl, err = kgo.NewClient(append(opts,
 		kgo.ConsumePartitions(assign),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // for the lag: they move the position (Poll skips them)
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)...)
 	if err != nil {
@@ -306,8 +308,12 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	if n == 0 {
 		return nil, classify(fetchErr)
 	}
+	s.lags.observe(fetches, s.partitions, time.Now())
 	recs := make([]connector.Record, 0, n)
 	fetches.EachRecord(func(r *kgo.Record) {
+		if r.Attrs.IsControl() {
+			return
+		}
 		var headers []connector.Header
 		if len(r.Headers) > 0 {
 			headers = make([]connector.Header, len(r.Headers))
