@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
 	"github.com/pipectl/pipectl/runtime/worker"
@@ -100,5 +103,76 @@ source "generator" "gen" {
 	}
 	if gen.Lag != nil {
 		t.Errorf("generator task reports a lag of %d, want none", *gen.Lag)
+	}
+}
+
+// behindSource is a source plugin that polls nothing and says it is
+// behind by a fixed amount on two source partitions: what the worker adds
+// up and shows of a lag is then known exactly.
+type behindSource struct{ connector.UnimplementedSource }
+
+func (behindSource) Open(context.Context, *connector.TaskContext) error { return nil }
+func (behindSource) Close() error                                       { return nil }
+
+func (behindSource) Poll(ctx context.Context) ([]connector.Record, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(time.Second):
+		return nil, nil
+	}
+}
+
+func (behindSource) Lag() []connector.SourceLag {
+	return []connector.SourceLag{
+		{Partition: map[string]any{"shard": "a"}, Records: 40, Latency: 3 * time.Second},
+		{Partition: map[string]any{"shard": "b", "region": "eu"}, Records: 2, Latency: 500 * time.Millisecond},
+	}
+}
+
+// TestSourceLagTotals checks what the worker makes of a source's lag on
+// several partitions: each in /metrics, and in the status record the sum
+// of the records and the largest latency, which pipectl status reports.
+func TestSourceLagTotals(t *testing.T) {
+	f := newFixture(t, "srclagsum")
+	if err := f.reg.Register(connector.Plugin{
+		Schema:    configschema.Schema{Kind: configschema.Source, Type: "behind", Attributes: []configschema.Attribute{{Name: "topic", Type: configschema.String}}},
+		NewSource: func() connector.Source { return behindSource{} },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(`
+topic "t" {}
+source "behind" "b" {
+  topic = topic.t.name
+}
+`)
+	base, _ := f.startWorker()
+	want := []string{
+		`pipectl_source_lag{partition="shard=a",pipeline="source.behind.b",task="0"} 40`,
+		`pipectl_source_lag{partition="region=eu,shard=b",pipeline="source.behind.b",task="0"} 2`,
+		`pipectl_source_latency_seconds{partition="shard=a",pipeline="source.behind.b",task="0"} 3`,
+		`pipectl_source_latency_seconds{partition="region=eu,shard=b",pipeline="source.behind.b",task="0"} 0.5`,
+	}
+	eventually(t, 60*time.Second, "the source's lag by partition in /metrics", func() (bool, string) {
+		m := metricsText(t, base)
+		for _, w := range want {
+			if !strings.Contains(m, w) {
+				return false, "no " + w + " in\n" + m
+			}
+		}
+		return true, ""
+	})
+	var task worker.TaskReport
+	eventually(t, 30*time.Second, "the source's lag in pipectl status's report", func() (bool, string) {
+		r, err := worker.Report(ctxFor(t, 30*time.Second), f.ctl, f.fleet)
+		if err != nil || len(r.Pipelines) != 1 || len(r.Pipelines[0].Tasks) != 1 {
+			return false, fmt.Sprint(r, err)
+		}
+		task = r.Pipelines[0].Tasks[0]
+		return task.Lag != nil, fmt.Sprintf("%+v", task)
+	})
+	if *task.Lag != 42 || task.LagSeconds != 3 {
+		t.Errorf("status lag = %d records, %v s; want 42 (40 + 2) and 3 (the largest)", *task.Lag, task.LagSeconds)
 	}
 }
