@@ -41,7 +41,8 @@ func (v *View) Status(r *worker.StatusReport, asJSON bool) {
 				lag = fmt.Sprint(*t.Lag)
 			}
 			if t.LagSeconds > 0 {
-				// A source's age of its oldest last-polled record.
+				// A source that is behind: the largest age of a
+				// partition's last polled record, when polled.
 				lag += " (" + time.Duration(t.LagSeconds*float64(time.Second)).Round(100*time.Millisecond).String() + ")"
 			}
 			heard := ""
