@@ -378,3 +378,34 @@ type TopicRequest struct {
 type TopicsNeeder interface {
 	TopicsNeeded() []TopicRequest
 }
+
+// SourceLag is how far one source partition is behind the outside
+// system, as a LagReporter reports it.
+type SourceLag struct {
+	// Partition is the source partition, as the records' SourcePartition
+	// (e.g. {"topic": "orders", "partition": 0}). The worker reads it and
+	// does not keep it past the call.
+	Partition map[string]any
+	// Records is how many records the outside system holds past the last
+	// one handed over (Poll), 0 or more.
+	Records int64
+	// Latency is how old the last record handed over was when it was
+	// polled (the time of that Poll minus the record's own timestamp);
+	// 0 when the partition is caught up (Records is 0).
+	Latency time.Duration
+}
+
+// LagReporter is an optional interface of a source that knows how far
+// behind the outside system it is (a mirror of another Kafka cluster, a
+// change-data-capture source that reads a log). The worker shows what
+// Lag returns in its metrics and in the tasks' status.
+//
+// Lag may be called from another goroutine than Poll, at the same time
+// as Poll or Acked: the source makes it safe (a mutex, atomics). The
+// worker calls it after Open and before Close, at most every few seconds,
+// so it may allocate; it must not block on the outside system (it
+// answers what the source learnt in its Polls). A partition the source
+// knows nothing of yet is left out.
+type LagReporter interface {
+	Lag() []SourceLag
+}

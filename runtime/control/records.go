@@ -105,6 +105,13 @@ type TaskStatus struct {
 	// matches …"), since ProblemSince; "" when it has none.
 	Problem      string    `json:"problem,omitempty"`
 	ProblemSince time.Time `json:"problem_since,omitzero"`
+	// Lag is, on the RUNNING record of a source that reports it
+	// (connector.LagReporter), how many records its outside system holds
+	// past the last ones polled, over all its source partitions; nil
+	// otherwise. LagSeconds is the largest age of a partition's last
+	// polled record when it was polled (0: caught up).
+	Lag        *int64  `json:"lag,omitempty"`
+	LagSeconds float64 `json:"lag_seconds,omitempty"`
 }
 
 // Healthy reports whether the task does its work: RUNNING with no

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pipectl/pipectl/runtime/connector"
 )
 
 // Counters is a task's progress, updated by Run and read by the worker for
@@ -21,6 +23,9 @@ type Counters struct {
 	// produced is acknowledged and its offsets saved: the task is done
 	// but stays running until it is stopped.
 	Finished atomic.Bool
+
+	// lagFn is the running source's Lag, when it is a LagReporter.
+	lagFn atomic.Pointer[func() []connector.SourceLag]
 
 	mu       sync.Mutex
 	lastErr  string
@@ -41,4 +46,24 @@ func (c *Counters) setLastError(err error) {
 	c.mu.Lock()
 	c.lastErr, c.lastAt = err.Error(), time.Now()
 	c.mu.Unlock()
+}
+
+// SourceLag returns how far the running source is behind its outside
+// system, by source partition; nil when the task is not a source that
+// reports it (connector.LagReporter), or is not open. It calls the
+// source's Lag: call it every few seconds at most.
+func (c *Counters) SourceLag() []connector.SourceLag {
+	if fn := c.lagFn.Load(); fn != nil {
+		return (*fn)()
+	}
+	return nil
+}
+
+// reportLag makes SourceLag ask fn; nil stops it.
+func (c *Counters) reportLag(fn func() []connector.SourceLag) {
+	if fn == nil {
+		c.lagFn.Store(nil)
+		return
+	}
+	c.lagFn.Store(&fn)
 }

@@ -146,6 +146,11 @@ func (t *task) runSource(ctx context.Context) error {
 			t.log.Warn("closing the source", "error", err)
 		}
 	}()
+	if lr, ok := s.src.(connector.LagReporter); ok {
+		// Asked by the worker between Open and Close only.
+		t.counters.reportLag(lr.Lag)
+		defer t.counters.reportLag(nil)
+	}
 	if tn, ok := s.src.(connector.TopicsNeeder); ok {
 		need := map[string]int32{}
 		for _, r := range tn.TopicsNeeded() {

@@ -11,6 +11,8 @@
 //	pipectl_records_failed_total{pipeline,task}    counter: records that failed (to the DLQ or failing the task)
 //	pipectl_batch_seconds{pipeline,task}           histogram: time to process one batch
 //	pipectl_consumer_lag{pipeline,task}            gauge: records behind the end of the log (sink tasks)
+//	pipectl_source_lag{pipeline,task,partition}    gauge: records the outside system holds past the last one polled (sources that report it)
+//	pipectl_source_latency_seconds{pipeline,task,partition}  gauge: age of the last record polled when polled; 0 when caught up
 //	pipectl_task_healthy{pipeline,task}            gauge: 1 while RUNNING with nothing retried or waited for, else 0
 //
 // plus the Go runtime and process collectors, and target_info carrying the

@@ -26,8 +26,9 @@ const scopeName = "github.com/pipectl/pipectl/runtime/metrics"
 
 // Attribute keys, which become Prometheus label names.
 const (
-	attrPipeline = "pipeline"
-	attrTask     = "task"
+	attrPipeline  = "pipeline"
+	attrTask      = "task"
+	attrPartition = "partition"
 )
 
 // batchBuckets are the bucket bounds of pipectl_batch_seconds, from half a
@@ -49,6 +50,17 @@ type Lag struct {
 	Records  int64 // records between the committed position and the end of the log, summed over partitions
 }
 
+// SourceLag is how far one source partition of a task is behind the
+// outside system, reported by the callback given to
+// [Metrics.ObserveSourceLag].
+type SourceLag struct {
+	Pipeline  string // pipeline address, e.g. source.kafka.mirror
+	Task      int
+	Partition string        // the source partition, compact: "orders/0", "file=/var/log/app.log"
+	Records   int64         // records the outside system holds past the last one polled
+	Latency   time.Duration // age of the last record polled when it was polled; 0 when caught up
+}
+
 // Metrics holds a worker's instruments and the registry that exposes them.
 // Build it with [New] and release it with [Metrics.Shutdown].
 type Metrics struct {
@@ -61,6 +73,10 @@ type Metrics struct {
 	lag                       metric.Int64ObservableGauge
 
 	lagFn atomic.Pointer[func() []Lag]
+
+	srcLag     metric.Int64ObservableGauge
+	srcLatency metric.Float64ObservableGauge
+	srcLagFn   atomic.Pointer[func() []SourceLag]
 
 	healthy  metric.Int64ObservableGauge // health.go
 	healthFn atomic.Pointer[func() []Health]
@@ -146,6 +162,14 @@ func (m *Metrics) instruments(meter metric.Meter) error {
 		metric.WithDescription("Records between a sink task's committed position and the end of its topics."),
 		metric.WithUnit("{record}"))
 	errs = append(errs, err)
+	m.srcLag, err = meter.Int64ObservableGauge("pipectl.source.lag",
+		metric.WithDescription("Records the outside system holds past the last one a source task polled, by source partition."),
+		metric.WithUnit("{record}"))
+	errs = append(errs, err)
+	m.srcLatency, err = meter.Float64ObservableGauge("pipectl.source.latency",
+		metric.WithDescription("Age of the last record a source task polled, when it polled it, by source partition; 0 when caught up."),
+		metric.WithUnit("s"))
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("metrics: create instruments: %w", err)
 	}
@@ -154,6 +178,9 @@ func (m *Metrics) instruments(meter metric.Meter) error {
 	}
 	if _, err := meter.RegisterCallback(m.observeLag, m.lag); err != nil {
 		return fmt.Errorf("metrics: register lag callback: %w", err)
+	}
+	if _, err := meter.RegisterCallback(m.observeSourceLag, m.srcLag, m.srcLatency); err != nil {
+		return fmt.Errorf("metrics: register source lag callback: %w", err)
 	}
 	return nil
 }
@@ -223,6 +250,38 @@ func (m *Metrics) observeLag(_ context.Context, o metric.Observer) error {
 	}
 	for _, l := range (*fn)() {
 		o.ObserveInt64(m.lag, l.Records, m.Task(l.Pipeline, l.Task).observe...)
+	}
+	return nil
+}
+
+// ObserveSourceLag sets the function that reports the lag of source
+// partitions at each scrape; a later call replaces the earlier function
+// and nil removes it. fn runs on the scraping goroutine and must be safe
+// to call concurrently with the worker.
+func (m *Metrics) ObserveSourceLag(fn func() []SourceLag) {
+	if m == nil {
+		return
+	}
+	if fn == nil {
+		m.srcLagFn.Store(nil)
+		return
+	}
+	m.srcLagFn.Store(&fn)
+}
+
+// observeSourceLag builds an attribute set per source partition at each
+// scrape: the partitions come and go with the tasks, and a scrape is
+// seconds apart, so nothing is kept.
+func (m *Metrics) observeSourceLag(_ context.Context, o metric.Observer) error {
+	fn := m.srcLagFn.Load()
+	if fn == nil {
+		return nil
+	}
+	for _, l := range (*fn)() {
+		set := metric.WithAttributeSet(attribute.NewSet(attribute.String(attrPipeline, l.Pipeline),
+			attribute.Int(attrTask, l.Task), attribute.String(attrPartition, l.Partition)))
+		o.ObserveInt64(m.srcLag, l.Records, set)
+		o.ObserveFloat64(m.srcLatency, l.Latency.Seconds(), set)
 	}
 	return nil
 }

@@ -290,3 +290,38 @@ func BenchmarkTaskMetrics(b *testing.B) {
 		})
 	})
 }
+
+func TestObserveSourceLag(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(t.Context())
+	m.ObserveSourceLag(func() []SourceLag {
+		return []SourceLag{
+			{Pipeline: "source.kafka.dr", Task: 1, Partition: "orders/0", Records: 12, Latency: 2500 * time.Millisecond},
+			{Pipeline: "source.kafka.dr", Task: 1, Partition: "orders/1"},
+		}
+	})
+	part := func(p string) map[string]string {
+		l := labels("source.kafka.dr", "1")
+		l["partition"] = p
+		return l
+	}
+	got := scrape(t, m.Handler())
+	want := map[string]family{
+		"pipectl_source_lag": {Type: "GAUGE", Samples: []sample{
+			{Labels: part("orders/0"), Value: 12}, {Labels: part("orders/1"), Value: 0}}},
+		"pipectl_source_latency_seconds": {Type: "GAUGE", Samples: []sample{
+			{Labels: part("orders/0"), Value: 2.5}, {Labels: part("orders/1"), Value: 0}}},
+	}
+	for name, w := range want {
+		if d := cmp.Diff(w, got[name]); d != "" {
+			t.Errorf("%s (-want +got):\n%s", name, d)
+		}
+	}
+	m.ObserveSourceLag(nil)
+	if f, ok := scrape(t, m.Handler())["pipectl_source_lag"]; ok {
+		t.Errorf("source lag after removing the callback = %+v, want no family", f)
+	}
+}

@@ -95,8 +95,14 @@ type TaskReport struct {
 	Filtered  int64   `json:"records_filtered"`
 	Failed    int64   `json:"records_failed"`
 	Rate      float64 `json:"records_per_second"` // out since the task started
-	Lag       *int64  `json:"lag,omitempty"`      // sinks: records behind the end of their partitions
-	Trace     string  `json:"trace,omitempty"`
+	// Lag: a sink's records behind the end of its partitions; a source's
+	// records that its outside system holds past the last ones polled,
+	// when it reports them (connector.LagReporter). LagSeconds: the
+	// source's largest age of a partition's last polled record when it
+	// was polled, 0 when caught up.
+	Lag        *int64  `json:"lag,omitempty"`
+	LagSeconds float64 `json:"lag_seconds,omitempty"`
+	Trace      string  `json:"trace,omitempty"`
 	// Error is a FAILED task's trace in one line ("failed in stage
 	// transform: …").
 	Error string `json:"error,omitempty"`
@@ -150,8 +156,9 @@ type StatusReport struct {
 	At time.Time `json:"time"`
 }
 
-// Report reads the fleet's state and status topics (no worker needed),
-// the consumer lag of sink groups and the members of the worker group.
+// Report reads the fleet's state and status topics (no worker needed;
+// sources' lag is in their status records), the consumer lag of sink
+// groups and the members of the worker group.
 func Report(ctx context.Context, ctl *control.Control, fleetName string) (*StatusReport, error) {
 	f := ControlPlane(fleetName, "", ctl).(*fleet)
 	st, sv, err := f.state(ctx)
@@ -184,6 +191,10 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) (*Statu
 					tr.ProblemSince = &since
 				}
 				tr.Healthy = rec.Healthy()
+				if rec.Lag != nil && ts.State == api.StateRunning && res.Pipeline.Kind == configschema.Source {
+					n := *rec.Lag
+					tr.Lag, tr.LagSeconds = &n, rec.LagSeconds
+				}
 				if ts.State == api.StateRunning || rec.Starting {
 					heard := rec.Time
 					if w, ok := sv.Workers[rec.WorkerID]; ok && w.Time.After(heard) {
@@ -204,7 +215,7 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) (*Statu
 		switch res.Pipeline.Kind {
 		case configschema.Sink:
 			sinkGroups = append(sinkGroups, f.group(res.Address))
-		case configschema.Source: // no consumer group, no lag
+		case configschema.Source: // no consumer group: its lag is in its status record
 		}
 		out = append(out, pr)
 	}

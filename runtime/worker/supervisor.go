@@ -41,6 +41,10 @@ type task struct {
 	// last written to status.
 	outAtStart      int64
 	reportedProblem string
+	// sourceLag is what the source last said of its lag (nil: it says
+	// nothing), reportedLag what the status last carried; under
+	// supervisor.mu.
+	sourceLag, reportedLag *sourceLag
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
 	opened atomic.Bool
@@ -124,6 +128,7 @@ func (s *supervisor) run(ctx context.Context) error {
 		case <-s.w.kick:
 			s.reconcile(ctx)
 		case <-tick.C:
+			s.measureSourceLag()
 			s.report()
 			s.measureLag()
 			s.reconcile(ctx)
@@ -607,7 +612,7 @@ func (s *supervisor) report() {
 			rec, ok := sv.Tasks[key.pipeline][key.task]
 			stale = !ok || rec.WorkerID != s.w.id || rec.State != control.Running
 		}
-		if counts(t.counters) != t.reported || stale || problem != t.reportedProblem {
+		if counts(t.counters) != t.reported || stale || problem != t.reportedProblem || t.sourceLag.differs(t.reportedLag) {
 			moved = append(moved, t)
 		}
 	}
@@ -662,6 +667,13 @@ func (s *supervisor) putStatus(key taskKey, state control.TaskState, trace strin
 		s.mu.Lock()
 		t.reported = c
 		t.reportedProblem = ts.Problem
+		if state == control.Running {
+			t.reportedLag = t.sourceLag
+			if sl := t.sourceLag; sl != nil {
+				records := sl.records
+				ts.Lag, ts.LagSeconds = &records, sl.latency.Seconds()
+			}
+		}
 		s.mu.Unlock()
 	}
 	if err := s.status.write(key, &ts); err != nil {

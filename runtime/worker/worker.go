@@ -211,6 +211,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
 	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
 	w.metrics.ObserveLag(w.sup.lags)
+	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
 
 	runCtx, cancel := context.WithCancel(ctx)

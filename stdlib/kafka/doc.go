@@ -12,7 +12,9 @@
 // are never mirrored. It reads read_committed. Records keep key, value,
 // headers, timestamp and partition, as wire bytes (Record.Encoded). The
 // target topics must exist with at least the source's partitions: the
-// source lists them through TopicsNeeder for the worker to create.
+// source lists them through TopicsNeeder for the worker to create. It
+// reports each partition's lag (connector.LagReporter, lag.go) from what
+// its fetches said of the partition's end.
 //
 // policy.go holds the replication policy (MirrorMaker 2's): how target
 // topics are named (prefix, default <alias>.<topic>, identity), which

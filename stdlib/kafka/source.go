@@ -45,6 +45,7 @@ type mirror struct {
 	sync *syncer
 	ckpt *checkpointer
 	repl replication // names targets, leaves out and skips what came from the fleet (policy.go)
+	lags lagTracker  // lag.go
 }
 
 type topicPartition struct {
@@ -136,6 +137,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	s.cl, err = kgo.NewClient(append(opts,
 		kgo.ConsumePartitions(assign),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // for the lag: they move the position (Poll skips them)
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)...)
 	if err != nil {
@@ -308,9 +310,13 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	if n == 0 {
 		return nil, classify(fetchErr)
 	}
+	s.lags.observe(fetches, s.partitions, time.Now())
 	recs := make([]connector.Record, 0, n)
 	slab := s.repl.slab(fetches) // the headers of all the records
 	fetches.EachRecord(func(r *kgo.Record) {
+		if r.Attrs.IsControl() {
+			return
+		}
 		headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
 		recs = append(recs, connector.Record{
 			Skip:            skip,

@@ -62,3 +62,30 @@ func TestStatusHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSourceLag checks the LAG column of a source that reports its
+// lag (records, and the age of its last polled record), of a caught-up
+// one, and of a sink (records only).
+func TestStatusSourceLag(t *testing.T) {
+	n := func(i int64) *int64 { return &i }
+	v, buf := bufferView()
+	v.Status(&worker.StatusReport{At: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), Pipelines: []worker.PipelineReport{
+		{Address: "source.kafka.dr", State: "RUNNING", Tasks: []worker.TaskReport{
+			{ID: 0, State: "RUNNING", Lag: n(1234), LagSeconds: 2.54},
+			{ID: 1, State: "RUNNING", Lag: n(0)},
+		}},
+		{Address: "sink.file.out", State: "RUNNING", Tasks: []worker.TaskReport{{ID: 0, State: "RUNNING", Lag: n(7)}}},
+	}}, false)
+	var lags []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n")[1:] {
+		fields := strings.Fields(line)
+		if len(fields) > 2 && fields[1] != "-" {
+			// TASK STATE RECORDS/S OUT FAILED LAG…: no worker, no heard.
+			lags = append(lags, strings.Join(fields[5:], " "))
+		}
+	}
+	want := []string{"1234 (2.5s)", "0", "7"}
+	if strings.Join(lags, "|") != strings.Join(want, "|") {
+		t.Errorf("LAG column = %q, want %q\n%s", lags, want, buf)
+	}
+}

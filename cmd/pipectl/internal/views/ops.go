@@ -40,6 +40,11 @@ func (v *View) Status(r *worker.StatusReport, asJSON bool) {
 			if t.Lag != nil {
 				lag = fmt.Sprint(*t.Lag)
 			}
+			if t.LagSeconds > 0 {
+				// A source that is behind: the largest age of a
+				// partition's last polled record, when polled.
+				lag += " (" + time.Duration(t.LagSeconds*float64(time.Second)).Round(100*time.Millisecond).String() + ")"
+			}
 			heard := ""
 			if t.WorkerHeard != nil {
 				heard = ago(r.At.Sub(*t.WorkerHeard)) + " ago"
