@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -59,6 +60,10 @@ type SourceConfig struct {
 	Topic       string   `pipectl:"topic"`
 	TopicPrefix string   `pipectl:"topic_prefix"`
 	StartFrom   string   `pipectl:"start_from"`
+
+	RefreshInterval     time.Duration `pipectl:"refresh_interval"`
+	SyncTopicConfigs    bool          `pipectl:"sync_topic_configs"`
+	TopicConfigsExclude []string      `pipectl:"topic_configs_exclude"`
 }
 
 // SinkConfig is the configuration of sink "kafka", as SinkSchema declares
@@ -75,13 +80,13 @@ var SourceSchema = configschema.Schema{
 	Kind:        configschema.Source,
 	Type:        "kafka",
 	Description: "Mirrors topics of another Kafka cluster, or of the fleet's own, into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count. On the fleet's own cluster, topics that are targets (they start with topic_prefix, or are topic) are never mirrored again.",
-	Attributes: append(clusterAttributes(true),
+	Attributes: append(append(clusterAttributes(true),
 		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
 		configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror; it must match a whole topic name."},
 		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic for every mirrored record."},
 		configschema.Attribute{Name: "topic_prefix", Type: configschema.String, Default: "", Description: "Prefix added to the source topic name to form the target topic (e.g. \"backup.\"); the same name when empty."},
 		configschema.Attribute{Name: "start_from", Type: configschema.String, Default: "earliest", Enum: []string{"earliest", "latest"}, Description: "Where to start in a source partition with no saved offset."},
-	),
+	), refreshAttributes()...),
 	ExactlyOneOf:  [][]string{{"topics", "topics_regex"}},
 	AtLeastOneOf:  [][]string{notItself},
 	ConflictsWith: [][]string{{"topic", "topic_prefix"}},
