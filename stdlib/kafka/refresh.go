@@ -159,11 +159,14 @@ func newRefresher(cfg SourceConfig, origin []kgo.Opt, tc *connector.TaskContext,
 		}
 		r.exclude = append(r.exclude, re)
 	}
-	ocl, err := kgo.NewClient(origin...)
+	// kadm answers ListTopics from metadata up to MetadataMinAge old
+	// (5s by default): a refresh must see the topics as they are.
+	fresh := kgo.MetadataMinAge(10 * time.Millisecond)
+	ocl, err := kgo.NewClient(append(slices.Clip(origin), fresh)...)
 	if err != nil {
 		return nil, err
 	}
-	tcl, err := kgo.NewClient(fleet...)
+	tcl, err := kgo.NewClient(append(fleet, fresh)...)
 	if err != nil {
 		ocl.Close()
 		return nil, err

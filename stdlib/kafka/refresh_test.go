@@ -241,17 +241,31 @@ func TestSourceGrowsWithTheSource(t *testing.T) {
 	fleet := newCluster(t, map[string]int32{"copy.orders": 2})
 	config := map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.", "refresh_interval": "200ms"}
 	tasks := []connector.Source{openOnFleet(t, config, 0, 2, fleet), openOnFleet(t, config, 1, 2, fleet)}
+	produce := func(partitions ...int32) {
+		// A new client: src.cl would not know the new partitions yet.
+		cl, err := kgo.NewClient(kgo.SeedBrokers(src.addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for _, p := range partitions {
+			r := &kgo.Record{Topic: "orders", Partition: p, Key: []byte(fmt.Sprint(p)), Value: []byte("v"), Timestamp: ms(int64(p))}
+			if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(0, 1)
+	first := pollUntil(t, total(2), tasks...)
 
 	if _, err := kadm.NewClient(src.cl).UpdatePartitions(context.Background(), 4, "orders"); err != nil {
 		t.Fatal(err)
 	}
-	var recs []*kgo.Record
-	for p := range int32(4) {
-		recs = append(recs, &kgo.Record{Topic: "orders", Partition: p, Key: []byte(fmt.Sprint(p)), Value: []byte("v"), Timestamp: ms(int64(p))})
+	produce(2, 3)
+	got := pollUntil(t, total(2), tasks...)
+	for i := range got {
+		got[i] = append(first[i], got[i]...)
 	}
-	src.produce(t, recs...)
-
-	got := pollUntil(t, total(4), tasks...)
 	if n := partitionsOf(t, fleet, "copy.orders"); n != 4 {
 		t.Fatalf("copy.orders has %d partitions, want 4", n)
 	}
