@@ -185,7 +185,7 @@ func (r *refresher) close() {
 	r.owned = nil
 }
 
-// targetName is the fleet topic of source topic t.
+// targetName is the fleet topic of source topic t, by the rule of Open.
 func (r *refresher) targetName(t string) string {
 	if r.fixed != "" {
 		return r.fixed
@@ -309,7 +309,7 @@ func (s *mirror) refreshNow(ctx context.Context) error {
 		for _, ps := range assign {
 			n += len(ps)
 		}
-		s.log.Info("mirroring new partitions", "task", r.task, "partitions", n, "topics", slices.Sorted(maps.Keys(assign)))
+		s.log.Info("mirroring new partitions", "partitions", n, "topics", slices.Sorted(maps.Keys(assign)))
 	}
 	return errors.Join(errs...)
 }
@@ -485,7 +485,7 @@ func (r *refresher) syncConfigs(ctx context.Context, configs map[string]map[stri
 			}
 		}
 		if errors.Is(err, kerr.UnknownTopicOrPartition) {
-			continue // created with its configs once its partitions come
+			continue // no target yet: tried again at the next refresh
 		}
 		if err != nil {
 			errs = append(errs, classify(fmt.Errorf("copying configs %s to target topic %q: %w", keys(alter), name, err)))
