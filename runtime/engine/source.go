@@ -81,7 +81,8 @@ type sourceLoop struct {
 	mu       sync.Mutex // guards offsets, which TaskContext.Offset reads
 	offsets  map[string]map[string]any
 	inflight []*batch
-	known    map[string]bool // topics that exist
+	known    map[string]bool  // topics that exist
+	parts    map[string]int32 // partitions the producer knows, by topic (awaitPartitions)
 	keys     keyCache
 	orig     original
 }
@@ -260,8 +261,9 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 	b.out = make([]kgo.Record, 0, len(polled))
 	b.from = make([]int32, 0, len(polled))
 	slab := make([]kgo.RecordHeader, 0, nh)
-	var need map[string]int32
+	var need, unseen map[string]int32
 	lastKnown := "\x00"
+	lastParts, knownParts := "\x00", int32(0)
 	for i := range polled {
 		rec := &polled[i]
 		if rec.SourceOffset != nil {
@@ -296,6 +298,17 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 				need[kr.Topic] = max(need[kr.Topic], parts)
 			}
 		}
+		if manual(&kr) {
+			if kr.Topic != lastParts {
+				lastParts, knownParts = kr.Topic, s.parts[kr.Topic]
+			}
+			if kr.Partition >= knownParts {
+				if unseen == nil {
+					unseen = map[string]int32{}
+				}
+				unseen[kr.Topic] = max(unseen[kr.Topic], kr.Partition+1)
+			}
+		}
 		b.out = append(b.out, kr)
 		b.from = append(b.from, int32(i))
 	}
@@ -306,6 +319,9 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 		for name := range need {
 			s.known[name] = true
 		}
+	}
+	if unseen != nil {
+		s.awaitPartitions(s.budget.ctx, unseen)
 	}
 	b.pending.Store(int64(len(b.out) + len(b.dead) + 1))
 	ackOut, ackDead := b.ackOut, b.ackDead // one closure per batch, not per record

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -577,6 +578,78 @@ source "kafka" "mirror" {
 			r.Headers[1].Key != "pipectl.mirror.origin" || string(r.Headers[1].Value) != meta.Cluster {
 			t.Fatalf("record %d mirrored as %+v", i, r)
 		}
+	}
+}
+
+// TestMirrorFollowsTheSource checks, through the worker, that partitions
+// added to a mirrored topic are mirrored into the same partitions of the
+// target, which grows first, without an apply: the fleet's producer must
+// learn the new partitions before it gets their records.
+func TestMirrorFollowsTheSource(t *testing.T) {
+	f := newFixture(t, "dr")
+	_, origin := kafkatest.Start(t)
+	ocl, err := kafka.NewClient(origin, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ocl.Close()
+	ctx := ctxFor(t, 60*time.Second)
+	if err := kafka.EnsureTopics(ctx, kadm.NewClient(ocl), kafka.Topic{Name: "orders.eu", Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(partitions ...int32) {
+		t.Helper()
+		pcl, err := kafka.NewClient(origin, kgo.RecordPartitioner(kgo.ManualPartitioner())) // fresh metadata
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pcl.Close()
+		var recs []*kgo.Record
+		for _, p := range partitions {
+			recs = append(recs, &kgo.Record{Topic: "orders.eu", Partition: p, Key: []byte(fmt.Sprint("k", p)), Value: []byte("v")})
+		}
+		if err := pcl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(0, 1)
+	f.apply(fmt.Sprintf(`
+source "kafka" "mirror" {
+  brokers          = [%q]
+  topics           = ["orders.eu"]
+  topic_prefix     = "backup."
+  refresh_interval = "200ms"
+  key_converter    = "bytes"
+  value_converter  = "bytes"
+  tasks            = 2
+}
+`, origin.Brokers[0]))
+	f.startWorker()
+	got := map[string]int32{}
+	wait := func(n int) {
+		t.Helper()
+		// A consumer that looks for new partitions often.
+		cl, err := kafka.NewClient(f.kcfg, kgo.ConsumeTopics("backup.orders.eu"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.MetadataMinAge(10*time.Millisecond), kgo.MetadataMaxAge(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for len(got) < n && ctx.Err() == nil {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			cl.PollFetches(pctx).EachRecord(func(r *kgo.Record) { got[string(r.Key)] = r.Partition })
+			cancel()
+		}
+	}
+	wait(2)
+	if _, err := kadm.NewClient(ocl).UpdatePartitions(ctx, 4, "orders.eu"); err != nil {
+		t.Fatal(err)
+	}
+	produce(2, 3)
+	wait(4)
+	want := map[string]int32{"k0": 0, "k1": 1, "k2": 2, "k3": 3}
+	if !maps.Equal(want, got) {
+		t.Fatalf("backup.orders.eu holds %v (key: partition), want %v", got, want)
 	}
 }
 

@@ -3,11 +3,16 @@
 // build franz-go clients for the other cluster themselves (clusterOpts:
 // seed brokers, SASL PLAIN/SCRAM, TLS).
 //
-// The source assigns partitions directly, without a consumer group: the
-// sorted list of (topic, partition) is dealt round-robin to the tasks, and
-// each partition starts at its saved SourceOffset {"offset": next} (the
-// SourcePartition is {"topic": t, "partition": p}), else at start_from.
-// Topics and partitions are resolved at Open; a restart picks up new ones.
+// The source assigns partitions directly, without a consumer group:
+// partition p of topic t goes to task (fnv32a(t) + p) % tasks (taskOf),
+// which never moves a partition when others are added, and each partition
+// starts at its saved SourceOffset {"offset": next} (the SourcePartition
+// is {"topic": t, "partition": p}), else at start_from. Topics and
+// partitions are resolved at Open and, with the fleet's cluster at hand,
+// again every refresh_interval from Poll (refresh.go): new topics of
+// topics_regex and new partitions are added to the running tasks, the
+// target topics are created or grown first, and task 0 copies the source
+// topics' configs (sync_topic_configs, topic_configs_exclude).
 // topics_regex must match a whole topic name, as in Kafka; internal topics
 // are never mirrored. It reads read_committed. Records keep key, value,
 // headers, timestamp and partition, as wire bytes (Record.Encoded). The

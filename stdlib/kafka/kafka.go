@@ -61,15 +61,18 @@ type SourceConfig struct {
 	TopicPrefix string   `pipectl:"topic_prefix"`
 	StartFrom   string   `pipectl:"start_from"`
 
-	OffsetSyncs        bool          `pipectl:"offset_syncs"`
-	OffsetLagMax       int64         `pipectl:"offset_lag_max"`
-	Groups             []string      `pipectl:"groups"`
-	GroupsRegex        string        `pipectl:"groups_regex"`
-	CheckpointInterval time.Duration `pipectl:"checkpoint_interval"`
-	SyncGroupOffsets   bool          `pipectl:"sync_group_offsets"`
-	ReplicationPolicy  string        `pipectl:"replication_policy"`
-	SourceAlias        string        `pipectl:"source_alias"`
-	TargetAlias        string        `pipectl:"target_alias"`
+	OffsetSyncs         bool          `pipectl:"offset_syncs"`
+	OffsetLagMax        int64         `pipectl:"offset_lag_max"`
+	Groups              []string      `pipectl:"groups"`
+	GroupsRegex         string        `pipectl:"groups_regex"`
+	CheckpointInterval  time.Duration `pipectl:"checkpoint_interval"`
+	SyncGroupOffsets    bool          `pipectl:"sync_group_offsets"`
+	ReplicationPolicy   string        `pipectl:"replication_policy"`
+	SourceAlias         string        `pipectl:"source_alias"`
+	TargetAlias         string        `pipectl:"target_alias"`
+	RefreshInterval     time.Duration `pipectl:"refresh_interval"`
+	SyncTopicConfigs    bool          `pipectl:"sync_topic_configs"`
+	TopicConfigsExclude []string      `pipectl:"topic_configs_exclude"`
 }
 
 // SinkConfig is the configuration of sink "kafka", as SinkSchema declares
@@ -86,7 +89,7 @@ var SourceSchema = configschema.Schema{
 	Kind:        configschema.Source,
 	Type:        "kafka",
 	Description: "Mirrors topics of another Kafka cluster, or of the fleet's own, into the fleet's cluster, keeping key, value, headers, timestamp and partition. Missing target topics are created with the source's partition count. On the fleet's own cluster, topics that are targets (they start with topic_prefix, or are topic) are never mirrored again. From another cluster, every record gets a pipectl.mirror.origin header with the cluster id of the cluster it was first written to (a record that has one keeps it), and a record whose origin is the fleet's cluster is skipped: an active/active pair of mirrors never loops.",
-	Attributes: append(clusterAttributes(true),
+	Attributes: append(append(clusterAttributes(true),
 		configschema.Attribute{Name: "topics", Type: configschema.ListOfString, NonEmpty: true, ForcesReplacement: true, Description: "Topics to mirror. Exactly one of topics and topics_regex is required."},
 		configschema.Attribute{Name: "topics_regex", Type: configschema.String, Regexp: true, ForcesReplacement: true, Description: "Regular expression (RE2) of the topics to mirror; it must match a whole topic name."},
 		configschema.Attribute{Name: "topic", Type: configschema.String, Description: "One fixed target topic for every mirrored record."},
@@ -101,7 +104,7 @@ var SourceSchema = configschema.Schema{
 		configschema.Attribute{Name: "replication_policy", Type: configschema.String, Default: "prefix", Enum: []string{"prefix", "default", "identity"}, Description: "How target topics are named, as MirrorMaker 2's replication policies. prefix: topic_prefix + the source topic, or the fixed topic. default: MirrorMaker 2's DefaultReplicationPolicy, <source_alias>.<topic> (\"us-east.orders\"); with target_alias, a source topic that came from the fleet's cluster by its name is never mirrored back. identity: MirrorMaker 2's IdentityReplicationPolicy, the source topic's own name; for active/active pairs, records that came from the fleet's cluster are told apart by their pipectl.mirror.origin header. default and identity need brokers, and neither topic nor topic_prefix."},
 		configschema.Attribute{Name: "source_alias", Type: configschema.String, Description: "Alias of the cluster this source reads (e.g. \"us-east\"), the prefix of its target topics under replication_policy = \"default\"; required with that policy, and only for it. Letters, digits, \"_\" and \"-\"."},
 		configschema.Attribute{Name: "target_alias", Type: configschema.String, Description: "Alias of the fleet's cluster, as the mirror of the other direction names it in its source_alias (only with replication_policy = \"default\"): a source topic whose name has it among its aliases (\"<target_alias>.orders\", \"x.<target_alias>.orders\"), MirrorMaker 2's cycle detection, came from the fleet's cluster and is never mirrored back; topics may not list one."},
-	),
+	), refreshAttributes()...),
 	ExactlyOneOf: [][]string{{"topics", "topics_regex"}},
 	AtLeastOneOf: [][]string{notItself},
 	// topic and topic_prefix name targets under the prefix policy only.

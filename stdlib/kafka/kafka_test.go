@@ -214,9 +214,8 @@ func TestSourceResumesAndSplits(t *testing.T) {
 	// other/0 (JSON gives numbers back as float64).
 	saved := map[string]any{"orders/0": int64(2), "orders/1": float64(1)}
 
-	// The sorted partitions orders/0, orders/1, orders/2, other/0 are dealt
-	// to 2 tasks: task 0 gets orders/0 and orders/2, task 1 orders/1 and
-	// other/0.
+	// Partitions go to task (fnv32a(topic) + partition) % 2: task 0 gets
+	// orders/0 and orders/2, task 1 orders/1 and other/0.
 	t0 := openSource(t, config, 0, 2, saved)
 	if diff := cmp.Diff([]kafka.TopicRequest{{Name: "all", Partitions: 3}}, t0.(kafka.TopicsNeeder).TopicsNeeded()); diff != "" {
 		t.Errorf("TopicsNeeded (-want +got):\n%s", diff)

@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 )
 
@@ -46,6 +45,7 @@ type mirror struct {
 	ckpt *checkpointer
 	repl replication // names targets, leaves out and skips what came from the fleet (policy.go)
 	lags lagTracker  // lag.go
+	r    *refresher  // nil: topics are resolved at Open only
 }
 
 type topicPartition struct {
@@ -97,8 +97,8 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		s.needed = append(s.needed, TopicRequest{Name: name, Partitions: counts[t]})
 	}
 
-	// Partitions of this task: round-robin over the sorted (topic,
-	// partition) list, so that tasks get as many partitions as one another.
+	// Partitions of this task: taskOf, stable when topics and partitions
+	// are added.
 	var all []topicPartition
 	for _, t := range names {
 		for p := range counts[t] {
@@ -108,20 +108,14 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	tasks := max(tc.Tasks, 1)
 	assign := map[string]map[int32]kgo.Offset{}
 	s.partitions = map[string]map[int32]map[string]any{}
-	for i, tp := range all {
-		if i%tasks != tc.Task {
+	for _, tp := range all {
+		if taskOf(tp.topic, tp.partition, tasks) != tc.Task {
 			continue
 		}
 		sp := map[string]any{"topic": tp.topic, "partition": int64(tp.partition)}
-		at := start
-		if tc.Offset != nil {
-			if saved := tc.Offset(sp); saved != nil {
-				next, ok := configschema.AsInt64(saved["offset"])
-				if !ok {
-					return fmt.Errorf("source kafka: saved offset %v of %s/%d has no integer offset", saved, tp.topic, tp.partition)
-				}
-				at = kgo.NewOffset().At(next)
-			}
+		at, err := savedOffset(tc.Offset, sp, start)
+		if err != nil {
+			return fmt.Errorf("source kafka: %w", err)
 		}
 		if assign[tp.topic] == nil {
 			assign[tp.topic] = map[int32]kgo.Offset{}
@@ -130,9 +124,14 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		assign[tp.topic][tp.partition] = at
 		s.partitions[tp.topic][tp.partition] = sp
 	}
+	if s.r, err = newRefresher(cfg, opts, tc, counts, &s.repl); err != nil {
+		return fmt.Errorf("source kafka: %w", err)
+	}
 	if len(assign) == 0 {
 		s.log.Info("no partition for this task", "task", tc.Task, "partitions", len(all))
-		return nil
+		if s.r == nil {
+			return nil
+		}
 	}
 	s.cl, err = kgo.NewClient(append(opts,
 		kgo.ConsumePartitions(assign),
@@ -141,6 +140,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)...)
 	if err != nil {
+		s.r.close()
 		return fmt.Errorf("source kafka: %w", err)
 	}
 	if err := s.openSyncs(ctx, tc, cfg); err != nil {
@@ -276,6 +276,9 @@ func skipTargets(counts map[string]int32, fixed, prefix string) {
 func (s *mirror) TopicsNeeded() []TopicRequest { return slices.Clone(s.needed) }
 
 func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
 	if s.cl == nil {
 		t := time.NewTimer(maxIdle)
 		defer t.Stop()
@@ -339,6 +342,7 @@ func (s *mirror) Close() error {
 		s.sync.close()
 		s.sync, s.ckpt = nil, nil
 	}
+	s.r.close()
 	if s.cl != nil {
 		s.cl.Close()
 		s.cl = nil
