@@ -20,8 +20,15 @@ import (
 )
 
 const (
-	// maxBatch is the most records one Poll returns.
-	maxBatch = 500
+	// maxBatch is the most records one Poll returns: more than a fetch of
+	// fetchMaxBytes usually holds, so that a Poll takes everything fetched
+	// and the next fetch runs while its records are produced (a sink
+	// task's batching, runtime/engine).
+	maxBatch = 50_000
+	// fetchMaxBytes bounds one fetch from one broker of the other
+	// cluster: small fetches, each polled whole, keep the consumer's next
+	// fetch in flight instead of waiting for a 50 MiB one to drain.
+	fetchMaxBytes = 1 << 20
 	// maxIdle is how long Poll waits for records before it returns none.
 	maxIdle = time.Second
 )
@@ -135,6 +142,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		kgo.ConsumePartitions(assign),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.FetchMaxBytes(fetchMaxBytes),
 	)...)
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
