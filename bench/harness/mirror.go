@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	stdkafka "github.com/pipectl/pipectl/stdlib/kafka"
 )
 
 // The mirror scenario copies the input topic from one broker (the origin,
@@ -20,9 +22,13 @@ import (
 // offsets are committed at half of each partition before the runs.
 const mirrorGroup = "bench"
 
-// mirrorTasks is the tasks of the mirror pipeline: one task reads the six
-// partitions, and with the two brokers and the worker on two cores a
-// second task only adds a consumer (see docs/performance.md).
+// mirrorAddress is the address of the mirror pipeline.
+const mirrorAddress = "source.kafka.bench"
+
+// mirrorTasks is how many tasks the mirror pipeline has: one reads the six
+// partitions; with the two brokers and the worker on two cores a second
+// task was slower, one more consumer, syncer and checkpointer to start (see
+// docs/performance.md).
 const mirrorTasks = 1
 
 func runMirror(ctx context.Context, e *env) (*Result, error) {
@@ -53,12 +59,15 @@ func runMirror(ctx context.Context, e *env) (*Result, error) {
 				// The fleet's offset syncs and checkpoints: logged, and
 				// deleted with the output.
 				fleet := e.fleetName(atoi(i))
-				syncs, ckpts := fleet+".mirror.bench.offset-syncs", fleet+".mirror.bench.checkpoints"
+				syncs, ckpts := stdkafka.OffsetSyncsTopic(fleet, mirrorAddress), stdkafka.CheckpointsTopic(fleet, mirrorAddress)
 				out.verify = func() error {
 					ns, err1 := target.count(ctx, syncs)
 					nc, err2 := target.count(ctx, ckpts)
 					if err1 != nil || err2 != nil {
 						return fmt.Errorf("counting the offset syncs and checkpoints: %v %v", err1, err2)
+					}
+					if ns == 0 {
+						return fmt.Errorf("%s holds no offset sync: the mirror ran without them", syncs)
 					}
 					e.logf("%s: %d offset syncs, %d checkpoint records", fleet, ns, nc)
 					return nil
