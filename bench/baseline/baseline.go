@@ -35,19 +35,21 @@ const (
 // Args says what a baseline reads and writes.
 type Args struct {
 	Brokers []string
-	Input   string // topic the consuming baselines read, from its start
-	Group   string // their consumer group
-	Output  string // topic the producing baselines write
-	Path    string // file the file baseline appends to
-	Records int64  // how many records Generate produces
+	// TargetBrokers is the cluster Mirror writes to (it reads Brokers).
+	TargetBrokers []string
+	Input         string // topic the consuming baselines read, from its start
+	Group         string // their consumer group
+	Output        string // topic the producing baselines write
+	Path          string // file the file baseline appends to
+	Records       int64  // how many records Generate produces
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror"}
 
-// Run runs the named baseline until it has nothing more to do (Generate)
-// or ctx ends (the consuming ones, which flush and commit what they hold
-// first).
+// Run runs the named baseline until it has nothing more to do (Generate,
+// Mirror) or ctx ends (the consuming ones, which flush and commit what they
+// hold first).
 func Run(ctx context.Context, name string, a Args) error {
 	switch name {
 	case "transform":
@@ -58,6 +60,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return Generate(ctx, a)
 	case "file_sink":
 		return FileSink(ctx, a)
+	case "mirror":
+		return Mirror(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

@@ -22,6 +22,7 @@ func BaselineMain(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "baseline to run: "+strings.Join(baseline.Names, ", "))
 	brokers := fs.String("brokers", "", "bootstrap brokers, comma-separated")
+	targets := fs.String("target-brokers", "", "bootstrap brokers of the cluster the mirror baseline writes to, comma-separated")
 	var a baseline.Args
 	fs.StringVar(&a.Input, "input", "", "topic to consume")
 	fs.StringVar(&a.Group, "group", "", "consumer group")
@@ -36,6 +37,9 @@ func BaselineMain(args []string, stderr io.Writer) int {
 		return 2
 	}
 	a.Brokers = strings.Split(*brokers, ",")
+	if *targets != "" {
+		a.TargetBrokers = strings.Split(*targets, ",")
+	}
 	// Like PIPECTL_CPUPROFILE for the worker, so that both sides of a
 	// scenario can be profiled in the same run.
 	if path := os.Getenv("PIPECTL_BASELINE_CPUPROFILE"); path != "" {

@@ -75,6 +75,7 @@ var scenarios = []scenario{
 	{name: "passthrough", target: "ratio >= 0.8", broker: true, seed: true, run: runPassthrough},
 	{name: "generator", target: "ratio >= 0.8", broker: true, run: runGenerator},
 	{name: "file_sink", target: "ratio >= 0.8", broker: true, seed: true, run: runFileSink},
+	{name: "mirror", target: "ratio >= 0.9", broker: true, seed: true, run: runMirror},
 	{name: "plan", target: "1,000 pipelines < 1 s; growth no worse than linear", run: runPlan},
 	{name: "failover", target: "<= session timeout + 5 s", broker: true, run: runFailover},
 	{name: "restart", target: "<= 3 s (session timeout 10 s)", broker: true, run: runRestart},
@@ -105,8 +106,20 @@ type env struct {
 	dir      string
 	scenario string
 	broker   *broker // nil for scenarios without one
-	input    Input
-	workers  int // worker processes started, for their log files
+	// fleet, when set, is the broker of the fleets and the outputs (the
+	// mirror scenario's target cluster); otherwise broker is.
+	fleet   *broker
+	input   Input
+	workers int // worker processes started, for their log files
+}
+
+// fleetBroker is the broker the fleets run on and the outputs are written
+// to.
+func (e *env) fleetBroker() *broker {
+	if e.fleet != nil {
+		return e.fleet
+	}
+	return e.broker
 }
 
 func (e *env) logf(format string, args ...any) {

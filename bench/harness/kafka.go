@@ -151,6 +151,8 @@ type Input struct {
 	Records int64
 	Kept    int64 // records the transform scenario's filter keeps
 	Bytes   int64 // sum of the values' sizes
+	// KeyBytes is the sum of the keys' sizes.
+	KeyBytes int64
 }
 
 // inputTopic is the topic the harness seeds on every broker.
@@ -180,12 +182,13 @@ func (b *broker) seed(ctx context.Context, n int64) (Input, error) {
 		}
 	}
 	for seq := range n {
-		v := baseline.Value(seq)
+		k, v := baseline.Key(seq), baseline.Value(seq)
 		in.Bytes += int64(len(v))
+		in.KeyBytes += int64(len(k))
 		if baseline.Kept(seq) {
 			in.Kept++
 		}
-		cl.Produce(ctx, &kgo.Record{Topic: inputTopic, Key: baseline.Key(seq), Value: v}, promise)
+		cl.Produce(ctx, &kgo.Record{Topic: inputTopic, Key: k, Value: v}, promise)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return in, err

@@ -91,7 +91,7 @@ type workerProc struct {
 // launchWorker starts `pipectl worker` for fleet and returns once it
 // printed its REST URL.
 func (e *env) launchWorker(ctx context.Context, fleet string, args ...string) (*workerProc, error) {
-	argv := append([]string{e.cfg.Pipectl, "worker", "-brokers", e.broker.addr, "-fleet", fleet, "-http", "127.0.0.1:0"}, args...)
+	argv := append([]string{e.cfg.Pipectl, "worker", "-brokers", e.fleetBroker().addr, "-fleet", fleet, "-http", "127.0.0.1:0"}, args...)
 	e.workers++ // a log of its own for each worker process
 	p, err := startProc("worker "+fleet, argv, nil, e.logPath(fmt.Sprintf("worker-%s-%d", fleet, e.workers)))
 	if err != nil {

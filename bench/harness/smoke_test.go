@@ -35,10 +35,11 @@ func buildPipectl(t *testing.T) string {
 	return bin
 }
 
-// TestSmoke runs the kafka → kafka and file scenarios once on a few
-// thousand records, checking that pipectl and the baselines write the
-// same records and that the report has the documented form. It measures
-// nothing: the figures of a run this small mean little.
+// TestSmoke runs the kafka → kafka scenarios (the mirror's two brokers
+// included) and the file scenario once on a few thousand records, checking
+// that pipectl and the baselines write the same records and that the
+// report has the documented form. It measures nothing: the figures of a run
+// this small mean little.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker, workers and baselines")
@@ -47,7 +48,7 @@ func TestSmoke(t *testing.T) {
 	var out, log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	scenarios := []string{"transform", "generator", "file_sink", "startup"}
+	scenarios := []string{"transform", "generator", "file_sink", "mirror", "startup"}
 	rep, err := Run(ctx, Config{
 		Pipectl:     pipectl,
 		Baseline:    []string{os.Args[0]},
@@ -71,7 +72,10 @@ func TestSmoke(t *testing.T) {
 	num := `[0-9]+(\.[0-9]+)?`
 	for i, name := range scenarios {
 		re := regexp.MustCompile(fmt.Sprintf(`^%s pipectl=%s baseline=%s ratio=[0-9]+\.[0-9]{2} unit=rec/s target="[^"]+" met=(true|false)$`, name, num, num))
-		if name == "startup" {
+		switch name {
+		case "mirror":
+			re = regexp.MustCompile(fmt.Sprintf(`^mirror pipectl=%s baseline=%s ratio=[0-9]+\.[0-9]{2} pipectl_mb_per_s=%s baseline_mb_per_s=%s unit=rec/s target="ratio >= 0.9" met=(true|false)$`, num, num, num, num))
+		case "startup":
 			re = regexp.MustCompile(`^startup pipectl=` + num + ` apply_seconds=` + num + ` unit=s target="< 1 s" met=(true|false)$`)
 		}
 		if !re.MatchString(lines[i]) {

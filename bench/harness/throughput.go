@@ -33,6 +33,9 @@ type side struct {
 type throughput struct {
 	// records is how many records a run moves: the rate's numerator.
 	records int64
+	// bytes, when set, is how many bytes of keys and values a run passes
+	// through: the report then gives MB/s too.
+	bytes int64
 	// output prepares a run's output (a topic, a file) for one side.
 	output func(ctx context.Context, e *env, name string) (*output, error)
 	// pipeline is the HCL of pipectl's pipeline, writing to target.
@@ -95,6 +98,19 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 		NewMetric("pipectl", pRate...),
 		NewMetric("baseline", bRate...),
 		NewMetric("ratio", ratio...),
+	}}
+	if t.bytes > 0 {
+		// MB (10^6 bytes) of keys and values a second.
+		mbps := func(secs []float64) []float64 {
+			out := make([]float64, len(secs))
+			for i, s := range secs {
+				out[i] = float64(t.bytes) / 1e6 / s
+			}
+			return out
+		}
+		res.Metrics = append(res.Metrics, NewMetric("pipectl_mb_per_s", mbps(pSec)...), NewMetric("baseline_mb_per_s", mbps(bSec)...))
+	}
+	res.Metrics = append(res.Metrics, []Metric{
 		detail(NewMetric("pipectl_seconds", pSec...)),
 		detail(NewMetric("baseline_seconds", bSec...)),
 		detail(NewMetric("pipectl_cpu_seconds", pCPU...)),
@@ -103,7 +119,7 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 		detail(NewMetric("baseline_first_output_seconds", bFirst...)),
 		detail(NewMetric("pipectl_page_faults", pFaults...)),
 		detail(NewMetric("baseline_page_faults", bFaults...)),
-	}}
+	}...)
 	for _, m := range []Metric{NewMetric("steady_ratio", steady...), NewMetric("cpu_ratio", cpuRatio...)} {
 		if len(m.Runs) > 0 {
 			res.Metrics = append(res.Metrics, detail(m))
@@ -123,8 +139,11 @@ func rate(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
 // targetRatio is the ratio each throughput scenario must reach.
 func targetRatio(scenario string) float64 {
-	if scenario == "transform" {
+	switch scenario {
+	case "transform":
 		return 1.2
+	case "mirror":
+		return 0.9
 	}
 	return 0.8
 }
@@ -147,7 +166,7 @@ func (e *env) pipectlRun(ctx context.Context, i int, t throughput) (side, error)
 		return side{}, err
 	}
 	defer out.cleanup()
-	ctl, err := e.broker.controlOf(ctx, fleet)
+	ctl, err := e.fleetBroker().controlOf(ctx, fleet)
 	if err != nil {
 		return side{}, err
 	}
@@ -239,24 +258,24 @@ func (e *env) check(ctx context.Context, i int, out *output, s *side) error {
 // topic, done when it holds want records, deleted afterwards.
 func topicOutput(want func(e *env) int64) func(ctx context.Context, e *env, name string) (*output, error) {
 	return func(ctx context.Context, e *env, name string) (*output, error) {
-		topic := "bench." + e.scenario + "." + name
-		if err := e.broker.createTopic(ctx, topic, inputPartitions); err != nil {
+		topic, b := "bench."+e.scenario+"."+name, e.fleetBroker()
+		if err := b.createTopic(ctx, topic, inputPartitions); err != nil {
 			return nil, err
 		}
 		n := want(e)
 		done := func() (int64, bool, error) {
-			got, err := e.broker.count(ctx, topic)
+			got, err := b.count(ctx, topic)
 			if got > n {
 				return got, false, fmt.Errorf("%s holds %d records, more than the %d expected", topic, got, n)
 			}
 			return got, got == n, err
 		}
 		cleanup := func() {
-			if err := e.broker.deleteTopics(context.WithoutCancel(ctx), topic); err != nil {
+			if err := b.deleteTopics(context.WithoutCancel(ctx), topic); err != nil {
 				e.logf("deleting %s: %v", topic, err)
 			}
 		}
-		records := func(ctx context.Context) ([]string, error) { return e.broker.readAll(ctx, topic, n) }
+		records := func(ctx context.Context) ([]string, error) { return b.readAll(ctx, topic, n) }
 		return &output{target: topic, done: done, cleanup: cleanup, records: records}, nil
 	}
 }

@@ -153,6 +153,22 @@ func pollN(t *testing.T, s connector.Source, n int) []mirrored {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// SourceOffset is set on the last record of each source
+		// partition in a Poll only: the others take the one after them
+		// (the test's records have consecutive offsets).
+		var next map[string]any
+		for i := len(recs) - 1; i >= 0; i-- {
+			r := recs[i]
+			last := i == len(recs)-1 || fmt.Sprint(recs[i+1].SourcePartition) != fmt.Sprint(r.SourcePartition)
+			switch {
+			case last && r.SourceOffset == nil:
+				t.Fatalf("the last record of %v in a Poll has no SourceOffset", r.SourcePartition)
+			case r.SourceOffset == nil:
+				r.SourceOffset = map[string]any{"offset": next["offset"].(int64) - 1}
+			}
+			next = r.SourceOffset
+			recs[i] = r
+		}
 		for _, r := range recs {
 			got = append(got, mirrored{r.Key, r.Value, r.Encoded, r.Headers, r.Topic, r.Partition, r.Timestamp, r.SourcePartition, r.SourceOffset})
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/kafka"
 )
 
 // lagOf returns what the source reports of each partition, by
@@ -42,6 +43,7 @@ func TestSourceReportsLag(t *testing.T) {
 	}
 	src.produce(t, recs...)
 
+	defer kafka.SetPollMax(500)()
 	s := openSource(t, map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "start_from": "earliest"}, 0, 1, nil)
 	if got := lagOf(t, s); len(got) != 0 {
 		t.Errorf("lag before any Poll = %+v, want none", got)

@@ -108,9 +108,12 @@ type syncHistory struct {
 	// floor is the oldest offset of the checkpointed groups on this
 	// partition at the last checkpoint; -1 keeps every sync (up to
 	// maxKept): no checkpoint yet, or no group has an offset here.
-	floor   int64
-	pending *syncValue // the last acknowledged record, not yet a sync
-	lastAt  time.Time  // when the last sync was written
+	floor int64
+	// pending is the last acknowledged record, not yet a sync, when
+	// hasPending.
+	pending    syncValue
+	hasPending bool
+	lastAt     time.Time // when the last sync was written
 }
 
 func newSyncHistory() *syncHistory { return &syncHistory{floor: -1} }
@@ -178,6 +181,7 @@ type syncer struct {
 	// them only the last sync of a partition is kept.
 	keep   bool
 	failed atomic.Bool // a write failed since the last one that did not
+	polls  []poll      // Polls not acknowledged yet, oldest first
 }
 
 // syncIdle is how long the last record of a partition may wait to become a
@@ -242,29 +246,88 @@ func (s *syncer) historyOf(k syncKey) *syncHistory {
 	return h
 }
 
+// A poll is what the syncer needs of one Poll's records that are not
+// acknowledged yet: where each came from in the origin. Their
+// SourceOffset is set on the last record of each source partition only
+// (the SDK asks no more), so the origin offset of each record is kept here,
+// beside the records, instead of a map on every record.
+type poll struct {
+	first *connector.Record // &recs[0]: Acked gets the slice Poll returned
+	n     int
+	at    []int64   // at[i] is the origin offset of recs[i]
+	runs  []pollRun // the records of each source partition, in order
+}
+
+// pollRun says that the records before end (from the previous run's end)
+// came from the source partition key.
+type pollRun struct {
+	key syncKey
+	end int
+}
+
+// maxPolls bounds the polls kept for acknowledgement: the source loop has
+// at most a few dozen in flight; a Poll never acknowledged (a test, a task
+// that failed) is dropped after that many more.
+const maxPolls = 1024
+
+// polled keeps where a Poll's records came from, for acked.
+func (s *syncer) polled(p poll) {
+	if p.n == 0 {
+		return
+	}
+	if len(s.polls) >= maxPolls {
+		s.polls[0] = poll{}
+		s.polls = s.polls[1:]
+	}
+	s.polls = append(s.polls, p)
+}
+
+// take returns, and forgets, the poll of recs, and the polls before it
+// (acknowledgements come in the order of the Polls, so those never will).
+func (s *syncer) take(recs []connector.Record) (poll, bool) {
+	if len(recs) == 0 {
+		return poll{}, false
+	}
+	for i, p := range s.polls {
+		if p.first == &recs[0] && p.n == len(recs) {
+			clear(s.polls[:i+1])
+			s.polls = s.polls[i+1:]
+			return p, true
+		}
+	}
+	return poll{}, false
+}
+
 // acked turns acknowledged records into syncs: the first of a partition in
 // this run, one offset_lag_max after the last sync, and the last one of a
 // partition after syncIdle (flush).
 func (s *syncer) acked(recs []connector.Record) {
-	for i := range recs {
-		r := &recs[i]
-		if r.Offset < 0 {
-			continue // filtered or dead-lettered: not in the target
+	p, ok := s.take(recs)
+	if !ok {
+		// Not a slice Poll returned: no sync is better than a wrong one.
+		s.log.Warn("acknowledged records of no known poll: no offset syncs for them", "records", len(recs))
+		s.flush(false)
+		return
+	}
+	start := 0
+	for _, run := range p.runs {
+		h := s.historyOf(run.key)
+		for i := start; i < run.end; i++ {
+			r := &recs[i]
+			if r.Offset < 0 {
+				continue // filtered or dead-lettered: not in the target
+			}
+			v := syncValue{Upstream: p.at[i], Topic: r.Topic, Partition: r.Partition, Downstream: r.Offset}
+			last := len(h.syncs) - 1
+			switch {
+			case last < 0, h.lastAt.IsZero(), h.topic != v.Topic, h.partition != v.Partition,
+				v.Upstream-h.syncs[last].Upstream >= s.lagMax, v.Upstream < h.syncs[last].Upstream:
+				s.write(run.key, h, v)
+			default:
+				h.pending, h.hasPending = v, true
+			}
 		}
-		k, up, ok := upstream(r)
-		if !ok {
-			continue
-		}
-		v := syncValue{Upstream: up, Topic: r.Topic, Partition: r.Partition, Downstream: r.Offset}
-		h := s.historyOf(k)
-		last := len(h.syncs) - 1
-		switch {
-		case last < 0, h.lastAt.IsZero(), h.topic != v.Topic, h.partition != v.Partition,
-			v.Upstream-h.syncs[last].Upstream >= s.lagMax, v.Upstream < h.syncs[last].Upstream:
-			s.write(k, h, v)
-		default:
-			h.pending = &v
-		}
+		start = run.end
 	}
 	s.flush(false)
 }
@@ -274,8 +337,8 @@ func (s *syncer) acked(recs []connector.Record) {
 func (s *syncer) flush(all bool) {
 	now := time.Now()
 	for k, h := range s.history {
-		if h.pending != nil && (all || now.Sub(h.lastAt) >= syncIdle) {
-			s.write(k, h, *h.pending)
+		if h.hasPending && (all || now.Sub(h.lastAt) >= syncIdle) {
+			s.write(k, h, h.pending)
 		}
 	}
 }
@@ -285,7 +348,7 @@ func (s *syncer) write(k syncKey, h *syncHistory, v syncValue) {
 	if !s.keep {
 		h.syncs = append(h.syncs[:0], v)
 	}
-	h.pending, h.lastAt = nil, time.Now()
+	h.hasPending, h.lastAt = false, time.Now()
 	key, _ := json.Marshal(k)
 	value, _ := json.Marshal(v)
 	s.cl.Produce(context.Background(), &kgo.Record{Key: key, Value: value}, func(_ *kgo.Record, err error) {
@@ -298,18 +361,6 @@ func (s *syncer) write(k syncKey, h *syncHistory, v syncValue) {
 			s.log.Warn("writing an offset sync failed", "topic", s.topic, "error", err)
 		}
 	})
-}
-
-// upstream returns the source partition of a mirrored record and its
-// offset there (the source offset is the one after it).
-func upstream(r *connector.Record) (syncKey, int64, bool) {
-	topic, _ := r.SourcePartition["topic"].(string)
-	p, ok1 := r.SourcePartition["partition"].(int64)
-	next, ok2 := r.SourceOffset["offset"].(int64)
-	if topic == "" || !ok1 || !ok2 {
-		return syncKey{}, 0, false
-	}
-	return syncKey{Topic: topic, Partition: int32(p)}, next - 1, true
 }
 
 func (s *syncer) close() {

@@ -1,6 +1,10 @@
 package kafka
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
 
 // TestSyncHistoryTranslate checks the translation of a group's offset: exact
 // at a sync, one past the sync before it otherwise, never past what the
@@ -85,5 +89,46 @@ func TestMirrorInternal(t *testing.T) {
 		if mirrorInternal(name) {
 			t.Errorf("%s is taken for a mirror's own topic", name)
 		}
+	}
+}
+
+// TestSyncerFindsItsPolls checks how the syncer finds the origin offsets of
+// acknowledged records: by the slice Poll returned, forgetting the polls
+// before it (acknowledgements come in poll order) and never matching
+// another slice; polls never acknowledged are dropped after maxPolls.
+func TestSyncerFindsItsPolls(t *testing.T) {
+	s := &syncer{}
+	var batches [][]connector.Record
+	for i := range 3 {
+		recs := make([]connector.Record, 2)
+		batches = append(batches, recs)
+		s.polled(poll{first: &recs[0], n: len(recs), at: []int64{int64(10 * i), int64(10*i + 1)}})
+	}
+	s.polled(poll{}) // an empty Poll is not kept
+	if len(s.polls) != 3 {
+		t.Fatalf("%d polls kept, want 3", len(s.polls))
+	}
+	if _, ok := s.take(make([]connector.Record, 2)); ok {
+		t.Error("took the poll of another slice")
+	}
+	if _, ok := s.take(batches[1][:1]); ok {
+		t.Error("took a poll for part of its slice")
+	}
+	p, ok := s.take(batches[1])
+	if !ok || p.at[0] != 10 {
+		t.Fatalf("take(second poll) = %v, %v; want its offsets from 10", p, ok)
+	}
+	if len(s.polls) != 1 || s.polls[0].first != &batches[2][0] {
+		t.Errorf("after taking the second poll, %d kept; want only the third", len(s.polls))
+	}
+	if _, ok := s.take(batches[0]); ok {
+		t.Error("took the first poll after a later one was acknowledged")
+	}
+	for range maxPolls + 5 {
+		recs := make([]connector.Record, 1)
+		s.polled(poll{first: &recs[0], n: 1, at: []int64{0}})
+	}
+	if len(s.polls) != maxPolls {
+		t.Errorf("%d polls kept, want at most %d", len(s.polls), maxPolls)
 	}
 }

@@ -19,11 +19,22 @@ import (
 )
 
 const (
-	// maxBatch is the most records one Poll returns.
-	maxBatch = 500
+	// maxBatch is the most records one Poll returns: more than a fetch of
+	// fetchMaxBytes usually holds, so that a Poll takes everything fetched
+	// and the next fetch runs while its records are produced (a sink
+	// task's batching, runtime/engine).
+	maxBatch = 50_000
+	// fetchMaxBytes bounds one fetch from one broker of the other
+	// cluster: small fetches, each polled whole, keep the consumer's next
+	// fetch in flight instead of waiting for a 50 MiB one to drain.
+	fetchMaxBytes = 1 << 20
 	// maxIdle is how long Poll waits for records before it returns none.
 	maxIdle = time.Second
 )
+
+// pollMax is maxBatch, but for a test that needs a Poll of fewer records
+// than were fetched.
+var pollMax = maxBatch
 
 // mirror is one task of source "kafka": it consumes partitions of the other
 // cluster assigned directly (no consumer group; the source offsets are the
@@ -138,6 +149,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(), // for the lag: they move the position (Poll skips them)
 		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.FetchMaxBytes(fetchMaxBytes),
 	)...)
 	if err != nil {
 		s.r.close()
@@ -291,7 +303,7 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	}
 	s.keepSyncs(ctx)
 	pctx, cancel := context.WithTimeout(ctx, maxIdle)
-	fetches := s.cl.PollRecords(pctx, maxBatch)
+	fetches := s.cl.PollRecords(pctx, pollMax)
 	cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -316,24 +328,48 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	s.lags.observe(fetches, s.partitions, time.Now())
 	recs := make([]connector.Record, 0, n)
 	slab := s.repl.slab(fetches) // the headers of all the records
-	fetches.EachRecord(func(r *kgo.Record) {
-		if r.Attrs.IsControl() {
+	var p poll                   // where the records came from, for the offset syncs
+	if s.sync != nil {
+		p.at = make([]int64, 0, n)
+	}
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		topic, sp := s.target[fp.Topic], s.partitions[fp.Topic][fp.Partition]
+		start := len(recs)
+		for _, r := range fp.Records {
+			if r.Attrs.IsControl() {
+				continue
+			}
+			headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
+			recs = append(recs, connector.Record{
+				Skip:            skip,
+				Key:             wire(r.Key),
+				Value:           wire(r.Value),
+				Encoded:         true,
+				Headers:         headers,
+				Topic:           topic,
+				Partition:       r.Partition,
+				Timestamp:       r.Timestamp,
+				SourcePartition: sp,
+			})
+			if s.sync != nil {
+				p.at = append(p.at, r.Offset)
+			}
+		}
+		if len(recs) == start {
 			return
 		}
-		headers, skip := s.repl.headers(r, &slab) // skip: it came from the fleet's cluster
-		recs = append(recs, connector.Record{
-			Skip:            skip,
-			Key:             wire(r.Key),
-			Value:           wire(r.Value),
-			Encoded:         true,
-			Headers:         headers,
-			Topic:           s.target[r.Topic],
-			Partition:       r.Partition,
-			Timestamp:       r.Timestamp,
-			SourcePartition: s.partitions[r.Topic][r.Partition],
-			SourceOffset:    map[string]any{"offset": r.Offset + 1},
-		})
+		// The position after the partition's last record (a transaction
+		// marker too): the SDK needs it on that record only, and a map on
+		// each one cost a fifth of the task's time.
+		recs[len(recs)-1].SourceOffset = map[string]any{"offset": fp.Records[len(fp.Records)-1].Offset + 1}
+		if s.sync != nil {
+			p.runs = append(p.runs, pollRun{key: syncKey{Topic: fp.Topic, Partition: fp.Partition}, end: len(recs)})
+		}
 	})
+	if s.sync != nil && len(recs) > 0 {
+		p.first, p.n = &recs[0], len(recs)
+		s.sync.polled(p)
+	}
 	return recs, nil
 }
 
