@@ -67,6 +67,8 @@ type SourceConfig struct {
 	GroupsRegex         string        `pipectl:"groups_regex"`
 	CheckpointInterval  time.Duration `pipectl:"checkpoint_interval"`
 	SyncGroupOffsets    bool          `pipectl:"sync_group_offsets"`
+	Heartbeats          bool          `pipectl:"heartbeats"`
+	HeartbeatInterval   time.Duration `pipectl:"heartbeat_interval"`
 	ReplicationPolicy   string        `pipectl:"replication_policy"`
 	SourceAlias         string        `pipectl:"source_alias"`
 	TargetAlias         string        `pipectl:"target_alias"`
@@ -101,6 +103,8 @@ var SourceSchema = configschema.Schema{
 		configschema.Attribute{Name: "groups_regex", Type: configschema.String, Regexp: true, Description: "Regular expression (RE2) of the origin's consumer groups to checkpoint; it must match a whole group name."},
 		configschema.Attribute{Name: "checkpoint_interval", Type: configschema.Duration, Default: "1m", MinDuration: "100ms", Description: "How often the groups' offsets are checkpointed (MirrorMaker 2's emit.checkpoints.interval.seconds)."},
 		configschema.Attribute{Name: "sync_group_offsets", Type: configschema.Bool, Default: false, Description: "Also commit the checkpointed offsets as the groups' offsets in the fleet's cluster while a group has no member there, never moving it back (MirrorMaker 2's sync.group.offsets.enabled)."},
+		configschema.Attribute{Name: "heartbeats", Type: configschema.Bool, Default: false, Description: "Write a heartbeat every heartbeat_interval to the origin's topic heartbeats (created when missing, compacted) and mirror that topic too, as MirrorMaker 2's MirrorHeartbeatConnector: its copy in the fleet's cluster shows the replication latency end to end. Needs brokers, and write access to the origin."},
+		configschema.Attribute{Name: "heartbeat_interval", Type: configschema.Duration, Default: "1s", MinDuration: "100ms", Description: "How often heartbeats are written (MirrorMaker 2's emit.heartbeats.interval.seconds)."},
 		configschema.Attribute{Name: "replication_policy", Type: configschema.String, Default: "prefix", Enum: []string{"prefix", "default", "identity"}, Description: "How target topics are named, as MirrorMaker 2's replication policies. prefix: topic_prefix + the source topic, or the fixed topic. default: MirrorMaker 2's DefaultReplicationPolicy, <source_alias>.<topic> (\"us-east.orders\"); with target_alias, a source topic that came from the fleet's cluster by its name is never mirrored back. identity: MirrorMaker 2's IdentityReplicationPolicy, the source topic's own name; for active/active pairs, records that came from the fleet's cluster are told apart by their pipectl.mirror.origin header. default and identity need brokers, and neither topic nor topic_prefix."},
 		configschema.Attribute{Name: "source_alias", Type: configschema.String, Description: "Alias of the cluster this source reads (e.g. \"us-east\"), the prefix of its target topics under replication_policy = \"default\"; required with that policy, and only for it. Letters, digits, \"_\" and \"-\"."},
 		configschema.Attribute{Name: "target_alias", Type: configschema.String, Description: "Alias of the fleet's cluster, as the mirror of the other direction names it in its source_alias (only with replication_policy = \"default\"): a source topic whose name has it among its aliases (\"<target_alias>.orders\", \"x.<target_alias>.orders\"), MirrorMaker 2's cycle detection, came from the fleet's cluster and is never mirrored back; topics may not list one."},
@@ -155,7 +159,20 @@ func ptr[T any](v T) *T { return &v }
 // what it writes. A topics_regex that matches the target leaves it out
 // instead (skipTargets).
 func checkSource(values map[string]any) []*configschema.Error {
-	return append(checkIntoItself(values), checkCheckpoints(values)...)
+	errs := append(checkIntoItself(values), checkCheckpoints(values)...)
+	return append(errs, checkHeartbeats(values)...)
+}
+
+// checkHeartbeats refuses heartbeats without brokers: on the fleet's own
+// cluster there is no replication to measure.
+func checkHeartbeats(values map[string]any) []*configschema.Error {
+	attr := configschema.Attribute{Name: "heartbeats", Type: configschema.Bool}
+	on, err := attr.Coerce(values["heartbeats"])
+	if err != nil || on != true || values["brokers"] != nil {
+		return nil
+	}
+	return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "heartbeats", Summary: "Heartbeats without brokers",
+		Detail: "Heartbeats measure the replication from another cluster: set brokers, or remove heartbeats."}}
 }
 
 // checkCheckpoints refuses groups to checkpoint without offset syncs, which

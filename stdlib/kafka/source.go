@@ -52,11 +52,12 @@ type mirror struct {
 	partitions map[string]map[int32]map[string]any
 	// sync and ckpt keep the offset syncs and the checkpoints (nil when
 	// off, or without the fleet's cluster: a task run by a test).
-	sync *syncer
-	ckpt *checkpointer
-	repl replication // names targets, leaves out and skips what came from the fleet (policy.go)
-	lags lagTracker  // lag.go
-	r    *refresher  // nil: topics are resolved at Open only
+	sync  *syncer
+	ckpt  *checkpointer
+	repl  replication  // names targets, leaves out and skips what came from the fleet (policy.go)
+	lags  lagTracker   // lag.go
+	beats *heartbeater // task 0 with heartbeats (heartbeat.go)
+	r     *refresher   // nil: topics are resolved at Open only
 }
 
 type topicPartition struct {
@@ -86,6 +87,13 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	counts, err := sourceTopics(ctx, opts, topics, pattern)
 	if err != nil {
 		return fmt.Errorf("source kafka: %w", err)
+	}
+	if cfg.Heartbeats && len(cfg.Brokers) > 0 {
+		// The heartbeats topic is mirrored too; task 0 writes to it
+		// (openBeats, which creates it).
+		if counts[HeartbeatsTopic] == 0 {
+			counts[HeartbeatsTopic] = 1
+		}
 	}
 	if s.repl, err = newReplication(ctx, cfg, opts, tc.Cluster); err != nil {
 		return fmt.Errorf("source kafka: %w", err)
@@ -141,7 +149,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if len(assign) == 0 {
 		s.log.Info("no partition for this task", "task", tc.Task, "partitions", len(all))
 		if s.r == nil {
-			return nil
+			return s.openBeats(ctx, tc, cfg, opts)
 		}
 	}
 	s.cl, err = kgo.NewClient(append(opts,
@@ -157,6 +165,22 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	if err := s.openSyncs(ctx, tc, cfg); err != nil {
 		s.Close()
+		return fmt.Errorf("source kafka: %w", err)
+	}
+	if err := s.openBeats(ctx, tc, cfg, opts); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+// openBeats starts the heartbeats of task 0.
+func (s *mirror) openBeats(ctx context.Context, tc *connector.TaskContext, cfg SourceConfig, origin []kgo.Opt) error {
+	if !cfg.Heartbeats || len(cfg.Brokers) == 0 || tc.Task != 0 {
+		return nil
+	}
+	var err error
+	if s.beats, err = newHeartbeater(ctx, origin, fleetPipeline{tc.Fleet, tc.Pipeline}, cfg.HeartbeatInterval, s.log); err != nil {
 		return fmt.Errorf("source kafka: %w", err)
 	}
 	return nil
@@ -291,6 +315,7 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	if err := s.refresh(ctx); err != nil {
 		return nil, err
 	}
+	s.beats.beat(time.Now())
 	if s.cl == nil {
 		t := time.NewTimer(maxIdle)
 		defer t.Stop()
@@ -374,6 +399,8 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 }
 
 func (s *mirror) Close() error {
+	s.beats.close()
+	s.beats = nil
 	if s.sync != nil {
 		s.sync.close()
 		s.sync, s.ckpt = nil, nil
