@@ -194,8 +194,11 @@ type Source interface {
 	//     them.
 	//   - Topic, Partition and Offset say where Kafka stored each record
 	//     (Kafka Connect's commitRecord metadata: a mirror keeps offset
-	//     syncs with them). Offset is -1 for a record that is not in its
-	//     topic: dropped by a filter, or sent to the dead-letter topic.
+	//     syncs with them), in the order of the records: Offset is -1 for
+	//     a record that is not in its topic (dropped by a filter, sent to
+	//     the dead-letter topic, Skip) and for one produced again after a
+	//     retriable error, which Kafka stored after records of later
+	//     Polls.
 	//
 	// Records are not always acknowledged: when the task fails, or its
 	// stop runs out of time, the records polled since the last Acked

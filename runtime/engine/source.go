@@ -590,6 +590,14 @@ func (s *sourceLoop) settle(ctx context.Context, b *batch) error {
 		if err != nil {
 			return s.fail(StageKafka, nil, err)
 		}
+		// Produced again, after the records of later batches: Acked
+		// does not say where they are, as they are out of order with
+		// the records acknowledged before them (written).
+		for _, f := range retry {
+			if f.r.Offset >= 0 {
+				f.r.Offset = -1
+			}
+		}
 	}
 	s.counters.Out.Add(int64(len(b.out) - len(refused)))
 	if len(refused) == 0 {

@@ -67,6 +67,7 @@ type SourceConfig struct {
 	GroupsRegex         string        `pipectl:"groups_regex"`
 	CheckpointInterval  time.Duration `pipectl:"checkpoint_interval"`
 	SyncGroupOffsets    bool          `pipectl:"sync_group_offsets"`
+	SkipOwnRecords      bool          `pipectl:"skip_own_records"`
 	Heartbeats          bool          `pipectl:"heartbeats"`
 	HeartbeatInterval   time.Duration `pipectl:"heartbeat_interval"`
 	ReplicationPolicy   string        `pipectl:"replication_policy"`
@@ -103,6 +104,7 @@ var SourceSchema = configschema.Schema{
 		configschema.Attribute{Name: "groups_regex", Type: configschema.String, Regexp: true, Description: "Regular expression (RE2) of the origin's consumer groups to checkpoint; it must match a whole group name."},
 		configschema.Attribute{Name: "checkpoint_interval", Type: configschema.Duration, Default: "1m", MinDuration: "100ms", Description: "How often the groups' offsets are checkpointed (MirrorMaker 2's emit.checkpoints.interval.seconds)."},
 		configschema.Attribute{Name: "sync_group_offsets", Type: configschema.Bool, Default: false, Description: "Also commit the checkpointed offsets as the groups' offsets in the fleet's cluster while a group has no member there, never moving it back (MirrorMaker 2's sync.group.offsets.enabled)."},
+		configschema.Attribute{Name: "skip_own_records", Type: configschema.Bool, Default: true, Description: "Skip the records whose pipectl.mirror.origin header is the fleet's cluster: they came from it, and copying them back would loop in an active/active pair. false copies them too, to restore the fleet's cluster from its copy on the other one (while no mirror of the other direction runs). The records skipped count as filtered."},
 		configschema.Attribute{Name: "heartbeats", Type: configschema.Bool, Default: false, Description: "Write a heartbeat every heartbeat_interval to the origin's topic heartbeats (created when missing, compacted) and mirror that topic too, as MirrorMaker 2's MirrorHeartbeatConnector: its copy in the fleet's cluster shows the replication latency end to end. Needs brokers, and write access to the origin."},
 		configschema.Attribute{Name: "heartbeat_interval", Type: configschema.Duration, Default: "1s", MinDuration: "100ms", Description: "How often heartbeats are written (MirrorMaker 2's emit.heartbeats.interval.seconds)."},
 		configschema.Attribute{Name: "replication_policy", Type: configschema.String, Default: "prefix", Enum: []string{"prefix", "default", "identity"}, Description: "How target topics are named, as MirrorMaker 2's replication policies. prefix: topic_prefix + the source topic, or the fixed topic. default: MirrorMaker 2's DefaultReplicationPolicy, <source_alias>.<topic> (\"us-east.orders\"); with target_alias, a source topic that came from the fleet's cluster by its name is never mirrored back. identity: MirrorMaker 2's IdentityReplicationPolicy, the source topic's own name; for active/active pairs, records that came from the fleet's cluster are told apart by their pipectl.mirror.origin header. default and identity need brokers, and neither topic nor topic_prefix."},
@@ -168,7 +170,14 @@ func checkSource(values map[string]any) []*configschema.Error {
 func checkHeartbeats(values map[string]any) []*configschema.Error {
 	attr := configschema.Attribute{Name: "heartbeats", Type: configschema.Bool}
 	on, err := attr.Coerce(values["heartbeats"])
-	if err != nil || on != true || values["brokers"] != nil {
+	if err != nil || on != true {
+		return nil
+	}
+	if values["topic"] != nil {
+		return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "heartbeats", Summary: "Heartbeats into one topic",
+			Detail: "With topic, the heartbeats would be mirrored into that topic with the records: use topic_prefix or a replication policy, or remove heartbeats."}}
+	}
+	if values["brokers"] != nil {
 		return nil
 	}
 	return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: "heartbeats", Summary: "Heartbeats without brokers",
@@ -180,6 +189,17 @@ func checkHeartbeats(values map[string]any) []*configschema.Error {
 func checkCheckpoints(values map[string]any) []*configschema.Error {
 	if values["groups"] == nil && values["groups_regex"] == nil {
 		return nil
+	}
+	if values["topic"] != nil {
+		// Several source partitions would share a target partition,
+		// and its checkpoints: one group offset per target partition
+		// cannot say where each of them stopped.
+		at := "groups"
+		if values["groups"] == nil {
+			at = "groups_regex"
+		}
+		return []*configschema.Error{{Rule: configschema.RuleCheck, Attribute: at, Summary: "Checkpoints into one topic",
+			Detail: "With topic, the records of every source topic go to one topic, and a group's offset there cannot be translated: use topic_prefix or a replication policy, or remove groups and groups_regex."}}
 	}
 	attr := configschema.Attribute{Name: "offset_syncs", Type: configschema.Bool}
 	on, err := attr.Coerce(values["offset_syncs"])

@@ -143,11 +143,13 @@ func (h *syncHistory) add(s syncValue) {
 	}
 }
 
-// thin drops every other sync of the first n but the oldest.
+// thin drops every other sync of the first n but the oldest and the
+// newest of them (the one just before the floor, which translates the
+// oldest group's offset).
 func (h *syncHistory) thin(n int) {
 	kept := h.syncs[:0]
 	for i, x := range h.syncs {
-		if i == 0 || i >= n || i%2 == 1 {
+		if i == 0 || i >= n-1 || i%2 == 1 {
 			kept = append(kept, x)
 		}
 	}

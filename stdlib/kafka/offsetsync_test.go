@@ -62,6 +62,19 @@ func TestSyncHistoryThins(t *testing.T) {
 	if after := len(h.syncs) - before; after != 700 || before > maxSyncs/2+1 {
 		t.Errorf("%d syncs before the floor and %d from it; want at most %d, and all 700", before, after, maxSyncs/2+1)
 	}
+	// The sync just before the floor is kept: the oldest group, at the
+	// floor, reads again fewer than one sync interval.
+	if got, _ := h.translate(floor + 50); got <= floor+50-100 {
+		t.Errorf("offset %d just after the floor translated to %d", floor+50, got)
+	}
+	h2 := newSyncHistory()
+	h2.floor = 30_050
+	for i := range int64(1000) {
+		h2.add(syncValue{Upstream: i * 100, Downstream: i * 100})
+	}
+	if got, _ := h2.translate(30_050); got != 30_001 {
+		t.Errorf("the floor's own offset translated to %d, want 30001 (the sync at 30000 kept)", got)
+	}
 	for o := int64(floor); o < 100_000; o += 37 {
 		if got, _ := h.translate(o); got > o || got <= o-100 {
 			t.Fatalf("offset %d after the floor translated to %d; want within one sync interval", o, got)
@@ -130,5 +143,22 @@ func TestSyncerFindsItsPolls(t *testing.T) {
 	}
 	if len(s.polls) != maxPolls {
 		t.Errorf("%d polls kept, want at most %d", len(s.polls), maxPolls)
+	}
+}
+
+// TestFleetTopic checks the targets a mirror never writes into: the
+// fleet's internal topics and any mirror's own.
+func TestFleetTopic(t *testing.T) {
+	for _, c := range []struct {
+		fleet, topic string
+		want         bool
+	}{
+		{"dr", "dr.configs", true}, {"dr", "dr.offsets", true}, {"dr", "dr.status", true},
+		{"dr", "dr.mirror.x.checkpoints", true}, {"", "f.mirror.x.offset-syncs", true},
+		{"dr", "other.configs", false}, {"dr", "dr.orders", false}, {"", "dr.configs", false}, {"dr", "orders.status", false},
+	} {
+		if got := fleetTopic(c.fleet, c.topic); got != c.want {
+			t.Errorf("fleetTopic(%q, %q) = %v, want %v", c.fleet, c.topic, got, c.want)
+		}
 	}
 }

@@ -82,6 +82,8 @@ type replication struct {
 	// it is skipped. nil when unknown (a task run without a worker) or
 	// when the source is the fleet's own cluster.
 	fleet []byte
+	// fleetName is the fleet's name, for fleetTopic.
+	fleetName string
 }
 
 // newReplication reads the policy of cfg and, for a source on another
@@ -126,7 +128,7 @@ func newReplication(ctx context.Context, cfg SourceConfig, opts []kgo.Opt, fleet
 	if source != "" {
 		r.origin = []byte(source)
 	}
-	if target != "" {
+	if target != "" && cfg.SkipOwnRecords {
 		r.fleet = []byte(target)
 	}
 	return r, nil
@@ -163,13 +165,29 @@ func (r *replication) topic(source string) string {
 }
 
 // leaveOut deletes from counts the source topics that came from the
-// fleet's cluster by their name (cycle).
+// fleet's cluster by their name (cycle), and those whose target would be
+// one of the fleet's internal topics or a mirror's own (fleetTopic).
 func (r *replication) leaveOut(counts map[string]int32) {
 	for t := range counts {
-		if r.cycle(t) {
+		if r.cycle(t) || fleetTopic(r.fleetName, r.topic(t)) {
 			delete(counts, t)
 		}
 	}
+}
+
+// fleetTopic reports whether topic is one of the internal topics of the
+// fleet (<fleet>.configs, .offsets, .status) or of a mirror: a mirror
+// never writes into them, whatever it reads (an origin that is another
+// fleet's cluster has topics of the same names).
+func fleetTopic(fleet, topic string) bool {
+	if mirrorInternal(topic) {
+		return true
+	}
+	if fleet == "" {
+		return false
+	}
+	role, ok := strings.CutPrefix(topic, fleet+".")
+	return ok && (role == "configs" || role == "offsets" || role == "status")
 }
 
 // cycle reports whether a source topic came from the fleet's cluster by

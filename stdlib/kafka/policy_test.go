@@ -500,3 +500,18 @@ func TestPolicyRules(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 }
+
+// TestSourceRestoresOwnRecords checks that skip_own_records = false copies
+// the records that came from the fleet's cluster, as a restore from the
+// copy needs, keeping their origin.
+func TestSourceRestoresOwnRecords(t *testing.T) {
+	src := newCluster(t, map[string]int32{"backup.orders": 1}, kfake.ClusterID("src"))
+	fleet := newCluster(t, nil, kfake.ClusterID("dst"))
+	src.produce(t, &kgo.Record{Topic: "backup.orders", Value: []byte("back"), Headers: []kgo.RecordHeader{origin("dst")}, Timestamp: ms(1)})
+	s := openMirror(t, src, fleet, map[string]any{"topics": []string{"backup.orders"}, "topic": "orders", "skip_own_records": false}, nil)
+	got := pollRecords(t, s, 1)
+	want := []connector.Header{{Key: kafka.OriginHeader, Value: []byte("dst")}}
+	if got[0].Skip || got[0].Topic != "orders" || !cmp.Equal(want, got[0].Headers) {
+		t.Errorf("restored record: skip %v, topic %s, headers %v; want it copied to orders with its origin", got[0].Skip, got[0].Topic, got[0].Headers)
+	}
+}

@@ -122,7 +122,7 @@ var refreshDefaultExclude = []string{
 func refreshAttributes() []configschema.Attribute {
 	return []configschema.Attribute{
 		{Name: "refresh_interval", Type: configschema.Duration, Default: "1m", MinDuration: "10ms", Description: "How often each task lists the source cluster's topics again (MirrorMaker 2's refresh.topics.interval): new topics that match topics_regex and new partitions of mirrored topics are then mirrored without an apply, from their first record, and the target topics grow to the source's partition count first."},
-		{Name: "sync_topic_configs", Type: configschema.Bool, Default: true, Description: "Copy the configs set on each source topic (not the defaults) to its target topic: when the target is created and, at each refresh, when they changed. Not with topic, where several source topics share one target."},
+		{Name: "sync_topic_configs", Type: configschema.Bool, Default: false, Description: "Copy the configs set on each source topic (not the defaults) to its target topic: when the target is created and, at each refresh, when they changed. Not with topic, where several source topics share one target. Off by default (MirrorMaker 2's is on): a target topic that a topic block declares keeps the configs the configuration gives it, and an upgrade changes no topic."},
 		{Name: "topic_configs_exclude", Type: configschema.ListOfString, Regexp: true, Default: slices.Clone(refreshDefaultExclude), Description: "Regular expressions (RE2, each matching a whole config name) of the topic configs never copied; by default MirrorMaker 2's: the replication throttles, message.timestamp.difference.max.ms, message.timestamp.type, unclean.leader.election.enable and min.insync.replicas."},
 	}
 }

@@ -191,7 +191,7 @@ func TestSourcePicksUpNewTopics(t *testing.T) {
 	src := newCluster(t, map[string]int32{"orders": 1})
 	fleet := newCluster(t, map[string]int32{"backup.orders": 1}) // as the worker creates it from TopicsNeeded
 	s := openOnFleet(t, map[string]any{"brokers": src.addrs, "topics_regex": "orders|events.*", "topic_prefix": "backup.",
-		"refresh_interval": "200ms"}, 0, 1, fleet)
+		"refresh_interval": "200ms", "sync_topic_configs": true}, 0, 1, fleet)
 	if recs, err := s.Poll(context.Background()); err != nil || len(recs) > 0 {
 		t.Fatalf("first Poll: %d records, %v", len(recs), err)
 	}
@@ -239,7 +239,7 @@ func TestSourcePicksUpNewTopics(t *testing.T) {
 func TestSourceGrowsWithTheSource(t *testing.T) {
 	src := newCluster(t, map[string]int32{"orders": 2})
 	fleet := newCluster(t, map[string]int32{"copy.orders": 2})
-	config := map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.", "refresh_interval": "200ms"}
+	config := map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.", "refresh_interval": "200ms", "sync_topic_configs": true}
 	tasks := []connector.Source{openOnFleet(t, config, 0, 2, fleet), openOnFleet(t, config, 1, 2, fleet)}
 	produce := func(partitions ...int32) {
 		// A new client: src.cl would not know the new partitions yet.
@@ -311,7 +311,7 @@ func TestSourceCopiesTopicConfigs(t *testing.T) {
 			src := newCluster(t, map[string]int32{"orders": 1})
 			setConfigs(t, src, "orders", "retention.ms", "1000", "min.insync.replicas", "1", "cleanup.policy", "compact")
 			fleet := newCluster(t, map[string]int32{"copy.orders": 1})
-			config := map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.", "refresh_interval": "200ms"}
+			config := map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.", "refresh_interval": "200ms", "sync_topic_configs": true}
 			maps.Copy(config, tc.config)
 			s := openOnFleet(t, config, 0, 1, fleet)
 

@@ -101,6 +101,7 @@ func (s *mirror) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if len(cfg.Brokers) == 0 && pattern != "" {
 		skipTargets(counts, fixed, prefix)
 	}
+	s.repl.fleetName = tc.Fleet
 	s.repl.leaveOut(counts)
 
 	// Target topics, and what they need.

@@ -28,7 +28,8 @@ var mirrorCommand = &command{
   now and the age of the checkpoint, and commits after approval. Consumers
   then resume on the copy where they stopped on the origin: records they
   had read since the last checkpoint, and at most offset_lag_max more per
-  partition, are read again; none is skipped.
+  partition, are read again; none is skipped, as long as nothing but the
+  mirror writes to its target topics (docs/mirroring.md).
 
   A group with members in the fleet's cluster is refused (stop its
   consumers first); a group already at or past its checkpoint is kept.
@@ -136,7 +137,11 @@ func runMirror(m *meta, cmd *command, args []string) int {
 			return exitError
 		}
 	}
-	if err := stdkafka.CommitCheckpoints(ctx, adm, cps, true); err != nil {
+	// A deadline of its own: the operator may have read the table for
+	// longer than the one of the reads.
+	cctx, ccancel := opsContext()
+	defer ccancel()
+	if err := stdkafka.CommitCheckpoints(cctx, adm, cps, true); err != nil {
 		m.kafkaError("Cannot commit the groups' offsets", err)
 		return exitError
 	}
