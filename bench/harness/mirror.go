@@ -47,7 +47,9 @@ func runMirror(ctx context.Context, e *env) (*Result, error) {
 		records: e.input.Records,
 		bytes:   e.input.Bytes + e.input.KeyBytes,
 		output: func(ctx context.Context, e *env, name string) (*output, error) {
-			out, err := topicOut(ctx, e, name)
+			// The target is <prefix><input>: a topic_prefix per run, as
+			// checkpoints need (not one fixed topic).
+			out, err := topicOut(ctx, e, name+"."+e.input.Topic)
 			if err != nil {
 				return nil, err
 			}
@@ -86,14 +88,14 @@ func runMirror(ctx context.Context, e *env) (*Result, error) {
 			return fmt.Sprintf(`source "kafka" "bench" {
   brokers             = [%q]
   topics              = [%q]
-  topic               = %q
+  topic_prefix        = %q
   key_converter       = "bytes"
   value_converter     = "bytes"
   tasks               = %d
   groups              = [%q]
   checkpoint_interval = "1s"
 }
-`, e.broker.addr, e.input.Topic, out, mirrorTasks, mirrorGroup)
+`, e.broker.addr, e.input.Topic, strings.TrimSuffix(out, e.input.Topic), mirrorTasks, mirrorGroup)
 		},
 		baseline: func(e *env, out, _ string) []string {
 			return []string{"-name", "mirror", "-brokers", e.broker.addr, "-target-brokers", target.addr,
