@@ -142,6 +142,11 @@ func runMirror(m *meta, cmd *command, args []string) int {
 	cctx, ccancel := opsContext()
 	defer ccancel()
 	if err := stdkafka.CommitCheckpoints(cctx, adm, cps, true); err != nil {
+		for i := range rows { // the JSON printed at the end says so
+			if rows[i].Action == stdkafka.FailoverCommit {
+				rows[i].Action = "failed"
+			}
+		}
 		m.kafkaError("Cannot commit the groups' offsets", err)
 		return exitError
 	}

@@ -19,7 +19,7 @@ type FailoverRow struct {
 	Commit      int64     `json:"commit"`          // the offset failover commits
 	Current     *int64    `json:"current"`         // the group's offset in the fleet's cluster now; null: none
 	Checkpoint  time.Time `json:"checkpoint_time"` // when the checkpoint was taken
-	Action      string    `json:"action"`          // commit, keep (already there or ahead), refuse (the group is active)
+	Action      string    `json:"action"`          // commit, keep (already there or ahead), refuse (the group is active), failed (the commit failed)
 }
 
 // Failover prints what pipectl mirror failover commits: per group and
