@@ -515,3 +515,22 @@ func TestSourceRestoresOwnRecords(t *testing.T) {
 		t.Errorf("restored record: skip %v, topic %s, headers %v; want it copied to orders with its origin", got[0].Skip, got[0].Topic, got[0].Headers)
 	}
 }
+
+// TestSourceNeverWritesFleetTopics checks that a mirror whose targets keep
+// their names leaves out the origin's topics that would land on the
+// fleet's internal topics, or on a mirror's own.
+func TestSourceNeverWritesFleetTopics(t *testing.T) {
+	src := newCluster(t, map[string]int32{"orders": 1, "dr.configs": 1, "dr.offsets": 1, "dr.status": 1, "x.mirror.m.checkpoints": 1})
+	fleet := newCluster(t, nil)
+	s := kafka.Source().NewSource()
+	tc := &connector.TaskContext{Pipeline: "source.kafka.all", Fleet: "dr", Tasks: 1,
+		Config:  map[string]any{"brokers": src.addrs, "topics_regex": ".*", "topic_prefix": ""},
+		Cluster: &connector.Cluster{Brokers: fleet.addrs}}
+	if err := s.Open(context.Background(), tc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if diff := cmp.Diff([]kafka.TopicRequest{{Name: "orders", Partitions: 1}}, s.(kafka.TopicsNeeder).TopicsNeeded()); diff != "" {
+		t.Errorf("TopicsNeeded (-want +got):\n%s", diff)
+	}
+}
