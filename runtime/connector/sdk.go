@@ -200,6 +200,10 @@ type Source interface {
 	//     retriable error, which Kafka stored after records of later
 	//     Polls.
 	//
+	// Once Acked returns, the worker no longer uses records: the source
+	// may reuse the slice for a later Poll (a source that returns large
+	// batches saves their allocation).
+	//
 	// Records are not always acknowledged: when the task fails, or its
 	// stop runs out of time, the records polled since the last Acked
 	// are not, and the next run starts from the saved offsets

@@ -24,9 +24,10 @@ const maxInflight = 32
 // batch is one Poll's records on their way to Kafka.
 type batch struct {
 	polled  []connector.Record
-	out     []kgo.Record // the records for Kafka
-	from    []int32      // from[j] is the index in polled of out[j]
-	dead    []kgo.Record // dead-letter records of failed ones
+	out     []kgo.Record       // the records for Kafka
+	from    []int32            // from[j] is the index in polled of out[j]
+	slab    []kgo.RecordHeader // the headers of out
+	dead    []kgo.Record       // dead-letter records of failed ones
 	offsets map[string]SourceOffset
 
 	pending atomic.Int64
@@ -85,6 +86,10 @@ type sourceLoop struct {
 	parts    map[string]int32 // partitions the producer knows, by topic (awaitPartitions)
 	keys     keyCache
 	orig     original
+	// spare holds the slices of the last batch that was acknowledged
+	// whole, for the next one (recycle): a batch of 50,000 records would
+	// otherwise allocate and clear megabytes that the collector scans.
+	spare *batch
 }
 
 func (t *task) runSource(ctx context.Context) error {
@@ -258,9 +263,15 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 	for i := range polled {
 		nh += len(polled[i].Headers)
 	}
-	b.out = make([]kgo.Record, 0, len(polled))
-	b.from = make([]int32, 0, len(polled))
-	slab := make([]kgo.RecordHeader, 0, nh)
+	var slab []kgo.RecordHeader
+	if sp := s.spare; sp != nil && cap(sp.out) >= len(polled) && cap(sp.slab) >= nh {
+		b.out, b.from, slab = sp.out[:0], sp.from[:0], sp.slab[:0]
+		s.spare = nil
+	} else {
+		b.out = make([]kgo.Record, 0, len(polled))
+		b.from = make([]int32, 0, len(polled))
+		slab = make([]kgo.RecordHeader, 0, nh)
+	}
 	var need, unseen map[string]int32
 	lastKnown := "\x00"
 	lastParts, knownParts := "\x00", int32(0)
@@ -323,6 +334,7 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 	if unseen != nil {
 		s.awaitPartitions(s.budget.ctx, unseen)
 	}
+	b.slab = slab
 	b.pending.Store(int64(len(b.out) + len(b.dead) + 1))
 	ackOut, ackDead := b.ackOut, b.ackDead // one closure per batch, not per record
 	for i := range b.out {
@@ -525,8 +537,19 @@ wait:
 	for _, b := range settled {
 		b.written()
 		s.src.Acked(b.polled)
+		s.recycle(b)
 	}
 	return nil
+}
+
+// recycle keeps the slices of b, whose records are all acknowledged and
+// handed to Acked: neither the producer nor the source holds its Kafka
+// records any more.
+func (s *sourceLoop) recycle(b *batch) {
+	if s.spare == nil || cap(b.out) > cap(s.spare.out) {
+		s.spare = &batch{out: b.out, from: b.from, slab: b.slab}
+	}
+	b.out, b.from, b.slab = nil, nil, nil
 }
 
 // written sets the Topic, Partition and Offset of each polled record to
@@ -660,6 +683,7 @@ func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) erro
 		for _, b := range s.unacked {
 			b.written()
 			s.src.Acked(b.polled)
+			s.recycle(b)
 		}
 	}
 	s.unacked = s.unacked[:0]

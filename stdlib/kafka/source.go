@@ -54,10 +54,11 @@ type mirror struct {
 	// off, or without the fleet's cluster: a task run by a test).
 	sync  *syncer
 	ckpt  *checkpointer
-	repl  replication  // names targets, leaves out and skips what came from the fleet (policy.go)
-	lags  lagTracker   // lag.go
-	beats *heartbeater // task 0 with heartbeats (heartbeat.go)
-	r     *refresher   // nil: topics are resolved at Open only
+	repl  replication        // names targets, leaves out and skips what came from the fleet (policy.go)
+	lags  lagTracker         // lag.go
+	beats *heartbeater       // task 0 with heartbeats (heartbeat.go)
+	spare []connector.Record // the records of an acknowledged Poll, for the next one
+	r     *refresher         // nil: topics are resolved at Open only
 }
 
 type topicPartition struct {
@@ -216,6 +217,9 @@ func (s *mirror) Acked(recs []connector.Record) {
 	if s.sync != nil {
 		s.sync.acked(recs)
 	}
+	if cap(recs) > cap(s.spare) {
+		s.spare = recs
+	}
 }
 
 // keepSyncs writes the offset syncs that waited long enough and takes a
@@ -352,7 +356,12 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 		return nil, classify(fetchErr)
 	}
 	s.lags.observe(fetches, s.partitions, time.Now())
-	recs := make([]connector.Record, 0, n)
+	var recs []connector.Record
+	if cap(s.spare) >= n {
+		recs, s.spare = s.spare[:0], nil
+	} else {
+		recs = make([]connector.Record, 0, n)
+	}
 	slab := s.repl.slab(fetches) // the headers of all the records
 	var p poll                   // where the records came from, for the offset syncs
 	if s.sync != nil {
