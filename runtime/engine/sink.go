@@ -412,7 +412,9 @@ func (s *sinkLoop) flushCommit() error {
 	if err := s.commitFailed(err); err != nil {
 		return err
 	}
-	s.dirty = false
+	// A commit that did not happen (a rebalance) leaves the sink dirty,
+	// so that the next interval tries again.
+	s.dirty = err != nil
 	return nil
 }
 
@@ -505,11 +507,21 @@ func (s *sinkLoop) commitOffsets(ctx context.Context, offsets map[string]map[int
 // none or for an error that says the partitions moved on: their next owner
 // starts from the last commit, so these records are written again.
 func (s *sinkLoop) commitFailed(err error) error {
+	var outlasted *retryError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),
-		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID), IsRetriable(err):
+		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID):
+		// The group moves on; the next owner reads from the last commit.
+		s.counters.setLastError(err)
+		s.log.Warn("committing offsets", "error", err)
+		return nil
+	case errors.As(err, &outlasted):
+		// Still failing after retry_timeout: the task fails with the
+		// reason, rather than run on with offsets it cannot commit.
+		return s.fail(StageKafka, nil, err)
+	case IsRetriable(err):
 		s.counters.setLastError(err)
 		s.log.Warn("committing offsets", "error", err)
 		return nil

@@ -13,10 +13,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka"
 )
 
 // recordingSink is a sink that keeps what it is given: Write buffers,
@@ -469,5 +473,46 @@ func TestSinkCommitInterval(t *testing.T) {
 	}
 	if d, got := sink.durableCount(), c.committed(t, "fleet.sink.test.s", "in"); d != n || got != n {
 		t.Errorf("after the stop: %d records durable and %d committed, want %d", d, got, n)
+	}
+}
+
+// TestSinkCommitRetryTimeout makes the broker refuse every offset commit
+// with a retriable error: once retry_timeout has passed, the task fails
+// with the reason at stage kafka instead of running on with offsets it
+// cannot commit (which a restart would read again without end).
+func TestSinkCommitRetryTimeout(t *testing.T) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	fake.ControlKey(kmsg.OffsetCommit.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		r := req.(*kmsg.OffsetCommitRequest)
+		resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewOffsetCommitResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.RequestTimedOut.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	c := clusterAt(t, kafka.Config{Brokers: fake.ListenAddrs()})
+	c.createTopic(t, "in", 1)
+	c.produce(t, jsonRecord("in", "k0", map[string]any{"n": 0}))
+	sink := &recordingSink{}
+	reg := testRegistry(t, nil, func() connector.Sink { return sink })
+	spec := &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"},
+		Errors: control.ErrorsSpec{Tolerance: "none", RetryTimeout: "500ms", RetryBackoffMax: "150ms"}}
+	a := sinkArgs(c, mustCompile(t, "sink.test.commit", spec, reg))
+	err = runTask(t, a).wait(t)
+	var te *TaskError
+	if !errors.As(err, &te) || te.Stage != StageKafka || !strings.Contains(te.Message, "committing offsets still failing after retry_timeout 500ms") {
+		t.Fatalf("Run = %v, want a *TaskError at stage kafka: committing offsets still failing after retry_timeout", err)
 	}
 }
