@@ -47,6 +47,10 @@ type sinkLoop struct {
 	aware     connector.PartitionsAware // nil: the sink is not told of partitions
 	cl        *kgo.Client
 	rebalance atomic.Bool // a rebalance waits for us
+	// pollCancel cancels the poll in flight, so that a rebalance that
+	// waits for us does not wait for the poll's deadline (up to
+	// commit_interval) too.
+	pollCancel atomic.Pointer[context.CancelFunc]
 
 	// mu keeps the loop's work on a poll (and the commit at stop) apart
 	// from the consumer's rebalance callbacks, which call the sink too.
@@ -106,7 +110,12 @@ func (t *task) runSink(ctx context.Context) error {
 		kgo.ConsumerGroup(control.SinkGroup(t.a.Fleet, t.p.address)),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) { s.rebalance.Store(true) }),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
+			s.rebalance.Store(true)
+			if cancel := s.pollCancel.Load(); cancel != nil {
+				(*cancel)()
+			}
+		}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxBytes(fetchMaxBytes),
@@ -165,15 +174,18 @@ func (t *task) runSink(ctx context.Context) error {
 func (s *sinkLoop) loop(ctx context.Context) error {
 	var wait time.Time // when the next poll gives up to commit; zero: never
 	for {
-		pollCtx, cancel := ctx, context.CancelFunc(nil)
+		pollCtx, cancel := context.WithCancel(ctx)
 		if !wait.IsZero() {
 			pollCtx, cancel = context.WithDeadline(ctx, wait)
 		}
+		s.pollCancel.Store(&cancel)
+		if s.rebalance.Load() {
+			cancel() // blocked before the poll began: commit first
+		}
 		// Usually everything fetched so far (see fetchMaxBytes).
 		fetches := s.cl.PollRecords(pollCtx, maxPoll)
-		if cancel != nil {
-			cancel()
-		}
+		s.pollCancel.Store(nil)
+		cancel()
 		s.mu.Lock()
 		allow, err := s.handle(ctx, fetches)
 		wait = time.Time{}

@@ -516,3 +516,57 @@ func TestSinkCommitRetryTimeout(t *testing.T) {
 		t.Fatalf("Run = %v, want a *TaskError at stage kafka: committing offsets still failing after retry_timeout", err)
 	}
 }
+
+// TestSinkRebalanceDoesNotWaitForCommitInterval runs a sink with
+// commit_interval = 1h and records written but not committed, then starts
+// a second member of its group: the rebalance cancels the poll in flight,
+// commits and lets the new member in, without waiting for the hour.
+func TestSinkRebalanceDoesNotWaitForCommitInterval(t *testing.T) {
+	c := startCluster(t)
+	c.createTopic(t, "in", 2)
+	const n = 50
+	var rs []*kgo.Record
+	for i := range n {
+		rs = append(rs, jsonRecord("in", fmt.Sprint(i), map[string]any{"n": i}))
+	}
+	c.produce(t, rs...)
+	sink := &recordingSink{}
+	reg := testRegistry(t, nil, func() connector.Sink { return sink })
+	p := mustCompile(t, "sink.test.rb", &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}, CommitInterval: "1h"}, reg)
+	a := sinkArgs(c, p)
+	a.FlushInterval = 0 // the pipeline's
+	r := runTask(t, a)
+	waitFor(t, "every record written", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.written == n
+	})
+	assigned := make(chan struct{}, 1)
+	other := c.client(t, kgo.ConsumerGroup("fleet.sink.test.rb"), kgo.ConsumeTopics("in"), kgo.DisableAutoCommit(),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m["in"]) > 0 {
+				select {
+				case assigned <- struct{}{}:
+				default:
+				}
+			}
+		}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			other.PollFetches(ctx)
+		}
+	}()
+	select {
+	case <-assigned:
+	case <-ctx.Done():
+		t.Fatal("the second member got no partition in 30 s: the rebalance waited for commit_interval")
+	}
+	if got := c.committed(t, "fleet.sink.test.rb", "in"); got == 0 {
+		t.Errorf("nothing committed before the partitions moved")
+	}
+	if _, err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
