@@ -169,8 +169,11 @@ type Source interface {
 	Open(ctx context.Context, tc *TaskContext) error
 	// Poll returns the next records, blocking until some are available,
 	// ctx is done or about a second has passed (then it returns none).
-	// io.EOF means the source is finished (a generator with a count); the
-	// records returned with it are the last. Records returned with any
+	// io.EOF itself (not wrapped, as io.Reader's contract has it) means
+	// the source is finished (a generator with a count); the records
+	// returned with it are the last. A wrapped io.EOF is an error like
+	// any other: a connection that closed under a read does not end a
+	// source. Records returned with any
 	// other error are dropped (a retriable error is retried with a new
 	// Poll), so a source returns them again from the next Poll.
 	Poll(ctx context.Context) ([]Record, error)

@@ -196,9 +196,10 @@ func (s *sourceLoop) loop(ctx context.Context) error {
 		eof := false
 		err := s.retry(ctx, "polling the source", func() (err error) {
 			recs, err = s.src.Poll(ctx)
-			if errors.Is(err, io.EOF) {
-				// The source is finished: never retried, although a
-				// broker's io.EOF is a network error.
+			if err == io.EOF { // io.EOF itself, as io.Reader's contract has it
+				// The source is finished: never retried. A wrapped
+				// io.EOF (a connection that closed under a read) is
+				// an error like any other, not the end of the source.
 				eof = true
 				return nil
 			}

@@ -400,3 +400,28 @@ func (s *flakySource) Poll(ctx context.Context) ([]connector.Record, error) {
 	}
 	return s.listSource.Poll(ctx)
 }
+
+// TestSourceWrappedEOF checks that a wrapped io.EOF, a connection that
+// closed under the source's read, does not finish the source: it is an
+// error, which fails the task once retry_timeout has passed.
+func TestSourceWrappedEOF(t *testing.T) {
+	c := startCluster(t)
+	reg := testRegistry(t, func() connector.Source { return &eofSource{} }, nil)
+	spec := &control.PipelineSpec{Kind: "source", Type: "test", ValueConverter: control.ConverterSpec{Type: "string"},
+		Errors: control.ErrorsSpec{Tolerance: "none", RetryTimeout: "300ms", RetryBackoffMax: "100ms"}}
+	a := TaskArgs{Pipeline: mustCompile(t, "source.test.eof", spec, reg), Producer: c.producer, Offsets: newMemOffsets(), Counters: &Counters{}}
+	err := runTask(t, a).wait(t)
+	var te *TaskError
+	if !errors.As(err, &te) || te.Stage != StageSource || !strings.Contains(te.Message, "reading the log: EOF") {
+		t.Fatalf("Run = %v, want a *TaskError at stage source with the wrapped EOF", err)
+	}
+	if a.Counters.Finished.Load() {
+		t.Error("a wrapped io.EOF finished the source")
+	}
+}
+
+type eofSource struct{ listSource }
+
+func (s *eofSource) Poll(context.Context) ([]connector.Record, error) {
+	return nil, connector.Retriable(fmt.Errorf("reading the log: %w", io.EOF))
+}
