@@ -424,9 +424,12 @@ func (s *sinkLoop) flushCommit() error {
 	if err := s.commitFailed(err); err != nil {
 		return err
 	}
-	// A commit that did not happen (a rebalance) leaves the sink dirty,
-	// so that the next interval tries again.
-	s.dirty = err != nil
+	// A commit the group refused because it is rebalancing is not tried
+	// again: the rebalance must go on (the loop allows it only once the
+	// sink is clean), and the next owner reads from the last commit. A
+	// commit that failed otherwise leaves the sink dirty, so that the next
+	// interval tries again.
+	s.dirty = err != nil && !groupMoved(err)
 	return nil
 }
 
@@ -523,8 +526,7 @@ func (s *sinkLoop) commitFailed(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, kerr.RebalanceInProgress), errors.Is(err, kerr.IllegalGeneration),
-		errors.Is(err, kerr.UnknownMemberID), errors.Is(err, kerr.FencedInstanceID):
+	case groupMoved(err):
 		// The group moves on; the next owner reads from the last commit.
 		s.counters.setLastError(err)
 		s.log.Warn("committing offsets", "error", err)
@@ -539,6 +541,13 @@ func (s *sinkLoop) commitFailed(err error) error {
 		return nil
 	}
 	return s.fail(StageKafka, nil, fmt.Errorf("committing offsets: %w", err))
+}
+
+// groupMoved reports whether a commit failed because the group has moved
+// on (a rebalance, a new generation, this member fenced or forgotten).
+func groupMoved(err error) bool {
+	return errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) ||
+		errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.FencedInstanceID)
 }
 
 // uncommitted reports whether a Committer's partitions hold records that

@@ -570,3 +570,77 @@ func TestSinkRebalanceDoesNotWaitForCommitInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSinkRebalanceWhileCommitsRefused is the same rebalance while the
+// group refuses every commit (ILLEGAL_GENERATION, as after a broker
+// restart): the sink lets the rebalance go on instead of trying the commit
+// again for ever.
+func TestSinkRebalanceWhileCommitsRefused(t *testing.T) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	c := clusterAt(t, kafka.Config{Brokers: fake.ListenAddrs()})
+	c.createTopic(t, "in", 2)
+	var rs []*kgo.Record
+	for i := range 50 {
+		rs = append(rs, jsonRecord("in", fmt.Sprint(i), map[string]any{"n": i}))
+	}
+	c.produce(t, rs...)
+	sink := &recordingSink{}
+	reg := testRegistry(t, nil, func() connector.Sink { return sink })
+	p := mustCompile(t, "sink.test.refused", &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}, CommitInterval: "1h"}, reg)
+	a := sinkArgs(c, p)
+	a.FlushInterval = 0 // the pipeline's
+	r := runTask(t, a)
+	waitFor(t, "every record written", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.written == 50
+	})
+	fake.ControlKey(kmsg.OffsetCommit.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		r := req.(*kmsg.OffsetCommitRequest)
+		if r.Group != "fleet.sink.test.refused" {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewOffsetCommitResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.IllegalGeneration.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	assigned := make(chan struct{}, 1)
+	other := c.client(t, kgo.ConsumerGroup("fleet.sink.test.refused"), kgo.ConsumeTopics("in"), kgo.DisableAutoCommit(),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			if len(m["in"]) > 0 {
+				select {
+				case assigned <- struct{}{}:
+				default:
+				}
+			}
+		}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			other.PollFetches(ctx)
+		}
+	}()
+	select {
+	case <-assigned:
+	case <-ctx.Done():
+		t.Fatal("the second member got no partition in 30 s: the sink held the rebalance while its commits were refused")
+	}
+	if _, err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
