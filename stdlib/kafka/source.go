@@ -341,19 +341,20 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 	if fetches.IsClientClosed() {
 		return nil, kgo.ErrClientClosed
 	}
-	var fetchErr error
-	fetches.EachError(func(topic string, partition int32, err error) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return
-		}
-		s.log.Warn("fetch error", "topic", topic, "partition", partition, "error", err)
-		if fetchErr == nil {
-			fetchErr = fmt.Errorf("source kafka: fetching %s/%d: %w", topic, partition, err)
-		}
-	})
+	return s.take(fetches)
+}
+
+// take turns a fetch into the records of a Poll.
+func (s *mirror) take(fetches kgo.Fetches) ([]connector.Record, error) {
+	fatal, retry := s.fetchErrors(fetches)
+	if fatal != nil {
+		// Whatever else came is fetched again after the restart: its
+		// offsets were not saved.
+		return nil, fatal
+	}
 	n := fetches.NumRecords()
 	if n == 0 {
-		return nil, classify(fetchErr)
+		return nil, retry
 	}
 	s.lags.observe(fetches, s.partitions, time.Now())
 	var recs []connector.Record
@@ -406,6 +407,40 @@ func (s *mirror) Poll(ctx context.Context) ([]connector.Record, error) {
 		s.sync.polled(p)
 	}
 	return recs, nil
+}
+
+// fetchErrors sorts the errors of a fetch, the same way whether or not
+// other partitions brought records: the first one that is not retriable
+// fails the task (as a Connect consumer's poll throws it); a retriable one
+// (which franz-go retries itself) is logged and returned as retry, which
+// Poll reports only when nothing came, so that the task shows it while it
+// makes no progress. Data loss (the origin's log was truncated below what
+// was fetched, after an unclean leader election; the consumer goes on from
+// where the logs agree) is logged only: what is gone cannot be fetched
+// again.
+func (s *mirror) fetchErrors(fetches kgo.Fetches) (fatal, retry error) {
+	fetches.EachError(func(topic string, partition int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		var lost *kgo.ErrDataLoss
+		if errors.As(err, &lost) {
+			s.log.Warn("records lost at the origin before they were mirrored", "topic", topic, "partition", partition,
+				"from", lost.ResetTo, "to", lost.ConsumedTo)
+			return
+		}
+		err = classify(fmt.Errorf("source kafka: fetching %s/%d: %w", topic, partition, err))
+		switch {
+		case !connector.IsRetriable(err):
+			if fatal == nil {
+				fatal = err
+			}
+		case retry == nil:
+			s.log.Warn("fetch error, retrying", "topic", topic, "partition", partition, "error", err)
+			retry = err
+		}
+	})
+	return fatal, retry
 }
 
 func (s *mirror) Close() error {
