@@ -42,6 +42,18 @@ type Record struct {
 	Offset    int64 // sinks: the record's offset; sources: set for Source.Acked
 	Timestamp time.Time
 
+	// OriginalTopic and OriginalPartition (sinks only) are where the
+	// worker read the record, as Kafka Connect's SinkRecord.originalTopic
+	// and originalKafkaPartition (KIP-793): a transform may route it to
+	// another Topic (and so Partition), but the offsets the worker
+	// commits, and the partitions of Assigned, Revoked and PreCommit, are
+	// those of the topic it was read from. A sink that keeps records per
+	// partition until they are durable (a Committer) keys them by these.
+	// Offset is always the offset in that partition: no transform changes
+	// it.
+	OriginalTopic     string
+	OriginalPartition int32
+
 	// Sources only: the source partition the record came from (e.g.
 	// {"file": "/var/log/app.log"}) and the position after it (e.g.
 	// {"position": 1024}). The worker saves the latest offset of every

@@ -302,7 +302,8 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	for i, kr := range krs {
 		// Built in place, in the slot after the records kept so far.
 		rec := &recs[kept]
-		*rec = connector.Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp}
+		*rec = connector.Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Timestamp: kr.Timestamp,
+			OriginalTopic: kr.Topic, OriginalPartition: kr.Partition}
 		if n := len(kr.Headers); n > 0 {
 			rec.Headers = slab[h : h+n : h+n]
 			for j, kh := range kr.Headers {

@@ -644,3 +644,39 @@ func TestSinkRebalanceWhileCommitsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSinkOriginalTopic: a transform that routes records to another topic
+// changes Topic, and the sink still learns where each record was read
+// (KIP-793): the partition whose offsets the worker commits.
+func TestSinkOriginalTopic(t *testing.T) {
+	c := startCluster(t)
+	c.createTopic(t, "in", 2)
+	const n = 20
+	var rs []*kgo.Record
+	for i := range n {
+		rs = append(rs, jsonRecord("in", fmt.Sprintf("k%03d", i), map[string]any{"n": i}))
+	}
+	c.produce(t, rs...)
+	sink := &recordingSink{}
+	reg := testRegistry(t, nil, func() connector.Sink { return sink })
+	spec := &control.PipelineSpec{Kind: "sink", Type: "test", Topics: []string{"in"}, Transforms: []control.TransformSpec{{
+		Name: "route", Topic: `"routed." + topic`,
+	}}}
+	a := sinkArgs(c, mustCompile(t, "sink.test.s", spec, reg))
+	r := runTask(t, a)
+	waitFor(t, "all records durable", func() bool { return sink.durableCount() == n })
+	if _, err := r.stop(t); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	seen := map[int32]int{}
+	for _, rec := range sink.snapshot() {
+		if rec.Topic != "routed.in" || rec.OriginalTopic != "in" || rec.OriginalPartition != rec.Partition {
+			t.Fatalf("record at offset %d: Topic %q, OriginalTopic %q, OriginalPartition %d (Partition %d); want routed.in, in, the partition read",
+				rec.Offset, rec.Topic, rec.OriginalTopic, rec.OriginalPartition, rec.Partition)
+		}
+		seen[rec.OriginalPartition]++
+	}
+	if seen[0]+seen[1] != n {
+		t.Errorf("records by original partition %v, want %d in all", seen, n)
+	}
+}

@@ -3,6 +3,7 @@ package batchfile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,17 +94,23 @@ func (s *sink) Open(_ context.Context, tc *connector.TaskContext) error {
 // tmpPattern names the temporary files of batches being written.
 const tmpPattern = ".batchfile-*"
 
-// Write adds each record's value, as one JSON line, to its partition's
-// batch, and writes the batch to its file once it is full.
+// Write adds each record's value, as one JSON line, to the batch of the
+// partition it was read from, and writes the batch to its file once it is
+// full. A batch is keyed by the partition the record was read from, not
+// by the topic a transform routed it to: that is the partition whose
+// offsets PreCommit answers for.
 func (s *sink) Write(_ context.Context, records []connector.Record) error {
+	var failed []error
 	for i := range records {
 		r := &records[i]
 		line, err := json.Marshal(r.Value) // JSON text (the json converter's) is written as it is
 		if err != nil {
-			// This record alone failed: errors.tolerance decides.
-			return connector.RecordFailed(i, fmt.Errorf("value is not JSON: %w", err))
+			// This record alone failed (errors.tolerance decides); the
+			// worker counts the others as written, so go on.
+			failed = append(failed, connector.RecordFailed(i, fmt.Errorf("value is not JSON: %w", err)))
+			continue
 		}
-		tp := connector.TopicPartition{Topic: r.Topic, Partition: r.Partition}
+		tp := connector.TopicPartition{Topic: r.OriginalTopic, Partition: r.OriginalPartition}
 		b := s.buf[tp]
 		if b == nil {
 			b = &batch{first: r.Offset}
@@ -117,7 +124,7 @@ func (s *sink) Write(_ context.Context, records []connector.Record) error {
 			delete(s.buf, tp)
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // writeFile writes a full batch to a temporary file, syncs it and renames

@@ -35,6 +35,7 @@ func records(topic string, partition int32, from, to int64) []connector.Record {
 	var out []connector.Record
 	for o := from; o < to; o++ {
 		out = append(out, connector.Record{Topic: topic, Partition: partition, Offset: o,
+			OriginalTopic: topic, OriginalPartition: partition,
 			Value: json.RawMessage(fmt.Sprintf(`{"id":%d}`, o))})
 	}
 	return out
@@ -114,6 +115,49 @@ func TestBatches(t *testing.T) {
 	var fr interface{ FailedRecord() int }
 	if !errors.As(err, &fr) || fr.FailedRecord() != 0 {
 		t.Errorf("Write of a bad value = %v, want a failure of record 0", err)
+	}
+}
+
+// TestBadRecordAmongOthers: a value JSON cannot hold fails that record
+// alone, and the records after it in the same Write are kept (the worker
+// counts them as written).
+func TestBadRecordAmongOthers(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, 3)
+	recs := records("t", 0, 0, 4)
+	recs[1].Value = json.RawMessage(`{`)
+	err := s.Write(context.Background(), recs)
+	var fr interface{ FailedRecord() int }
+	if !errors.As(err, &fr) || fr.FailedRecord() != 1 {
+		t.Fatalf("Write = %v, want a failure of record 1 alone", err)
+	}
+	if diff := cmp.Diff(map[string]int{"t+0+0.jsonl": 3}, files(t, dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
+// TestRoutedRecords: records a transform routed to another topic are kept
+// by the partition they were read from, the one PreCommit is asked about,
+// so that their offsets are not committed before they are in a file.
+func TestRoutedRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir, 3)
+	recs := records("in", 0, 0, 4)
+	for i := range recs {
+		recs[i].Topic = "routed"
+	}
+	if err := s.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	in0 := connector.TopicPartition{Topic: "in", Partition: 0}
+	got, err := s.(connector.Committer).PreCommit(ctx, map[connector.TopicPartition]int64{in0: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Offset 3 is buffered: durable up to it.
+	if diff := cmp.Diff(map[connector.TopicPartition]int64{in0: 3}, got); diff != "" {
+		t.Errorf("PreCommit (-want +got):\n%s", diff)
 	}
 }
 
