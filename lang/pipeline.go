@@ -1,6 +1,8 @@
 package lang
 
 import (
+	"fmt"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -297,6 +299,7 @@ func (l *loader) finish() {
 		}
 		seen[t.Name] = t.Address
 	}
+	l.checkTaskPaths()
 
 	edges := map[GraphEdge]bool{}
 	for _, n := range l.order {
@@ -316,4 +319,55 @@ func (l *loader) finish() {
 		}
 		return a.To < b.To
 	})
+}
+
+// checkTaskPaths refuses two tasks that would write one file: the path
+// attributes marked PerTaskPath (the file sink's path) of two pipelines,
+// or their per-task variants (out/orders-1.jsonl of a sink with tasks = 2
+// is another sink's out/orders-1.jsonl). Two writers would interleave
+// their records in it, and each recovers the file after a restart from
+// what it alone wrote. A sensitive path is not compared, since the
+// message would show it.
+func (l *loader) checkTaskPaths() {
+	type writer struct {
+		addr        string
+		task, tasks int
+	}
+	who := func(w writer) string {
+		if w.tasks == 1 {
+			return w.addr
+		}
+		return fmt.Sprintf("task %d of %s", w.task, w.addr)
+	}
+	owner := map[string]writer{}
+	for _, p := range l.cfg.Pipelines {
+		schema, ok := l.opts.Plugins.Schema(p.Kind, p.Type)
+		if !ok {
+			continue
+		}
+		tasks := max(p.Tasks, 1)
+		for _, a := range schema.Attributes {
+			path, isString := p.Config[a.Name].(string)
+			if !a.PerTaskPath || !isString {
+				continue
+			}
+			for task := range tasks {
+				w := writer{p.Address, task, tasks}
+				file := filepath.Clean(configschema.TaskPath(path, task, tasks))
+				prev, taken := owner[file]
+				if !taken {
+					owner[file] = w
+					continue
+				}
+				shown := file
+				if rel, err := filepath.Rel(l.dir, file); err == nil && filepath.IsLocal(rel) {
+					shown = rel
+				}
+				l.diags = append(l.diags, errorf(ptr(p.DeclRange), "Two sinks write one file",
+					"%s and %s would both write %s. Give each sink its own %s: two writers would interleave their records in the file and recover it wrongly after a restart.",
+					who(prev), who(w), shown, a.Name))
+				break
+			}
+		}
+	}
 }
