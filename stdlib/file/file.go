@@ -24,7 +24,7 @@ var SourceSchema = configschema.Schema{
 var SinkSchema = configschema.Schema{
 	Kind:        configschema.Sink,
 	Type:        "file",
-	Description: "Appends records to a file, one per line, and fsyncs before offsets are committed. With tasks > 1 each task writes NAME-N.EXT.",
+	Description: "Appends records to a file, one per line, and fsyncs before offsets are committed; after a crash it cuts what came after the last flush. One task at a time writes a file (it holds an flock on it); the file may be truncated under it (logrotate copytruncate). With tasks > 1 each task writes NAME-N.EXT.",
 	Attributes: []configschema.Attribute{
 		{Name: "path", Path: true, PerTaskPath: true, Type: configschema.String, Required: true, NonEmpty: true, Description: "File to write, relative to the configuration directory; missing directories are created. With tasks > 1, task N writes NAME-N.EXT instead (out/orders-0.jsonl, out/orders-1.jsonl …)."},
 		{Name: "format", Type: configschema.String, Default: "value", Enum: []string{"value", "envelope", "raw"}, Description: "value: the record value as one JSON line; envelope: key, value, headers, topic, partition, offset and timestamp as one JSON object; raw: the value bytes followed by a newline."},

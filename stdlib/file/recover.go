@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/pipectl/pipectl/runtime/connector"
 )
 
 // The flush mark is a small file beside the sink's output, .NAME.flushed,
@@ -41,6 +43,16 @@ func markPath(path string) string {
 func (s *writer) recover() error {
 	st, err := s.f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
+		return err
+	}
+	// One writer a file: another one (a task of another fleet, or of
+	// another configuration, with the same path) would interleave its
+	// records and cut them at its recovery. Retriable: a task that moved
+	// here may start while its old owner still closes the file.
+	if locked, err := lock(s.f); err != nil || locked {
+		if locked {
+			err = connector.Retriable(errors.New("another task writes this file (it holds its lock); give each sink its own path"))
+		}
 		return err
 	}
 	s.size = st.Size()
@@ -107,7 +119,9 @@ func (s *writer) tailSum(size int64) (uint32, error) {
 }
 
 // writeMark records the output's length and inode (after an fsync of the
-// output).
+// output). The length is the file's own, not the count of bytes written:
+// the file may have been truncated under the sink (logrotate's
+// copytruncate), and writes in append mode go on at its new end.
 func (s *writer) writeMark() error {
 	if s.mark == nil {
 		return nil
@@ -116,6 +130,7 @@ func (s *writer) writeMark() error {
 	if err != nil {
 		return err
 	}
+	s.size = st.Size()
 	sum, err := s.tailSum(s.size)
 	if err != nil {
 		return err

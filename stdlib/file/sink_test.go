@@ -330,3 +330,60 @@ func TestSinkCutsWhatCameAfterTheLastFlush(t *testing.T) {
 		t.Errorf("no flush mark beside the output: %v", err)
 	}
 }
+
+// TestSinkCopyTruncate: the output truncated under a running sink (as
+// logrotate's copytruncate does) is flushed and recovered by its real
+// length. Before, the sink kept counting from the old length: its next
+// Flush failed (reading the tail past the end) and failed the task.
+func TestSinkCopyTruncate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	s := openSink(t, path, "raw", 0, 1)
+	write := func(values ...string) {
+		t.Helper()
+		var recs []connector.Record
+		for _, v := range values {
+			recs = append(recs, connector.Record{Value: v})
+		}
+		if err := s.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("first record, long enough", "second record, long enough")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil { // rotated: copied away, then cut
+		t.Fatal(err)
+	}
+	write("a")
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("Flush after the output was truncated: %v", err)
+	}
+	write("not flushed")
+	s.Close()
+	s = openSink(t, path, "raw", 0, 1)
+	s.Close()
+	if got, want := readFile(t, path), "a\n"; got != want {
+		t.Errorf("after a reopen the file holds %q, want %q (what came after the last flush cut)", got, want)
+	}
+}
+
+// TestSinkOneWriterAFile: a second task opening a file another one writes
+// is refused with a retriable error (it may be the task's old owner
+// closing), and opens once the first one closed.
+func TestSinkOneWriterAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	first := openSink(t, path, "raw", 0, 1)
+	second := file.Sink().NewSink()
+	tc := &connector.TaskContext{Pipeline: "sink.file.other", Tasks: 1, Config: map[string]any{"path": path, "format": "raw"}}
+	err := second.Open(context.Background(), tc)
+	if err == nil || !connector.IsRetriable(err) || !strings.Contains(err.Error(), "another task writes this file") {
+		t.Fatalf("a second Open of the file: %v; want a retriable error saying another task writes it", err)
+	}
+	first.Close()
+	if err := second.Open(context.Background(), tc); err != nil {
+		t.Fatalf("Open once the first task closed: %v", err)
+	}
+	second.Close()
+}
