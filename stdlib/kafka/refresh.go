@@ -457,17 +457,33 @@ func (r *refresher) excluded(key string) bool {
 }
 
 // syncConfigs sets on each target topic the source configs that differ
-// from those last copied (all of them the first time). Configs removed
-// from a source topic are left on the target.
+// from those last copied (all of them the first time), and deletes from it
+// those no longer set on the source topic: the ones it copied before, and
+// the first time (when it does not know what it copied: a new task) every
+// config set on the target topic itself that the source topic lacks, as
+// MirrorMaker 2's full config sync does. Configs topic_configs_exclude
+// names, and sensitive ones, are never deleted.
 func (r *refresher) syncConfigs(ctx context.Context, configs map[string]map[string]string) []error {
 	var errs []error
 	for _, t := range slices.Sorted(maps.Keys(configs)) {
 		name := r.targetName(t)
 		last, ok := r.synced[name]
+		if !ok {
+			var err error
+			if last, err = r.targetConfigs(ctx, name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		var alter []kadm.AlterConfig
 		for _, k := range slices.Sorted(maps.Keys(configs[t])) {
-			if v := configs[t][k]; !ok || last[k] != v {
-				alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: kadm.StringPtr(v)})
+			if v, had := last[k]; !ok || !had || v != configs[t][k] {
+				alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: kadm.StringPtr(configs[t][k])})
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(last)) {
+			if _, still := configs[t][k]; !still && !r.excluded(k) {
+				alter = append(alter, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: k})
 			}
 		}
 		if len(alter) == 0 {
@@ -486,12 +502,34 @@ func (r *refresher) syncConfigs(ctx context.Context, configs map[string]map[stri
 			continue // no target yet: tried again at the next refresh
 		}
 		if err != nil {
-			errs = append(errs, classify(fmt.Errorf("copying configs %s to target topic %q: %w", keys(alter), name, err)))
+			errs = append(errs, classify(fmt.Errorf("syncing configs %s of target topic %q: %w", keys(alter), name, err)))
 			continue
 		}
 		r.synced[name] = configs[t]
 	}
 	return errs
+}
+
+// targetConfigs returns the configs set on a target topic itself (not
+// sensitive); none when it does not exist yet.
+func (r *refresher) targetConfigs(ctx context.Context, name string) (map[string]string, error) {
+	rcs, err := r.target.DescribeTopicConfigs(ctx, name)
+	if err == nil && len(rcs) > 0 {
+		err = rcs[0].Err
+	}
+	switch {
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return map[string]string{}, nil
+	case err != nil:
+		return nil, classify(fmt.Errorf("describing the configs of target topic %q: %w", name, err))
+	}
+	out := map[string]string{}
+	for _, c := range rcs[0].Configs {
+		if c.Source == kmsg.ConfigSourceDynamicTopicConfig && !c.Sensitive && c.Value != nil {
+			out[c.Key] = *c.Value
+		}
+	}
+	return out, nil
 }
 
 func keys(alter []kadm.AlterConfig) string {

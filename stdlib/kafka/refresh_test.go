@@ -358,6 +358,46 @@ func TestSourceCopiesTopicConfigs(t *testing.T) {
 	})
 }
 
+// TestSourceRemovesConfigs: configs no longer set on the source topic are
+// deleted from its target: one set on the target before the mirror's task
+// started (it does not know what it copied then), and one removed from
+// the source while it runs. An excluded config set on the target stays.
+func TestSourceRemovesConfigs(t *testing.T) {
+	src := newCluster(t, map[string]int32{"orders": 1})
+	setConfigs(t, src, "orders", "retention.ms", "1000", "cleanup.policy", "compact")
+	fleet := newCluster(t, map[string]int32{"copy.orders": 1})
+	setConfigs(t, fleet, "copy.orders", "segment.ms", "60000", "min.insync.replicas", "1")
+	s := openOnFleet(t, map[string]any{"brokers": src.addrs, "topics": []string{"orders"}, "topic_prefix": "copy.",
+		"refresh_interval": "200ms", "sync_topic_configs": true}, 0, 1, fleet)
+	until := func(what string, want map[string]string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got := dynamicConfigs(t, fleet, "copy.orders")
+			if cmp.Equal(want, got) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: copy.orders configs (-want +got):\n%s", what, cmp.Diff(want, got))
+			}
+			if _, err := s.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	until("the first refresh", map[string]string{"retention.ms": "1000", "cleanup.policy": "compact", "min.insync.replicas": "1"})
+
+	resp, err := kadm.NewClient(src.cl).AlterTopicConfigs(context.Background(),
+		[]kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "retention.ms"}}, "orders")
+	if err == nil {
+		err = resp[0].Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	until("retention.ms removed at the source", map[string]string{"cleanup.policy": "compact", "min.insync.replicas": "1"})
+}
+
 // TestSourceAssignmentStable checks that a topic added at run time leaves
 // every partition with the task it had, and that its own partitions are
 // spread over the tasks. "a" sorts before the others: a round-robin over
