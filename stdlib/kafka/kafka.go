@@ -75,6 +75,7 @@ type SourceConfig struct {
 	TargetAlias         string        `pipectl:"target_alias"`
 	RefreshInterval     time.Duration `pipectl:"refresh_interval"`
 	SyncTopicConfigs    bool          `pipectl:"sync_topic_configs"`
+	SyncTopicACLs       bool          `pipectl:"sync_topic_acls"`
 	TopicConfigsExclude []string      `pipectl:"topic_configs_exclude"`
 }
 
@@ -162,7 +163,26 @@ func ptr[T any](v T) *T { return &v }
 // instead (skipTargets).
 func checkSource(values map[string]any) []*configschema.Error {
 	errs := append(checkIntoItself(values), checkCheckpoints(values)...)
-	return append(errs, checkHeartbeats(values)...)
+	errs = append(errs, checkHeartbeats(values)...)
+	return append(errs, checkSyncIntoOne(values)...)
+}
+
+// checkSyncIntoOne refuses copying topic configs or ACLs with a fixed
+// topic: several source topics share that one target, whose settings
+// would follow whichever was copied last.
+func checkSyncIntoOne(values map[string]any) []*configschema.Error {
+	if values["topic"] == nil {
+		return nil
+	}
+	var errs []*configschema.Error
+	for _, name := range []string{"sync_topic_configs", "sync_topic_acls"} {
+		attr := configschema.Attribute{Name: name, Type: configschema.Bool}
+		if on, err := attr.Coerce(values[name]); err == nil && on == true {
+			errs = append(errs, &configschema.Error{Rule: configschema.RuleCheck, Attribute: name, Summary: "Settings copied into one topic",
+				Detail: fmt.Sprintf("With topic, every source topic goes to that one topic, whose settings would follow whichever source topic was copied last: use topic_prefix or a replication policy, or remove %s.", name)})
+		}
+	}
+	return errs
 }
 
 // checkHeartbeats refuses heartbeats without brokers: on the fleet's own

@@ -102,6 +102,9 @@ type refresher struct {
 	exclude []*regexp.Regexp
 	synced  map[string]map[string]string // target topic → configs last copied
 
+	acls       bool                // sync_topic_acls (acls.go)
+	aclsCopied map[aclBinding]bool // by this task
+
 	counts map[string]int32 // origin partitions seen, by source topic
 }
 
@@ -123,6 +126,7 @@ func refreshAttributes() []configschema.Attribute {
 	return []configschema.Attribute{
 		{Name: "refresh_interval", Type: configschema.Duration, Default: "1m", MinDuration: "10ms", Description: "How often each task lists the source cluster's topics again (MirrorMaker 2's refresh.topics.interval): new topics that match topics_regex and new partitions of mirrored topics are then mirrored without an apply, from their first record, and the target topics grow to the source's partition count first."},
 		{Name: "sync_topic_configs", Type: configschema.Bool, Default: false, Description: "Copy the configs set on each source topic (not the defaults) to its target topic: when the target is created and, at each refresh, when they changed; configs no longer set on the source topic are removed from the target (at a task's first refresh, every config set on the target topic that the source topic lacks, but the excluded ones). Not with topic, where several source topics share one target. Off by default (MirrorMaker 2's is on): a target topic that a topic block declares keeps the configs the configuration gives it, and an upgrade changes no topic."},
+		{Name: "sync_topic_acls", Type: configschema.Bool, Default: false, Description: "Copy the ACLs that allow access to each source topic (LITERAL, on its own name) to its target topic at each refresh, as MirrorMaker 2's sync.topic.acls: WRITE is left out and ALL becomes READ, so that the copy's consumers can read it and only the mirror writes it. ACLs are never removed. Needs DESCRIBE on the source cluster and ALTER on the fleet's; not with topic. Off by default (MirrorMaker 2's is on): it changes the security of the fleet's cluster."},
 		{Name: "topic_configs_exclude", Type: configschema.ListOfString, Regexp: true, Default: slices.Clone(refreshDefaultExclude), Description: "Regular expressions (RE2, each matching a whole config name) of the topic configs never copied; by default MirrorMaker 2's: the replication throttles, message.timestamp.difference.max.ms, message.timestamp.type, unclean.leader.election.enable and min.insync.replicas."},
 	}
 }
@@ -143,6 +147,7 @@ func newRefresher(cfg SourceConfig, origin []kgo.Opt, tc *connector.TaskContext,
 		task: tc.Task, tasks: max(tc.Tasks, 1), offset: tc.Offset,
 		sync:   cfg.SyncTopicConfigs && cfg.Topic == "",
 		synced: map[string]map[string]string{},
+		acls:   cfg.SyncTopicACLs && cfg.Topic == "", aclsCopied: map[aclBinding]bool{},
 		counts: maps.Clone(counts),
 	}
 	if r.every <= 0 {
@@ -262,6 +267,11 @@ func (s *mirror) refreshNow(ctx context.Context) error {
 	}
 	if r.sync && r.task == 0 {
 		errs = append(errs, r.syncConfigs(ctx, configs)...)
+	}
+	if r.acls && r.task == 0 {
+		if err := r.syncACLs(ctx, slices.Sorted(maps.Keys(counts))); err != nil {
+			errs = append(errs, err)
+		}
 	}
 
 	// Add the partitions whose target is ready; the others are tried
