@@ -39,6 +39,11 @@ func planSchema() map[string]any {
 			},
 			"offsets":  map[string]any{"enum": []string{"kept", "moved", "reset", "deleted"}, "description": "What happens to a pipeline's source offsets or sink consumer group offsets."},
 			"warnings": strings,
+			"attribute_notes": map[string]any{
+				"type":                 "object",
+				"description":          "What the text plan shows as a comment beside an attribute, by its path: the files the tasks of a file sink write.",
+				"additionalProperties": map[string]any{"type": "string"},
+			},
 		},
 		"required":             []string{"address", "type", "name", "actions", "before", "after", "before_sensitive", "after_sensitive"},
 		"additionalProperties": false,

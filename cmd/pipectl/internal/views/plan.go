@@ -543,6 +543,9 @@ type resourceChange struct {
 	Importing       *importing `json:"importing,omitempty"`
 	Offsets         string     `json:"offsets,omitempty"`
 	Warnings        []string   `json:"warnings,omitempty"`
+	// AttributeNotes are what the text plan shows as a comment beside an
+	// attribute (the paths the tasks of a file sink use), by path.
+	AttributeNotes map[string]string `json:"attribute_notes,omitempty"`
 }
 
 type importing struct {
@@ -592,6 +595,15 @@ func newResourceChange(c *plan.Change) resourceChange {
 	}
 	if c.Importing() {
 		rc.Importing = &importing{ID: c.ImportID}
+	}
+	for _, a := range c.Attrs {
+		if a.Note == "" {
+			continue
+		}
+		if rc.AttributeNotes == nil {
+			rc.AttributeNotes = map[string]string{}
+		}
+		rc.AttributeNotes[a.Path] = a.Note
 	}
 	return rc
 }
