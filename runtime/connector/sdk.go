@@ -401,6 +401,18 @@ type TopicsNeeder interface {
 	TopicsNeeded() []TopicRequest
 }
 
+// TopicsExcluder is an optional interface of a sink that writes to the
+// fleet's own cluster (the kafka sink without brokers): a pipeline that
+// reads by topics_regex must not read what its sink writes, or records
+// would go round for ever. The worker calls ExcludedTopics after Open and
+// leaves the topics whose whole name matches one of the regular
+// expressions (RE2) out of what the task consumes, as it leaves out the
+// pipeline's dead-letter topic. A listed topics attribute is left alone:
+// validate refuses a listed topic the sink writes to, where it can tell.
+type TopicsExcluder interface {
+	ExcludedTopics() []string
+}
+
 // SourceLag is how far one source partition is behind the outside
 // system, as a LagReporter reports it.
 type SourceLag struct {

@@ -135,6 +135,12 @@ func (t *task) runSink(ctx context.Context) error {
 			// Never read back our own failures.
 			opts = append(opts, kgo.ConsumeExcludeTopics("^"+regexp.QuoteMeta(dlq)+"$"))
 		}
+		if ex, ok := s.sink.(connector.TopicsExcluder); ok {
+			// Nor what the sink writes to the fleet's cluster.
+			for _, re := range ex.ExcludedTopics() {
+				opts = append(opts, kgo.ConsumeExcludeTopics("^(?:"+re+")$"))
+			}
+		}
 	} else {
 		opts = append(opts, kgo.ConsumeTopics(t.p.spec.Topics...))
 	}

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type producer struct {
 	cl            *kgo.Client
 	topic, prefix string
 	names         map[string]string // record topic → target topic, with the prefix
+	local         bool              // it writes to the fleet's own cluster (no brokers)
 
 	// ctx is the lifetime of the produced records: Close cancels it.
 	ctx    context.Context
@@ -52,7 +54,7 @@ func (s *producer) Open(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return fmt.Errorf("sink kafka: %w", err)
 	}
-	s.topic, s.prefix = cfg.Topic, cfg.TopicPrefix
+	s.topic, s.prefix, s.local = cfg.Topic, cfg.TopicPrefix, len(cfg.Brokers) == 0
 	if cfg.Acks == "leader" {
 		// Idempotence needs acks from all in-sync replicas.
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
@@ -87,6 +89,21 @@ func (s *producer) Open(ctx context.Context, tc *connector.TaskContext) error {
 			s.firstErr = fmt.Errorf("sink kafka: producing to %s: %w", r.Topic, err)
 		}
 		s.mu.Unlock()
+	}
+	return nil
+}
+
+// ExcludedTopics are the topics of the fleet's cluster this sink writes
+// to, when it writes there: a pipeline reading by topics_regex leaves them
+// out (connector.TopicsExcluder), so that it never reads its own output.
+func (s *producer) ExcludedTopics() []string {
+	switch {
+	case !s.local:
+		return nil
+	case s.topic != "":
+		return []string{regexp.QuoteMeta(s.topic)}
+	case s.prefix != "":
+		return []string{regexp.QuoteMeta(s.prefix) + ".*"}
 	}
 	return nil
 }
