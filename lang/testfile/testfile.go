@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -581,7 +582,29 @@ func (ps *parser) expect(b *hcl.Block) *Expect {
 // element is one object of a list attribute.
 type element struct {
 	fields map[string]cty.Value
+	ranges map[string]hcl.Range // of each field's value, where known
 	rng    hcl.Range
+}
+
+// fieldRanges are the ranges of the values of an object literal's fields
+// (the whole element's range for a field of another kind of expression).
+func fieldRanges(e hcl.Expression, fields map[string]cty.Value) map[string]hcl.Range {
+	out := map[string]hcl.Range{}
+	for k := range fields {
+		out[k] = e.Range()
+	}
+	oc, ok := e.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return out
+	}
+	for _, item := range oc.Items {
+		k, diags := item.KeyExpr.Value(nil)
+		if diags.HasErrors() || k.IsNull() || !k.IsKnown() || k.Type() != cty.String {
+			continue
+		}
+		out[k.AsString()] = item.ValueExpr.Range()
+	}
+	return out
 }
 
 // objects reads a list of objects, each element with its own range.
@@ -610,6 +633,7 @@ func (ps *parser) objects(a *hcl.Attribute, what, example string) []element {
 			k, e := it.Element()
 			el.fields[k.AsString()] = e
 		}
+		el.ranges = fieldRanges(ex, el.fields)
 		out = append(out, el)
 	}
 	return out
@@ -631,10 +655,7 @@ func (ps *parser) wantRecord(el element) *WantRecord {
 	if !ps.unknownFields(el, wantRecordFields, "records") {
 		return nil
 	}
-	ranges := map[string]hcl.Range{}
-	for k := range el.fields {
-		ranges[k] = el.rng
-	}
+	ranges := el.ranges
 	n := len(ps.diags.Errs())
 	w := &WantRecord{Range: el.rng}
 	w.Key = ps.field(el.fields, ranges, "key")
@@ -658,10 +679,7 @@ func (ps *parser) wantFailure(el element) *WantFailure {
 	if !ps.unknownFields(el, wantFailureFields, "dead_letters") {
 		return nil
 	}
-	ranges := map[string]hcl.Range{}
-	for k := range el.fields {
-		ranges[k] = el.rng
-	}
+	ranges := el.ranges
 	n := len(ps.diags.Errs())
 	w := &WantFailure{Range: el.rng}
 	w.Stage = ps.str(el.fields, ranges, "stage")
@@ -671,7 +689,8 @@ func (ps *parser) wantFailure(el element) *WantFailure {
 		ps.diags = append(ps.diags, errorf(&el.rng, "Missing stage",
 			"Each element of dead_letters names the stage the record failed in: one of %s.", strings.Join(Stages, ", ")))
 	} else if !contains(Stages, w.Stage) {
-		ps.diags = append(ps.diags, errorf(&el.rng, "Invalid stage",
+		r := ranges["stage"]
+		ps.diags = append(ps.diags, errorf(&r, "Invalid stage",
 			"The stage %q is not one of %s.%s", w.Stage, strings.Join(Stages, ", "), configschema.DidYouMean(w.Stage, Stages)))
 	}
 	if len(ps.diags.Errs()) > n {

@@ -159,7 +159,7 @@ func TestParseInvalid(t *testing.T) {
 		{"unknown want field", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ vlaue = 1 }]\n  }\n}\n",
 			[]string{"t.pipetest.hcl:4,16: Unsupported attribute"}},
 		{"bad stage", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    dead_letters = [{ stage = \"transfrom\" }]\n  }\n}\n",
-			[]string{"t.pipetest.hcl:4,21: Invalid stage"}},
+			[]string{"t.pipetest.hcl:4,31: Invalid stage"}},
 		{"negative filtered", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    filtered = -1\n  }\n}\n",
 			[]string{"t.pipetest.hcl:4,16: Invalid filtered"}},
 		{"bad CEL", "run \"x\" {\n  pipeline = source.a.b\n  assert {\n    condition     = \"value.a ++ 1\"\n    error_message = \"m\"\n  }\n}\n",

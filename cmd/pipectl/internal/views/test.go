@@ -55,9 +55,8 @@ func (v *testHuman) Results(dir string, res *pipetest.Result, diags hcl.Diagnost
 			}
 			for _, fl := range r.Failures {
 				v.Diagnostics(hcl.Diagnostics{fl.Diag}, res.Sources)
-				if fl.Want != "" || fl.Got != "" {
-					v.err(indent(linediff.Unified("want", "got", fl.Want, fl.Got), "  "))
-				}
+				v.err(failureRecords(fl))
+				v.err("\n")
 			}
 		}
 		v.out(name + "... " + v.status(f.Status()) + "\n")
@@ -81,6 +80,18 @@ func (v *testHuman) status(s pipetest.Status) string {
 		return paint(v.streams.StdoutColor, s.String(), ansiRed)
 	}
 	return s.String()
+}
+
+// failureRecords is the diff of a failure's records (want and got), or the
+// record an assertion failed on (got alone).
+func failureRecords(fl *pipetest.Failure) string {
+	switch {
+	case fl.Want != "":
+		return "\n" + indent(linediff.Unified("want", "got", fl.Want, fl.Got), "  ")
+	case fl.Got != "":
+		return "\n  The output record:\n" + indent(fl.Got, "    ")
+	}
+	return ""
 }
 
 func indent(s, prefix string) string {
@@ -206,9 +217,8 @@ func JUnitXML(dir string, res *pipetest.Result, diags hcl.Diagnostics) []byte {
 				var body strings.Builder
 				for _, fl := range r.Failures {
 					body.WriteString(formatDiagnostics(hcl.Diagnostics{fl.Diag}, res.Sources, false))
-					if fl.Want != "" || fl.Got != "" {
-						body.WriteString(linediff.Unified("want", "got", fl.Want, fl.Got))
-					}
+					body.WriteString(failureRecords(fl))
+					body.WriteString("\n")
 				}
 				c.Failure = &junitProblem{Message: r.Failures[0].Diag.Summary, Type: "pipectl.test.failure", Body: body.String()}
 				s.Failures++
