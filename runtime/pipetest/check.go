@@ -295,6 +295,9 @@ func canonical(v any) any {
 		}
 		return v
 	case []byte:
+		if v == nil {
+			return nil // a null key or value, not an empty one
+		}
 		if utf8.Valid(v) {
 			return string(v)
 		}

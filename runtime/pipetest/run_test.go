@@ -322,3 +322,32 @@ run "b" {
 		}
 	}
 }
+
+// TestNullIsNotEmpty: a null key is not an empty one.
+func TestNullIsNotEmpty(t *testing.T) {
+	res := runTests(t, `
+run "null_key" {
+  pipeline = sink.file.out
+  record {
+    key_raw   = ""
+    value_raw = "{\"amount\": 10}"
+  }
+  expect {
+    records = [{ key_raw = null }]
+  }
+}
+
+run "empty_key" {
+  pipeline = sink.file.out
+  record {
+    value_raw = "{\"amount\": 10}"
+  }
+  expect {
+    records = [{ key_raw = "" }]
+  }
+}
+`)
+	if res.Passed != 0 || res.Failed != 2 {
+		t.Errorf("passed %d failed %d; want 0 2", res.Passed, res.Failed)
+	}
+}
