@@ -26,7 +26,6 @@ const (
 	Pass Status = iota
 	Fail
 	Error
-	Skip
 )
 
 // String returns the status as the output shows it.
@@ -38,8 +37,6 @@ func (s Status) String() string {
 		return "fail"
 	case Error:
 		return "error"
-	case Skip:
-		return "skip"
 	default:
 		return fmt.Sprintf("Status(%d)", int(s))
 	}
@@ -72,14 +69,6 @@ type Result struct {
 	// Sources are every parsed file (configuration and test files) by
 	// the name diagnostics use, for snippets.
 	Sources map[string]*hcl.File
-}
-
-// Status is Pass when no run failed.
-func (r *Result) Status() Status {
-	if r.Failed > 0 {
-		return Fail
-	}
-	return Pass
 }
 
 // FileResult is the outcome of one test file.
