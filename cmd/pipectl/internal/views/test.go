@@ -198,7 +198,7 @@ type junitCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Body    string `xml:",chardata"`
+	Body    string `xml:",cdata"`
 }
 
 // JUnitXML renders the result as a JUnit XML report: a run that failed
