@@ -1,7 +1,9 @@
 package testfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -134,9 +136,15 @@ var Stages = []string{"converter", "transform", "source", "sink"}
 // error: the suite is empty.
 func Load(dir string) (*Suite, hcl.Diagnostics) {
 	var names []string
-	for _, d := range []string{dir, filepath.Join(dir, "tests")} {
+	var diags hcl.Diagnostics
+	for i, d := range []string{dir, filepath.Join(dir, "tests")} {
 		entries, err := os.ReadDir(d)
 		if err != nil {
+			if i == 0 {
+				diags = append(diags, errorf(nil, "Cannot read configuration directory",
+					"The directory %s cannot be read: %s. Point pipectl at a directory of pipeline files.", dir, pathErr(err)))
+				return &Suite{Sources: map[string]*hcl.File{}}, diags
+			}
 			continue
 		}
 		var in []string
@@ -149,7 +157,6 @@ func Load(dir string) (*Suite, hcl.Diagnostics) {
 		names = append(names, in...)
 	}
 	s := &Suite{Sources: map[string]*hcl.File{}}
-	var diags hcl.Diagnostics
 	p := hclparse.NewParser()
 	for _, name := range names {
 		src, err := os.ReadFile(name)
@@ -766,6 +773,16 @@ func goValue(v cty.Value) any {
 		return out
 	}
 	return nil
+}
+
+// pathErr is the cause of a file system error, without the path the
+// message already names.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func errorf(rng *hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {

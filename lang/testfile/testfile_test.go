@@ -240,3 +240,13 @@ func TestLoad(t *testing.T) {
 		t.Errorf("sources = %d", len(s.Sources))
 	}
 }
+
+func TestLoadMissingDir(t *testing.T) {
+	s, diags := Load(filepath.Join(t.TempDir(), "nope"))
+	if !diags.HasErrors() || diags[0].Summary != "Cannot read configuration directory" || len(s.Files) != 0 {
+		t.Errorf("diagnostics = %v", diags)
+	}
+	if strings.Count(diags[0].Detail, "nope") != 1 {
+		t.Errorf("detail = %s", diags[0].Detail)
+	}
+}
