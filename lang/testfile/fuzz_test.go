@@ -16,8 +16,10 @@ func FuzzParse(f *testing.F) {
 		if !diags.HasErrors() && file == nil {
 			t.Fatalf("no file and no error")
 		}
-		for _, d := range diags.Errs() {
-			_ = d.Error()
+		for _, d := range diags {
+			if r := d.Subject; r != nil && (r.Filename != "fuzz.pipetest.hcl" || r.Start.Byte > len(src) || r.End.Byte > len(src) || r.Start.Line < 1) {
+				t.Fatalf("diagnostic %q points outside the file: %+v", d.Summary, r)
+			}
 		}
 	})
 }
