@@ -7,7 +7,7 @@
 // records, filtered and dead-lettered records, and CEL assertions over
 // each output record.
 //
-// It imports lang, lang/testfile, lang/expr, runtime/connector,
+// It imports lang, lang/testfile, runtime/connector,
 // runtime/control and runtime/engine; never planner, stdlib or cmd (the
 // plugins come in through a connector.Registry).
 package pipetest
