@@ -48,7 +48,10 @@ func cibrokerCmd(ts *testscript.TestScript, neg bool, args []string) {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if a, ok := strings.CutPrefix(sc.Text(), "broker listening on "); ok {
-				addr <- a
+				select {
+				case addr <- a:
+				default:
+				}
 			}
 		}
 	}()
