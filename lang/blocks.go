@@ -205,14 +205,26 @@ func instanceValue(keys []string, instances map[string]cty.Value) cty.Value {
 // compileCEL compiles an expression that HCL evaluated to src; errors
 // point inside the HCL string.
 func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src string, ctx *hcl.EvalContext, what string) (*Expr, bool) {
-	prog, issues := env.Compile(src, want)
-	if len(issues) == 0 {
-		return &Expr{Source: src, Program: prog, Range: e.Range()}, true
-	}
 	var file []byte
 	if f := l.parser.Files()[e.Range().Filename]; f != nil {
 		file = f.Bytes
 	}
+	x, diags := CompileCEL(env, want, file, e, src, ctx, what)
+	l.diags = append(l.diags, diags...)
+	return x, x != nil
+}
+
+// CompileCEL compiles src, the string an HCL expression e of file
+// evaluated to in ctx, as CEL in env with the result type want. Its
+// diagnostics point inside the HCL string; what names the expression in
+// them ("predicate.external"). The result is nil when src does not
+// compile.
+func CompileCEL(env *expr.Env, want expr.Type, file []byte, e hcl.Expression, src string, ctx *hcl.EvalContext, what string) (*Expr, hcl.Diagnostics) {
+	prog, issues := env.Compile(src, want)
+	if len(issues) == 0 {
+		return &Expr{Source: src, Program: prog, Range: e.Range()}, nil
+	}
+	var diags hcl.Diagnostics
 	m := newCELSourceMap(file, e, src, ctx)
 	for _, is := range issues {
 		r := m.rangeOf(is.Offset, is.End)
@@ -220,9 +232,9 @@ func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src
 		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") {
 			msg += "."
 		}
-		l.diags = append(l.diags, errorf(&r, "Invalid CEL expression", "In %s: %s", what, msg))
+		diags = append(diags, errorf(&r, "Invalid CEL expression", "In %s: %s", what, msg))
 	}
-	return nil, false
+	return nil, diags
 }
 
 var predicateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "expr", Required: true}}}

@@ -29,10 +29,18 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 }
 
-// VarArg is one -var NAME=VALUE (Raw) or -var-file PATH (File) argument.
+// VarArg is one -var NAME=VALUE (Raw) or -var-file PATH (File) argument,
+// or a value already evaluated elsewhere (Name and Value, e.g. from a
+// test file's variables block; From says where for messages, Range points
+// at it).
 type VarArg struct {
 	Raw  string
 	File string
+
+	Name  string
+	Value cty.Value
+	From  string
+	Range *hcl.Range
 }
 
 // Config is a loaded configuration: the resolved content of a directory of

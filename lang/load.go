@@ -127,7 +127,11 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 	})
 }
 
-// configFiles lists the *.hcl files of dir, sorted.
+// TestFileSuffix ends the name of a test file (pipectl test): such files
+// sit beside the configuration but are not part of it.
+const TestFileSuffix = ".pipetest.hcl"
+
+// configFiles lists the *.hcl files of dir, sorted, without test files.
 func configFiles(dir string) ([]string, hcl.Diagnostics) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -136,7 +140,7 @@ func configFiles(dir string) ([]string, hcl.Diagnostics) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasSuffix(e.Name(), TestFileSuffix) || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		names = append(names, filepath.Join(dir, e.Name()))

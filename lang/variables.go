@@ -80,6 +80,15 @@ func (l *loader) resolveVariables() {
 			l.readVarFile(a.File, decls, given)
 			continue
 		}
+		if a.Name != "" {
+			if _, ok := decls[a.Name]; !ok {
+				l.diags = append(l.diags, errorf(a.Range, "Value for undeclared variable",
+					"A variable named %q is set in %s but is not declared in the configuration.%s", a.Name, a.From, configschema.DidYouMean(a.Name, l.names("variable"))))
+				continue
+			}
+			given[a.Name] = assigned{val: a.Value, from: a.From, rng: a.Range}
+			continue
+		}
 		name, raw, ok := strings.Cut(a.Raw, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {

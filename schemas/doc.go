@@ -7,6 +7,7 @@
 //     blocks (lang.CommonAttributes, lang.CommonBlocks) for sources and sinks;
 //   - schemas/diagnostics.schema.json: the output of `pipectl validate -json`;
 //   - schemas/plan.schema.json: the output of `pipectl plan -json`;
+//   - schemas/test.schema.json: the output of `pipectl test -json`;
 //   - schemas/record-schema.schema.json: the JSON form of a record schema
 //     (lang/recordschema);
 //   - docs/plugins.md: the human reference of every plugin, from a marker

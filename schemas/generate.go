@@ -62,6 +62,9 @@ func generate(plugins []*configschema.Schema) (map[string][]byte, error) {
 	if files[RecordSchemaPath], err = encode(recordSchemaSchema()); err != nil {
 		return nil, err
 	}
+	if files[TestPath], err = encode(testSchema()); err != nil {
+		return nil, err
+	}
 	files[PluginDocsPath] = pluginDocs(plugins)
 	return files, nil
 }

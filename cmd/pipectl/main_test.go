@@ -34,6 +34,8 @@ func TestScripts(t *testing.T) {
 			"lines":        linesCmd,
 			"counted":      countedCmd,
 			"firstrunning": firstRunningCmd,
+			"cibroker":     cibrokerCmd,
+			"cicommands":   cicommandsCmd,
 		},
 	})
 }

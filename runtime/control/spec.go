@@ -245,6 +245,10 @@ func source(e *lang.Expr) string {
 	return e.Source
 }
 
+// TransformSpecOf is the resolved form of a transform block, as a
+// pipeline's spec holds it.
+func TransformSpecOf(t *lang.Transform) TransformSpec { return transformSpec(t) }
+
 func transformSpec(t *lang.Transform) TransformSpec {
 	s := TransformSpec{
 		Name:   t.Name,

@@ -113,6 +113,14 @@
 // sink never reads its own dead-letter topic, even when topics_regex
 // matches it.
 //
+// # Offline
+//
+// Pipeline.Offline runs one record at a time through the same conversion
+// and transform code as the task loops (convertSource, convertSink), with
+// no Kafka client and no connector: pipectl test (runtime/pipetest) uses
+// it, so that a test sees exactly what a task would do. CompileChain
+// compiles a list of transforms on their own for it.
+//
 // It imports lang/expr, lang/configschema, runtime/connector and
 // runtime/control, and franz-go's kgo, kadm, kerr and kmsg for the clients
 // the worker hands over; never planner, stdlib or cmd.

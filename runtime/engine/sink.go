@@ -273,7 +273,7 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 	_, sp := s.span("pipectl.sink.batch", len(krs))
 	defer s.observe(time.Now())
 	defer func() { endSpan(sp, err) }()
-	p, u := s.p, s.p.uses
+	p := s.p
 	ctx := s.budget.ctx
 	s.counters.In.Add(int64(len(krs)))
 	nh, keyBytes, valueBytes := 0, 0, 0
@@ -317,31 +317,16 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 			}
 			h += n
 		}
-		var err error
-		if rec.Key, rec.KeySchema, err = fromBytes(p.keyConv, keys, kr.Key, u.readKey); err != nil {
-			if err := failed(kr, StageConverter, fmt.Errorf("key: %w", err)); err != nil {
+		keep, stage, err := convertSink(p, s.tr, keys, values, rec, kr.Key, kr.Value)
+		if err != nil {
+			if err := failed(kr, stage, err); err != nil {
 				return err
 			}
 			continue
 		}
-		if rec.Value, rec.ValueSchema, err = fromBytes(p.valueConv, values, kr.Value, u.readValue); err != nil {
-			if err := failed(kr, StageConverter, fmt.Errorf("value: %w", err)); err != nil {
-				return err
-			}
+		if !keep {
+			s.counters.Filtered.Add(1)
 			continue
-		}
-		if len(p.transforms) > 0 {
-			keep, err := s.tr.apply(rec, true)
-			if err != nil {
-				if err := failed(kr, StageTransform, err); err != nil {
-					return err
-				}
-				continue
-			}
-			if !keep {
-				s.counters.Filtered.Add(1)
-				continue
-			}
 		}
 		kept++
 		from = append(from, int32(i))
@@ -381,6 +366,29 @@ func (s *sinkLoop) process(krs []*kgo.Record) (err error) {
 		s.handled(krs)
 	}
 	return nil
+}
+
+// convertSink turns a consumed record's key and value bytes into what the
+// sink gets, in rec (whose other fields are set), and runs the
+// transforms: keep is false when a filter dropped the record; an error is
+// a record failure at stage. keys and values build checked values (nil:
+// Check builds them).
+func convertSink(p *Pipeline, tr *transformer, keys, values *boxes, rec *connector.Record, key, value []byte) (keep bool, stage Stage, err error) {
+	u := p.uses
+	if rec.Key, rec.KeySchema, err = fromBytes(p.keyConv, keys, key, u.readKey); err != nil {
+		return false, StageConverter, fmt.Errorf("key: %w", err)
+	}
+	if rec.Value, rec.ValueSchema, err = fromBytes(p.valueConv, values, value, u.readValue); err != nil {
+		return false, StageConverter, fmt.Errorf("value: %w", err)
+	}
+	if len(p.transforms) > 0 {
+		keep, err := tr.apply(rec, true)
+		if err != nil {
+			return false, StageTransform, err
+		}
+		return keep, 0, nil
+	}
+	return true, 0, nil
 }
 
 // handled notes, for a Committer, the offset after the last of krs in

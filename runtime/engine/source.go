@@ -352,8 +352,15 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 // convert runs one record through the transforms and converters. keep is
 // false when a filter dropped it; an error is a record failure at stage.
 func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
-	p, u := s.p, s.p.uses
-	s.orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, keySchema: rec.KeySchema, valueSchema: rec.ValueSchema,
+	return convertSource(s.p, s.tr, &s.orig, rec, slab)
+}
+
+// convertSource is the source loop's convert, for one record of pipeline
+// p with its transformer tr; orig keeps the record as the source gave it
+// (Offline runs it too).
+func convertSource(p *Pipeline, tr *transformer, orig *original, rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
+	u := p.uses
+	*orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, keySchema: rec.KeySchema, valueSchema: rec.ValueSchema,
 		headers: rec.Headers, topic: rec.Topic, partition: rec.Partition}
 	var keyB, valB []byte
 	if rec.Encoded {
@@ -362,7 +369,7 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 		if err := errors.Join(err1, err2); err != nil {
 			return kr, false, StageSource, err
 		}
-		s.orig.keyB, s.orig.valueB, s.orig.bytesOK = kb, vb, true
+		orig.keyB, orig.valueB, orig.bytesOK = kb, vb, true
 		keyB, valB = kb, vb
 		if len(p.transforms) > 0 {
 			if u.readKey {
@@ -375,15 +382,15 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}
-			if keep, err := s.tr.apply(rec, false); err != nil || !keep {
+			if keep, err := tr.apply(rec, false); err != nil || !keep {
 				return kr, false, StageTransform, err
 			}
-			if u.readKey || s.tr.wroteKey {
+			if u.readKey || tr.wroteKey {
 				if keyB, err = toBytes(p.keyConv, rec.Key, rec.KeySchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 				}
 			}
-			if u.readValue || s.tr.wroteValue {
+			if u.readValue || tr.wroteValue {
 				if valB, err = toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
@@ -401,7 +408,7 @@ func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (k
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}
-			if keep, err := s.tr.apply(rec, false); err != nil || !keep {
+			if keep, err := tr.apply(rec, false); err != nil || !keep {
 				return kr, false, StageTransform, err
 			}
 		}

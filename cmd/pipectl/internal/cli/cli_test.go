@@ -10,9 +10,18 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/pipectl/pipectl/lang"
 )
+
+// ctyEqual compares the evaluated values of lang.VarArg.
+var ctyEqual = cmp.Comparer(func(a, b cty.Value) bool {
+	if a == cty.NilVal || b == cty.NilVal {
+		return a == b
+	}
+	return a.RawEquals(b)
+})
 
 func noEnv(string) (string, bool) { return "", false }
 
@@ -76,7 +85,7 @@ func TestParseInterspersed(t *testing.T) {
 			if *jsonOut != tt.json {
 				t.Errorf("json = %v; want %v", *jsonOut, tt.json)
 			}
-			if diff := cmp.Diff(tt.vars, vars.args); diff != "" {
+			if diff := cmp.Diff(tt.vars, vars.args, ctyEqual); diff != "" {
 				t.Errorf("vars (-want +got):\n%s", diff)
 			}
 		})

@@ -22,6 +22,7 @@ type command struct {
 // A new command (plan, apply, worker, broker, dev, ...) is one more entry.
 var commands = []*command{
 	validateCommand,
+	testCommand,
 	fmtCommand,
 	planCommand,
 	applyCommand,
