@@ -35,16 +35,16 @@ const (
 type source struct {
 	connector.UnimplementedSource
 
-	cfg   Config
-	tc    *connector.TaskContext
-	log   *slog.Logger
-	loc   *time.Location
-	udp   net.PacketConn
-	tcp   net.Listener
-	addr  net.Addr // where it listens
-	ctx   context.Context
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	cfg    Config
+	tc     *connector.TaskContext
+	log    *slog.Logger
+	loc    *time.Location
+	udp    net.PacketConn
+	tcp    net.Listener
+	addr   net.Addr // where it listens
+	ctx    context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // open TCP connections, closed by Close
 	closed bool
