@@ -34,6 +34,7 @@ func TestScripts(t *testing.T) {
 			"lines":        linesCmd,
 			"counted":      countedCmd,
 			"firstrunning": firstRunningCmd,
+			"freeport":     freePortCmd,
 		},
 	})
 }
