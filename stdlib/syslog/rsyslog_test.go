@@ -32,6 +32,9 @@ func freePort(t *testing.T) string {
 func TestRsyslogForwards(t *testing.T) {
 	rsyslogd, err := exec.LookPath("rsyslogd")
 	if err != nil {
+		rsyslogd, err = exec.LookPath("/usr/sbin/rsyslogd") // not on a user's PATH
+	}
+	if err != nil {
 		t.Skip("rsyslogd is not installed (Debian package rsyslog; .ci/run installs it)")
 	}
 	tcp := open(t, map[string]any{"protocol": "tcp"})
