@@ -31,15 +31,16 @@
 // to the dead-letter topic with errors.tolerance = "all" and which fails
 // the task with "none".
 //
-// Flow control: at most queue_size messages are read and not yet
-// acknowledged by Kafka (a slot is taken before a message is read and
-// freed in Acked). When they are all taken, the UDP reader drops
+// Flow control: at most queue_size messages are queued or handed over
+// and not yet acknowledged by Kafka (a message takes a slot once it is
+// read, Acked frees it). When they are all taken, the UDP reader drops
 // datagrams and counts them (connector.TaskContext.Dropped:
-// pipectl_records_dropped_total) and logs them at most every 10 s; TCP
-// readers stop reading their connections until slots free up, which
-// holds the senders back. What a crash loses: the messages holding slots
-// (read, not acknowledged), and, for TCP, whatever the kernel had
-// received but the task had not read; senders do not resend.
+// pipectl_records_dropped_total) and logs them at most every 10 s; each
+// TCP reader waits with the one message it read and reads no more until a
+// slot frees up, which holds its sender back. What a crash loses: the
+// messages holding slots, the one each waiting TCP reader holds, and, for
+// TCP, whatever the kernel had received but the task had not read;
+// senders do not resend.
 //
 // One task: the schema refuses tasks > 1 (one task binds the address).
 //

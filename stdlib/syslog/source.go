@@ -232,9 +232,10 @@ func (s *source) accept() {
 	}
 }
 
-// readTCP reads the messages of one connection until it closes. It takes
-// a slot before it reads each message, so that a full queue stops it
-// reading: the sender sees TCP's back-pressure.
+// readTCP reads the messages of one connection until it closes. It waits
+// for a slot after it read each message, so that a full queue stops it
+// reading: the sender sees TCP's back-pressure. (Waiting before the read
+// would let idle connections hold every slot.)
 func (s *source) readTCP(c net.Conn) {
 	defer s.wg.Done()
 	defer func() {
@@ -247,20 +248,20 @@ func (s *source) readTCP(c net.Conn) {
 	f := newFramer(c, s.cfg.MaxMessageBytes)
 	from := c.RemoteAddr()
 	for {
-		select {
-		case s.slots <- struct{}{}:
-		case <-s.ctx.Done():
-			return
-		}
 		msg, tooLong, err := f.next()
 		if err != nil {
-			<-s.slots
 			if !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
 				s.log.Warn("syslog connection closed", "sender", from.String(), "error", err)
 			}
 			return
 		}
-		s.queue <- s.record(p, msg, tooLong, from, time.Now())
+		rec := s.record(p, msg, tooLong, from, time.Now())
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.ctx.Done():
+			return
+		}
+		s.queue <- rec
 	}
 }
 

@@ -404,3 +404,22 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleConnectionsHoldNoSlot checks that connections that send nothing
+// do not take the queue: with queue_size 1 and three idle connections, a
+// fourth one's message arrives.
+func TestIdleConnectionsHoldNoSlot(t *testing.T) {
+	s := open(t, map[string]any{"protocol": "tcp", "queue_size": 1})
+	for range 3 {
+		c, err := net.Dial("tcp", s.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	time.Sleep(100 * time.Millisecond) // the idle ones are accepted first
+	send(t, s.port(), "<13>1 - h a - - - from the fourth\n")
+	if m := value(t, s.collect(t, 1, true)[0])[fieldMessage]; m != "from the fourth" {
+		t.Errorf("got %v", m)
+	}
+}
