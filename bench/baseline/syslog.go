@@ -72,7 +72,8 @@ func SyslogTCP(ctx context.Context, a Args) error {
 			}
 			go func() {
 				defer c.Close()
-				if err := readSyslog(ctx, c, cl, a.Output, promise); err != nil && !errors.Is(err, io.EOF) {
+				// It returns only when the connection ends.
+				if err := readSyslog(ctx, c, cl, a.Output, promise); !errors.Is(err, io.EOF) {
 					fail(err)
 				}
 			}()
@@ -89,7 +90,7 @@ func SyslogTCP(ctx context.Context, a Args) error {
 }
 
 // readSyslog reads one connection's octet-counted messages and produces
-// them.
+// them, until the connection ends (io.EOF) or fails.
 func readSyslog(ctx context.Context, c net.Conn, cl *kgo.Client, topic string, promise func(*kgo.Record, error)) error {
 	r := bufio.NewReaderSize(c, 64<<10)
 	m := rfc5424.NewMachine()
