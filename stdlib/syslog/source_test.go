@@ -423,3 +423,21 @@ func TestIdleConnectionsHoldNoSlot(t *testing.T) {
 		t.Errorf("got %v", m)
 	}
 }
+
+// TestUDPTooLong checks that a datagram over max_message_bytes is a parse
+// error with its first max_message_bytes bytes, not a message cut short.
+func TestUDPTooLong(t *testing.T) {
+	s := open(t, map[string]any{"protocol": "udp", "max_message_bytes": 480})
+	c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", s.port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprint(c, "<13>1 - h a - - - "+strings.Repeat("y", 600)); err != nil {
+		t.Fatal(err)
+	}
+	v := value(t, s.collect(t, 1, true)[0])
+	if raw, _ := v[fieldRaw].(string); len(raw) != 480 || v[fieldParseError] != errTooLong.Error() || v[fieldMessage] != nil {
+		t.Errorf("a datagram over max_message_bytes gave %v, want raw of 480 bytes and parse_error %q", v, errTooLong)
+	}
+}
