@@ -41,11 +41,12 @@ type Args struct {
 	Group         string // their consumer group
 	Output        string // topic the producing baselines write
 	Path          string // file the file baseline appends to
-	Records       int64  // how many records Generate produces
+	Records       int64  // how many records Generate produces (SyslogTCP: receives)
+	Listen        string // address SyslogTCP listens on
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -62,6 +63,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return FileSink(ctx, a)
 	case "mirror":
 		return Mirror(ctx, a)
+	case "syslog_tcp":
+		return SyslogTCP(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

@@ -28,7 +28,8 @@ func BaselineMain(args []string, stderr io.Writer) int {
 	fs.StringVar(&a.Group, "group", "", "consumer group")
 	fs.StringVar(&a.Output, "output", "", "topic to produce to")
 	fs.StringVar(&a.Path, "path", "", "file to append to")
-	fs.Int64Var(&a.Records, "records", 0, "records to generate")
+	fs.Int64Var(&a.Records, "records", 0, "records to generate (syslog_tcp: to receive)")
+	fs.StringVar(&a.Listen, "listen", "", "address the syslog_tcp baseline listens on")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

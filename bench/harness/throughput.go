@@ -42,6 +42,26 @@ type throughput struct {
 	pipeline func(e *env, target string) string
 	// baseline names the baseline program and its arguments.
 	baseline func(e *env, target, group string) []string
+	// feed, when set, sends a run its input once its process started
+	// (the syslog_tcp scenario's sender); it returns when it sent
+	// everything or ctx ends.
+	feed func(ctx context.Context, e *env) error
+}
+
+// startFeed runs t.feed, if any, until the run returns (stop).
+func (e *env) startFeed(ctx context.Context, t throughput) (stop func()) {
+	if t.feed == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := t.feed(ctx, e); err != nil && ctx.Err() == nil {
+			e.logf("feeding the input: %v", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // output is where a run writes.
@@ -142,7 +162,7 @@ func targetRatio(scenario string) float64 {
 	switch scenario {
 	case "transform":
 		return 1.2
-	case "mirror":
+	case "mirror", "syslog_tcp":
 		return 0.9
 	}
 	return 0.8
@@ -190,6 +210,7 @@ func (e *env) pipectlRun(ctx context.Context, i int, t throughput) (side, error)
 		}
 		defer stop()
 	}
+	defer e.startFeed(ctx, t)()
 	end, first, err := waitProgress(ctx, stall, out.done, func() error { return w.healthy(ctx) })
 	if err != nil {
 		w.kill()
@@ -217,6 +238,7 @@ func (e *env) baselineRun(ctx context.Context, i int, t throughput) (side, error
 	if err != nil {
 		return side{}, err
 	}
+	defer e.startFeed(ctx, t)()
 	end, first, err := waitProgress(ctx, stall, out.done, func() error {
 		if exited, err := p.exited(); exited && err != nil {
 			return fmt.Errorf("baseline exited: %v%s", err, p.stderrTail())

@@ -12,3 +12,17 @@ func (tc *TaskContext) Waiting(reason string) {
 		tc.OnWaiting(reason)
 	}
 }
+
+// Dropped counts n records that the source lost before it could hand them
+// over, because the outside system pushes them faster than the pipeline
+// takes them and cannot be held back (a UDP listener whose queue is
+// full). The worker adds them to the task's
+// pipectl_records_dropped_total in /metrics; a source also logs what it
+// drops. Records that fail are not dropped: they go through Record.Err. It
+// may be called from any goroutine; a TaskContext without OnDropped (a
+// test) ignores it.
+func (tc *TaskContext) Dropped(n int64) {
+	if tc != nil && tc.OnDropped != nil && n > 0 {
+		tc.OnDropped(n)
+	}
+}

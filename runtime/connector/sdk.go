@@ -70,6 +70,17 @@ type Record struct {
 	// SourcePartition and SourceOffset of a skipped record count; it is
 	// counted as filtered, and Acked receives it with the others.
 	Skip bool
+	// Err (sources only) says that the source read this record but
+	// cannot hand it on as a record (a line no parser accepts): Key and
+	// Value hold what it read as wire bytes ([]byte, string or nil), and
+	// the worker treats the record as one that failed at stage source,
+	// as it treats a converter's failure. With errors.tolerance = "none"
+	// the task fails naming it; with "all" the bytes go, unchanged, to
+	// the dead-letter topic with the error headers
+	// (pipectl.error.stage "source"). Transforms and converters never see
+	// it. Its SourceOffset counts as any other record's, and Acked
+	// receives it with the others (Offset -1).
+	Err error
 }
 
 // WireBytes returns the bytes of a key or value that already is bytes:
@@ -151,6 +162,8 @@ type TaskContext struct {
 	Cluster *Cluster
 	// OnWaiting receives what Waiting reports; the worker sets it.
 	OnWaiting func(reason string)
+	// OnDropped receives what Dropped counts; the worker sets it.
+	OnDropped func(n int64)
 	// ValueJSON is true when the pipeline encodes values with the json
 	// converter and no transform reads them on the way (sources only): a
 	// source may then hand over a value it wrote as JSON text itself

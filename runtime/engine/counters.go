@@ -19,6 +19,10 @@ type Counters struct {
 	Filtered atomic.Int64 // records a filter dropped
 	Failed   atomic.Int64 // records that failed: sent to the dead-letter topic, or the one that failed the task
 	Retries  atomic.Int64 // retries of retriable errors
+	// Dropped counts records a source lost before it handed them over
+	// (connector.TaskContext.Dropped); they never entered, so they are
+	// not part of In.
+	Dropped atomic.Int64
 	// Finished is set when a source returned io.EOF and everything it
 	// produced is acknowledged and its offsets saved: the task is done
 	// but stays running until it is stopped.

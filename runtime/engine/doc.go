@@ -48,8 +48,10 @@
 // # Record failures
 //
 // A converter or transform error, a sink's per-record error (see
-// FailedRecord) and a source record that Kafka refuses (too large, say) are
-// record failures. With tolerance "none" Run returns a *TaskError naming the
+// FailedRecord), a source record that Kafka refuses (too large, say) and a
+// record the source could not read (connector.Record.Err, at stage source;
+// its key and value bytes go to the dead-letter topic as the source read
+// them, never through transforms or converters) are record failures. With tolerance "none" Run returns a *TaskError naming the
 // stage; with "all" the record goes, unchanged, to the dead-letter topic with
 // the pipectl.error.* and pipectl.source.* headers, is counted as failed, and
 // the task goes on. Sinks send the bytes they consumed; sources send the

@@ -196,6 +196,7 @@ func (t *task) taskContext(offset func(map[string]any) map[string]any) *connecto
 		ValueJSON: t.p.valueJSON,
 		Cluster:   t.a.Cluster,
 		OnWaiting: t.counters.setWaiting,
+		OnDropped: func(n int64) { t.counters.Dropped.Add(n) },
 	}
 }
 

@@ -285,6 +285,12 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 			s.counters.Filtered.Add(1)
 			continue
 		}
+		if rec.Err != nil {
+			if err := s.sourceFailed(b, rec); err != nil {
+				return err
+			}
+			continue
+		}
 		kr, keep, stage, err := s.convert(rec, &slab)
 		if err != nil {
 			if err := s.recordFailed(b, stage, err, rec); err != nil {
@@ -441,6 +447,23 @@ func kafkaHeaders(slab *[]kgo.RecordHeader, hs []connector.Header) []kgo.RecordH
 	}
 	end := len(*slab)
 	return (*slab)[start:end:end]
+}
+
+// sourceFailed handles a record the source could not read
+// (connector.Record.Err): a record failure at stage source whose key and
+// value bytes are the ones the source read.
+func (s *sourceLoop) sourceFailed(b *batch, rec *connector.Record) error {
+	s.orig = original{encoded: true, key: rec.Key, value: rec.Value, headers: rec.Headers, topic: rec.Topic, partition: rec.Partition}
+	kb, err := rawBytes(rec.Key)
+	if err != nil {
+		kb = render(rec.Key)
+	}
+	vb, err := rawBytes(rec.Value)
+	if err != nil {
+		vb = render(rec.Value)
+	}
+	s.orig.keyB, s.orig.valueB, s.orig.bytesOK = kb, vb, true
+	return s.recordFailed(b, StageSource, rec.Err, rec)
 }
 
 // recordFailed handles a record that failed before it reached Kafka:

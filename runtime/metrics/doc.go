@@ -9,6 +9,7 @@
 //	pipectl_records_out_total{pipeline,task}       counter: records a task delivered (produced or written)
 //	pipectl_records_filtered_total{pipeline,task}  counter: records a transform's filter dropped
 //	pipectl_records_failed_total{pipeline,task}    counter: records that failed (to the DLQ or failing the task)
+//	pipectl_records_dropped_total{pipeline,task}   counter: records a source lost because the task could not keep up (a UDP listener's full queue)
 //	pipectl_batch_seconds{pipeline,task}           histogram: time to process one batch
 //	pipectl_consumer_lag{pipeline,task}            gauge: records behind the end of the log (sink tasks)
 //	pipectl_source_lag{pipeline,task,partition}    gauge: records the outside system holds past the last one polled (sources that report it)

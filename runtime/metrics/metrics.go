@@ -69,6 +69,7 @@ type Metrics struct {
 	handler  http.Handler
 
 	in, out, filtered, failed metric.Int64ObservableCounter
+	dropped                   metric.Int64ObservableCounter
 	batch                     metric.Float64Histogram
 	lag                       metric.Int64ObservableGauge
 
@@ -152,6 +153,7 @@ func (m *Metrics) instruments(meter metric.Meter) error {
 	m.out = counter("pipectl.records.out", "Records a task delivered to Kafka or to its sink system.")
 	m.filtered = counter("pipectl.records.filtered", "Records a transform filter dropped.")
 	m.failed = counter("pipectl.records.failed", "Records that failed: sent to the dead-letter topic or failing the task.")
+	m.dropped = counter("pipectl.records.dropped", "Records a source lost before it handed them over because the pipeline could not keep up (a UDP listener's full queue).")
 	var err error
 	m.batch, err = meter.Float64Histogram("pipectl.batch",
 		metric.WithDescription("Time a task took to process one batch of records."),
@@ -173,7 +175,7 @@ func (m *Metrics) instruments(meter metric.Meter) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("metrics: create instruments: %w", err)
 	}
-	if _, err := meter.RegisterCallback(m.observeCounters, m.in, m.out, m.filtered, m.failed); err != nil {
+	if _, err := meter.RegisterCallback(m.observeCounters, m.in, m.out, m.filtered, m.failed, m.dropped); err != nil {
 		return fmt.Errorf("metrics: register counter callback: %w", err)
 	}
 	if _, err := meter.RegisterCallback(m.observeLag, m.lag); err != nil {
@@ -195,7 +197,7 @@ func (m *Metrics) observeCounters(_ context.Context, o metric.Observer) error {
 		for _, c := range []struct {
 			inst metric.Int64ObservableCounter
 			n    *atomic.Int64
-		}{{m.in, &t.in}, {m.out, &t.out}, {m.filtered, &t.filtered}, {m.failed, &t.failed}} {
+		}{{m.in, &t.in}, {m.out, &t.out}, {m.filtered, &t.filtered}, {m.failed, &t.failed}, {m.dropped, &t.dropped}} {
 			o.ObserveInt64(c.inst, c.n.Load(), t.observe...)
 		}
 	}
@@ -313,6 +315,7 @@ func (m *Metrics) Task(pipeline string, task int) *TaskMetrics {
 // concurrent use, do not allocate, and do nothing on a nil receiver.
 type TaskMetrics struct {
 	in, out, filtered, failed atomic.Int64
+	dropped                   atomic.Int64
 
 	m       *Metrics
 	record  []metric.RecordOption
@@ -346,6 +349,13 @@ func (t *TaskMetrics) AddFiltered(n int64) {
 func (t *TaskMetrics) AddFailed(n int64) {
 	if t != nil {
 		t.failed.Add(n)
+	}
+}
+
+// AddDropped counts n records a source lost before it handed them over.
+func (t *TaskMetrics) AddDropped(n int64) {
+	if t != nil {
+		t.dropped.Add(n)
 	}
 }
 

@@ -83,6 +83,7 @@ func TestExposition(t *testing.T) {
 	src.AddIn(4)
 	src.AddOut(6)
 	src.AddFiltered(1)
+	src.AddDropped(8)
 	src.ObserveBatch(250 * time.Millisecond)
 	snk := m.Task("sink.file.out", 1)
 	snk.AddIn(5)
@@ -110,6 +111,10 @@ func TestExposition(t *testing.T) {
 		"pipectl_records_failed_total": {Type: "COUNTER", Samples: []sample{
 			{Labels: labels("sink.file.out", "1"), Value: 2},
 			{Labels: labels(mirror, "0"), Value: 0},
+		}},
+		"pipectl_records_dropped_total": {Type: "COUNTER", Samples: []sample{
+			{Labels: labels("sink.file.out", "1"), Value: 0},
+			{Labels: labels(mirror, "0"), Value: 8},
 		}},
 		"pipectl_batch_seconds": {Type: "HISTOGRAM", Samples: []sample{{Labels: labels(mirror, "0"), Value: 1, Sum: 0.25}}},
 		"pipectl_consumer_lag":  {Type: "GAUGE", Samples: []sample{{Labels: labels("sink.file.out", "1"), Value: 42}}},

@@ -34,6 +34,7 @@ type task struct {
 	counters *engine.Counters
 	metrics  *metrics.TaskMetrics
 	synced   [4]int64 // counts last added to metrics
+	dropped  int64    // Dropped last added to metrics
 	reported [4]int64 // counts last written to status
 	failure  string   // set when it exited on its own with an error
 	// outAtStart is the out count it started from (counts run since the
@@ -576,6 +577,9 @@ func (s *supervisor) syncMetrics(t *task) {
 	t.metrics.AddOut(d[1])
 	t.metrics.AddFiltered(d[2])
 	t.metrics.AddFailed(d[3])
+	dropped := t.counters.Dropped.Load()
+	t.metrics.AddDropped(dropped - t.dropped)
+	t.dropped = dropped
 }
 
 // owns says whether the group assigned the task to this worker (any task
