@@ -113,6 +113,11 @@ func (f *fakeFleet) Pause(_ context.Context, addr string) error {
 	return nil
 }
 
+func (f *fakeFleet) Stop(_ context.Context, addr string) error {
+	f.record("Stop %s", addr)
+	return nil
+}
+
 func (f *fakeFleet) Resume(_ context.Context, addr string) error {
 	f.record("Resume %s", addr)
 	return nil
@@ -274,6 +279,10 @@ func TestRoutes(t *testing.T) {
 			wantCalls: []string{`Pause source.kafka.mirror["eu"]`}},
 		{name: "resume", method: "PUT", path: "/connectors/" + sinkOut + "/resume", wantCode: 202,
 			wantCalls: []string{"Resume sink.file.orders_out"}},
+		{name: "stop", method: "PUT", path: "/connectors/" + esc(mirrorEU) + "/stop", wantCode: 202,
+			wantCalls: []string{`Stop source.kafka.mirror["eu"]`}},
+		{name: "stop unknown", method: "PUT", path: "/connectors/source.file.nope/stop", wantCode: 404,
+			wantBody: errBody(404, "Pipeline source.file.nope not found")},
 		{name: "pause unknown", method: "PUT", path: "/connectors/source.file.nope/pause", wantCode: 404,
 			wantBody: errBody(404, "Pipeline source.file.nope not found")},
 		{name: "restart connector only", method: "POST", path: "/connectors/" + sinkOut + "/restart", wantCode: 204,
@@ -351,8 +360,8 @@ func TestRoutes(t *testing.T) {
 		{name: "wrong method on offsets", method: "PUT", path: "/connectors/" + srcOrders + "/offsets", wantCode: 405, wantAllow: "GET, PATCH, DELETE, HEAD",
 			wantBody: errBody(405, "Method PUT is not allowed on /connectors/source.file.orders/offsets")},
 		{name: "unknown route", method: "GET", path: "/nope", wantCode: 404, wantBody: errBody(404, "No route for GET /nope")},
-		{name: "unknown sub-route", method: "PUT", path: "/connectors/" + srcOrders + "/stop", wantCode: 404,
-			wantBody: errBody(404, "No route for PUT /connectors/source.file.orders/stop")},
+		{name: "unknown sub-route", method: "PUT", path: "/connectors/" + srcOrders + "/frobnicate", wantCode: 404,
+			wantBody: errBody(404, "No route for PUT /connectors/source.file.orders/frobnicate")},
 		{name: "metrics without Metrics", method: "GET", path: "/metrics", wantCode: 404, wantBody: errBody(404, "No route for GET /metrics")},
 	}
 	for _, tt := range tests {

@@ -34,9 +34,11 @@ type Fleet interface {
 	// topic; ok is false when the state has no pipeline at address.
 	Status(ctx context.Context, address string) (s Status, ok bool, err error)
 
-	// Pause and Resume record the operational pause in the status topic.
-	// They return once it is recorded, not once the tasks have paused.
+	// Pause, Stop and Resume record the operational pause, stop
+	// (KIP-875's STOPPED) or resume in the status topic. They return once
+	// it is recorded, not once the tasks have paused or stopped.
 	Pause(ctx context.Context, address string) error
+	Stop(ctx context.Context, address string) error
 	Resume(ctx context.Context, address string) error
 	// Restart restarts the pipeline and, as opts say, its tasks (Kafka
 	// Connect's KIP-745), and returns the status with the instances being
@@ -74,10 +76,16 @@ type PipelineInfo struct {
 	Address    string       // source.kafka.mirror["eu"]
 	Type       PipelineType // source or sink
 	PluginType string       // the plugin's type label: "file", "kafka"
-	// Config is the resolved configuration, with every sensitive value
-	// replaced by [SensitiveValue] by the worker. The API does not modify it.
+	// Config is the resolved configuration in Kafka Connect's key names
+	// where one exists (connector.class, name, topics, tasks.max,
+	// transforms.*, errors.*, key.converter …) and pipectl's attribute
+	// names otherwise, with every sensitive value replaced by
+	// [SensitiveValue] by the worker. The API does not modify it.
 	Config map[string]any
-	Tasks  int // number of tasks
+	// Tasks is the number of tasks; 0 when the pipeline is Stopped, as a
+	// stopped connector of Kafka Connect has none.
+	Tasks   int
+	Stopped bool
 }
 
 // Class is the plugin class, Kafka Connect's connector.class: source.file.

@@ -63,6 +63,7 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /connectors/{address}/tasks/{task}/status", s.pipeline(s.taskStatus))
 	r.handle("POST /connectors/{address}/tasks/{task}/restart", s.pipeline(s.restartTask))
 	r.handle("PUT /connectors/{address}/pause", s.pipeline(s.pause))
+	r.handle("PUT /connectors/{address}/stop", s.pipeline(s.stop))
 	r.handle("PUT /connectors/{address}/resume", s.pipeline(s.resume))
 	r.handle("POST /connectors/{address}/restart", s.pipeline(s.restart))
 	r.handle("GET /connectors/{address}/offsets", s.pipeline(s.offsets))
@@ -348,6 +349,16 @@ func (s *server) restartTask(w http.ResponseWriter, r *http.Request, p PipelineI
 
 func (s *server) pause(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
 	if err := s.fleet.Pause(r.Context(), p.Address); err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// stop is KIP-875's: the pipeline's tasks stop and it shows as STOPPED
+// with no tasks until a resume.
+func (s *server) stop(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	if err := s.fleet.Stop(r.Context(), p.Address); err != nil {
 		s.fleetError(w, r, err)
 		return
 	}

@@ -118,14 +118,48 @@ type TaskStatus struct {
 // problem.
 func (s TaskStatus) Healthy() bool { return s.State == Running && s.Problem == "" && !s.Starting }
 
-// Target is the value of an operational target record: pause and resume
-// from pipectl pause/resume or the REST API. It survives restarts and
-// applies.
+// Target is the value of an operational target record: pause, stop and
+// resume from pipectl pause/stop/resume or the REST API. It survives
+// restarts and applies. A stop sets Paused as well as Stopped, so that a
+// worker of a pipectl that knows no STOPPED state pauses the pipeline.
 type Target struct {
-	V      int       `json:"v"`
-	Paused bool      `json:"paused"`
-	Time   time.Time `json:"time"`
-	By     string    `json:"by,omitempty"`
+	V       int       `json:"v"`
+	Paused  bool      `json:"paused"`
+	Stopped bool      `json:"stopped,omitempty"`
+	Time    time.Time `json:"time"`
+	By      string    `json:"by,omitempty"`
+}
+
+// State is what the target asks of the pipeline: Running, Paused or
+// Stopped.
+func (t Target) State() TaskState {
+	switch {
+	case t.Stopped:
+		return Stopped
+	case t.Paused:
+		return Paused
+	}
+	return Running
+}
+
+// Desired is the state a pipeline is asked to be in: Running, Paused or
+// Stopped. An operational target (pipectl pause/stop/resume, the REST
+// API) wins over the HCL state attribute.
+func Desired(res *Resource, sv *StatusView) TaskState {
+	if sv != nil {
+		if t, ok := sv.Targets[res.Address]; ok {
+			return t.State()
+		}
+	}
+	switch {
+	case res.Pipeline == nil:
+		return Running
+	case res.Pipeline.Stopped:
+		return Stopped
+	case res.Pipeline.Paused:
+		return Paused
+	}
+	return Running
 }
 
 // RestartRequest is the value of a restart request record: restart a

@@ -84,7 +84,8 @@ func (c *Control) DeleteTaskStatus(ctx context.Context, pipeline string, task in
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "task", Address: pipeline, Task: &task}, nil)
 }
 
-// PutTarget records an operational pause (paused) or resume.
+// PutTarget records an operational pause (Paused), stop (Stopped, with
+// Paused) or resume (neither).
 func (c *Control) PutTarget(ctx context.Context, pipeline string, t Target) error {
 	t.V = FormatVersion
 	if t.Time.IsZero() {

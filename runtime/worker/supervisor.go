@@ -138,10 +138,15 @@ func (s *supervisor) run(ctx context.Context) error {
 
 // desiredTask is what the state says about one task.
 type desiredTask struct {
-	res    *control.Resource
-	hash   string
-	paused bool
+	res  *control.Resource
+	hash string
+	// target is Running, or Paused or Stopped: the task does not run
+	// and reports that state.
+	target control.TaskState
 }
+
+// halted reports whether the task is paused or stopped.
+func (d desiredTask) halted() bool { return d.target == control.Paused || d.target == control.Stopped }
 
 func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 	st, sv, hashes := s.w.snapshotHashes()
@@ -156,14 +161,11 @@ func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 		if res.Kind != control.KindPipeline || res.Pipeline == nil {
 			continue
 		}
-		paused := res.Pipeline.Paused
-		if t, ok := sv.Targets[addr]; ok {
-			paused = t.Paused
-		}
+		target := control.Desired(res, sv)
 		hash := hashes[addr]
 		for i := range max(res.Pipeline.Tasks, 1) {
 			if key := (taskKey{addr, i}); assigned[key] {
-				out[key] = desiredTask{res: res, hash: hash, paused: paused}
+				out[key] = desiredTask{res: res, hash: hash, target: target}
 			}
 		}
 	}
@@ -310,8 +312,8 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		case !keep:
 			stops, stopState = append(stops, t), append(stopState, "")
 			delete(s.tasks, key)
-		case d.paused:
-			stops, stopState = append(stops, t), append(stopState, control.Paused)
+		case d.halted():
+			stops, stopState = append(stops, t), append(stopState, d.target)
 			delete(s.tasks, key)
 		case d.hash != t.hash || s.restart[key]:
 			stops, stopState = append(stops, t), append(stopState, control.Unassigned)
@@ -350,9 +352,9 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		s.mu.Unlock()
 		switch {
 		case running:
-		case d.paused:
-			if reported != control.Paused {
-				s.putStatus(key, control.Paused, "", serial, nil)
+		case d.halted():
+			if reported != d.target {
+				s.putStatus(key, d.target, "", serial, nil)
 			}
 		case failed:
 		case s.isJoining():

@@ -34,6 +34,7 @@ var commands = []*command{
 	statusCommand,
 	workersCommand,
 	pauseCommand,
+	stopCommand,
 	resumeCommand,
 	restartCommand,
 	offsetsCommand,
