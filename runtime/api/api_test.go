@@ -174,6 +174,18 @@ func (f *fakeFleet) ResetOffsets(_ context.Context, addr string) error {
 	return nil
 }
 
+func (f *fakeFleet) Topics(_ context.Context, addr string) ([]string, error) {
+	if addr == sinkOut {
+		return []string{"orders"}, nil
+	}
+	return nil, nil
+}
+
+func (f *fakeFleet) ResetTopics(_ context.Context, addr string) error {
+	f.record("ResetTopics %s", addr)
+	return nil
+}
+
 func (f *fakeFleet) Plugins() []PluginInfo {
 	return []PluginInfo{
 		{Class: "source.file", Type: "source", Version: "0.1.0"},
@@ -281,6 +293,12 @@ func TestRoutes(t *testing.T) {
 			wantCalls: []string{"Resume sink.file.orders_out"}},
 		{name: "stop", method: "PUT", path: "/connectors/" + esc(mirrorEU) + "/stop", wantCode: 202,
 			wantCalls: []string{`Stop source.kafka.mirror["eu"]`}},
+		{name: "topics", method: "GET", path: "/connectors/" + sinkOut + "/topics", wantCode: 200,
+			wantBody: `{"sink.file.orders_out":{"topics":["orders"]}}`},
+		{name: "topics none", method: "GET", path: "/connectors/" + esc(mirrorEU) + "/topics", wantCode: 200,
+			wantBody: `{"source.kafka.mirror[\"eu\"]":{"topics":[]}}`},
+		{name: "topics reset", method: "PUT", path: "/connectors/" + sinkOut + "/topics/reset", wantCode: 202,
+			wantCalls: []string{"ResetTopics sink.file.orders_out"}},
 		{name: "stop unknown", method: "PUT", path: "/connectors/source.file.nope/stop", wantCode: 404,
 			wantBody: errBody(404, "Pipeline source.file.nope not found")},
 		{name: "pause unknown", method: "PUT", path: "/connectors/source.file.nope/pause", wantCode: 404,

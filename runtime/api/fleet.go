@@ -55,6 +55,12 @@ type Fleet interface {
 	AlterOffsets(ctx context.Context, address string, o Offsets) error
 	ResetOffsets(ctx context.Context, address string) error
 
+	// Topics lists the topics the pipeline used (KIP-558), from the
+	// status topic, sorted; ResetTopics forgets them. A topic still in use
+	// shows again once a task uses it after the reset.
+	Topics(ctx context.Context, address string) ([]string, error)
+	ResetTopics(ctx context.Context, address string) error
+
 	// Plugins lists the plugins registered in this worker.
 	Plugins() []PluginInfo
 	// Health returns nil when the worker is ready to serve: it has joined

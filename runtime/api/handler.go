@@ -69,6 +69,8 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /connectors/{address}/offsets", s.pipeline(s.offsets))
 	r.handle("PATCH /connectors/{address}/offsets", s.pipeline(s.alterOffsets))
 	r.handle("DELETE /connectors/{address}/offsets", s.pipeline(s.resetOffsets))
+	r.handle("GET /connectors/{address}/topics", s.pipeline(s.topics))
+	r.handle("PUT /connectors/{address}/topics/reset", s.pipeline(s.resetTopics))
 	r.handle("GET /connector-plugins", s.plugins)
 	r.handle("GET /healthz", s.health)
 	r.handle("GET /health", s.health)
@@ -449,6 +451,31 @@ func (s *server) resetOffsets(w http.ResponseWriter, r *http.Request, p Pipeline
 		return
 	}
 	writeJSON(w, http.StatusOK, message{"The offsets for this pipeline have been reset successfully"})
+}
+
+// activeTopics is the body of GET .../topics (KIP-558).
+type activeTopics struct {
+	Topics []string `json:"topics"`
+}
+
+func (s *server) topics(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	ts, err := s.fleet.Topics(r.Context(), p.Address)
+	if err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]activeTopics{p.Address: {ts}})
+}
+
+func (s *server) resetTopics(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	if err := s.fleet.ResetTopics(r.Context(), p.Address); err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // plugins answers GET /connector-plugins; as in Kafka Connect, only

@@ -19,6 +19,7 @@ type recordKey struct {
 	Address   string         `json:"address,omitempty"`
 	Task      *int           `json:"task,omitempty"`
 	Partition map[string]any `json:"partition,omitempty"`
+	Topic     string         `json:"topic,omitempty"` // status: topic (a topic a pipeline used)
 }
 
 func (k recordKey) bytes() []byte {
@@ -160,6 +161,16 @@ func Desired(res *Resource, sv *StatusView) TaskState {
 		return Paused
 	}
 	return Running
+}
+
+// TopicUse is the value of a topic record (KIP-558): a pipeline used the
+// topic, first seen by Task at Time; a tombstone forgets it
+// (PUT /connectors/{c}/topics/reset).
+type TopicUse struct {
+	V     int       `json:"v"`
+	Topic string    `json:"topic"`
+	Task  int       `json:"task"`
+	Time  time.Time `json:"discover_time"`
 }
 
 // RestartRequest is the value of a restart request record: restart a

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -460,6 +462,22 @@ func number(v any) (int64, bool) {
 		return int64(n), true
 	}
 	return 0, false
+}
+
+func (f *fleet) Topics(ctx context.Context, address string) ([]string, error) {
+	res, sv, err := f.resource(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(sv.Topics[res.Address])), nil
+}
+
+func (f *fleet) ResetTopics(ctx context.Context, address string) error {
+	topics, err := f.Topics(ctx, address)
+	if err != nil {
+		return err
+	}
+	return f.ctl.ResetTopics(ctx, address, topics)
 }
 
 func (f *fleet) Plugins() []api.PluginInfo {

@@ -62,6 +62,30 @@ source "generator" "idle" {
 		getJSON(t, sinkURL+"/status", &st)
 		return st.Connector.State == "STOPPED" && st.Tasks != nil && len(st.Tasks) == 0, fmt.Sprintf("%+v", st)
 	})
+	// The topics it used (KIP-558) stay recorded while it is stopped, and
+	// reset forgets them; the source's are its own.
+	topics := func(addr string) []string {
+		var got map[string]struct{ Topics []string }
+		getJSON(t, base+"/connectors/"+addr+"/topics", &got)
+		return got[addr].Topics
+	}
+	eventually(t, 30*time.Second, "the topics used", func() (bool, string) {
+		sink, source := topics("sink.file.out"), topics("source.generator.g")
+		return cmp.Equal(sink, []string{"t"}) && cmp.Equal(source, []string{"t"}), fmt.Sprint(sink, source)
+	})
+	if got := topics("source.generator.idle"); got == nil || len(got) != 0 {
+		t.Errorf("topics of a pipeline that never ran: %v, want []", got)
+	}
+	if code := send(t, http.MethodPut, sinkURL+"/topics/reset"); code != http.StatusAccepted {
+		t.Fatalf("topics/reset: %d, want 202", code)
+	}
+	eventually(t, 30*time.Second, "the topics forgotten", func() (bool, string) {
+		got := topics("sink.file.out")
+		return got != nil && len(got) == 0, fmt.Sprint(got)
+	})
+	if got := topics("source.generator.g"); !cmp.Equal(got, []string{"t"}) {
+		t.Errorf("the source's topics after the sink's reset: %v, want [t]", got)
+	}
 	var tasks []any
 	if getJSON(t, sinkURL+"/tasks", &tasks); tasks == nil || len(tasks) != 0 {
 		t.Errorf("tasks of a stopped sink: %v, want []", tasks)
@@ -102,4 +126,8 @@ source "generator" "idle" {
 	if s := pipelineState(t, base, "sink.file.out"); s != "RUNNING" {
 		t.Errorf("after resume: %s, want RUNNING", s)
 	}
+	eventually(t, 30*time.Second, "the topic recorded again", func() (bool, string) {
+		got := topics("sink.file.out")
+		return cmp.Equal(got, []string{"t"}), fmt.Sprint(got)
+	})
 }

@@ -48,6 +48,10 @@ type task struct {
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
 	opened atomic.Bool
+	// topics are the topics it used (engine.TaskArgs.OnTopic), with when
+	// each was last written to the status topic (zero: not yet); under
+	// supervisor.mu.
+	topics map[string]time.Time
 
 	// statusMu orders the task's status writes; once final is set (the
 	// task stopped or failed and said so) no RUNNING report may follow.
@@ -475,6 +479,16 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 				t.opened.Store(true)
 				s.taskStatus(t, control.Running, "", serial, false)
 			},
+			OnTopic: func(topic string) {
+				s.mu.Lock()
+				if t.topics == nil {
+					t.topics = map[string]time.Time{}
+				}
+				if _, ok := t.topics[topic]; !ok {
+					t.topics[topic] = time.Time{}
+				}
+				s.mu.Unlock()
+			},
 		})
 		if err == nil || tctx.Err() != nil {
 			if err != nil {
@@ -618,7 +632,9 @@ func (s *supervisor) report() {
 			moved = append(moved, t)
 		}
 	}
+	uses := s.topicUses(sv)
 	s.mu.Unlock()
+	s.writeTopicUses(uses)
 	serial := control.NoSerial
 	if st != nil {
 		serial = st.Serial
@@ -633,6 +649,52 @@ func (s *supervisor) report() {
 			serial = st.Serial
 		}
 		s.taskStatus(t, control.Running, "", serial, false)
+	}
+}
+
+// topicRewrite is how long a topic record this worker wrote may be
+// missing from its view of the status topic before it writes it again:
+// long enough for its own write to come back, short enough that a topic
+// still in use shows again soon after PUT .../topics/reset.
+const topicRewrite = 10 * time.Second
+
+// topicUse is a topic record to write for a task.
+type topicUse struct {
+	t     *task
+	topic string
+}
+
+// topicUses lists the topics the running tasks used that the status
+// topic does not record (KIP-558). It runs with s.mu held.
+func (s *supervisor) topicUses(sv *control.StatusView) []topicUse {
+	if sv == nil {
+		return nil
+	}
+	now := time.Now()
+	var out []topicUse
+	for key, t := range s.tasks {
+		for topic, written := range t.topics {
+			if _, ok := sv.Topics[key.pipeline][topic]; ok || now.Sub(written) < topicRewrite {
+				continue
+			}
+			t.topics[topic] = now
+			out = append(out, topicUse{t, topic})
+		}
+	}
+	return out
+}
+
+func (s *supervisor) writeTopicUses(uses []topicUse) {
+	for _, u := range uses {
+		ctx, cancel := context.WithTimeout(context.Background(), statusWriteTimeout)
+		err := s.w.ctl.PutTopicUse(ctx, u.t.key.pipeline, control.TopicUse{Topic: u.topic, Task: u.t.key.task})
+		cancel()
+		if err != nil {
+			s.w.log.Warn("could not record a topic the pipeline uses", "pipeline", u.t.key.pipeline, "topic", u.topic, "error", err)
+			s.mu.Lock()
+			u.t.topics[u.topic] = time.Time{}
+			s.mu.Unlock()
+		}
 	}
 }
 

@@ -410,6 +410,10 @@ func cloneStatus(v *control.StatusView) *control.StatusView {
 		c.Targets[p] = t
 	}
 	c.Workers = maps.Clone(v.Workers)
+	c.Topics = make(map[string]map[string]control.TopicUse, len(v.Topics))
+	for p, ts := range v.Topics {
+		c.Topics[p] = maps.Clone(ts)
+	}
 	return c
 }
 
