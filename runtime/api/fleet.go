@@ -68,6 +68,31 @@ type Fleet interface {
 	Health(ctx context.Context) error
 }
 
+// Loggers are the worker's named loggers and their levels (Kafka
+// Connect's /admin/loggers, KIP-495 and KIP-976). Unlike [Fleet], they
+// are this worker's own, except SetClusterLevel's.
+type Loggers interface {
+	// Loggers lists the loggers that have a level of their own, and
+	// root.
+	Loggers() map[string]LoggerLevel
+	// Logger is a logger's level: its own or its nearest ancestor's.
+	Logger(name string) LoggerLevel
+	// SetLevel sets the level of a logger and of the loggers below it on
+	// this worker, and returns their names. A bad level is an error that
+	// Is [ErrBadRequest].
+	SetLevel(name, level string) ([]string, error)
+	// SetClusterLevel asks every worker of the fleet to do SetLevel.
+	SetClusterLevel(ctx context.Context, name, level string) error
+}
+
+// LoggerLevel is a logger's level, in Kafka Connect's shape.
+type LoggerLevel struct {
+	Level string `json:"level"` // log4j's names: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF
+	// LastModified is when the level was set, in milliseconds since the
+	// epoch; null for a level set at start.
+	LastModified *int64 `json:"last_modified"`
+}
+
 // PipelineType is the kind of a pipeline, as Kafka Connect's "type".
 type PipelineType string
 

@@ -27,6 +27,8 @@ type Options struct {
 	Commit  string
 	// Logger receives panics and server errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Loggers serves /admin/loggers; nil: those routes answer 404.
+	Loggers Loggers
 }
 
 // maxBodyBytes bounds a request body (PATCH .../offsets is the only one
@@ -72,6 +74,12 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /connectors/{address}/topics", s.pipeline(s.topics))
 	r.handle("PUT /connectors/{address}/topics/reset", s.pipeline(s.resetTopics))
 	r.handle("GET /connector-plugins", s.plugins)
+	if opts.Loggers != nil {
+		r.handle("GET /admin/loggers", s.listLoggers)
+		r.handle("GET /admin/loggers/{$}", s.listLoggers)
+		r.handle("GET /admin/loggers/{name}", s.getLogger)
+		r.handle("PUT /admin/loggers/{name}", s.setLogger)
+	}
 	r.handle("GET /healthz", s.health)
 	r.handle("GET /health", s.health)
 	if m != nil {
@@ -498,6 +506,58 @@ func (s *server) plugins(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(out, func(a, b PluginInfo) int { return cmp.Compare(a.Class, b.Class) })
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) listLoggers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Loggers.Loggers())
+}
+
+// getLogger answers KIP-495's {"level": ...}; every name has one (its
+// nearest ancestor's, or root's).
+func (s *server) getLogger(w http.ResponseWriter, r *http.Request) {
+	l := s.opts.Loggers.Logger(r.PathValue("name"))
+	writeJSON(w, http.StatusOK, map[string]string{"level": l.Level})
+}
+
+// setLogger sets a level on this worker (200 with the loggers it set) or,
+// with scope=cluster, on every worker (204), as KIP-976.
+func (s *server) setLogger(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Level string `json:"level"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	if body.Level == "" {
+		writeError(w, http.StatusBadRequest, `The request body must be {"level": LEVEL}`)
+		return
+	}
+	name := r.PathValue("name")
+	scope := r.URL.Query().Get("scope")
+	switch strings.ToLower(scope) {
+	case "", "worker":
+		names, err := s.opts.Loggers.SetLevel(name, body.Level)
+		if err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, names)
+	case "cluster":
+		if err := s.opts.Loggers.SetClusterLevel(r.Context(), name, body.Level); err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		// As Kafka Connect: an unknown scope is the worker's.
+		s.log.Warn("api: unknown scope for a log level, using scope=worker", "scope", scope)
+		names, err := s.opts.Loggers.SetLevel(name, body.Level)
+		if err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, names)
+	}
 }
 
 // health is KIP-1017's shape.

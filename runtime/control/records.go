@@ -173,6 +173,17 @@ type TopicUse struct {
 	Time  time.Time `json:"discover_time"`
 }
 
+// LoggerLevel is the value of a logger record: a log level set with
+// scope=cluster (KIP-976), which every worker applies when it reads it,
+// including workers that start later. Its key names the logger.
+type LoggerLevel struct {
+	V      int       `json:"v"`
+	Logger string    `json:"logger"`
+	Level  string    `json:"level"` // a log4j level name: TRACE … OFF
+	Time   time.Time `json:"time"`
+	By     string    `json:"by,omitempty"`
+}
+
 // RestartRequest is the value of a restart request record: restart a
 // pipeline's task (Task >= 0) or all its tasks (Task = -1), only the
 // failed ones with OnlyFailed. The worker that runs a task acts on a

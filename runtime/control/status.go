@@ -17,11 +17,12 @@ type StatusView struct {
 	Restarts map[string]map[int]RestartRequest // by pipeline, then task (-1: all)
 	Workers  map[string]WorkerStatus           // by worker id: when each was last heard from
 	Topics   map[string]map[string]TopicUse    // by pipeline, then topic: the topics it used (KIP-558)
+	Loggers  map[string]LoggerLevel            // by logger: cluster-scoped log levels (KIP-976)
 }
 
 func newStatusView() *StatusView {
 	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}, Restarts: map[string]map[int]RestartRequest{},
-		Workers: map[string]WorkerStatus{}, Topics: map[string]map[string]TopicUse{}}
+		Workers: map[string]WorkerStatus{}, Topics: map[string]map[string]TopicUse{}, Loggers: map[string]LoggerLevel{}}
 }
 
 func (v *StatusView) apply(r *kgo.Record) {
@@ -57,6 +58,13 @@ func (v *StatusView) apply(r *kgo.Record) {
 		v.Restarts[k.Address][rr.Task] = rr
 	case "worker":
 		v.applyWorker(k.Address, r.Value)
+	case "logger":
+		var l LoggerLevel
+		if r.Value == nil || json.Unmarshal(r.Value, &l) != nil || l.Logger != k.Address {
+			delete(v.Loggers, k.Address)
+			return
+		}
+		v.Loggers[k.Address] = l
 	case "topic":
 		if k.Topic == "" {
 			return
@@ -106,6 +114,15 @@ func (c *Control) PutTarget(ctx context.Context, pipeline string, t Target) erro
 		t.Time = time.Now().UTC()
 	}
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, t)
+}
+
+// PutLoggerLevel records a cluster-scoped log level for every worker.
+func (c *Control) PutLoggerLevel(ctx context.Context, l LoggerLevel) error {
+	l.V = FormatVersion
+	if l.Time.IsZero() {
+		l.Time = time.Now().UTC()
+	}
+	return c.putStatus(ctx, l.Logger, recordKey{V: FormatVersion, Kind: "logger", Address: l.Logger}, l)
 }
 
 // PutTopicUse records that a pipeline used a topic (KIP-558).

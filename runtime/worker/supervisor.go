@@ -470,7 +470,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			},
 			Admin:        s.w.admin,
 			Cluster:      fleetCluster(s.w.cfg.Kafka),
-			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log},
+			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log, s.w.levels},
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task
 			ObserveBatch: t.metrics.ObserveBatch,
