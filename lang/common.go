@@ -42,7 +42,7 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "state", Type: configschema.String, Default: string(StateRunning), Enum: []string{string(StateRunning), string(StatePaused), string(StateStopped)},
-			Description: "The state the pipeline is deployed in, as Kafka Connect's initial state: running; paused (tasks stop, consumers stay in their group); stopped (tasks stop and release their resources; offsets can be changed). An operational pause or stop (pipectl pause, pipectl stop) is kept apart from this attribute."},
+			Description: "The state the pipeline is deployed in, as Kafka Connect's initial state: running; paused (its tasks stop and report PAUSED); stopped (its tasks stop and it shows STOPPED with no tasks, as a stopped connector of Kafka Connect). Offsets can be changed while paused or stopped. An operational pause or stop (pipectl pause, pipectl stop) is kept apart from this attribute."},
 		{Name: "paused", Type: configschema.Bool, Default: false, Description: "Deprecated: write state = \"paused\" instead. Deploy the pipeline paused."},
 	}
 	if kind == configschema.Source {

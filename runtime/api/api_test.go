@@ -186,6 +186,31 @@ func (f *fakeFleet) ResetTopics(_ context.Context, addr string) error {
 	return nil
 }
 
+// fakePlugins answers for sink.file: path is required.
+type fakePlugins struct{ f *fakeFleet }
+
+func (p fakePlugins) PluginConfig(plugin string) ([]ConfigKeyInfo, error) {
+	if plugin != "sink.file" {
+		return nil, Errorf(ErrNotFound, "No plugin %s", plugin)
+	}
+	return []ConfigKeyInfo{{Name: "path", Type: "STRING", Required: true, Importance: "HIGH", Group: "sink.file", Order: 1, Width: "NONE", DisplayName: "path", Dependents: []string{}}}, nil
+}
+
+func (p fakePlugins) ValidateConfig(plugin string, cfg map[string]any) (ConfigInfos, error) {
+	defs, err := p.PluginConfig(plugin)
+	if err != nil {
+		return ConfigInfos{}, err
+	}
+	p.f.record("ValidateConfig %s %v", plugin, cfg)
+	v := ConfigValueInfo{Name: "path", RecommendedValues: []string{}, Errors: []string{}, Visible: true}
+	if s, ok := cfg["path"].(string); ok {
+		v.Value = &s
+	} else {
+		v.Errors = append(v.Errors, "The attribute \"path\" is required.")
+	}
+	return ConfigInfos{Name: plugin, ErrorCount: len(v.Errors), Groups: []string{"sink.file"}, Configs: []ConfigInfo{{Definition: defs[0], Value: v}}}, nil
+}
+
 func (f *fakeFleet) Plugins() []PluginInfo {
 	return []PluginInfo{
 		{Class: "source.file", Type: "source", Version: "0.1.0"},
@@ -362,6 +387,18 @@ func TestRoutes(t *testing.T) {
 		{name: "plugins with converters", method: "GET", path: "/connector-plugins?connectorsOnly=false", wantCode: 200,
 			wantBody: `[{"class":"converter.json","type":"converter","version":"0.1.0"},{"class":"sink.file","type":"sink","version":"0.1.0"},
 				{"class":"source.file","type":"source","version":"0.1.0"}]`},
+		{name: "plugin config", method: "GET", path: "/connector-plugins/sink.file/config", wantCode: 200,
+			wantBody: `[{"name":"path","type":"STRING","required":true,"default_value":null,"importance":"HIGH","documentation":"","group":"sink.file","order":1,"width":"NONE","display_name":"path","dependents":[]}]`},
+		{name: "plugin config of an unknown plugin", method: "GET", path: "/connector-plugins/sink.nope/config", wantCode: 404,
+			wantBody: errBody(404, "No plugin sink.nope")},
+		{name: "validate", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `{"connector.class":"sink.file"}`, wantCode: 200,
+			wantBody: `{"name":"sink.file","error_count":1,"groups":["sink.file"],"configs":[{"definition":{"name":"path","type":"STRING","required":true,"default_value":null,"importance":"HIGH","documentation":"","group":"sink.file","order":1,"width":"NONE","display_name":"path","dependents":[]},
+				"value":{"name":"path","value":null,"recommended_values":[],"errors":["The attribute \"path\" is required."],"visible":true}}]}`,
+			wantCalls: []string{"ValidateConfig sink.file map[connector.class:sink.file]"}},
+		{name: "validate another class", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `{"connector.class":"source.file"}`, wantCode: 400,
+			wantBody: errBody(400, "Included connector type source.file does not match request type sink.file")},
+		{name: "validate a list", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `[]`, wantCode: 400,
+			wantBody: errBody(400, "Request body does not have the expected shape: the body is a JSON array")},
 		{name: "healthz", method: "GET", path: "/healthz", wantCode: 200, wantBody: `{"status":"healthy","message":"Worker is ready to serve requests"}`},
 		{name: "health (Connect's path)", method: "GET", path: "/health", wantCode: 200, wantBody: `{"status":"healthy","message":"Worker is ready to serve requests"}`},
 
@@ -385,7 +422,7 @@ func TestRoutes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
-			h := NewHandler(f, nil, Options{Version: "1.2.3", Commit: "abc123", Logger: discard()})
+			h := NewHandler(f, nil, Options{Version: "1.2.3", Commit: "abc123", Logger: discard(), Plugins: fakePlugins{f}})
 			rec := do(h, tt.method, tt.path, tt.body, "")
 			check(t, rec, tt.wantCode, tt.wantBody)
 			if tt.wantAllow != "" {

@@ -29,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Loggers serves /admin/loggers; nil: those routes answer 404.
 	Loggers Loggers
+	// Plugins serves /connector-plugins/{plugin}/config and
+	// .../config/validate; nil: those routes answer 404.
+	Plugins PluginConfigs
 }
 
 // maxBodyBytes bounds a request body (PATCH .../offsets is the only one
@@ -74,6 +77,10 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /connectors/{address}/topics", s.pipeline(s.topics))
 	r.handle("PUT /connectors/{address}/topics/reset", s.pipeline(s.resetTopics))
 	r.handle("GET /connector-plugins", s.plugins)
+	if opts.Plugins != nil {
+		r.handle("GET /connector-plugins/{plugin}/config", s.pluginConfig)
+		r.handle("PUT /connector-plugins/{plugin}/config/validate", s.validateConfig)
+	}
 	if opts.Loggers != nil {
 		r.handle("GET /admin/loggers", s.listLoggers)
 		r.handle("GET /admin/loggers/{$}", s.listLoggers)

@@ -220,7 +220,7 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}})
+	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
 	w.metrics.ObserveLag(w.sup.lags)
 	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
