@@ -114,7 +114,7 @@ func info(res *control.Resource, sv *control.StatusView) api.PipelineInfo {
 	p := res.Pipeline
 	out := api.PipelineInfo{Address: res.Address, Type: api.PipelineType(p.Kind), PluginType: p.Type,
 		Config: connectConfig(res), Tasks: max(p.Tasks, 1)}
-	if control.Desired(res, sv) == control.Stopped {
+	if control.Desired(res, sv) == control.Stopped && !tasksRunning(res, sv) {
 		out.Tasks, out.Stopped = 0, true
 	}
 	return out
@@ -185,9 +185,14 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 	s.Connector = api.ConnectorStatus{State: api.StateUnassigned, WorkerID: worker}
 	desired := control.Desired(res, sv)
 	switch {
-	case desired == control.Stopped:
-		// As Kafka Connect's STOPPED connector: no tasks at all.
+	case desired == control.Stopped && !tasksRunning(res, sv):
+		// As Kafka Connect's STOPPED connector: no tasks at all. Until
+		// its tasks have stopped it shows them, as Connect shows the
+		// connector until its worker has stopped it, so that a client
+		// that waits for STOPPED can change the offsets next.
 		s.Connector.State, s.Tasks = api.StateStopped, []api.TaskStatus{}
+	case desired == control.Stopped:
+		s.Connector.State = api.StateRunning
 	case desired == control.Paused:
 		s.Connector.State = api.StatePaused
 	case failed == n:
@@ -196,6 +201,17 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 		s.Connector.State = api.StateRunning
 	}
 	return s
+}
+
+// tasksRunning reports whether a task of the pipeline still runs or
+// starts, by its status record.
+func tasksRunning(res *control.Resource, sv *control.StatusView) bool {
+	for i, rec := range sv.Tasks[res.Address] {
+		if i < max(res.Pipeline.Tasks, 1) && (rec.State == control.Running || rec.Starting) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fleet) Status(ctx context.Context, address string) (api.Status, bool, error) {
@@ -313,10 +329,8 @@ func (f *fleet) stopped(res *control.Resource, sv *control.StatusView) error {
 	if control.Desired(res, sv) == control.Running {
 		return api.Errorf(api.ErrConflict, "pipeline %s is not stopped: stop it first (pipectl stop %s) or pause it, wait for its tasks to stop, then change its offsets", res.Address, res.Address)
 	}
-	for i, rec := range sv.Tasks[res.Address] {
-		if i < max(res.Pipeline.Tasks, 1) && (rec.State == control.Running || rec.Starting) {
-			return api.Errorf(api.ErrConflict, "pipeline %s still has a running task (task %d on worker %s): wait for its tasks to stop, then change its offsets", res.Address, i, rec.WorkerID)
-		}
+	if tasksRunning(res, sv) {
+		return api.Errorf(api.ErrConflict, "pipeline %s still has a running task: wait for its tasks to stop (pipectl status), then change its offsets", res.Address)
 	}
 	return nil
 }
