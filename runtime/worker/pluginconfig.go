@@ -25,9 +25,9 @@ var _ api.PluginConfigs = pluginConfigs{}
 
 // The groups of a validation, as Kafka Connect names its own.
 const (
-	groupCommon   = "Common"
-	groupErrors   = "Error Handling"
-	groupRestart  = "Restart"
+	groupCommon  = "Common"
+	groupErrors  = "Error Handling"
+	groupRestart = "Restart"
 )
 
 func (pc pluginConfigs) schema(plugin string) (*configschema.Schema, error) {

@@ -83,7 +83,7 @@ func TestValidateConfig(t *testing.T) {
 	good, err := pc.ValidateConfig("sink.file", map[string]any{
 		"connector.class": "sink.file", "name": "sink.file.out",
 		"path": "out.jsonl", "topics": "a,b", "tasks.max": "2",
-		"errors": map[string]any{"tolerance": "all", "dead_letter_topic": "dlq"},
+		"errors":               map[string]any{"tolerance": "all", "dead_letter_topic": "dlq"},
 		"errors.retry.timeout": "300000",
 	})
 	if err != nil {
