@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib"
 )
 
-func testPlugins(t *testing.T) pluginConfigs {
+func testPlugins(t testing.TB) pluginConfigs {
 	t.Helper()
 	reg := connector.NewRegistry()
 	if err := stdlib.Register(reg); err != nil {
@@ -141,4 +142,39 @@ func TestValidateConfig(t *testing.T) {
 	if len(errorsOf(secret)["tasks"]) == 0 {
 		t.Errorf("tasks = \"many\" has no error: %v", errorsOf(secret))
 	}
+}
+
+// FuzzValidateConfig feeds request bodies to the validation: it never
+// panics, and error_count counts the errors it lists.
+func FuzzValidateConfig(f *testing.F) {
+	for _, s := range []string{
+		`{"path":"x","topics":"a,b"}`,
+		`{"errors":{"tolerance":"all"},"errors.retry.timeout":"5","tasks.max":"x"}`,
+		`{"restart":{"max_attempts":-1},"topics_regex":"(","state":3}`,
+		`{"errors":"all","restart.backoff":[1],"key.converter":"converter.nope"}`,
+	} {
+		f.Add(s)
+	}
+	pc := testPlugins(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.UseNumber()
+		var cfg map[string]any
+		if dec.Decode(&cfg) != nil || cfg == nil {
+			return
+		}
+		for _, plugin := range []string{"sink.file", "source.kafka"} {
+			infos, err := pc.ValidateConfig(plugin, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, c := range infos.Configs {
+				n += len(c.Value.Errors)
+			}
+			if n != infos.ErrorCount {
+				t.Fatalf("error_count %d, but %d errors listed", infos.ErrorCount, n)
+			}
+		}
+	})
 }
