@@ -8,6 +8,19 @@ import (
 
 func i64(v int64) *int64 { return &v }
 
+// PipelineState is the state a pipeline is deployed in: its state
+// attribute (KIP-980's initial state).
+type PipelineState string
+
+// Pipeline states.
+const (
+	StateRunning PipelineState = "running"
+	StatePaused  PipelineState = "paused"
+	StateStopped PipelineState = "stopped"
+)
+
+func (s PipelineState) String() string { return string(s) }
+
 // DefaultCommitInterval is a sink's commit_interval when it sets none.
 const DefaultCommitInterval = time.Second
 
@@ -28,7 +41,9 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 		{Name: "transforms", Type: configschema.ListOfReference, Description: "Transforms applied to each record, in order: a list of transform.NAME references."},
 		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
-		{Name: "paused", Type: configschema.Bool, Default: false, Description: "Deploy the pipeline paused. An operational pause (pipectl pause) is kept apart from this attribute."},
+		{Name: "state", Type: configschema.String, Default: string(StateRunning), Enum: []string{string(StateRunning), string(StatePaused), string(StateStopped)},
+			Description: "The state the pipeline is deployed in, as Kafka Connect's initial state: running; paused (its tasks stop and report PAUSED); stopped (its tasks stop and it shows STOPPED with no tasks, as a stopped connector of Kafka Connect). Offsets can be changed while paused or stopped. An operational pause or stop (pipectl pause, pipectl stop) is kept apart from this attribute."},
+		{Name: "paused", Type: configschema.Bool, Default: false, Description: "Deprecated: write state = \"paused\" instead. Deploy the pipeline paused."},
 	}
 	if kind == configschema.Source {
 		attrs = append(attrs, configschema.Attribute{Name: "delivery", Type: configschema.String, Default: "at_least_once",

@@ -123,8 +123,10 @@ type Pipeline struct {
 	Name    string
 	Key     string // the for_each key, "" without for_each
 
-	Tasks  int
-	Paused bool
+	Tasks int
+	// State is the state attribute (or the deprecated paused = true):
+	// the state the pipeline is deployed in.
+	State PipelineState
 	// Delivery is "at_least_once" or, for sources, "exactly_once".
 	Delivery string
 	// Config holds the plugin's own attributes after defaults: string,

@@ -275,6 +275,7 @@ type pipelineSummary struct {
 	Address        string
 	Tasks          int
 	Paused         bool
+	Stopped        bool `json:",omitempty"`
 	Config         map[string]any
 	Transforms     []string `json:",omitempty"`
 	KeyConverter   string
@@ -313,7 +314,7 @@ func summarize(cfg *lang.Config) summary {
 		s.Topics = append(s.Topics, topicSummary{t.Address, t.Name, t.Partitions, t.ReplicationFactor, t.Config})
 	}
 	for _, p := range cfg.Pipelines {
-		ps := pipelineSummary{Address: p.Address, Tasks: p.Tasks, Paused: p.Paused, Config: p.Config,
+		ps := pipelineSummary{Address: p.Address, Tasks: p.Tasks, Paused: p.State == lang.StatePaused, Stopped: p.State == lang.StateStopped, Config: p.Config,
 			KeyConverter: converterName(p.KeyConverter), ValueConverter: converterName(p.ValueConverter),
 			Errors: errorsSummary{p.Errors.Tolerance, p.Errors.DeadLetterTopic, p.Errors.RetryTimeout.String(), p.Errors.RetryBackoffMax.String()},
 			Topics: p.Topics, TopicsRegex: p.TopicsRegex, StartFrom: p.StartFrom}

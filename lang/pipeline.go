@@ -48,6 +48,9 @@ func (l *loader) decodePipeline(n *node) {
 	if !tOK || !kOK || !vOK || !feOK {
 		return
 	}
+	if !l.checkStateAttrs(s) {
+		return
+	}
 	instances := map[string]cty.Value{}
 	for _, key := range instanceKeys(keys) {
 		ctx := l.evalCtx(n, each[key])
@@ -120,9 +123,25 @@ func findCommon(kind configschema.Kind, name string) (configschema.Attribute, bo
 	return configschema.Attribute{}, false
 }
 
+// checkStateAttrs reports the deprecated paused attribute, and paused
+// beside state, once per block (not per for_each instance).
+func (l *loader) checkStateAttrs(s *shape) bool {
+	paused, state := s.attrs["paused"], s.attrs["state"]
+	switch {
+	case paused != nil && state != nil:
+		l.diags = append(l.diags, errorf(ptr(paused.Range), "Conflicting pipeline state",
+			"Both state and the deprecated paused are set; remove paused and keep state (defined at %s).", at(state.Range)))
+		return false
+	case paused != nil:
+		l.diags = append(l.diags, warnf(ptr(paused.Range), "Deprecated attribute",
+			`The paused attribute is deprecated: write state = "paused" instead of paused = true, and remove paused = false (state = "running" is the default).`))
+	}
+	return true
+}
+
 // pipelineCommon fills the language's own pipeline attributes.
 func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool {
-	for _, name := range []string{"tasks", "paused", "topics", "topics_regex", "start_from", "commit_interval", "delivery"} {
+	for _, name := range []string{"tasks", "state", "paused", "topics", "topics_regex", "start_from", "commit_interval", "delivery"} {
 		if _, secret := vals[name].(Secret); secret {
 			l.diags = append(l.diags, errorf(ptr(s.attrs[name].Expr.Range()), "Sensitive value not allowed",
 				"The %s of a pipeline cannot be sensitive: it is shown in plans.", name))
@@ -131,7 +150,10 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 	}
 	p.Tasks = int(vals["tasks"].(int64))
 	p.Delivery, _ = vals["delivery"].(string)
-	p.Paused = vals["paused"].(bool)
+	p.State = PipelineState(vals["state"].(string))
+	if paused, _ := vals["paused"].(bool); paused {
+		p.State = StatePaused
+	}
 	if p.Kind == configschema.Sink {
 		p.Topics, _ = vals["topics"].([]string)
 		p.TopicsRegex, _ = vals["topics_regex"].(string)

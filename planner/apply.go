@@ -779,8 +779,12 @@ func (a *applier) waitRunning(ctx context.Context, pending []*plan.Change, seria
 		if c.IsTopic() || c.Action == plan.Delete || c.After == nil || c.After.Pipeline == nil {
 			continue
 		}
-		if c.After.Pipeline.Paused {
-			a.hooks.Info(fmt.Sprintf("%s is deployed paused (paused = true)", c.Address))
+		switch {
+		case c.After.Pipeline.Stopped:
+			a.hooks.Info(fmt.Sprintf("%s is deployed stopped (state = \"stopped\")", c.Address))
+			continue
+		case c.After.Pipeline.Paused:
+			a.hooks.Info(fmt.Sprintf("%s is deployed paused (state = \"paused\")", c.Address))
 			continue
 		}
 		from := c.Address
@@ -788,7 +792,11 @@ func (a *applier) waitRunning(ctx context.Context, pending []*plan.Change, seria
 			from = c.PrevAddress
 		}
 		if t, ok := a.status.Targets[from]; ok && t.Paused {
-			a.hooks.Info(fmt.Sprintf("%s stays paused (operational pause); \"pipectl resume %s\" resumes it", c.Address, c.Address))
+			word, what := "paused", "pause"
+			if t.Stopped {
+				word, what = "stopped", "stop"
+			}
+			a.hooks.Info(fmt.Sprintf("%s stays %s (operational %s); \"pipectl resume %s\" resumes it", c.Address, word, what, c.Address))
 			continue
 		}
 		w := &want{addr: c.Address, tasks: max(c.After.Pipeline.Tasks, 1), since: time.Now()}

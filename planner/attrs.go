@@ -94,7 +94,7 @@ var topicRanks = map[string]int{"name": 0, "partitions": 1, "replication_factor"
 
 const (
 	rankTasks = iota
-	rankPaused
+	rankState
 	rankPlugin
 	rankTopics
 	rankTopicsRegex
@@ -111,7 +111,7 @@ const (
 // knownPipelineKeys are the keys of a pipeline spec that leaves shows in
 // its own way (or, for kind and type, in the block header).
 var knownPipelineKeys = map[string]bool{
-	"kind": true, "type": true, "tasks": true, "paused": true, "config": true, "topics": true, "topics_regex": true,
+	"kind": true, "type": true, "tasks": true, "paused": true, "stopped": true, "config": true, "topics": true, "topics_regex": true,
 	"start_from": true, "commit_interval": true, "key_converter": true, "value_converter": true, "transforms": true, "errors": true,
 }
 
@@ -131,8 +131,15 @@ func leaves(r *control.Resource) []leaf {
 		return out
 	}
 	out = append(out, leaf{path: "tasks", json: []string{"tasks"}, rank: rankTasks, value: &plan.Value{V: t["tasks"]}})
-	paused, _ := t["paused"].(bool)
-	out = append(out, leaf{path: "paused", json: []string{"paused"}, rank: rankPaused, value: &plan.Value{V: paused}})
+	// The HCL state attribute; stored as the paused and stopped keys.
+	state := "running"
+	if paused, _ := t["paused"].(bool); paused {
+		state = "paused"
+	}
+	if stopped, _ := t["stopped"].(bool); stopped {
+		state = "stopped"
+	}
+	out = append(out, leaf{path: "state", json: []string{"state"}, rank: rankState, value: &plan.Value{V: state}})
 	if cfg, ok := t["config"].(map[string]any); ok {
 		for _, k := range sortedKeys(cfg) {
 			out = flattenInto(out, k, []string{"config", k}, rankPlugin, cfg[k])

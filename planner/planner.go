@@ -426,8 +426,8 @@ func withIgnored(d, prior *control.Resource, ignored []string) *control.Resource
 		switch name {
 		case "tasks":
 			p.Tasks = pp.Tasks
-		case "paused":
-			p.Paused = pp.Paused
+		case "state", "paused":
+			p.Paused, p.Stopped = pp.Paused, pp.Stopped
 		case "delivery":
 			p.Delivery = pp.Delivery
 		case "transforms":
@@ -915,8 +915,12 @@ func (pl *planner) statusNotes() {
 			if t.By != "" {
 				by = " by " + t.By
 			}
-			pl.note(plan.NotePaused, c.Address, "%s is paused (operational pause since %s%s). Apply keeps it paused; run \"pipectl resume %s\" to resume it.",
-				c.Address, t.Time.UTC().Format("2006-01-02 15:04:05 UTC"), by, c.Address)
+			kind, word, what := plan.NotePaused, "paused", "pause"
+			if t.Stopped {
+				kind, word, what = plan.NoteStopped, "stopped", "stop"
+			}
+			pl.note(kind, c.Address, "%s is %s (operational %s since %s%s). Apply keeps it %s; run \"pipectl resume %s\" to resume it.",
+				c.Address, word, what, t.Time.UTC().Format("2006-01-02 15:04:05 UTC"), by, word, c.Address)
 		}
 		if c.Action != plan.NoOp {
 			continue

@@ -391,6 +391,20 @@ fleet {
 		},
 		want: []string{"note paused sink.file.out", "note failed source.generator.orders"},
 	}, {
+		name:   "an operational stop is a note, not a change",
+		prior:  base,
+		config: base,
+		live: func(l *planner.Live) {
+			l.Status.Targets["sink.file.out"] = control.Target{Paused: true, Stopped: true, Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), By: "ops"}
+		},
+		want: []string{"note stopped sink.file.out"},
+	}, {
+		name:  "state = \"stopped\" is an update in place",
+		prior: base,
+		config: edit(base, `path       = "out.jsonl"`, `path       = "out.jsonl"
+  state      = "stopped"`),
+		want: []string{"~ sink.file.out [state] offsets=kept"},
+	}, {
 		name:   "replication factor -1 to the live value changes only the state",
 		prior:  base,
 		config: edit(base, "partitions = 3", "partitions = 3\n  replication_factor = 1"),

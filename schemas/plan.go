@@ -50,9 +50,9 @@ func planSchema() map[string]any {
 	}
 	note := map[string]any{
 		"type":        "object",
-		"description": "Something to know that is not a change: an operational pause, a failed task, targeting in effect, no refresh, an adopted topic, a moved block with nothing to do, a dead-letter topic that no topic block declares.",
+		"description": "Something to know that is not a change: an operational pause or stop, a failed task, targeting in effect, no refresh, an adopted topic, a moved block with nothing to do, a dead-letter topic that no topic block declares.",
 		"properties": map[string]any{
-			"kind":    map[string]any{"enum": []string{"paused", "failed", "targeting", "no_refresh", "adopted", "moved", "dead_letter"}},
+			"kind":    map[string]any{"enum": []string{"paused", "stopped", "failed", "targeting", "no_refresh", "adopted", "moved", "dead_letter"}},
 			"address": str,
 			"message": str,
 		},

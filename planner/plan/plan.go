@@ -253,6 +253,7 @@ type NoteKind string
 // The notes a plan carries. None of them is a change.
 const (
 	NotePaused    NoteKind = "paused"    // an operational pause (pipectl pause)
+	NoteStopped   NoteKind = "stopped"   // an operational stop (pipectl stop)
 	NoteFailed    NoteKind = "failed"    // a task of an unchanged pipeline is FAILED
 	NoteTargeting NoteKind = "targeting" // -target: the plan may be partial
 	NoteNoRefresh NoteKind = "no_refresh"

@@ -113,6 +113,11 @@ func (f *fakeFleet) Pause(_ context.Context, addr string) error {
 	return nil
 }
 
+func (f *fakeFleet) Stop(_ context.Context, addr string) error {
+	f.record("Stop %s", addr)
+	return nil
+}
+
 func (f *fakeFleet) Resume(_ context.Context, addr string) error {
 	f.record("Resume %s", addr)
 	return nil
@@ -167,6 +172,43 @@ func (f *fakeFleet) ResetOffsets(_ context.Context, addr string) error {
 	}
 	f.record("ResetOffsets %s", addr)
 	return nil
+}
+
+func (f *fakeFleet) Topics(_ context.Context, addr string) ([]string, error) {
+	if addr == sinkOut {
+		return []string{"orders"}, nil
+	}
+	return nil, nil
+}
+
+func (f *fakeFleet) ResetTopics(_ context.Context, addr string) error {
+	f.record("ResetTopics %s", addr)
+	return nil
+}
+
+// fakePlugins answers for sink.file: path is required.
+type fakePlugins struct{ f *fakeFleet }
+
+func (p fakePlugins) PluginConfig(plugin string) ([]ConfigKeyInfo, error) {
+	if plugin != "sink.file" {
+		return nil, Errorf(ErrNotFound, "No plugin %s", plugin)
+	}
+	return []ConfigKeyInfo{{Name: "path", Type: "STRING", Required: true, Importance: "HIGH", Group: "sink.file", Order: 1, Width: "NONE", DisplayName: "path", Dependents: []string{}}}, nil
+}
+
+func (p fakePlugins) ValidateConfig(plugin string, cfg map[string]any) (ConfigInfos, error) {
+	defs, err := p.PluginConfig(plugin)
+	if err != nil {
+		return ConfigInfos{}, err
+	}
+	p.f.record("ValidateConfig %s %v", plugin, cfg)
+	v := ConfigValueInfo{Name: "path", RecommendedValues: []string{}, Errors: []string{}, Visible: true}
+	if s, ok := cfg["path"].(string); ok {
+		v.Value = &s
+	} else {
+		v.Errors = append(v.Errors, "The attribute \"path\" is required.")
+	}
+	return ConfigInfos{Name: plugin, ErrorCount: len(v.Errors), Groups: []string{"sink.file"}, Configs: []ConfigInfo{{Definition: defs[0], Value: v}}}, nil
 }
 
 func (f *fakeFleet) Plugins() []PluginInfo {
@@ -274,6 +316,16 @@ func TestRoutes(t *testing.T) {
 			wantCalls: []string{`Pause source.kafka.mirror["eu"]`}},
 		{name: "resume", method: "PUT", path: "/connectors/" + sinkOut + "/resume", wantCode: 202,
 			wantCalls: []string{"Resume sink.file.orders_out"}},
+		{name: "stop", method: "PUT", path: "/connectors/" + esc(mirrorEU) + "/stop", wantCode: 202,
+			wantCalls: []string{`Stop source.kafka.mirror["eu"]`}},
+		{name: "topics", method: "GET", path: "/connectors/" + sinkOut + "/topics", wantCode: 200,
+			wantBody: `{"sink.file.orders_out":{"topics":["orders"]}}`},
+		{name: "topics none", method: "GET", path: "/connectors/" + esc(mirrorEU) + "/topics", wantCode: 200,
+			wantBody: `{"source.kafka.mirror[\"eu\"]":{"topics":[]}}`},
+		{name: "topics reset", method: "PUT", path: "/connectors/" + sinkOut + "/topics/reset", wantCode: 202,
+			wantCalls: []string{"ResetTopics sink.file.orders_out"}},
+		{name: "stop unknown", method: "PUT", path: "/connectors/source.file.nope/stop", wantCode: 404,
+			wantBody: errBody(404, "Pipeline source.file.nope not found")},
 		{name: "pause unknown", method: "PUT", path: "/connectors/source.file.nope/pause", wantCode: 404,
 			wantBody: errBody(404, "Pipeline source.file.nope not found")},
 		{name: "restart connector only", method: "POST", path: "/connectors/" + sinkOut + "/restart", wantCode: 204,
@@ -335,6 +387,18 @@ func TestRoutes(t *testing.T) {
 		{name: "plugins with converters", method: "GET", path: "/connector-plugins?connectorsOnly=false", wantCode: 200,
 			wantBody: `[{"class":"converter.json","type":"converter","version":"0.1.0"},{"class":"sink.file","type":"sink","version":"0.1.0"},
 				{"class":"source.file","type":"source","version":"0.1.0"}]`},
+		{name: "plugin config", method: "GET", path: "/connector-plugins/sink.file/config", wantCode: 200,
+			wantBody: `[{"name":"path","type":"STRING","required":true,"default_value":null,"importance":"HIGH","documentation":"","group":"sink.file","order":1,"width":"NONE","display_name":"path","dependents":[]}]`},
+		{name: "plugin config of an unknown plugin", method: "GET", path: "/connector-plugins/sink.nope/config", wantCode: 404,
+			wantBody: errBody(404, "No plugin sink.nope")},
+		{name: "validate", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `{"connector.class":"sink.file"}`, wantCode: 200,
+			wantBody: `{"name":"sink.file","error_count":1,"groups":["sink.file"],"configs":[{"definition":{"name":"path","type":"STRING","required":true,"default_value":null,"importance":"HIGH","documentation":"","group":"sink.file","order":1,"width":"NONE","display_name":"path","dependents":[]},
+				"value":{"name":"path","value":null,"recommended_values":[],"errors":["The attribute \"path\" is required."],"visible":true}}]}`,
+			wantCalls: []string{"ValidateConfig sink.file map[connector.class:sink.file]"}},
+		{name: "validate another class", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `{"connector.class":"source.file"}`, wantCode: 400,
+			wantBody: errBody(400, "Included connector type source.file does not match request type sink.file")},
+		{name: "validate a list", method: "PUT", path: "/connector-plugins/sink.file/config/validate", body: `[]`, wantCode: 400,
+			wantBody: errBody(400, "Request body does not have the expected shape: the body is a JSON array")},
 		{name: "healthz", method: "GET", path: "/healthz", wantCode: 200, wantBody: `{"status":"healthy","message":"Worker is ready to serve requests"}`},
 		{name: "health (Connect's path)", method: "GET", path: "/health", wantCode: 200, wantBody: `{"status":"healthy","message":"Worker is ready to serve requests"}`},
 
@@ -351,14 +415,14 @@ func TestRoutes(t *testing.T) {
 		{name: "wrong method on offsets", method: "PUT", path: "/connectors/" + srcOrders + "/offsets", wantCode: 405, wantAllow: "GET, PATCH, DELETE, HEAD",
 			wantBody: errBody(405, "Method PUT is not allowed on /connectors/source.file.orders/offsets")},
 		{name: "unknown route", method: "GET", path: "/nope", wantCode: 404, wantBody: errBody(404, "No route for GET /nope")},
-		{name: "unknown sub-route", method: "PUT", path: "/connectors/" + srcOrders + "/stop", wantCode: 404,
-			wantBody: errBody(404, "No route for PUT /connectors/source.file.orders/stop")},
+		{name: "unknown sub-route", method: "PUT", path: "/connectors/" + srcOrders + "/frobnicate", wantCode: 404,
+			wantBody: errBody(404, "No route for PUT /connectors/source.file.orders/frobnicate")},
 		{name: "metrics without Metrics", method: "GET", path: "/metrics", wantCode: 404, wantBody: errBody(404, "No route for GET /metrics")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
-			h := NewHandler(f, nil, Options{Version: "1.2.3", Commit: "abc123", Logger: discard()})
+			h := NewHandler(f, nil, Options{Version: "1.2.3", Commit: "abc123", Logger: discard(), Plugins: fakePlugins{f}})
 			rec := do(h, tt.method, tt.path, tt.body, "")
 			check(t, rec, tt.wantCode, tt.wantBody)
 			if tt.wantAllow != "" {

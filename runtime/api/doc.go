@@ -12,10 +12,13 @@
 // Differences from Kafka Connect, on purpose:
 //   - Names are pipeline addresses (source.file.orders,
 //     source.kafka.mirror["eu"]), URL-escaped in paths.
-//   - A pipeline's config keeps the JSON types of its values (numbers, lists,
-//     objects) where Connect has only strings; "connector.class" (the plugin
-//     class, e.g. source.file) and "name" are added when absent, as Connect
-//     always shows them. Each task's config is its pipeline's.
+//   - A pipeline's config is its whole configuration: Kafka Connect's keys
+//     with Connect's string values where Connect has the setting
+//     (connector.class is the plugin class, e.g. source.file; name, topics,
+//     tasks.max, transforms.*, errors.*, key.converter …), and pipectl's
+//     attribute names with their JSON types (numbers, lists, objects)
+//     otherwise; the worker builds it. Each task's config is its
+//     pipeline's.
 //   - /healthz (and Connect's /health) answer in KIP-1017's shape,
 //     {"status","message"}, with 200 or 503.
 //

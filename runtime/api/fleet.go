@@ -34,9 +34,11 @@ type Fleet interface {
 	// topic; ok is false when the state has no pipeline at address.
 	Status(ctx context.Context, address string) (s Status, ok bool, err error)
 
-	// Pause and Resume record the operational pause in the status topic.
-	// They return once it is recorded, not once the tasks have paused.
+	// Pause, Stop and Resume record the operational pause, stop
+	// (KIP-875's STOPPED) or resume in the status topic. They return once
+	// it is recorded, not once the tasks have paused or stopped.
 	Pause(ctx context.Context, address string) error
+	Stop(ctx context.Context, address string) error
 	Resume(ctx context.Context, address string) error
 	// Restart restarts the pipeline and, as opts say, its tasks (Kafka
 	// Connect's KIP-745), and returns the status with the instances being
@@ -53,11 +55,42 @@ type Fleet interface {
 	AlterOffsets(ctx context.Context, address string, o Offsets) error
 	ResetOffsets(ctx context.Context, address string) error
 
+	// Topics lists the topics the pipeline used (KIP-558), from the
+	// status topic, sorted; ResetTopics forgets them. A topic still in use
+	// shows again once a task uses it after the reset.
+	Topics(ctx context.Context, address string) ([]string, error)
+	ResetTopics(ctx context.Context, address string) error
+
 	// Plugins lists the plugins registered in this worker.
 	Plugins() []PluginInfo
 	// Health returns nil when the worker is ready to serve: it has joined
 	// the group and read the fleet's state. The error says what is wrong.
 	Health(ctx context.Context) error
+}
+
+// Loggers are the worker's named loggers and their levels (Kafka
+// Connect's /admin/loggers, KIP-495 and KIP-976). Unlike [Fleet], they
+// are this worker's own, except SetClusterLevel's.
+type Loggers interface {
+	// Loggers lists the loggers that have a level of their own, and
+	// root.
+	Loggers() map[string]LoggerLevel
+	// Logger is a logger's level: its own or its nearest ancestor's.
+	Logger(name string) LoggerLevel
+	// SetLevel sets the level of a logger and of the loggers below it on
+	// this worker, and returns their names. A bad level is an error that
+	// Is [ErrBadRequest].
+	SetLevel(name, level string) ([]string, error)
+	// SetClusterLevel asks every worker of the fleet to do SetLevel.
+	SetClusterLevel(ctx context.Context, name, level string) error
+}
+
+// LoggerLevel is a logger's level, in Kafka Connect's shape.
+type LoggerLevel struct {
+	Level string `json:"level"` // log4j's names: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF
+	// LastModified is when the level was set, in milliseconds since the
+	// epoch; null for a level set at start.
+	LastModified *int64 `json:"last_modified"`
 }
 
 // PipelineType is the kind of a pipeline, as Kafka Connect's "type".
@@ -74,10 +107,16 @@ type PipelineInfo struct {
 	Address    string       // source.kafka.mirror["eu"]
 	Type       PipelineType // source or sink
 	PluginType string       // the plugin's type label: "file", "kafka"
-	// Config is the resolved configuration, with every sensitive value
-	// replaced by [SensitiveValue] by the worker. The API does not modify it.
+	// Config is the resolved configuration in Kafka Connect's key names
+	// where one exists (connector.class, name, topics, tasks.max,
+	// transforms.*, errors.*, key.converter …) and pipectl's attribute
+	// names otherwise, with every sensitive value replaced by
+	// [SensitiveValue] by the worker. The API does not modify it.
 	Config map[string]any
-	Tasks  int // number of tasks
+	// Tasks is the number of tasks; 0 when the pipeline is Stopped, as a
+	// stopped connector of Kafka Connect has none.
+	Tasks   int
+	Stopped bool
 }
 
 // Class is the plugin class, Kafka Connect's connector.class: source.file.

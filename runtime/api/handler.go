@@ -27,6 +27,11 @@ type Options struct {
 	Commit  string
 	// Logger receives panics and server errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Loggers serves /admin/loggers; nil: those routes answer 404.
+	Loggers Loggers
+	// Plugins serves /connector-plugins/{plugin}/config and
+	// .../config/validate; nil: those routes answer 404.
+	Plugins PluginConfigs
 }
 
 // maxBodyBytes bounds a request body (PATCH .../offsets is the only one
@@ -63,12 +68,25 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /connectors/{address}/tasks/{task}/status", s.pipeline(s.taskStatus))
 	r.handle("POST /connectors/{address}/tasks/{task}/restart", s.pipeline(s.restartTask))
 	r.handle("PUT /connectors/{address}/pause", s.pipeline(s.pause))
+	r.handle("PUT /connectors/{address}/stop", s.pipeline(s.stop))
 	r.handle("PUT /connectors/{address}/resume", s.pipeline(s.resume))
 	r.handle("POST /connectors/{address}/restart", s.pipeline(s.restart))
 	r.handle("GET /connectors/{address}/offsets", s.pipeline(s.offsets))
 	r.handle("PATCH /connectors/{address}/offsets", s.pipeline(s.alterOffsets))
 	r.handle("DELETE /connectors/{address}/offsets", s.pipeline(s.resetOffsets))
+	r.handle("GET /connectors/{address}/topics", s.pipeline(s.topics))
+	r.handle("PUT /connectors/{address}/topics/reset", s.pipeline(s.resetTopics))
 	r.handle("GET /connector-plugins", s.plugins)
+	if opts.Plugins != nil {
+		r.handle("GET /connector-plugins/{plugin}/config", s.pluginConfig)
+		r.handle("PUT /connector-plugins/{plugin}/config/validate", s.validateConfig)
+	}
+	if opts.Loggers != nil {
+		r.handle("GET /admin/loggers", s.listLoggers)
+		r.handle("GET /admin/loggers/{$}", s.listLoggers)
+		r.handle("GET /admin/loggers/{name}", s.getLogger)
+		r.handle("PUT /admin/loggers/{name}", s.setLogger)
+	}
 	r.handle("GET /healthz", s.health)
 	r.handle("GET /health", s.health)
 	if m != nil {
@@ -354,6 +372,16 @@ func (s *server) pause(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
+// stop is KIP-875's: the pipeline's tasks stop and it shows as STOPPED
+// with no tasks until a resume.
+func (s *server) stop(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	if err := s.fleet.Stop(r.Context(), p.Address); err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
 func (s *server) resume(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
 	if err := s.fleet.Resume(r.Context(), p.Address); err != nil {
 		s.fleetError(w, r, err)
@@ -440,6 +468,31 @@ func (s *server) resetOffsets(w http.ResponseWriter, r *http.Request, p Pipeline
 	writeJSON(w, http.StatusOK, message{"The offsets for this pipeline have been reset successfully"})
 }
 
+// activeTopics is the body of GET .../topics (KIP-558).
+type activeTopics struct {
+	Topics []string `json:"topics"`
+}
+
+func (s *server) topics(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	ts, err := s.fleet.Topics(r.Context(), p.Address)
+	if err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]activeTopics{p.Address: {ts}})
+}
+
+func (s *server) resetTopics(w http.ResponseWriter, r *http.Request, p PipelineInfo) {
+	if err := s.fleet.ResetTopics(r.Context(), p.Address); err != nil {
+		s.fleetError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
 // plugins answers GET /connector-plugins; as in Kafka Connect, only
 // connectors unless connectorsOnly=false.
 func (s *server) plugins(w http.ResponseWriter, r *http.Request) {
@@ -460,6 +513,58 @@ func (s *server) plugins(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(out, func(a, b PluginInfo) int { return cmp.Compare(a.Class, b.Class) })
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) listLoggers(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Loggers.Loggers())
+}
+
+// getLogger answers KIP-495's {"level": ...}; every name has one (its
+// nearest ancestor's, or root's).
+func (s *server) getLogger(w http.ResponseWriter, r *http.Request) {
+	l := s.opts.Loggers.Logger(r.PathValue("name"))
+	writeJSON(w, http.StatusOK, map[string]string{"level": l.Level})
+}
+
+// setLogger sets a level on this worker (200 with the loggers it set) or,
+// with scope=cluster, on every worker (204), as KIP-976.
+func (s *server) setLogger(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Level string `json:"level"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	if body.Level == "" {
+		writeError(w, http.StatusBadRequest, `The request body must be {"level": LEVEL}`)
+		return
+	}
+	name := r.PathValue("name")
+	scope := r.URL.Query().Get("scope")
+	switch strings.ToLower(scope) {
+	case "", "worker":
+		names, err := s.opts.Loggers.SetLevel(name, body.Level)
+		if err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, names)
+	case "cluster":
+		if err := s.opts.Loggers.SetClusterLevel(r.Context(), name, body.Level); err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		// As Kafka Connect: an unknown scope is the worker's.
+		s.log.Warn("api: unknown scope for a log level, using scope=worker", "scope", scope)
+		names, err := s.opts.Loggers.SetLevel(name, body.Level)
+		if err != nil {
+			s.fleetError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, names)
+	}
 }
 
 // health is KIP-1017's shape.

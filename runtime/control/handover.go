@@ -18,8 +18,8 @@ import (
 // address (see SinkGroup).
 func (c *Control) SinkGroup(address string) string { return SinkGroup(c.fleet, address) }
 
-// ClearTarget removes a pipeline's operational target (pause or resume),
-// so that its HCL paused attribute decides again.
+// ClearTarget removes a pipeline's operational target (pause, stop or
+// resume), so that its HCL state attribute decides again.
 func (c *Control) ClearTarget(ctx context.Context, pipeline string) error {
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, nil)
 }

@@ -19,6 +19,7 @@ type recordKey struct {
 	Address   string         `json:"address,omitempty"`
 	Task      *int           `json:"task,omitempty"`
 	Partition map[string]any `json:"partition,omitempty"`
+	Topic     string         `json:"topic,omitempty"` // status: topic (a topic a pipeline used)
 }
 
 func (k recordKey) bytes() []byte {
@@ -118,12 +119,67 @@ type TaskStatus struct {
 // problem.
 func (s TaskStatus) Healthy() bool { return s.State == Running && s.Problem == "" && !s.Starting }
 
-// Target is the value of an operational target record: pause and resume
-// from pipectl pause/resume or the REST API. It survives restarts and
-// applies.
+// Target is the value of an operational target record: pause, stop and
+// resume from pipectl pause/stop/resume or the REST API. It survives
+// restarts and applies. A stop sets Paused as well as Stopped, so that a
+// worker of a pipectl that knows no STOPPED state pauses the pipeline.
 type Target struct {
+	V       int       `json:"v"`
+	Paused  bool      `json:"paused"`
+	Stopped bool      `json:"stopped,omitempty"`
+	Time    time.Time `json:"time"`
+	By      string    `json:"by,omitempty"`
+}
+
+// State is what the target asks of the pipeline: Running, Paused or
+// Stopped.
+func (t Target) State() TaskState {
+	switch {
+	case t.Stopped:
+		return Stopped
+	case t.Paused:
+		return Paused
+	}
+	return Running
+}
+
+// Desired is the state a pipeline is asked to be in: Running, Paused or
+// Stopped. An operational target (pipectl pause/stop/resume, the REST
+// API) wins over the HCL state attribute.
+func Desired(res *Resource, sv *StatusView) TaskState {
+	if sv != nil {
+		if t, ok := sv.Targets[res.Address]; ok {
+			return t.State()
+		}
+	}
+	switch {
+	case res.Pipeline == nil:
+		return Running
+	case res.Pipeline.Stopped:
+		return Stopped
+	case res.Pipeline.Paused:
+		return Paused
+	}
+	return Running
+}
+
+// TopicUse is the value of a topic record (KIP-558): a pipeline used the
+// topic, first seen by Task at Time; a tombstone forgets it
+// (PUT /connectors/{c}/topics/reset).
+type TopicUse struct {
+	V     int       `json:"v"`
+	Topic string    `json:"topic"`
+	Task  int       `json:"task"`
+	Time  time.Time `json:"discover_time"`
+}
+
+// LoggerLevel is the value of a logger record: a log level set with
+// scope=cluster (KIP-976), which every worker applies when it reads it,
+// including workers that start later. Its key names the logger.
+type LoggerLevel struct {
 	V      int       `json:"v"`
-	Paused bool      `json:"paused"`
+	Logger string    `json:"logger"`
+	Level  string    `json:"level"` // a log4j level name: TRACE … OFF
 	Time   time.Time `json:"time"`
 	By     string    `json:"by,omitempty"`
 }

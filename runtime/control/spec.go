@@ -55,10 +55,15 @@ type PipelineSpec struct {
 	// Kind is configschema.Source or configschema.Sink. Its JSON form is
 	// the plain string ("source", "sink"), as in state written before it
 	// was typed, so that hashes and stored records read the same.
-	Kind   configschema.Kind `json:"kind"`
-	Type   string            `json:"type"`
-	Tasks  int               `json:"tasks"`
-	Paused bool              `json:"paused,omitempty"` // the HCL attribute; an operational pause lives in the status topic
+	Kind  configschema.Kind `json:"kind"`
+	Type  string            `json:"type"`
+	Tasks int               `json:"tasks"`
+	// Paused and Stopped are the HCL state attribute (paused, stopped);
+	// an operational pause or stop lives in the status topic. A pipeline
+	// deployed paused keeps the paused key it had before state existed,
+	// so that its hash does not change.
+	Paused  bool `json:"paused,omitempty"`
+	Stopped bool `json:"stopped,omitempty"`
 	// Delivery is "exactly_once" for a source that writes each batch and
 	// its offsets in one transaction; "" or "at_least_once" otherwise.
 	Delivery string `json:"delivery,omitempty"`
@@ -171,7 +176,8 @@ func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 		Kind:           p.Kind,
 		Type:           p.Type,
 		Tasks:          p.Tasks,
-		Paused:         p.Paused,
+		Paused:         p.State == lang.StatePaused,
+		Stopped:        p.State == lang.StateStopped,
 		Delivery:       deliveryOf(p),
 		Config:         map[string]any{},
 		KeyConverter:   converterSpec(p.KeyConverter),

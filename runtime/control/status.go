@@ -16,11 +16,13 @@ type StatusView struct {
 	Targets  map[string]Target                 // by pipeline
 	Restarts map[string]map[int]RestartRequest // by pipeline, then task (-1: all)
 	Workers  map[string]WorkerStatus           // by worker id: when each was last heard from
+	Topics   map[string]map[string]TopicUse    // by pipeline, then topic: the topics it used (KIP-558)
+	Loggers  map[string]LoggerLevel            // by logger: cluster-scoped log levels (KIP-976)
 }
 
 func newStatusView() *StatusView {
 	return &StatusView{Tasks: map[string]map[int]TaskStatus{}, Targets: map[string]Target{}, Restarts: map[string]map[int]RestartRequest{},
-		Workers: map[string]WorkerStatus{}}
+		Workers: map[string]WorkerStatus{}, Topics: map[string]map[string]TopicUse{}, Loggers: map[string]LoggerLevel{}}
 }
 
 func (v *StatusView) apply(r *kgo.Record) {
@@ -56,6 +58,26 @@ func (v *StatusView) apply(r *kgo.Record) {
 		v.Restarts[k.Address][rr.Task] = rr
 	case "worker":
 		v.applyWorker(k.Address, r.Value)
+	case "logger":
+		var l LoggerLevel
+		if r.Value == nil || json.Unmarshal(r.Value, &l) != nil || l.Logger != k.Address {
+			delete(v.Loggers, k.Address)
+			return
+		}
+		v.Loggers[k.Address] = l
+	case "topic":
+		if k.Topic == "" {
+			return
+		}
+		var u TopicUse
+		if r.Value == nil || json.Unmarshal(r.Value, &u) != nil {
+			delete(v.Topics[k.Address], k.Topic)
+			return
+		}
+		if v.Topics[k.Address] == nil {
+			v.Topics[k.Address] = map[string]TopicUse{}
+		}
+		v.Topics[k.Address][k.Topic] = u
 	case "target":
 		if r.Value == nil {
 			delete(v.Targets, k.Address)
@@ -84,13 +106,42 @@ func (c *Control) DeleteTaskStatus(ctx context.Context, pipeline string, task in
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "task", Address: pipeline, Task: &task}, nil)
 }
 
-// PutTarget records an operational pause (paused) or resume.
+// PutTarget records an operational pause (Paused), stop (Stopped, with
+// Paused) or resume (neither).
 func (c *Control) PutTarget(ctx context.Context, pipeline string, t Target) error {
 	t.V = FormatVersion
 	if t.Time.IsZero() {
 		t.Time = time.Now().UTC()
 	}
 	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "target", Address: pipeline}, t)
+}
+
+// PutLoggerLevel records a cluster-scoped log level for every worker.
+func (c *Control) PutLoggerLevel(ctx context.Context, l LoggerLevel) error {
+	l.V = FormatVersion
+	if l.Time.IsZero() {
+		l.Time = time.Now().UTC()
+	}
+	return c.putStatus(ctx, l.Logger, recordKey{V: FormatVersion, Kind: "logger", Address: l.Logger}, l)
+}
+
+// PutTopicUse records that a pipeline used a topic (KIP-558).
+func (c *Control) PutTopicUse(ctx context.Context, pipeline string, u TopicUse) error {
+	u.V = FormatVersion
+	if u.Time.IsZero() {
+		u.Time = time.Now().UTC()
+	}
+	return c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "topic", Address: pipeline, Topic: u.Topic}, u)
+}
+
+// ResetTopics forgets that a pipeline used the topics.
+func (c *Control) ResetTopics(ctx context.Context, pipeline string, topics []string) error {
+	for _, t := range topics {
+		if err := c.putStatus(ctx, pipeline, recordKey{V: FormatVersion, Kind: "topic", Address: pipeline, Topic: t}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutRestart asks the workers to restart a pipeline's task (task >= 0)

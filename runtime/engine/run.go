@@ -80,6 +80,11 @@ type TaskArgs struct {
 	// RUNNING once it has started); a task that fails or stops before
 	// never calls it.
 	OnRunning func()
+	// OnTopic, when set, is called on Run's goroutine the first time the
+	// task writes a record to a topic (a source) or reads one from it (a
+	// sink): the topics the pipeline uses, which the REST API shows
+	// (Kafka Connect's KIP-558). It must not block.
+	OnTopic func(topic string)
 }
 
 // DefaultStopTimeout is TaskArgs.StopTimeout's default.
@@ -96,6 +101,19 @@ type task struct {
 	counters *Counters
 	tr       *transformer
 	budget   *stopBudget
+	used     map[string]bool // topics told to OnTopic
+}
+
+// use tells OnTopic of a topic the first time the task uses it.
+func (t *task) use(topic string) {
+	if t.a.OnTopic == nil || t.used[topic] {
+		return
+	}
+	if t.used == nil {
+		t.used = map[string]bool{}
+	}
+	t.used[topic] = true
+	t.a.OnTopic(topic)
 }
 
 // Run runs one task of a compiled pipeline until ctx ends or the task

@@ -235,6 +235,13 @@ func (s *sinkLoop) handle(ctx context.Context, fetches kgo.Fetches) (allow bool,
 	if fetchErr != nil {
 		return false, s.fail(StageKafka, nil, fetchErr)
 	}
+	if s.a.OnTopic != nil {
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) > 0 {
+				s.use(p.Topic)
+			}
+		})
+	}
 	recs := fetches.Records()
 	idle := len(recs) == 0
 	for len(recs) > 0 {

@@ -274,7 +274,7 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 		slab = make([]kgo.RecordHeader, 0, nh)
 	}
 	var need, unseen map[string]int32
-	lastKnown := "\x00"
+	lastKnown, lastUsed := "\x00", "\x00"
 	lastParts, knownParts := "\x00", int32(0)
 	for i := range polled {
 		rec := &polled[i]
@@ -301,6 +301,10 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 		if !keep {
 			s.counters.Filtered.Add(1)
 			continue
+		}
+		if kr.Topic != lastUsed {
+			lastUsed = kr.Topic
+			s.use(kr.Topic)
 		}
 		if kr.Topic != lastKnown {
 			if s.known[kr.Topic] {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -108,21 +110,25 @@ func maskValue(v any) any {
 	return v
 }
 
-func info(res *control.Resource) api.PipelineInfo {
+func info(res *control.Resource, sv *control.StatusView) api.PipelineInfo {
 	p := res.Pipeline
-	return api.PipelineInfo{Address: res.Address, Type: api.PipelineType(p.Kind), PluginType: p.Type,
-		Config: masked(p.Config), Tasks: max(p.Tasks, 1)}
+	out := api.PipelineInfo{Address: res.Address, Type: api.PipelineType(p.Kind), PluginType: p.Type,
+		Config: connectConfig(res), Tasks: max(p.Tasks, 1)}
+	if control.Desired(res, sv) == control.Stopped && !tasksRunning(res, sv) {
+		out.Tasks, out.Stopped = 0, true
+	}
+	return out
 }
 
 func (f *fleet) Pipelines(ctx context.Context) ([]api.PipelineInfo, error) {
-	st, _, err := f.state(ctx)
+	st, sv, err := f.state(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []api.PipelineInfo
 	for _, res := range st.Sorted() {
 		if res.Kind == control.KindPipeline {
-			out = append(out, info(res))
+			out = append(out, info(res, sv))
 		}
 	}
 	return out, nil
@@ -141,23 +147,14 @@ func (f *fleet) resource(ctx context.Context, address string) (*control.Resource
 }
 
 func (f *fleet) Pipeline(ctx context.Context, address string) (api.PipelineInfo, bool, error) {
-	res, _, err := f.resource(ctx, address)
+	res, sv, err := f.resource(ctx, address)
 	if errors.Is(err, api.ErrNotFound) {
 		return api.PipelineInfo{}, false, nil
 	}
 	if err != nil {
 		return api.PipelineInfo{}, false, err
 	}
-	return info(res), true, nil
-}
-
-// paused says whether a pipeline is paused: an operational target wins
-// over the HCL attribute.
-func paused(res *control.Resource, sv *control.StatusView) bool {
-	if t, ok := sv.Targets[res.Address]; ok {
-		return t.Paused
-	}
-	return res.Pipeline.Paused
+	return info(res, sv), true, nil
 }
 
 func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status {
@@ -186,8 +183,17 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 		s.Tasks = append(s.Tasks, ts)
 	}
 	s.Connector = api.ConnectorStatus{State: api.StateUnassigned, WorkerID: worker}
+	desired := control.Desired(res, sv)
 	switch {
-	case paused(res, sv):
+	case desired == control.Stopped && !tasksRunning(res, sv):
+		// As Kafka Connect's STOPPED connector: no tasks at all. Until
+		// its tasks have stopped it shows them, as Connect shows the
+		// connector until its worker has stopped it, so that a client
+		// that waits for STOPPED can change the offsets next.
+		s.Connector.State, s.Tasks = api.StateStopped, []api.TaskStatus{}
+	case desired == control.Stopped:
+		s.Connector.State = api.StateRunning
+	case desired == control.Paused:
 		s.Connector.State = api.StatePaused
 	case failed == n:
 		s.Connector.State, s.Connector.Trace = api.StateFailed, trace
@@ -195,6 +201,17 @@ func (f *fleet) status(res *control.Resource, sv *control.StatusView) api.Status
 		s.Connector.State = api.StateRunning
 	}
 	return s
+}
+
+// tasksRunning reports whether a task of the pipeline still runs or
+// starts, by its status record.
+func tasksRunning(res *control.Resource, sv *control.StatusView) bool {
+	for i, rec := range sv.Tasks[res.Address] {
+		if i < max(res.Pipeline.Tasks, 1) && (rec.State == control.Running || rec.Starting) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fleet) Status(ctx context.Context, address string) (api.Status, bool, error) {
@@ -208,21 +225,24 @@ func (f *fleet) Status(ctx context.Context, address string) (api.Status, bool, e
 	return f.status(res, sv), true, nil
 }
 
-func (f *fleet) setTarget(ctx context.Context, address string, pause bool) error {
+func (f *fleet) setTarget(ctx context.Context, address string, t control.Target) error {
 	if _, _, err := f.resource(ctx, address); err != nil {
 		return err
 	}
-	if err := f.ctl.PutTarget(ctx, address, control.Target{Paused: pause, By: f.by}); err != nil {
-		return err
-	}
-	return nil
+	t.By = f.by
+	return f.ctl.PutTarget(ctx, address, t)
 }
 
 func (f *fleet) Pause(ctx context.Context, address string) error {
-	return f.setTarget(ctx, address, true)
+	return f.setTarget(ctx, address, control.Target{Paused: true})
 }
+
+func (f *fleet) Stop(ctx context.Context, address string) error {
+	return f.setTarget(ctx, address, control.Target{Paused: true, Stopped: true})
+}
+
 func (f *fleet) Resume(ctx context.Context, address string) error {
-	return f.setTarget(ctx, address, false)
+	return f.setTarget(ctx, address, control.Target{})
 }
 
 // Restart restarts a pipeline's tasks. pipectl has no connector instance
@@ -302,16 +322,15 @@ func (f *fleet) Offsets(ctx context.Context, address string) (api.Offsets, error
 	return out, nil
 }
 
-// stopped checks that no task of a pipeline runs, as KIP-875 requires
-// before offsets change.
+// stopped checks that no task of a pipeline runs before its offsets
+// change. KIP-875 asks for a STOPPED connector; pipectl takes a paused
+// one too, whose tasks have stopped as well.
 func (f *fleet) stopped(res *control.Resource, sv *control.StatusView) error {
-	if !paused(res, sv) {
-		return api.Errorf(api.ErrConflict, "pipeline %s is not paused: pause it first (pipectl pause %s), wait for its tasks to stop, then change its offsets", res.Address, res.Address)
+	if control.Desired(res, sv) == control.Running {
+		return api.Errorf(api.ErrConflict, "pipeline %s is not stopped: stop it first (pipectl stop %s) or pause it, wait for its tasks to stop, then change its offsets", res.Address, res.Address)
 	}
-	for _, ts := range f.status(res, sv).Tasks {
-		if ts.State == api.StateRunning {
-			return api.Errorf(api.ErrConflict, "pipeline %s is running: pause it first (pipectl pause %s), then change its offsets", res.Address, res.Address)
-		}
+	if tasksRunning(res, sv) {
+		return api.Errorf(api.ErrConflict, "pipeline %s still has a running task: wait for its tasks to stop (pipectl status), then change its offsets", res.Address)
 	}
 	return nil
 }
@@ -457,6 +476,22 @@ func number(v any) (int64, bool) {
 		return int64(n), true
 	}
 	return 0, false
+}
+
+func (f *fleet) Topics(ctx context.Context, address string) ([]string, error) {
+	res, sv, err := f.resource(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(sv.Topics[res.Address])), nil
+}
+
+func (f *fleet) ResetTopics(ctx context.Context, address string) error {
+	topics, err := f.Topics(ctx, address)
+	if err != nil {
+		return err
+	}
+	return f.ctl.ResetTopics(ctx, address, topics)
 }
 
 func (f *fleet) Plugins() []api.PluginInfo {

@@ -19,15 +19,18 @@ import (
 )
 
 // offsetStore is the fleet's source offset store (control.OffsetStore)
-// with a debug line for every save.
+// with a debug line for every save, on the pipeline's logger.
 type offsetStore struct {
 	control.OffsetStore
-	log *slog.Logger
+	log    *slog.Logger
+	levels *logLevels
 }
 
 func (o offsetStore) Save(ctx context.Context, pipeline string, offsets []control.SourceOffset) error {
 	err := o.OffsetStore.Save(ctx, pipeline, offsets)
-	o.log.Debug("saved source offsets", "pipeline", pipeline, "partitions", len(offsets), "error", err)
+	if o.levels.effective(pipeline) <= slog.LevelDebug {
+		o.log.With("pipeline", pipeline).Debug("saved source offsets", "partitions", len(offsets), "error", err)
+	}
 	return err
 }
 

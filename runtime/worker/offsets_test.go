@@ -41,12 +41,12 @@ topic "t" {
 source "generator" "g" {
   topic  = topic.t.name
   value  = "{'id': seq}"
-  paused = true
+  state  = "paused"
 }
 sink "file" "out" {
   topics = [topic.t.name]
   path   = "out.jsonl"
-  paused = true
+  state  = "paused"
 }
 `)
 	base, _ := f.startWorker()

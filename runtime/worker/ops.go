@@ -174,7 +174,7 @@ func Report(ctx context.Context, ctl *control.Control, fleetName string) (*Statu
 			continue
 		}
 		s := f.status(res, sv)
-		pr := PipelineReport{Address: res.Address, Type: string(s.Type), State: string(s.Connector.State), Healthy: true}
+		pr := PipelineReport{Address: res.Address, Type: string(s.Type), State: string(s.Connector.State), Healthy: true, Tasks: []TaskReport{}}
 		for _, ts := range s.Tasks {
 			tr := TaskReport{ID: ts.ID, State: string(ts.State), WorkerID: ts.WorkerID, Trace: ts.Trace}
 			if rec, ok := sv.Tasks[res.Address][ts.ID]; ok {

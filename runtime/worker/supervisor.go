@@ -49,6 +49,10 @@ type task struct {
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
 	opened atomic.Bool
+	// topics are the topics it used (engine.TaskArgs.OnTopic), with when
+	// each was last written to the status topic (zero: not yet); under
+	// supervisor.mu.
+	topics map[string]time.Time
 
 	// statusMu orders the task's status writes; once final is set (the
 	// task stopped or failed and said so) no RUNNING report may follow.
@@ -139,10 +143,15 @@ func (s *supervisor) run(ctx context.Context) error {
 
 // desiredTask is what the state says about one task.
 type desiredTask struct {
-	res    *control.Resource
-	hash   string
-	paused bool
+	res  *control.Resource
+	hash string
+	// target is Running, or Paused or Stopped: the task does not run
+	// and reports that state.
+	target control.TaskState
 }
+
+// halted reports whether the task is paused or stopped.
+func (d desiredTask) halted() bool { return d.target == control.Paused || d.target == control.Stopped }
 
 func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 	st, sv, hashes := s.w.snapshotHashes()
@@ -157,14 +166,11 @@ func (s *supervisor) desired() (map[taskKey]desiredTask, int64, bool) {
 		if res.Kind != control.KindPipeline || res.Pipeline == nil {
 			continue
 		}
-		paused := res.Pipeline.Paused
-		if t, ok := sv.Targets[addr]; ok {
-			paused = t.Paused
-		}
+		target := control.Desired(res, sv)
 		hash := hashes[addr]
 		for i := range max(res.Pipeline.Tasks, 1) {
 			if key := (taskKey{addr, i}); assigned[key] {
-				out[key] = desiredTask{res: res, hash: hash, paused: paused}
+				out[key] = desiredTask{res: res, hash: hash, target: target}
 			}
 		}
 	}
@@ -311,8 +317,8 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		case !keep:
 			stops, stopState = append(stops, t), append(stopState, "")
 			delete(s.tasks, key)
-		case d.paused:
-			stops, stopState = append(stops, t), append(stopState, control.Paused)
+		case d.halted():
+			stops, stopState = append(stops, t), append(stopState, d.target)
 			delete(s.tasks, key)
 		case d.hash != t.hash || s.restart[key]:
 			stops, stopState = append(stops, t), append(stopState, control.Unassigned)
@@ -351,9 +357,9 @@ func (s *supervisor) reconcile(ctx context.Context) {
 		s.mu.Unlock()
 		switch {
 		case running:
-		case d.paused:
-			if reported != control.Paused {
-				s.putStatus(key, control.Paused, "", serial, nil)
+		case d.halted():
+			if reported != d.target {
+				s.putStatus(key, d.target, "", serial, nil)
 			}
 		case failed:
 		case s.isJoining():
@@ -465,7 +471,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			},
 			Admin:        s.w.admin,
 			Cluster:      fleetCluster(s.w.cfg.Kafka),
-			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log},
+			Offsets:      offsetStore{s.w.ctl.Offsets(), s.w.log, s.w.levels},
 			Counters:     t.counters,
 			Logger:       s.w.log, // the engine adds the pipeline and task
 			ObserveBatch: t.metrics.ObserveBatch,
@@ -473,6 +479,16 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 			OnRunning: func() {
 				t.opened.Store(true)
 				s.taskStatus(t, control.Running, "", serial, false)
+			},
+			OnTopic: func(topic string) {
+				s.mu.Lock()
+				if t.topics == nil {
+					t.topics = map[string]time.Time{}
+				}
+				if _, ok := t.topics[topic]; !ok {
+					t.topics[topic] = time.Time{}
+				}
+				s.mu.Unlock()
 			},
 		})
 		if err == nil || tctx.Err() != nil {
@@ -620,7 +636,9 @@ func (s *supervisor) report() {
 			moved = append(moved, t)
 		}
 	}
+	uses := s.topicUses(sv)
 	s.mu.Unlock()
+	s.writeTopicUses(uses)
 	serial := control.NoSerial
 	if st != nil {
 		serial = st.Serial
@@ -635,6 +653,52 @@ func (s *supervisor) report() {
 			serial = st.Serial
 		}
 		s.taskStatus(t, control.Running, "", serial, false)
+	}
+}
+
+// topicRewrite is how long a topic record this worker wrote may be
+// missing from its view of the status topic before it writes it again:
+// long enough for its own write to come back, short enough that a topic
+// still in use shows again soon after PUT .../topics/reset.
+const topicRewrite = 10 * time.Second
+
+// topicUse is a topic record to write for a task.
+type topicUse struct {
+	t     *task
+	topic string
+}
+
+// topicUses lists the topics the running tasks used that the status
+// topic does not record (KIP-558). It runs with s.mu held.
+func (s *supervisor) topicUses(sv *control.StatusView) []topicUse {
+	if sv == nil {
+		return nil
+	}
+	now := time.Now()
+	var out []topicUse
+	for key, t := range s.tasks {
+		for topic, written := range t.topics {
+			if _, ok := sv.Topics[key.pipeline][topic]; ok || now.Sub(written) < topicRewrite {
+				continue
+			}
+			t.topics[topic] = now
+			out = append(out, topicUse{t, topic})
+		}
+	}
+	return out
+}
+
+func (s *supervisor) writeTopicUses(uses []topicUse) {
+	for _, u := range uses {
+		ctx, cancel := context.WithTimeout(context.Background(), statusWriteTimeout)
+		err := s.w.ctl.PutTopicUse(ctx, u.t.key.pipeline, control.TopicUse{Topic: u.topic, Task: u.t.key.task})
+		cancel()
+		if err != nil {
+			s.w.log.Warn("could not record a topic the pipeline uses", "pipeline", u.t.key.pipeline, "topic", u.topic, "error", err)
+			s.mu.Lock()
+			u.t.topics[u.topic] = time.Time{}
+			s.mu.Unlock()
+		}
 	}
 }
 

@@ -49,8 +49,13 @@ type Config struct {
 	Keys *control.Keys
 	// LookupEnv resolves env: secret references; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	Logger    *slog.Logger
-	Version   string
+	// Logger receives the worker's log; its handler should take every
+	// level, since LogLevel and /admin/loggers decide what is logged.
+	Logger *slog.Logger
+	// LogLevel is the root logger's level at start (see /admin/loggers);
+	// nil: the lowest level Logger's handler takes.
+	LogLevel *slog.Level
+	Version  string
 	// Ready, when set, is called once the worker serves its API and has
 	// read the state, with its ID and REST URL.
 	Ready func(id, url string)
@@ -86,6 +91,7 @@ type Worker struct {
 	id       string
 	url      string
 	log      *slog.Logger
+	levels   *logLevels // of the named loggers (/admin/loggers)
 	ln       net.Listener
 	ctl      *control.Control
 	producer *kgo.Client
@@ -148,7 +154,12 @@ func New(cfg Config) (*Worker, error) {
 		scheme = "https"
 	}
 	w.url = scheme + "://" + addr
-	w.log = cfg.Logger.With("worker", w.id)
+	root := lowestLevel(cfg.Logger.Handler())
+	if cfg.LogLevel != nil {
+		root = *cfg.LogLevel
+	}
+	w.levels = newLogLevels(root)
+	w.log = slog.New(&levelHandler{levels: w.levels, name: workerLogger, inner: cfg.Logger.Handler()}).With("worker", w.id)
 	if cfg.Kafka.Logger == nil {
 		// Every client of the worker and its tasks logs its
 		// connections, requests and group steps at debug.
@@ -209,7 +220,7 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log})
+	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
 	w.metrics.ObserveLag(w.sup.lags)
 	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
@@ -247,6 +258,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.mu.Lock()
 			w.status = cloneStatus(v)
 			w.mu.Unlock()
+			w.levels.applyCluster(v.Loggers)
 			w.poke()
 		})
 	})
@@ -410,6 +422,11 @@ func cloneStatus(v *control.StatusView) *control.StatusView {
 		c.Targets[p] = t
 	}
 	c.Workers = maps.Clone(v.Workers)
+	c.Loggers = maps.Clone(v.Loggers)
+	c.Topics = make(map[string]map[string]control.TopicUse, len(v.Topics))
+	for p, ts := range v.Topics {
+		c.Topics[p] = maps.Clone(ts)
+	}
 	return c
 }
 

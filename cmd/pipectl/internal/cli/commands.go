@@ -35,6 +35,7 @@ var commands = []*command{
 	statusCommand,
 	workersCommand,
 	pauseCommand,
+	stopCommand,
 	resumeCommand,
 	restartCommand,
 	offsetsCommand,

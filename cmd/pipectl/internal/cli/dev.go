@@ -134,7 +134,7 @@ func runDev(m *meta, cmd *command, args []string) int {
 		return exitError
 	}
 	wcfg := worker.Config{Fleet: cfg.Fleet.Name, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, Keys: keys,
-		LookupEnv: m.lookupEnv, Logger: v.Logger(logLevel(m, slog.LevelWarn)), Version: Version, StatusInterval: 2 * time.Second}
+		LookupEnv: m.lookupEnv, Logger: v.Logger(worker.LowestLevel), LogLevel: ptrTo(logLevel(m, slog.LevelWarn)), Version: Version, StatusInterval: 2 * time.Second}
 	if wcfg.HTTP == "" {
 		wcfg.HTTP = worker.DefaultHTTP
 	}

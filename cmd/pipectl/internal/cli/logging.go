@@ -5,6 +5,8 @@ import (
 	"strings"
 )
 
+func ptrTo[T any](v T) *T { return &v }
+
 // logLevel reads PIPECTL_LOG (debug, info, warn, error) for the log of
 // long-running commands; def when unset or unknown.
 func logLevel(m *meta, def slog.Level) slog.Level {

@@ -66,21 +66,38 @@ var pauseCommand = &command{
 Options:
 
 ` + fleetOptions,
-	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, true) },
+	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, control.Paused) },
 }
 
-var resumeCommand = &command{
-	name:     "resume",
-	synopsis: "Resume a paused pipeline",
-	usage: `Usage: pipectl resume [options] ADDRESS [DIR]
+var stopCommand = &command{
+	name:     "stop",
+	synopsis: "Stop a pipeline wherever its tasks run",
+	usage: `Usage: pipectl stop [options] ADDRESS [DIR]
 
-  Resumes a pipeline paused with pipectl pause, the REST API, or the HCL
-  attribute paused = true.
+  Stops a pipeline, as Kafka Connect's STOPPED state (KIP-875): its tasks
+  stop and it shows as STOPPED with no tasks; its offsets can then be
+  changed (pipectl offsets -reset, the REST API). The stop is operational:
+  it survives worker restarts and applies, plan shows it as a note, and
+  pipectl resume clears it.
 
 Options:
 
 ` + fleetOptions,
-	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, false) },
+	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, control.Stopped) },
+}
+
+var resumeCommand = &command{
+	name:     "resume",
+	synopsis: "Resume a paused or stopped pipeline",
+	usage: `Usage: pipectl resume [options] ADDRESS [DIR]
+
+  Resumes a pipeline paused or stopped with pipectl pause or stop, the REST
+  API, or the HCL attribute state = "paused" or "stopped".
+
+Options:
+
+` + fleetOptions,
+	run: func(m *meta, cmd *command, args []string) int { return runTarget(m, cmd, args, control.Running) },
 }
 
 var restartCommand = &command{
@@ -106,7 +123,8 @@ var offsetsCommand = &command{
 
   Shows a pipeline's offsets: a source's saved source offsets, or a sink's
   committed consumer group offsets, in KIP-875's shapes. With -reset the
-  offsets are reset; the pipeline must be paused first (pipectl pause).
+  offsets are reset; the pipeline must be stopped or paused first
+  (pipectl stop, pipectl pause).
 
 Options:
 
@@ -306,7 +324,9 @@ func (m *meta) opsError(summary string, err error) int {
 	return exitError
 }
 
-func runTarget(m *meta, cmd *command, args []string, pause bool) int {
+// runTarget records target (Running: a resume) as the pipeline's
+// operational target.
+func runTarget(m *meta, cmd *command, args []string, target control.TaskState) int {
 	fs := m.newFlagSet(cmd)
 	ff, vars := opsFlags(fs)
 	f, ctl, address, code, ok := m.opsTarget(cmd, fs, args, ff, vars)
@@ -317,8 +337,11 @@ func runTarget(m *meta, cmd *command, args []string, pause bool) int {
 	ctx, cancel := opsContext()
 	defer cancel()
 	do, done := f.Resume, "resumed"
-	if pause {
+	switch target {
+	case control.Paused:
 		do, done = f.Pause, "paused"
+	case control.Stopped:
+		do, done = f.Stop, "stopped"
 	}
 	if err := do(ctx, address); err != nil {
 		return m.opsError("Cannot "+cmd.name+" "+address, err)

@@ -169,7 +169,7 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	w, flush, ok := m.newWorker(ctx, v, worker.Config{
 		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id, Token: *token,
 		TLSCert: *cert, TLSKey: *key, Keys: keys, LookupEnv: m.lookupEnv,
-		Logger: v.Logger(logLevel(m, slog.LevelInfo)), Version: Version, StartupTimeout: *startup,
+		Logger: v.Logger(worker.LowestLevel), LogLevel: ptrTo(logLevel(m, slog.LevelInfo)), Version: Version, StartupTimeout: *startup,
 	}, false)
 	if !ok {
 		return exitError
