@@ -237,7 +237,10 @@ func (s *server) listConnectors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.SortFunc(ps, func(a, b PipelineInfo) int { return cmp.Compare(a.Address, b.Address) })
-	expand := r.URL.Query()["expand"]
+	// expand[] too: the form JavaScript clients built on axios send a
+	// list in (npm's kafka-connect-client does).
+	q := r.URL.Query()
+	expand := append(q["expand"], q["expand[]"]...)
 	if len(expand) == 0 {
 		names := make([]string, len(ps))
 		for i, p := range ps {
