@@ -294,6 +294,9 @@ func liveResource(addr, name string, lt LiveTopic, defaultRF bool) *control.Reso
 // importTopics adopts the existing topics that import blocks name.
 func (pl *planner) importTopics() {
 	for _, imp := range pl.in.Config.Imports {
+		if imp.ConsumerGroup != "" {
+			continue // a sink's offsets: groupImports
+		}
 		if _, managed := pl.prior[imp.To]; managed {
 			continue // already in state: the import block has done its work
 		}

@@ -64,7 +64,9 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 			set[t.Name] = true
 		}
 		for _, imp := range cfg.Imports {
-			set[imp.ID] = true
+			if imp.ID != "" {
+				set[imp.ID] = true
+			}
 		}
 		for name := range deadLetterTopics(cfg) {
 			set[name] = true

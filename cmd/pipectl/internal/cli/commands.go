@@ -38,6 +38,7 @@ var commands = []*command{
 	restartCommand,
 	offsetsCommand,
 	mirrorCommand,
+	importCommand,
 	brokerCommand,
 	versionCommand,
 }
