@@ -505,7 +505,7 @@ func envName(s string) string {
 // render writes the connector's file.
 func (cv *conv) render() ([]byte, error) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "# Imported from Kafka Connect connector %q (%s, %s).\n", cv.c.Name, cv.c.Config["connector.class"], cv.c.Origin)
+	writeComment(&sb, "", fmt.Sprintf("Imported from Kafka Connect connector %q (%s, %s).", cv.c.Name, cv.c.Config["connector.class"], cv.c.Origin))
 	if cv.pipe == nil {
 		for _, c := range cv.commentOnly {
 			writeComment(&sb, "", c)
@@ -513,7 +513,7 @@ func (cv *conv) render() ([]byte, error) {
 		return format(sb.String(), cv.label+".hcl")
 	}
 	for _, f := range cv.folded {
-		fmt.Fprintf(&sb, "# Folded in: Kafka Connect connector %q (%s).\n", f.c.Name, f.c.Config["connector.class"])
+		writeComment(&sb, "", fmt.Sprintf("Folded in: Kafka Connect connector %q (%s).", f.c.Name, f.c.Config["connector.class"]))
 	}
 	sb.WriteString("\n")
 	for _, b := range cv.pre {

@@ -346,18 +346,18 @@ func replaceField(s *smt) ([]*block, bool) {
 // of its type, or the replacement converted to it.
 func maskedExpr(x, replacement string, hasRepl bool) string {
 	if !hasRepl {
-		return fmt.Sprintf("type(%[1]s) == string ? '' : type(%[1]s) == bool ? false : type(%[1]s) == int ? 0 : type(%[1]s) == uint ? 0u : type(%[1]s) == double ? 0.0 : type(%[1]s) == list ? [] : type(%[1]s) == map ? {} : null", x)
+		return fmt.Sprintf("type(%[1]s) == string ? dyn('') : type(%[1]s) == bool ? dyn(false) : type(%[1]s) == int ? dyn(0) : type(%[1]s) == uint ? dyn(0u) : type(%[1]s) == double ? dyn(0.0) : type(%[1]s) == list ? dyn([]) : type(%[1]s) == map ? dyn({}) : null", x)
 	}
 	num := "null"
 	if n, err := strconv.ParseInt(replacement, 10, 64); err == nil {
-		num = fmt.Sprintf("type(%s) == int ? %d : %d.0", x, n, n)
+		num = fmt.Sprintf("type(%s) == int ? dyn(%d) : dyn(%d.0)", x, n, n)
 	} else if f, err := strconv.ParseFloat(replacement, 64); err == nil {
 		num = strconv.FormatFloat(f, 'f', -1, 64)
 		if !strings.ContainsAny(num, ".e") {
 			num += ".0"
 		}
 	}
-	return fmt.Sprintf("type(%[1]s) == string ? %[2]s : type(%[1]s) == int || type(%[1]s) == double ? %[3]s : %[2]s", x, celString(replacement), num)
+	return fmt.Sprintf("type(%[1]s) == string ? dyn(%[2]s) : type(%[1]s) == int || type(%[1]s) == double ? dyn(%[3]s) : dyn(%[2]s)", x, celString(replacement), num)
 }
 
 func maskField(s *smt) ([]*block, bool) {
@@ -373,7 +373,7 @@ func maskField(s *smt) ([]*block, bool) {
 		x := celField(s.root, f)
 		keys = append(keys, p)
 		// A field the record lacks becomes null, as Connect puts it.
-		vals[p] = quote(fmt.Sprintf("%s ? (%s) : null", presence(s.root, f), maskedExpr(x, repl, hasRepl)))
+		vals[p] = quote(fmt.Sprintf("%s ? dyn(%s) : null", presence(s.root, f), maskedExpr(x, repl, hasRepl)))
 	}
 	if len(keys) == 0 {
 		return nil, false
@@ -446,9 +446,9 @@ func castExpr(x, typ string) (string, bool) {
 	case "float32", "float64":
 		return fmt.Sprintf("type(%[1]s) == bool ? (%[1]s ? 1.0 : 0.0) : double(%[1]s)", x), true
 	case "boolean":
-		return fmt.Sprintf("type(%[1]s) == bool ? %[1]s : type(%[1]s) == string ? bool(%[1]s) : %[1]s != 0", x), true
+		return fmt.Sprintf("type(%[1]s) == bool ? dyn(%[1]s) : type(%[1]s) == string ? dyn(bool(%[1]s)) : dyn(%[1]s != 0)", x), true
 	case "string":
-		return fmt.Sprintf("type(%[1]s) == string ? %[1]s : string(%[1]s)", x), true
+		return fmt.Sprintf("type(%[1]s) == string ? dyn(%[1]s) : dyn(string(%[1]s))", x), true
 	}
 	return "", false
 }
@@ -481,7 +481,7 @@ func castField(s *smt) ([]*block, bool) {
 			return nil, false
 		}
 		keys = append(keys, p)
-		vals[p] = quote(fmt.Sprintf("%s ? (%s) : null", presence(s.root, f), e))
+		vals[p] = quote(fmt.Sprintf("%s ? dyn(%s) : null", presence(s.root, f), e))
 	}
 	if len(keys) == 0 {
 		return nil, false
@@ -716,9 +716,13 @@ func timestampConverter(s *smt) ([]*block, bool) {
 	var out string
 	switch target {
 	case "unix":
-		out = fmt.Sprintf("int(%[1]s) * %[2]d + %[1]s.getMilliseconds() * %[2]d / 1000", asTS, per)
-		if per == 1 {
+		switch per {
+		case 1:
 			out = fmt.Sprintf("int(%s)", asTS)
+		case 1000:
+			out = fmt.Sprintf("int(%[1]s) * 1000 + %[1]s.getMilliseconds()", asTS)
+		default:
+			out = fmt.Sprintf("int(%[1]s) * %[2]d + %[1]s.getMilliseconds() * %[3]d", asTS, per, per/1000)
 		}
 	case "string":
 		if !hasFormat {
