@@ -320,7 +320,36 @@ func (a *applier) beforeCommit(ctx context.Context, pending []*plan.Change) erro
 			return err
 		}
 	}
+	if err := a.importGroups(ctx, pending); err != nil {
+		return err
+	}
 	return a.handOver(ctx, pending)
+}
+
+// importGroups copies the committed offsets of the consumer groups that
+// import blocks name to the groups of the sinks this apply creates, before
+// the commit, so that their tasks start where the other consumer stopped.
+func (a *applier) importGroups(ctx context.Context, pending []*plan.Change) error {
+	for _, c := range pending {
+		if c.Action != plan.Create || c.OffsetsFrom == nil || c.PipelineKind() != configschema.Sink {
+			continue
+		}
+		from := c.OffsetsFrom.Group
+		n, err := a.ctl.CopyGroupOffsets(ctx, from, a.ctl.SinkGroup(c.Address))
+		if err != nil {
+			return fmt.Errorf("%s: copy the offsets of consumer group %s: %w", c.Address, from, err)
+		}
+		if n == 0 {
+			a.hooks.Warn(fmt.Sprintf("%s: the consumer group %s has no committed offsets; the sink starts at start_from.", c.Address, from))
+			continue
+		}
+		unit := "partitions"
+		if n == 1 {
+			unit = "partition"
+		}
+		a.hooks.Info(fmt.Sprintf("%s: offsets of %d %s copied from consumer group %s", c.Address, n, unit, from))
+	}
+	return nil
 }
 
 // needsAlter reports whether a topic update changes Kafka, not only the

@@ -49,6 +49,9 @@ type Live struct {
 	// Intents are topics that applies were about to create, with the
 	// serial each planned against (control.ReadIntents).
 	Intents map[string]int64
+	// GroupOffsets are the committed offsets of the consumer groups that
+	// import blocks name, by group; a group without offsets is absent.
+	GroupOffsets map[string][]plan.PartitionOffset
 }
 
 // LiveTopic is a topic as Kafka describes it.
@@ -162,6 +165,9 @@ func (pl *planner) run() {
 		return
 	}
 	pl.diff()
+	if !pl.in.Destroy {
+		pl.groupImports()
+	}
 	pl.target()
 	pl.statusNotes()
 	if !pl.p.Refreshed {
@@ -948,4 +954,38 @@ func ConfigHash(cfg *lang.Config) string {
 		h.Write(cfg.Files[n].Bytes)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// groupImports plans the import blocks with consumer_group: a sink created
+// by this plan starts from the group's committed offsets, which apply
+// copies to the sink's own group before its tasks start; into a sink that
+// exists already the block does nothing, and a note says so.
+func (pl *planner) groupImports() {
+	changes := map[string]*plan.Change{}
+	for _, c := range pl.p.Changes {
+		changes[c.Address] = c
+	}
+	for _, imp := range pl.in.Config.Imports {
+		if imp.ConsumerGroup == "" {
+			continue
+		}
+		c := changes[imp.To]
+		if c == nil || c.PipelineKind() != configschema.Sink {
+			continue
+		}
+		if c.Action != plan.Create {
+			pl.note(plan.NoteImportIgnored, imp.To,
+				"The import block from consumer group %q does nothing: %s exists, and it keeps its own group's offsets. Remove the import block.", imp.ConsumerGroup, imp.To)
+			continue
+		}
+		c.Offsets = plan.OffsetsImported
+		c.OffsetsFrom = &plan.GroupOffsets{Group: imp.ConsumerGroup}
+		if pl.in.Live == nil {
+			continue // -refresh=false: apply reads them
+		}
+		c.OffsetsFrom.Partitions = pl.in.Live.GroupOffsets[imp.ConsumerGroup]
+		if len(c.OffsetsFrom.Partitions) == 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("The consumer group %q has no committed offsets: the sink starts at start_from unless it has some when apply runs.", imp.ConsumerGroup))
+		}
+	}
 }

@@ -7,10 +7,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/planner/plan"
 	"github.com/pipectl/pipectl/runtime/control"
 )
 
@@ -85,11 +87,37 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 	return out
 }
 
+// ImportGroups lists the consumer groups whose offsets import blocks
+// carry over to sinks: what Refresh reads the committed offsets of.
+func ImportGroups(cfg *lang.Config) []string {
+	var out []string
+	if cfg == nil {
+		return nil
+	}
+	for _, imp := range cfg.Imports {
+		if imp.ConsumerGroup != "" {
+			out = append(out, imp.ConsumerGroup)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Refresh reads what the cluster says about the named topics (partitions,
-// replication factor, the configs set on each), the fleet's status topic
-// and the intents of interrupted applies.
-func Refresh(ctx context.Context, ctl *control.Control, topics []string) (*Live, error) {
-	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{}}
+// replication factor, the configs set on each), the fleet's status topic,
+// the intents of interrupted applies, and the committed offsets of the
+// named consumer groups (ImportGroups).
+func Refresh(ctx context.Context, ctl *control.Control, topics []string, groups ...string) (*Live, error) {
+	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{}, GroupOffsets: map[string][]plan.PartitionOffset{}}
+	for _, g := range groups {
+		offs, err := groupOffsets(ctx, ctl, g)
+		if err != nil {
+			return nil, err
+		}
+		if len(offs) > 0 {
+			live.GroupOffsets[g] = offs
+		}
+	}
 	configs, status, err := controlTopics(ctx, ctl)
 	if err != nil {
 		return nil, err
@@ -143,4 +171,32 @@ func Refresh(ctx context.Context, ctl *control.Control, topics []string) (*Live,
 		}
 	}
 	return live, nil
+}
+
+// groupOffsets reads the committed offsets of a consumer group, sorted by
+// topic and partition; none for a group that does not exist.
+func groupOffsets(ctx context.Context, ctl *control.Control, group string) ([]plan.PartitionOffset, error) {
+	resp, err := ctl.Admin().FetchOffsets(ctx, group)
+	if err == nil {
+		err = resp.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the offsets of consumer group %s: %w", group, err)
+	}
+	var out []plan.PartitionOffset
+	resp.Offsets().Each(func(o kadm.Offset) {
+		if o.At >= 0 {
+			out = append(out, plan.PartitionOffset{Topic: o.Topic, Partition: o.Partition, Offset: o.At})
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out, nil
 }

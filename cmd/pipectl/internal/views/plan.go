@@ -249,8 +249,28 @@ func offsetsText(c *plan.Change) string {
 		return "Offsets: reset; the new pipeline starts over (start_from or the beginning of its input)."
 	case plan.OffsetsDeleted:
 		return "Offsets: deleted with the pipeline."
+	case plan.OffsetsImported:
+		return importedOffsetsText(c.OffsetsFrom)
 	}
 	return ""
+}
+
+// importedOffsetsText says where a new sink starts: the offsets of the
+// consumer group an import block names, per topic-partition where plan
+// read them.
+func importedOffsetsText(g *plan.GroupOffsets) string {
+	if g == nil {
+		return ""
+	}
+	s := fmt.Sprintf("Offsets: copied from consumer group %q before the sink starts", g.Group)
+	if len(g.Partitions) == 0 {
+		return s + "."
+	}
+	parts := make([]string, len(g.Partitions))
+	for i, p := range g.Partitions {
+		parts[i] = fmt.Sprintf("%s[%d] at %d", p.Topic, p.Partition, p.Offset)
+	}
+	return s + ": " + strings.Join(parts, ", ") + "."
 }
 
 // attrLine writes one attribute of a block.
@@ -482,6 +502,8 @@ func detailText(c *plan.Change) string {
 		parts = append(parts, "offsets moved")
 	case plan.OffsetsDeleted:
 		parts = append(parts, "offsets deleted")
+	case plan.OffsetsImported:
+		parts = append(parts, "offsets from `"+c.OffsetsFrom.Group+"`")
 	}
 	if c.IsTopic() && (c.Action == plan.Delete || c.Action == plan.Replace) && c.Before != nil {
 		parts = append(parts, "⚠️ deletes the records of `"+c.Before.Topic.Name+"`")
@@ -542,7 +564,10 @@ type resourceChange struct {
 	ActionReason    string     `json:"action_reason,omitempty"`
 	Importing       *importing `json:"importing,omitempty"`
 	Offsets         string     `json:"offsets,omitempty"`
-	Warnings        []string   `json:"warnings,omitempty"`
+	// OffsetsFrom: with offsets "imported", the consumer group whose
+	// offsets the new sink starts from.
+	OffsetsFrom *plan.GroupOffsets `json:"offsets_from,omitempty"`
+	Warnings    []string           `json:"warnings,omitempty"`
 }
 
 type importing struct {
@@ -581,7 +606,7 @@ func newResourceChange(c *plan.Change) resourceChange {
 	rc := resourceChange{
 		Address: c.Address, PreviousAddress: c.PrevAddress, Type: c.Kind, PluginType: c.Type, Name: c.Name,
 		Actions: c.Action.Actions(), ReplacePaths: c.ReplacePaths, ActionReason: string(c.Reason),
-		Offsets: string(c.Offsets), Warnings: c.Warnings,
+		Offsets: string(c.Offsets), OffsetsFrom: c.OffsetsFrom, Warnings: c.Warnings,
 	}
 	rc.Before, rc.BeforeSensitive, rc.After, rc.AfterSensitive = nil, false, nil, false
 	if c.Before != nil {
