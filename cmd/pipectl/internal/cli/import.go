@@ -100,7 +100,6 @@ func runImport(m *meta, cmd *command, args []string) int {
 	for i, w := range res.Warnings {
 		ws[i] = views.ImportWarning{Connector: w.Connector, Key: w.Key, Summary: w.Summary, Detail: w.Detail}
 	}
-	v.ImportWarnings(ws)
 	files := res.Files
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -118,6 +117,7 @@ func runImport(m *meta, cmd *command, args []string) int {
 				return exitError
 			}
 		}
+		v.ImportWarnings(ws)
 		for _, f := range files {
 			p := filepath.Join(*out, f.Name)
 			if err := os.WriteFile(p, f.Src, 0o644); err != nil {
@@ -127,6 +127,7 @@ func runImport(m *meta, cmd *command, args []string) int {
 			v.ImportedFile(p, f.Src, false)
 		}
 	} else {
+		v.ImportWarnings(ws)
 		for _, f := range files {
 			v.ImportedFile(f.Name, f.Src, true)
 		}

@@ -41,6 +41,9 @@ func (v *View) ImportedFile(name string, src []byte, toStdout bool) {
 
 // ImportSummary ends an import.
 func (v *View) ImportSummary(connectors, files, warnings int) {
+	if warnings > 0 {
+		v.err("\n")
+	}
 	v.err(fmt.Sprintf("Imported %d Kafka Connect %s into %d %s with %d %s.\n",
 		connectors, plural(connectors, "connector", "connectors"), files, plural(files, "file", "files"), warnings, plural(warnings, "warning", "warnings")))
 }
