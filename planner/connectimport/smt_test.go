@@ -198,7 +198,7 @@ func TestSMTBehaviour(t *testing.T) {
 			name: "A transform under a predicate applies only where it matches",
 			smts: map[string]string{"transforms": "ins", "transforms.ins.type": "org.apache.kafka.connect.transforms.InsertField$Value", "transforms.ins.static.field": "test", "transforms.ins.static.value": "yes",
 				"transforms.ins.predicate": "isTest",
-				"predicates": "isTest", "predicates.isTest.type": "org.apache.kafka.connect.transforms.predicates.TopicNameMatches", "predicates.isTest.pattern": `test\..*`},
+				"predicates":               "isTest", "predicates.isTest.type": "org.apache.kafka.connect.transforms.predicates.TopicNameMatches", "predicates.isTest.pattern": `test\..*`},
 			in:   rec{Value: `{"a":1}`, Topic: "prod"},
 			want: &rec{Value: `{"a":1}`, Topic: "prod"},
 		},
