@@ -27,17 +27,27 @@ import (
 //	  to             = sink.file.orders
 //	  consumer_group = "connect-orders"
 //	}
+//
+// Into a source, connect_offsets_topic and connector name Kafka Connect's
+// offsets topic and the connector whose saved offsets the new source
+// starts from (where the plugin's offsets map: the file source's).
 type Import struct {
 	To string // topic.orders or topic.orders["eu"]; a sink with ConsumerGroup
 	ID string // the Kafka topic name; "" with ConsumerGroup
 	// ConsumerGroup is the consumer group whose committed offsets become
 	// the sink's (its To is a sink address).
 	ConsumerGroup string
-	DeclRange     hcl.Range
+	// ConnectOffsetsTopic and Connector, for a source: the Kafka Connect
+	// offsets topic (offset.storage.topic) and the name of the connector
+	// whose saved source offsets the new source starts from.
+	ConnectOffsetsTopic string
+	Connector           string
+	DeclRange           hcl.Range
 }
 
 var importSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "to", Required: true}, {Name: "id"}, {Name: "consumer_group"},
+	{Name: "connect_offsets_topic"}, {Name: "connector"},
 }}
 
 func (l *loader) decodeImports(declared map[string]bool) {
@@ -59,6 +69,10 @@ func (l *loader) decodeImports(declared map[string]bool) {
 			continue
 		}
 		toRng := toAttr.Expr.Range()
+		if a := content.Attributes["connect_offsets_topic"]; a != nil || content.Attributes["connector"] != nil {
+			l.decodeConnectImport(b, to, toAttr, a, content.Attributes["connector"], idAttr, declared, seen, ctx)
+			continue
+		}
 		if groupAttr := content.Attributes["consumer_group"]; groupAttr != nil || to.kind == "sink" {
 			l.decodeGroupImport(b, to, toAttr, idAttr, groupAttr, declared, seen, ctx)
 			continue
@@ -150,6 +164,53 @@ func (l *loader) decodeGroupImport(b *hcl.Block, to resourceAddr, toAttr, idAttr
 		return
 	}
 	imp := &Import{To: addr, ConsumerGroup: group, DeclRange: b.DefRange}
+	seen[addr] = imp
+	l.cfg.Imports = append(l.cfg.Imports, imp)
+}
+
+// decodeConnectImport decodes import { to = source.T.N,
+// connect_offsets_topic = "connect-offsets", connector = "NAME" }.
+func (l *loader) decodeConnectImport(b *hcl.Block, to resourceAddr, toAttr, topicAttr, connAttr, idAttr *hcl.Attribute, declared map[string]bool, seen map[string]*Import, ctx *hcl.EvalContext) {
+	toRng := toAttr.Expr.Range()
+	if to.kind != "source" {
+		l.diags = append(l.diags, errorf(&toRng, "Connect offsets import needs a source",
+			"connect_offsets_topic copies a Kafka Connect source connector's saved offsets, so to must be a source address like source.file.logs, not %s. For a sink, use consumer_group.", to))
+		return
+	}
+	if idAttr != nil {
+		l.diags = append(l.diags, errorf(ptr(idAttr.NameRange), "Conflicting import settings",
+			"An import block into a source takes connect_offsets_topic and connector; id adopts a topic. Remove id."))
+		return
+	}
+	if topicAttr == nil || connAttr == nil {
+		l.diags = append(l.diags, errorf(ptr(b.DefRange), "Missing import settings",
+			"An import block into %s needs both connect_offsets_topic (Kafka Connect's offset.storage.topic) and connector (the Connect connector's name).", to))
+		return
+	}
+	topic, ok1 := l.plainString(topicAttr, ctx, "connect_offsets_topic of an import block")
+	conn, ok2 := l.plainString(connAttr, ctx, "connector of an import block")
+	if !ok1 || !ok2 || !l.checkTopicName(ptr(topicAttr.Expr.Range()), "The connect_offsets_topic", topic) {
+		return
+	}
+	if conn == "" {
+		l.diags = append(l.diags, errorf(ptr(connAttr.Expr.Range()), "Invalid connector name", "The connector is the Kafka Connect connector's name; it cannot be empty."))
+		return
+	}
+	addr := to.String()
+	if !declared[addr] {
+		if !l.failedBlock(to) {
+			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared source",
+				"%s is not declared in the configuration. Declare the source whose offsets the import block sets.%s",
+				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
+		}
+		return
+	}
+	if prev, dup := seen[addr]; dup {
+		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
+			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+		return
+	}
+	imp := &Import{To: addr, ConnectOffsetsTopic: topic, Connector: conn, DeclRange: b.DefRange}
 	seen[addr] = imp
 	l.cfg.Imports = append(l.cfg.Imports, imp)
 }

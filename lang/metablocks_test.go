@@ -68,12 +68,16 @@ func TestGroupImport(t *testing.T) {
 	if len(diags) > 0 {
 		t.Fatalf("unexpected diagnostics:\n%s", dump(diags))
 	}
-	type imp struct{ To, ID, Group string }
+	type imp struct{ To, ID, Group, Topic, Connector string }
 	var got []imp
 	for _, i := range cfg.Imports {
-		got = append(got, imp{i.To, i.ID, i.ConsumerGroup})
+		got = append(got, imp{i.To, i.ID, i.ConsumerGroup, i.ConnectOffsetsTopic, i.Connector})
 	}
-	want := []imp{{"topic.orders", "orders", ""}, {"sink.file.orders_out", "", "connect-orders-out"}}
+	want := []imp{
+		{"topic.orders", "orders", "", "", ""},
+		{"sink.file.orders_out", "", "connect-orders-out", "", ""},
+		{"source.file.logs", "", "", "connect-offsets", "local-file-source"},
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("imports (-want +got):\n%s", diff)
 	}

@@ -326,11 +326,40 @@ func (a *applier) beforeCommit(ctx context.Context, pending []*plan.Change) erro
 	return a.handOver(ctx, pending)
 }
 
+// importConnectOffsets saves, as a new source's offsets, the offsets its
+// Kafka Connect connector saved, read again now.
+func (a *applier) importConnectOffsets(ctx context.Context, c *plan.Change) error {
+	from := c.ConnectOffsetsFrom
+	in, err := a.ctl.ReadConnectOffsets(ctx, from.Topic, from.Connector)
+	if err != nil {
+		return fmt.Errorf("%s: read Kafka Connect's offsets topic %s: %w", c.Address, from.Topic, err)
+	}
+	offs, _, err := mapConnectOffsets(c.Type, in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Address, err)
+	}
+	if len(offs) == 0 {
+		a.hooks.Warn(fmt.Sprintf("%s: Kafka Connect's offsets topic %s holds no offsets of %s; the source starts as a new one.", c.Address, from.Topic, from.Connector))
+		return nil
+	}
+	if err := a.ctl.SaveOffsets(ctx, c.Address, offs); err != nil {
+		return fmt.Errorf("%s: save the offsets imported from Kafka Connect: %w", c.Address, err)
+	}
+	a.hooks.Info(fmt.Sprintf("%s: %d offsets imported from Kafka Connect's %s (connector %s)", c.Address, len(offs), from.Topic, from.Connector))
+	return nil
+}
+
 // importGroups copies the committed offsets of the consumer groups that
 // import blocks name to the groups of the sinks this apply creates, before
 // the commit, so that their tasks start where the other consumer stopped.
 func (a *applier) importGroups(ctx context.Context, pending []*plan.Change) error {
 	for _, c := range pending {
+		if c.Action == plan.Create && c.ConnectOffsetsFrom != nil && c.PipelineKind() == configschema.Source {
+			if err := a.importConnectOffsets(ctx, c); err != nil {
+				return err
+			}
+			continue
+		}
 		if c.Action != plan.Create || c.OffsetsFrom == nil || c.PipelineKind() != configschema.Sink {
 			continue
 		}

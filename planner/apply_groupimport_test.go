@@ -3,6 +3,7 @@ package planner_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pipectl/pipectl/planner/connectimport"
 	"github.com/pipectl/pipectl/planner/plan"
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // TestImportConnectSinkOffsets imports a Kafka Connect FileStreamSink
@@ -159,4 +161,105 @@ func readLines(t *testing.T, path string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestImportConnectFileSourceOffsets imports a Kafka Connect
+// FileStreamSource whose saved position (in Connect's offsets topic) is in
+// the middle of its file: plan shows it, apply saves it as the file
+// source's offset, and the source produces only the lines after it.
+func TestImportConnectFileSourceOffsets(t *testing.T) {
+	f := newFleet(t, "shop")
+	ctx := ctxOf(t)
+	opts, err := f.kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, topic := range []string{"connect-offsets", "logs"} {
+		if _, err := adm.CreateTopic(ctx, 1, -1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logFile := filepath.Join(f.dir, "app.log")
+	var content strings.Builder
+	for n := 0; n < 10; n++ {
+		fmt.Fprintf(&content, "line %d\n", n)
+	}
+	if err := os.WriteFile(logFile, []byte(content.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Kafka Connect saved position 7 and then 35 (after "line 4"), and
+	// another connector saved its own.
+	key := func(name string) []byte {
+		return fmt.Appendf(nil, `[%q,{"filename":%q}]`, name, logFile)
+	}
+	for _, r := range []*kgo.Record{
+		{Topic: "connect-offsets", Key: key("local-file-source"), Value: []byte(`{"position":7}`)},
+		{Topic: "connect-offsets", Key: key("other"), Value: []byte(`{"position":63}`)},
+		{Topic: "connect-offsets", Key: key("local-file-source"), Value: []byte(`{"position":35}`)},
+	} {
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connectJSON := fmt.Sprintf(`{"name": "local-file-source", "config": {
+	  "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+	  "file": %q, "topic": "logs",
+	  "value.converter": "org.apache.kafka.connect.storage.StringConverter"}}`, logFile)
+	conns, err := connectimport.Parse([]byte(connectJSON), "local-file-source.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := connectimport.Convert(conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "fleet {\n  name = \"shop\"\n}\n" + string(res.Files[0].Src)
+
+	p := f.plan(src)
+	var source *plan.Change
+	for _, c := range p.Changes {
+		if c.Address == "source.file.local-file-source" {
+			source = c
+		}
+	}
+	if source == nil || source.Action != plan.Create || source.Offsets != plan.OffsetsImported || source.ConnectOffsetsFrom == nil {
+		t.Fatalf("no creation of the source with imported offsets in the plan: %+v", source)
+	}
+	wantOffsets := []control.SourceOffset{{Partition: map[string]any{"file": logFile}, Offset: map[string]any{"position": int64(35)}}}
+	if diff := cmp.Diff(wantOffsets, source.ConnectOffsetsFrom.Offsets); diff != "" {
+		t.Fatalf("offsets the plan imports (-want +got):\n%s", diff)
+	}
+
+	f.startWorker(f.keys)
+	if _, err := f.apply(p, true); err != nil {
+		t.Fatal(err)
+	}
+	consumer, err := kgo.NewClient(append(opts, kgo.ConsumeTopics("logs"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	var got []string
+	for len(got) < 5 {
+		fs := consumer.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	// Give a wrongly started source time to produce more.
+	time.Sleep(2 * time.Second)
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	consumer.PollFetches(pctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	cancel()
+	want := []string{"line 5", "line 6", "line 7", "line 8", "line 9"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("lines the imported source produced (-want +got):\n%s", diff)
+	}
 }

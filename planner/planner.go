@@ -52,6 +52,9 @@ type Live struct {
 	// GroupOffsets are the committed offsets of the consumer groups that
 	// import blocks name, by group; a group without offsets is absent.
 	GroupOffsets map[string][]plan.PartitionOffset
+	// ConnectOffsets are the source offsets Kafka Connect connectors
+	// saved, as import blocks name them, by connectKey.
+	ConnectOffsets map[string][]control.SourceOffset
 }
 
 // LiveTopic is a topic as Kafka describes it.
@@ -300,8 +303,8 @@ func liveResource(addr, name string, lt LiveTopic, defaultRF bool) *control.Reso
 // importTopics adopts the existing topics that import blocks name.
 func (pl *planner) importTopics() {
 	for _, imp := range pl.in.Config.Imports {
-		if imp.ConsumerGroup != "" {
-			continue // a sink's offsets: groupImports
+		if imp.ConsumerGroup != "" || imp.ConnectOffsetsTopic != "" {
+			continue // a pipeline's offsets: groupImports
 		}
 		if _, managed := pl.prior[imp.To]; managed {
 			continue // already in state: the import block has done its work
@@ -966,6 +969,10 @@ func (pl *planner) groupImports() {
 		changes[c.Address] = c
 	}
 	for _, imp := range pl.in.Config.Imports {
+		if imp.ConnectOffsetsTopic != "" {
+			pl.connectImport(imp, changes[imp.To])
+			continue
+		}
 		if imp.ConsumerGroup == "" {
 			continue
 		}
@@ -987,5 +994,38 @@ func (pl *planner) groupImports() {
 		if len(c.OffsetsFrom.Partitions) == 0 {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("The consumer group %q has no committed offsets: the sink starts at start_from unless it has some when apply runs.", imp.ConsumerGroup))
 		}
+	}
+}
+
+// connectImport plans an import block with connect_offsets_topic: a source
+// created by this plan starts from the offsets the Kafka Connect connector
+// saved, mapped to its type's (connectOffsetMaps), which apply saves
+// before its tasks start.
+func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
+	if c == nil || c.PipelineKind() != configschema.Source {
+		return
+	}
+	if c.Action != plan.Create {
+		pl.note(plan.NoteImportIgnored, imp.To,
+			"The import block from Kafka Connect's offsets topic %q does nothing: %s exists, and it keeps its own offsets. Remove the import block.", imp.ConnectOffsetsTopic, imp.To)
+		return
+	}
+	if _, ok := connectOffsetMaps[c.Type]; !ok {
+		pl.errorf(ptr(imp.DeclRange), "Cannot import Kafka Connect offsets",
+			"The offsets of a Kafka Connect connector do not map onto a %q source: only file sources (FileStreamSource's offsets) import them. Remove connect_offsets_topic and connector.", c.Type)
+		return
+	}
+	c.Offsets = plan.OffsetsImported
+	c.ConnectOffsetsFrom = &plan.ConnectOffsets{Topic: imp.ConnectOffsetsTopic, Connector: imp.Connector}
+	if pl.in.Live == nil {
+		return // -refresh=false: apply reads them
+	}
+	offs, skipped, _ := mapConnectOffsets(c.Type, pl.in.Live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)])
+	c.ConnectOffsetsFrom.Offsets = offs
+	if skipped > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d offsets of the Kafka Connect connector %q are not FileStreamSource offsets and are left out.", skipped, imp.Connector))
+	}
+	if len(offs) == 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("Kafka Connect's offsets topic %q holds no offsets of the connector %q: the source starts as a new one unless it has some when apply runs.", imp.ConnectOffsetsTopic, imp.Connector))
 	}
 }

@@ -87,35 +87,30 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 	return out
 }
 
-// ImportGroups lists the consumer groups whose offsets import blocks
-// carry over to sinks: what Refresh reads the committed offsets of.
-func ImportGroups(cfg *lang.Config) []string {
-	var out []string
-	if cfg == nil {
-		return nil
-	}
-	for _, imp := range cfg.Imports {
-		if imp.ConsumerGroup != "" {
-			out = append(out, imp.ConsumerGroup)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Refresh reads what the cluster says about the named topics (partitions,
 // replication factor, the configs set on each), the fleet's status topic,
-// the intents of interrupted applies, and the committed offsets of the
-// named consumer groups (ImportGroups).
-func Refresh(ctx context.Context, ctl *control.Control, topics []string, groups ...string) (*Live, error) {
-	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{}, GroupOffsets: map[string][]plan.PartitionOffset{}}
-	for _, g := range groups {
-		offs, err := groupOffsets(ctx, ctl, g)
-		if err != nil {
-			return nil, err
-		}
-		if len(offs) > 0 {
-			live.GroupOffsets[g] = offs
+// the intents of interrupted applies, and the offsets that import blocks
+// carry over to pipelines: the committed offsets of a consumer_group, the
+// saved offsets of a Kafka Connect connector in connect_offsets_topic.
+func Refresh(ctx context.Context, ctl *control.Control, topics []string, imports ...*lang.Import) (*Live, error) {
+	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{},
+		GroupOffsets: map[string][]plan.PartitionOffset{}, ConnectOffsets: map[string][]control.SourceOffset{}}
+	for _, imp := range imports {
+		switch {
+		case imp.ConsumerGroup != "":
+			offs, err := groupOffsets(ctx, ctl, imp.ConsumerGroup)
+			if err != nil {
+				return nil, err
+			}
+			if len(offs) > 0 {
+				live.GroupOffsets[imp.ConsumerGroup] = offs
+			}
+		case imp.ConnectOffsetsTopic != "":
+			offs, err := ctl.ReadConnectOffsets(ctx, imp.ConnectOffsetsTopic, imp.Connector)
+			if err != nil {
+				return nil, fmt.Errorf("read Kafka Connect's offsets topic %s: %w", imp.ConnectOffsetsTopic, err)
+			}
+			live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)] = offs
 		}
 	}
 	configs, status, err := controlTopics(ctx, ctl)

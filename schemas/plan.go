@@ -53,6 +53,22 @@ func planSchema() map[string]any {
 				"required":             []string{"group"},
 				"additionalProperties": false,
 			},
+			"connect_offsets_from": map[string]any{
+				"type":        "object",
+				"description": "With offsets imported on a new source: the Kafka Connect offsets topic and connector (an import block's connect_offsets_topic and connector) whose saved offsets apply copies, mapped to the source's, as plan read them.",
+				"properties": map[string]any{
+					"topic":     str,
+					"connector": str,
+					"offsets": map[string]any{"type": "array", "items": map[string]any{
+						"type":                 "object",
+						"properties":           map[string]any{"partition": map[string]any{"type": "object"}, "offset": map[string]any{"type": "object"}},
+						"required":             []string{"partition", "offset"},
+						"additionalProperties": false,
+					}},
+				},
+				"required":             []string{"topic", "connector"},
+				"additionalProperties": false,
+			},
 			"warnings": strings,
 		},
 		"required":             []string{"address", "type", "name", "actions", "before", "after", "before_sensitive", "after_sensitive"},

@@ -69,6 +69,17 @@ func fileSource(cv *conv) {
 		b.set("topic", quote(t))
 	}
 	// FileStreamSource emits each line as a string value and no key.
+	// Its offsets ({"filename"} → {"position"}) map onto the file
+	// source's: apply copies them from Connect's offsets topic.
+	imp := &block{header: "import", comments: []string{
+		fmt.Sprintf("The source starts where Kafka Connect's %s stopped: apply copies the positions", cv.c.Name),
+		"it saved in Connect's offsets topic (the workers' offset.storage.topic; connect-offsets",
+		"is the default of connect-distributed.properties). Stop the Connect connector first.",
+	}}
+	imp.set("to", fmt.Sprintf("source.file.%s", cv.label))
+	imp.set("connect_offsets_topic", quote("connect-offsets"))
+	imp.set("connector", quote(cv.c.Name))
+	cv.post = append(cv.post, imp)
 }
 
 func fileSink(cv *conv) {

@@ -159,7 +159,10 @@ type Change struct {
 	// OffsetsFrom is set with OffsetsImported: the consumer group whose
 	// offsets apply copies to the new sink's group before it starts.
 	OffsetsFrom *GroupOffsets `json:"offsets_from,omitempty"`
-	Warnings    []string      `json:"warnings,omitempty"`
+	// ConnectOffsetsFrom is set with OffsetsImported on a new source: the
+	// Kafka Connect offsets apply copies to it before it starts.
+	ConnectOffsetsFrom *ConnectOffsets `json:"connect_offsets_from,omitempty"`
+	Warnings           []string        `json:"warnings,omitempty"`
 }
 
 // GroupOffsets are the committed offsets of a consumer group, as plan read
@@ -167,6 +170,15 @@ type Change struct {
 type GroupOffsets struct {
 	Group      string            `json:"group"`
 	Partitions []PartitionOffset `json:"partitions,omitempty"`
+}
+
+// ConnectOffsets are the source offsets a Kafka Connect connector saved in
+// Connect's offsets topic, mapped to the pipectl source's (Offsets is nil
+// when plan did not read them: -refresh=false).
+type ConnectOffsets struct {
+	Topic     string                 `json:"topic"`
+	Connector string                 `json:"connector"`
+	Offsets   []control.SourceOffset `json:"offsets,omitempty"`
 }
 
 // PartitionOffset is a consumer group's committed offset in one partition:

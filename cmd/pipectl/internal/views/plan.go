@@ -250,9 +250,28 @@ func offsetsText(c *plan.Change) string {
 	case plan.OffsetsDeleted:
 		return "Offsets: deleted with the pipeline."
 	case plan.OffsetsImported:
+		if c.ConnectOffsetsFrom != nil {
+			return connectOffsetsText(c.ConnectOffsetsFrom)
+		}
 		return importedOffsetsText(c.OffsetsFrom)
 	}
 	return ""
+}
+
+// connectOffsetsText says where a new source starts: the offsets its Kafka
+// Connect connector saved, per source partition where plan read them.
+func connectOffsetsText(o *plan.ConnectOffsets) string {
+	s := fmt.Sprintf("Offsets: imported from Kafka Connect's offsets topic %q (connector %q) before the source starts", o.Topic, o.Connector)
+	if len(o.Offsets) == 0 {
+		return s + "."
+	}
+	parts := make([]string, len(o.Offsets))
+	for i, so := range o.Offsets {
+		p, _ := json.Marshal(so.Partition)
+		v, _ := json.Marshal(so.Offset)
+		parts[i] = string(p) + " at " + string(v)
+	}
+	return s + ": " + strings.Join(parts, ", ") + "."
 }
 
 // importedOffsetsText says where a new sink starts: the offsets of the
@@ -503,7 +522,11 @@ func detailText(c *plan.Change) string {
 	case plan.OffsetsDeleted:
 		parts = append(parts, "offsets deleted")
 	case plan.OffsetsImported:
-		parts = append(parts, "offsets from `"+c.OffsetsFrom.Group+"`")
+		if c.ConnectOffsetsFrom != nil {
+			parts = append(parts, "offsets from Kafka Connect's `"+c.ConnectOffsetsFrom.Topic+"`")
+		} else if c.OffsetsFrom != nil {
+			parts = append(parts, "offsets from `"+c.OffsetsFrom.Group+"`")
+		}
 	}
 	if c.IsTopic() && (c.Action == plan.Delete || c.Action == plan.Replace) && c.Before != nil {
 		parts = append(parts, "⚠️ deletes the records of `"+c.Before.Topic.Name+"`")
@@ -567,7 +590,10 @@ type resourceChange struct {
 	// OffsetsFrom: with offsets "imported", the consumer group whose
 	// offsets the new sink starts from.
 	OffsetsFrom *plan.GroupOffsets `json:"offsets_from,omitempty"`
-	Warnings    []string           `json:"warnings,omitempty"`
+	// ConnectOffsetsFrom: with offsets "imported" on a source, the Kafka
+	// Connect offsets it starts from.
+	ConnectOffsetsFrom *plan.ConnectOffsets `json:"connect_offsets_from,omitempty"`
+	Warnings           []string             `json:"warnings,omitempty"`
 }
 
 type importing struct {
@@ -606,7 +632,7 @@ func newResourceChange(c *plan.Change) resourceChange {
 	rc := resourceChange{
 		Address: c.Address, PreviousAddress: c.PrevAddress, Type: c.Kind, PluginType: c.Type, Name: c.Name,
 		Actions: c.Action.Actions(), ReplacePaths: c.ReplacePaths, ActionReason: string(c.Reason),
-		Offsets: string(c.Offsets), OffsetsFrom: c.OffsetsFrom, Warnings: c.Warnings,
+		Offsets: string(c.Offsets), OffsetsFrom: c.OffsetsFrom, ConnectOffsetsFrom: c.ConnectOffsetsFrom, Warnings: c.Warnings,
 	}
 	rc.Before, rc.BeforeSensitive, rc.After, rc.AfterSensitive = nil, false, nil, false
 	if c.Before != nil {

@@ -1,0 +1,47 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/runtime/control"
+)
+
+// connectKey names the offsets of one Kafka Connect connector in one
+// offsets topic (Live.ConnectOffsets).
+func connectKey(topic, connector string) string { return topic + "\x00" + connector }
+
+// connectOffsetMaps map the source offsets a Kafka Connect connector saved
+// onto the offsets of the pipectl source type that replaces it, one entry a
+// type. A source type without an entry cannot import Connect offsets.
+var connectOffsetMaps = map[string]func(control.SourceOffset) (control.SourceOffset, bool){
+	// FileStreamSource saves {"filename": F} → {"position": N}; the file
+	// source {"file": F} → {"position": N, "inode": I}, and trusts a
+	// position without an inode while the file is at least that long.
+	"file": func(so control.SourceOffset) (control.SourceOffset, bool) {
+		f, ok := so.Partition["filename"].(string)
+		pos, okPos := configschema.AsInt64(so.Offset["position"])
+		if !ok || f == "" || !okPos || pos < 0 {
+			return control.SourceOffset{}, false
+		}
+		return control.SourceOffset{Partition: map[string]any{"file": f}, Offset: map[string]any{"position": pos}}, true
+	},
+}
+
+// mapConnectOffsets maps the offsets of a Connect connector onto a source
+// of type typ; skipped counts the offsets that do not have the shape the
+// type expects.
+func mapConnectOffsets(typ string, in []control.SourceOffset) (out []control.SourceOffset, skipped int, err error) {
+	m := connectOffsetMaps[typ]
+	if m == nil {
+		return nil, 0, fmt.Errorf("the offsets of a Kafka Connect connector do not map onto a %q source; only file sources (FileStreamSource) import them", typ)
+	}
+	for _, so := range in {
+		if o, ok := m(so); ok {
+			out = append(out, o)
+		} else {
+			skipped++
+		}
+	}
+	return out, skipped, nil
+}
