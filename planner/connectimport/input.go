@@ -73,12 +73,10 @@ func collect(v any, origin string, out *[]Connector) error {
 func collectObject(m map[string]any, origin string, out *[]Connector) error {
 	// {"name": ..., "config": {...}}: POST /connectors, GET /connectors/NAME.
 	if cfg, ok := m["config"].(map[string]any); ok {
-		c, err := connectorOf(cfg, origin)
+		outer, _ := m["name"].(string)
+		c, err := connectorOf(cfg, origin, outer)
 		if err != nil {
 			return err
-		}
-		if n, ok := m["name"].(string); ok && n != "" {
-			c.Name = n
 		}
 		if t, ok := m["type"].(string); ok {
 			c.Type = t
@@ -88,7 +86,7 @@ func collectObject(m map[string]any, origin string, out *[]Connector) error {
 	}
 	// A bare configuration: it holds connector.class.
 	if _, ok := m["connector.class"]; ok {
-		c, err := connectorOf(m, origin)
+		c, err := connectorOf(m, origin, "")
 		if err != nil {
 			return err
 		}
@@ -125,7 +123,9 @@ func collectObject(m map[string]any, origin string, out *[]Connector) error {
 	return nil
 }
 
-func connectorOf(cfg map[string]any, origin string) (Connector, error) {
+// connectorOf reads a configuration map; name, when not empty, is the
+// connector's name from around the map.
+func connectorOf(cfg map[string]any, origin, name string) (Connector, error) {
 	c := Connector{Config: map[string]string{}, Origin: origin}
 	for k, v := range cfg {
 		switch t := v.(type) {
@@ -141,7 +141,10 @@ func connectorOf(cfg map[string]any, origin string) (Connector, error) {
 			return c, fmt.Errorf("%s: the setting %q is %s; Kafka Connect settings are strings, numbers or booleans", origin, k, jsonKind(v))
 		}
 	}
-	c.Name = c.Config["name"]
+	c.Name = name
+	if c.Name == "" {
+		c.Name = c.Config["name"]
+	}
 	if c.Name == "" {
 		base := filepath.Base(origin)
 		c.Name = strings.TrimSuffix(base, filepath.Ext(base))
