@@ -491,10 +491,39 @@ func castField(s *smt) ([]*block, bool) {
 	return []*block{b}, true
 }
 
+// flattenDepth is how deep the imported Flatten goes: maps nested deeper
+// stay maps under their flattened name.
+const flattenDepth = 6
+
+// flattenExpr is the CEL that flattens the map x: a list of [name, value]
+// pairs, one a leaf, built level by level (a CEL expression cannot
+// recurse), then made a map.
+func flattenExpr(x, delim string) string {
+	var pairs func(m, prefix string, d int) string
+	pairs = func(m, prefix string, d int) string {
+		k, v := fmt.Sprintf("k%d", d), fmt.Sprintf("v%d", d)
+		name := k
+		if prefix != "" {
+			name = prefix + " + " + celString(delim) + " + " + k
+		}
+		leaf := fmt.Sprintf("[[%s, %s]]", name, v)
+		if d == flattenDepth {
+			return fmt.Sprintf("%s.transformList(%s, %s, %s).flatten()", m, k, v, leaf)
+		}
+		return fmt.Sprintf("%s.transformList(%s, %s, type(%s) == map ? %s : %s).flatten()", m, k, v, v, pairs(v, name, d+1), leaf)
+	}
+	return pairs(x, "", 1) + ".transformMapEntry(i, p, {p[0]: p[1]})"
+}
+
 func flatten(s *smt) ([]*block, bool) {
-	s.get("delimiter")
-	s.cv.warn(s.key("type"), "Transform not supported", "Flatten (transform %s) flattens maps of any depth, which a transform block cannot express without knowing the record's fields: it is left out. Add set and drop entries for the nested fields you know.", s.alias)
-	return nil, false
+	delim, ok := s.get("delimiter")
+	if !ok {
+		delim = "."
+	}
+	b := s.newBlock("", s.tombstone())
+	b.comments = append(b.comments, fmt.Sprintf("Maps nested deeper than %d levels stay maps under their flattened name.", flattenDepth))
+	b.set("set", object([]string{s.root}, map[string]string{s.root: quote(fmt.Sprintf("type(%[1]s) == map ? %[2]s : %[1]s", s.root, flattenExpr(s.root, delim)))}))
+	return []*block{b}, true
 }
 
 func setSchemaMetadata(s *smt) ([]*block, bool) {

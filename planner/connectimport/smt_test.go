@@ -217,6 +217,18 @@ func TestSMTBehaviour(t *testing.T) {
 			want: &rec{Value: `{"x":true}`, Topic: "o", Headers: map[string]string{"id-hdr": "1", "who-hdr": "ann"}},
 		},
 		{
+			name: "Flatten joins nested names with the delimiter, keeps lists and nulls, drops empty maps",
+			smts: map[string]string{"transforms": "f", "transforms.f.type": "org.apache.kafka.connect.transforms.Flatten$Value", "transforms.f.delimiter": "_"},
+			in:   rec{Value: `{"id":1,"user":{"name":"ann","address":{"city":"Oslo","zip":null}},"tags":["a",{"b":1}],"empty":{}}`, Topic: "o"},
+			want: &rec{Value: `{"id":1,"user_name":"ann","user_address_city":"Oslo","user_address_zip":null,"tags":["a",{"b":1}]}`, Topic: "o"},
+		},
+		{
+			name: "Flatten with the default delimiter",
+			smts: map[string]string{"transforms": "f", "transforms.f.type": "org.apache.kafka.connect.transforms.Flatten$Value"},
+			in:   rec{Value: `{"a":{"b":{"c":{"d":true}}},"x":"y"}`, Topic: "o"},
+			want: &rec{Value: `{"a.b.c.d":true,"x":"y"}`, Topic: "o"},
+		},
+		{
 			name: "A chain: ReplaceField, InsertField, RegexRouter, in order",
 			smts: map[string]string{"transforms": "rf,ins,r",
 				"transforms.rf.type": "org.apache.kafka.connect.transforms.ReplaceField$Value", "transforms.rf.exclude": "secret",
