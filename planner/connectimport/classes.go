@@ -64,10 +64,18 @@ func fileSource(cv *conv) {
 		cv.warn("file", "Standard input not supported", "Without file, FileStreamSource reads standard input, which pipectl's file source cannot; set paths to the files to read.")
 		b.set("paths", list([]string{"CHANGE-ME"}))
 	}
+	topic := ""
 	if t, ok := cv.get("topic"); ok {
-		cv.use("topic")
-		b.set("topic", quote(t))
+		if _, ok := cv.topicList("topic", []string{t}); ok {
+			cv.use("topic")
+			topic = t
+		}
 	}
+	if topic == "" {
+		cv.warn("topic", "Missing topic", "The FileStreamSource has no valid topic; set topic.")
+		topic = "CHANGE-ME"
+	}
+	b.set("topic", quote(topic))
 	// FileStreamSource emits each line as a string value and no key.
 	// Its offsets ({"filename"} → {"position"}) map onto the file
 	// source's: apply copies them from Connect's offsets topic.
@@ -104,6 +112,8 @@ func fileSink(cv *conv) {
 func mirrorKey(cfg map[string]string) string {
 	return cfg["source.cluster.alias"] + "\x00" + cfg["target.cluster.alias"]
 }
+
+var aliasRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 var plainTopicRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+(\\?\.[a-zA-Z0-9_-]+)*$`)
 
@@ -154,14 +164,16 @@ func mirrorSourceBuild(cv *conv) {
 	switch policy {
 	case "", "org.apache.kafka.connect.mirror.DefaultReplicationPolicy":
 		alias := cfg["source.cluster.alias"]
-		if alias == "" {
+		if !aliasRE.MatchString(alias) {
+			cv.warn("source.cluster.alias", "Missing source alias", "MirrorMaker 2's default replication policy names target topics <source alias>.<topic>; source.cluster.alias %q is missing or holds characters other than letters, digits, \"_\" and \"-\", so the import uses \"source\".", alias)
 			alias = "source"
-			cv.warn("source.cluster.alias", "Missing source alias", "MirrorMaker 2's default replication policy names target topics <source alias>.<topic>; there is no source.cluster.alias, so the import uses %q.", alias)
 		}
 		b.set("replication_policy", quote("default"))
 		b.set("source_alias", quote(alias))
-		if t := cfg["target.cluster.alias"]; t != "" {
+		if t := cfg["target.cluster.alias"]; aliasRE.MatchString(t) {
 			b.set("target_alias", quote(t))
+		} else if t != "" {
+			cv.warn("target.cluster.alias", "Invalid alias", "target.cluster.alias %q holds characters other than letters, digits, \"_\" and \"-\"; it is left out.", t)
 		}
 		if sep, ok := cfg["replication.policy.separator"]; ok && sep != "." {
 			cv.warn("replication.policy.separator", "Separator not supported", "pipectl's default replication policy joins alias and topic with \".\", not %q.", sep)

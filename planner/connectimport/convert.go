@@ -60,6 +60,33 @@ type conv struct {
 	// comments replace the pipeline when there is no built-in.
 	commentOnly []string
 	folded      []*conv // checkpoint and heartbeat connectors folded in
+	names       map[string]bool // block names given out
+}
+
+// blockName is a name for a transform, predicate or converter block of the
+// connector, unique within it.
+func (cv *conv) blockName(suffix string) string {
+	if cv.names == nil {
+		cv.names = map[string]bool{}
+	}
+	base := ident(cv.label + "_" + suffix)
+	name := base
+	for i := 2; cv.names[name]; i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	cv.names[name] = true
+	return name
+}
+
+// topicList checks topic names: a name Kafka refuses is a warning.
+func (cv *conv) topicList(key string, names []string) ([]string, bool) {
+	for _, n := range names {
+		if !topicRE.MatchString(n) || n == "." || n == ".." {
+			cv.warn(key, "Invalid topic name", "%q in %s is not a valid Kafka topic name.", n, key)
+			return nil, false
+		}
+	}
+	return names, len(names) > 0
 }
 
 func (cv *conv) use(keys ...string) {
@@ -224,8 +251,10 @@ func (cv *conv) common() {
 func (cv *conv) sinkTopics() {
 	b := cv.pipe
 	if v, ok := cv.get("topics"); ok && strings.TrimSpace(v) != "" {
-		cv.use("topics")
-		b.set("topics", list(splitList(v)))
+		if names, ok := cv.topicList("topics", splitList(v)); ok {
+			cv.use("topics")
+			b.set("topics", list(names))
+		}
 	}
 	if v, ok := cv.get("topics.regex"); ok && strings.TrimSpace(v) != "" {
 		cv.use("topics.regex")
@@ -237,6 +266,10 @@ func (cv *conv) sinkTopics() {
 			// topics_regex.
 			b.set("topics_regex", quote(v))
 		}
+	}
+	if !cv.used["topics"] && !cv.used["topics.regex"] {
+		cv.warn("topics", "Missing topics", "The sink has no valid topics or topics.regex; set topics.")
+		b.set("topics", list([]string{"CHANGE-ME"}))
 	}
 	if v, ok := cv.get("consumer.override.auto.offset.reset"); ok {
 		switch v {
@@ -305,7 +338,7 @@ func (cv *conv) converter(which string) {
 			cv.pipe.set(attr, quote("json"))
 			break
 		}
-		name := cv.label + "_" + which
+		name := cv.blockName(which)
 		cb := &block{header: "converter " + quote(name), comments: []string{
 			fmt.Sprintf("%s: JsonConverter with schemas.enable (its default): the {\"schema\", \"payload\"} envelope.", key),
 		}}
@@ -359,6 +392,10 @@ func (cv *conv) errorsBlock() {
 		}
 	}
 	dlq, hasDLQ := cv.get("errors.deadletterqueue.topic.name")
+	if hasDLQ && dlq != "" && !topicRE.MatchString(dlq) {
+		cv.warn("errors.deadletterqueue.topic.name", "Invalid topic name", "%q is not a valid Kafka topic name.", dlq)
+		dlq = ""
+	}
 	if hasDLQ && dlq != "" {
 		cv.use("errors.deadletterqueue.topic.name")
 		if tol == "all" {

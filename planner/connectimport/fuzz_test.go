@@ -39,3 +39,29 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// FuzzImportValidates checks that what the importer writes for the
+// corpus, mutated, also loads without errors: a setting it cannot carry
+// over is a warning, never a broken file.
+func FuzzImportValidates(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/connect/*.json")
+	for _, in := range inputs {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	reg := registry(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		conns, err := connectimport.Parse(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		res, err := connectimport.Convert(conns)
+		if err != nil {
+			t.Fatalf("Convert: %v", err)
+		}
+		validate(t, reg, res.Files)
+	})
+}

@@ -94,7 +94,7 @@ func TestCorpus(t *testing.T) {
 }
 
 // validate loads files, with a fleet block, as pipectl validate does.
-func validate(t *testing.T, reg *connector.Registry, files []connectimport.File) *lang.Config {
+func validate(t testing.TB, reg *connector.Registry, files []connectimport.File) *lang.Config {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range append([]connectimport.File{connectimport.FleetFile}, files...) {

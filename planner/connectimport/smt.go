@@ -66,7 +66,7 @@ func (cv *conv) transformChain() {
 	}
 	cv.use("transforms")
 	for _, alias := range splitList(v) {
-		s := &smt{cv: cv, alias: alias, props: map[string]string{}, name: ident(cv.label + "_" + alias)}
+		s := &smt{cv: cv, alias: alias, props: map[string]string{}, name: cv.blockName(alias)}
 		prefix := "transforms." + alias + "."
 		for k, val := range cv.c.Config {
 			if strings.HasPrefix(k, prefix) {
@@ -180,7 +180,7 @@ func (cv *conv) predicates() map[string]string {
 			continue
 		}
 		cv.use(keys...)
-		name := ident(cv.label + "_" + alias)
+		name := cv.blockName(alias)
 		b := &block{header: "predicate " + quote(name), comments: []string{fmt.Sprintf("Kafka Connect predicate %q: %s.", alias, shortClass(class))}}
 		b.set("expr", quote(expr))
 		cv.pre = append(cv.pre, b)
