@@ -151,7 +151,8 @@ func (l *loader) decodeGroupImport(b *hcl.Block, to resourceAddr, toAttr, idAttr
 	}
 	addr := to.String()
 	if !declared[addr] {
-		if !l.failedBlock(to) {
+		// A block that is declared but did not decode was reported.
+		if _, exists := l.nodes[to.block()]; !exists {
 			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared sink",
 				"%s is not declared in the configuration. Declare the sink whose offsets the import block sets.%s",
 				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
@@ -198,7 +199,8 @@ func (l *loader) decodeConnectImport(b *hcl.Block, to resourceAddr, toAttr, topi
 	}
 	addr := to.String()
 	if !declared[addr] {
-		if !l.failedBlock(to) {
+		// A block that is declared but did not decode was reported.
+		if _, exists := l.nodes[to.block()]; !exists {
 			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared source",
 				"%s is not declared in the configuration. Declare the source whose offsets the import block sets.%s",
 				addr, configschema.DidYouMean(addr, sortedTrue(declared))))

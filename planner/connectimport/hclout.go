@@ -196,7 +196,7 @@ func celOptField(root, f string) string {
 	if celIdentRE.MatchString(f) && !celReserved[f] {
 		return root + ".?" + f + ".orValue(null)"
 	}
-	return root + "[?" + celString(f) + "].orValue(null)"
+	return "dyn(" + root + "[?" + celString(f) + "].orValue(null))"
 }
 
 // celList is a CEL list of string literals.

@@ -422,7 +422,7 @@ func extractField(s *smt) ([]*block, bool) {
 			expr += "[?" + celString(st) + "]"
 		}
 	}
-	expr += ".orValue(null)"
+	expr = "dyn(" + expr + ".orValue(null))"
 	b := s.newBlock("", s.tombstone())
 	b.set("set", object([]string{s.root}, map[string]string{s.root: quote(expr)}))
 	return []*block{b}, true
