@@ -59,7 +59,7 @@ type conv struct {
 	transforms []string // transform.X references, in order
 	// comments replace the pipeline when there is no built-in.
 	commentOnly []string
-	folded      []*conv // checkpoint and heartbeat connectors folded in
+	folded      []*conv         // checkpoint and heartbeat connectors folded in
 	names       map[string]bool // block names given out
 }
 
