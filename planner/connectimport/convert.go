@@ -579,7 +579,7 @@ func (cv *conv) unmapped(b *block, prefix string) {
 		if cv.used[k] {
 			continue
 		}
-		cv.warn(k, "Setting not imported", "%s%s has no pipectl equivalent the import knows; it is kept in a comment in the block.", prefix, k)
+		cv.warn(k, "Setting not imported", "pipectl import knows no equivalent of it; it is kept in a comment in the %s block.", b.header)
 		b.trailer = append(b.trailer, "Not imported: "+prefix+settingText(k, cv.c.Config[k]))
 	}
 }
