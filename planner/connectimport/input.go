@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -179,10 +180,46 @@ func Fetch(ctx context.Context, client *http.Client, base string) ([]Connector, 
 	if client == nil {
 		client = http.DefaultClient
 	}
-	u := strings.TrimRight(base, "/") + "/connectors?expand=info"
+	base = strings.TrimRight(base, "/")
+	u := base + "/connectors?expand=info"
+	body, err := get(ctx, client, u)
+	if err != nil {
+		return nil, err
+	}
+	switch t := bytes.TrimSpace(body); {
+	case bytes.Equal(t, []byte("{}")), bytes.Equal(t, []byte("[]")):
+		return nil, nil // a cluster without connectors
+	case len(t) > 0 && t[0] == '[':
+		// Kafka Connect before 2.3 ignores expand and lists names:
+		// read each connector.
+		var names []string
+		if err := json.Unmarshal(t, &names); err != nil {
+			return nil, fmt.Errorf("GET %s: not a list of connector names: %w", u, err)
+		}
+		var out []Connector
+		for _, n := range names {
+			cu := base + "/connectors/" + url.PathEscape(n)
+			b, err := get(ctx, client, cu)
+			if err != nil {
+				return nil, err
+			}
+			cs, err := Parse(b, cu)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cs...)
+		}
+		return out, nil
+	}
+	return Parse(body, u)
+}
+
+// get reads a URL of Kafka Connect's REST API; an error answer gives
+// Connect's message.
+func get(ctx context.Context, client *http.Client, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Kafka Connect URL %q: %w", base, err)
+		return nil, fmt.Errorf("invalid Kafka Connect URL %q: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
@@ -203,8 +240,5 @@ func Fetch(ctx context.Context, client *http.Client, base string) ([]Connector, 
 		}
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	if bytes.Equal(bytes.TrimSpace(body), []byte("{}")) {
-		return nil, nil // a cluster without connectors
-	}
-	return Parse(body, u)
+	return body, nil
 }

@@ -85,6 +85,31 @@ func TestFetch(t *testing.T) {
 	if diff := cmp.Diff([]string{"mm2-checkpoint", "mm2-heartbeat", "mm2-source"}, names); diff != "" {
 		t.Errorf("connectors (-want +got):\n%s", diff)
 	}
+	// Kafka Connect before 2.3 answers expand=info with the names.
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/connectors":
+			w.Write([]byte(`["a b", "c"]`))
+		case "/connectors/a b":
+			w.Write([]byte(`{"name":"a b","config":{"connector.class":"X","name":"a b"},"tasks":[]}`))
+		case "/connectors/c":
+			w.Write([]byte(`{"name":"c","config":{"connector.class":"Y","name":"c"},"tasks":[]}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer old.Close()
+	cs, err = connectimport.Fetch(context.Background(), old.Client(), old.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, c := range cs {
+		names = append(names, c.Name+"="+c.Config["connector.class"])
+	}
+	if diff := cmp.Diff([]string{"a b=X", "c=Y"}, names); diff != "" {
+		t.Errorf("connectors of an old Connect (-want +got):\n%s", diff)
+	}
 	_, err = connectimport.Fetch(context.Background(), srv.Client(), srv.URL+"/nope")
 	if err == nil || !strings.Contains(err.Error(), "404 Not Found: HTTP 404 Not Found") {
 		t.Errorf("err = %v, want Connect's error message", err)
