@@ -26,6 +26,19 @@ var connectOffsetMaps = map[string]func(control.SourceOffset) (control.SourceOff
 		}
 		return control.SourceOffset{Partition: map[string]any{"file": f}, Offset: map[string]any{"position": pos}}, true
 	},
+	// MirrorSourceConnector saves {"cluster", "topic", "partition"} →
+	// {"offset": O}, O the upstream offset of the last record it copied;
+	// the kafka source {"topic", "partition"} → {"offset": O + 1}, the next
+	// one to copy.
+	"kafka": func(so control.SourceOffset) (control.SourceOffset, bool) {
+		t, ok := so.Partition["topic"].(string)
+		p, okP := configschema.AsInt64(so.Partition["partition"])
+		o, okO := configschema.AsInt64(so.Offset["offset"])
+		if !ok || t == "" || !okP || p < 0 || !okO || o < -1 {
+			return control.SourceOffset{}, false
+		}
+		return control.SourceOffset{Partition: map[string]any{"topic": t, "partition": p}, Offset: map[string]any{"offset": o + 1}}, true
+	},
 }
 
 // mapConnectOffsets maps the offsets of a Connect connector onto a source
@@ -34,7 +47,7 @@ var connectOffsetMaps = map[string]func(control.SourceOffset) (control.SourceOff
 func mapConnectOffsets(typ string, in []control.SourceOffset) (out []control.SourceOffset, skipped int, err error) {
 	m := connectOffsetMaps[typ]
 	if m == nil {
-		return nil, 0, fmt.Errorf("the offsets of a Kafka Connect connector do not map onto a %q source; only file sources (FileStreamSource) import them", typ)
+		return nil, 0, fmt.Errorf("the offsets of a Kafka Connect connector do not map onto a %q source; only file (FileStreamSource) and kafka (MirrorSourceConnector) sources import them", typ)
 	}
 	for _, so := range in {
 		if o, ok := m(so); ok {

@@ -1012,7 +1012,7 @@ func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
 	}
 	if _, ok := connectOffsetMaps[c.Type]; !ok {
 		pl.errorf(ptr(imp.DeclRange), "Cannot import Kafka Connect offsets",
-			"The offsets of a Kafka Connect connector do not map onto a %q source: only file sources (FileStreamSource's offsets) import them. Remove connect_offsets_topic and connector.", c.Type)
+			"The offsets of a Kafka Connect connector do not map onto a %q source: only file (FileStreamSource) and kafka (MirrorSourceConnector) sources import them. Remove connect_offsets_topic and connector.", c.Type)
 		return
 	}
 	c.Offsets = plan.OffsetsImported
@@ -1023,7 +1023,7 @@ func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
 	offs, skipped, _ := mapConnectOffsets(c.Type, pl.in.Live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)])
 	c.ConnectOffsetsFrom.Offsets = offs
 	if skipped > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%d offsets of the Kafka Connect connector %q are not FileStreamSource offsets and are left out.", skipped, imp.Connector))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d offsets of the Kafka Connect connector %q do not have the shape a %s source's come from and are left out.", skipped, imp.Connector, c.Type))
 	}
 	if len(offs) == 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("Kafka Connect's offsets topic %q holds no offsets of the connector %q: the source starts as a new one unless it has some when apply runs.", imp.ConnectOffsetsTopic, imp.Connector))

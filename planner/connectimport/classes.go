@@ -79,15 +79,7 @@ func fileSource(cv *conv) {
 	// FileStreamSource emits each line as a string value and no key.
 	// Its offsets ({"filename"} → {"position"}) map onto the file
 	// source's: apply copies them from Connect's offsets topic.
-	imp := &block{header: "import", comments: []string{
-		fmt.Sprintf("The source starts where Kafka Connect's %s stopped: apply copies the positions", cv.c.Name),
-		"it saved in Connect's offsets topic (the workers' offset.storage.topic; connect-offsets",
-		"is the default of connect-distributed.properties). Stop the Connect connector first.",
-	}}
-	imp.set("to", fmt.Sprintf("source.file.%s", cv.label))
-	imp.set("connect_offsets_topic", quote("connect-offsets"))
-	imp.set("connector", quote(cv.c.Name))
-	cv.post = append(cv.post, imp)
+	cv.post = append(cv.post, connectOffsetsImport(cv, "file", "it read"))
 }
 
 func fileSink(cv *conv) {
@@ -200,6 +192,21 @@ func mirrorSourceBuild(cv *conv) {
 	if v, ok := cfg["refresh.topics.enabled"]; ok && v == "false" {
 		cv.warn("refresh.topics.enabled", "Topic refresh always on", "pipectl's kafka source always lists the source cluster's topics again every refresh_interval.")
 	}
+	cv.post = append(cv.post, connectOffsetsImport(cv, "kafka", "it copied"))
+}
+
+// connectOffsetsImport is the import block that starts a source at the
+// offsets its Kafka Connect connector saved in Connect's offsets topic.
+func connectOffsetsImport(cv *conv, typ, what string) *block {
+	imp := &block{header: "import", comments: []string{
+		fmt.Sprintf("The source starts where Kafka Connect's %s stopped: apply copies the offsets of what %s", cv.c.Name, what),
+		"from Connect's offsets topic (the workers' offset.storage.topic; connect-offsets is",
+		"the default of connect-distributed.properties). Stop the Connect connector first.",
+	}}
+	imp.set("to", fmt.Sprintf("source.%s.%s", typ, cv.label))
+	imp.set("connect_offsets_topic", quote("connect-offsets"))
+	imp.set("connector", quote(cv.c.Name))
+	return imp
 }
 
 // mirrorSecurity maps source.cluster.security.protocol, sasl.mechanism and
