@@ -16,14 +16,38 @@ import (
 //	  to = topic.orders
 //	  id = "shop.orders"
 //	}
+//
+// An import block with consumer_group instead of id carries a sink's
+// offsets over from another consumer group (a Kafka Connect sink's
+// connect-NAME): apply commits that group's offsets as the offsets of the
+// new sink's group before its tasks start, so that it resumes where the
+// other consumer stopped. It does nothing once the sink exists.
+//
+//	import {
+//	  to             = sink.file.orders
+//	  consumer_group = "connect-orders"
+//	}
+//
+// Into a source, connect_offsets_topic and connector name Kafka Connect's
+// offsets topic and the connector whose saved offsets the new source
+// starts from (where the plugin's offsets map: the file source's).
 type Import struct {
-	To        string // a topic address: topic.orders or topic.orders["eu"]
-	ID        string // the Kafka topic name
-	DeclRange hcl.Range
+	To string // topic.orders or topic.orders["eu"]; a sink with ConsumerGroup
+	ID string // the Kafka topic name; "" with ConsumerGroup
+	// ConsumerGroup is the consumer group whose committed offsets become
+	// the sink's (its To is a sink address).
+	ConsumerGroup string
+	// ConnectOffsetsTopic and Connector, for a source: the Kafka Connect
+	// offsets topic (offset.storage.topic) and the name of the connector
+	// whose saved source offsets the new source starts from.
+	ConnectOffsetsTopic string
+	Connector           string
+	DeclRange           hcl.Range
 }
 
 var importSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "to", Required: true}, {Name: "id", Required: true},
+	{Name: "to", Required: true}, {Name: "id"}, {Name: "consumer_group"},
+	{Name: "connect_offsets_topic"}, {Name: "connector"},
 }}
 
 func (l *loader) decodeImports(declared map[string]bool) {
@@ -44,10 +68,24 @@ func (l *loader) decodeImports(declared map[string]bool) {
 		if !ok {
 			continue
 		}
-		toRng, idRng := toAttr.Expr.Range(), idAttr.Expr.Range()
+		toRng := toAttr.Expr.Range()
+		if a := content.Attributes["connect_offsets_topic"]; a != nil || content.Attributes["connector"] != nil {
+			l.decodeConnectImport(b, to, toAttr, a, content.Attributes["connector"], idAttr, declared, seen, ctx)
+			continue
+		}
+		if groupAttr := content.Attributes["consumer_group"]; groupAttr != nil || to.kind == "sink" {
+			l.decodeGroupImport(b, to, toAttr, idAttr, groupAttr, declared, seen, ctx)
+			continue
+		}
+		if idAttr == nil {
+			l.diags = append(l.diags, errorf(ptr(b.DefRange), "Missing import id",
+				"An import block that adopts a topic needs id, the name of the Kafka topic to adopt."))
+			continue
+		}
+		idRng := idAttr.Expr.Range()
 		if to.kind != "topic" {
-			l.diags = append(l.diags, errorf(&toRng, "Cannot import a pipeline",
-				"Only topics can be imported: %s exists nowhere but in pipectl's state, so there is nothing to adopt. Remove this import block; plan creates the pipeline.", to))
+			l.diags = append(l.diags, errorf(&toRng, "Cannot import a source",
+				"Only topics, and the offsets of sinks (with consumer_group), can be imported: %s exists nowhere but in pipectl's state, so there is nothing to adopt. Remove this import block; plan creates the pipeline.", to))
 			continue
 		}
 		id, ok := l.plainString(idAttr, ctx, "id of an import block")
@@ -82,6 +120,101 @@ func (l *loader) decodeImports(declared map[string]bool) {
 		seen[addr] = imp
 		l.cfg.Imports = append(l.cfg.Imports, imp)
 	}
+}
+
+// decodeGroupImport decodes import { to = sink.T.N, consumer_group = "G" }.
+func (l *loader) decodeGroupImport(b *hcl.Block, to resourceAddr, toAttr, idAttr, groupAttr *hcl.Attribute, declared map[string]bool, seen map[string]*Import, ctx *hcl.EvalContext) {
+	toRng := toAttr.Expr.Range()
+	if to.kind != "sink" {
+		l.diags = append(l.diags, errorf(&toRng, "Consumer group import needs a sink",
+			"consumer_group copies a consumer group's offsets to a sink's group, so to must be a sink address like sink.file.orders, not %s.", to))
+		return
+	}
+	if idAttr != nil {
+		l.diags = append(l.diags, errorf(ptr(idAttr.NameRange), "Conflicting import settings",
+			"An import block into a sink takes consumer_group, the group whose offsets the sink starts from; id adopts a topic. Remove id."))
+		return
+	}
+	if groupAttr == nil {
+		l.diags = append(l.diags, errorf(ptr(b.DefRange), "Missing consumer group",
+			"An import block into %s needs consumer_group: the consumer group (for a Kafka Connect sink, connect-NAME) whose committed offsets the sink starts from.", to))
+		return
+	}
+	group, ok := l.plainString(groupAttr, ctx, "consumer_group of an import block")
+	if !ok {
+		return
+	}
+	grng := groupAttr.Expr.Range()
+	if group == "" || len(group) > 255 {
+		l.diags = append(l.diags, errorf(&grng, "Invalid consumer group", "A consumer group name is 1 to 255 characters long."))
+		return
+	}
+	addr := to.String()
+	if !declared[addr] {
+		// A block that is declared but did not decode was reported.
+		if _, exists := l.nodes[to.block()]; !exists {
+			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared sink",
+				"%s is not declared in the configuration. Declare the sink whose offsets the import block sets.%s",
+				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
+		}
+		return
+	}
+	if prev, dup := seen[addr]; dup {
+		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
+			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+		return
+	}
+	imp := &Import{To: addr, ConsumerGroup: group, DeclRange: b.DefRange}
+	seen[addr] = imp
+	l.cfg.Imports = append(l.cfg.Imports, imp)
+}
+
+// decodeConnectImport decodes import { to = source.T.N,
+// connect_offsets_topic = "connect-offsets", connector = "NAME" }.
+func (l *loader) decodeConnectImport(b *hcl.Block, to resourceAddr, toAttr, topicAttr, connAttr, idAttr *hcl.Attribute, declared map[string]bool, seen map[string]*Import, ctx *hcl.EvalContext) {
+	toRng := toAttr.Expr.Range()
+	if to.kind != "source" {
+		l.diags = append(l.diags, errorf(&toRng, "Connect offsets import needs a source",
+			"connect_offsets_topic copies a Kafka Connect source connector's saved offsets, so to must be a source address like source.file.logs, not %s. For a sink, use consumer_group.", to))
+		return
+	}
+	if idAttr != nil {
+		l.diags = append(l.diags, errorf(ptr(idAttr.NameRange), "Conflicting import settings",
+			"An import block into a source takes connect_offsets_topic and connector; id adopts a topic. Remove id."))
+		return
+	}
+	if topicAttr == nil || connAttr == nil {
+		l.diags = append(l.diags, errorf(ptr(b.DefRange), "Missing import settings",
+			"An import block into %s needs both connect_offsets_topic (Kafka Connect's offset.storage.topic) and connector (the Connect connector's name).", to))
+		return
+	}
+	topic, ok1 := l.plainString(topicAttr, ctx, "connect_offsets_topic of an import block")
+	conn, ok2 := l.plainString(connAttr, ctx, "connector of an import block")
+	if !ok1 || !ok2 || !l.checkTopicName(ptr(topicAttr.Expr.Range()), "The connect_offsets_topic", topic) {
+		return
+	}
+	if conn == "" {
+		l.diags = append(l.diags, errorf(ptr(connAttr.Expr.Range()), "Invalid connector name", "The connector is the Kafka Connect connector's name; it cannot be empty."))
+		return
+	}
+	addr := to.String()
+	if !declared[addr] {
+		// A block that is declared but did not decode was reported.
+		if _, exists := l.nodes[to.block()]; !exists {
+			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared source",
+				"%s is not declared in the configuration. Declare the source whose offsets the import block sets.%s",
+				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
+		}
+		return
+	}
+	if prev, dup := seen[addr]; dup {
+		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
+			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+		return
+	}
+	imp := &Import{To: addr, ConnectOffsetsTopic: topic, Connector: conn, DeclRange: b.DefRange}
+	seen[addr] = imp
+	l.cfg.Imports = append(l.cfg.Imports, imp)
 }
 
 // varsAndLocals is an evaluation context with every variable and local

@@ -61,3 +61,24 @@ func TestMetaBlocks(t *testing.T) {
 		t.Error("the lifecycle block's range is not kept")
 	}
 }
+
+// TestGroupImport pins what an import block with consumer_group decodes to.
+func TestGroupImport(t *testing.T) {
+	_, cfg, diags := loadArchive(t, "testdata/valid/import_consumer_group.txtar")
+	if len(diags) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", dump(diags))
+	}
+	type imp struct{ To, ID, Group, Topic, Connector string }
+	var got []imp
+	for _, i := range cfg.Imports {
+		got = append(got, imp{i.To, i.ID, i.ConsumerGroup, i.ConnectOffsetsTopic, i.Connector})
+	}
+	want := []imp{
+		{"topic.orders", "orders", "", "", ""},
+		{"sink.file.orders_out", "", "connect-orders-out", "", ""},
+		{"source.file.logs", "", "", "connect-offsets", "local-file-source"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("imports (-want +got):\n%s", diff)
+	}
+}

@@ -320,7 +320,65 @@ func (a *applier) beforeCommit(ctx context.Context, pending []*plan.Change) erro
 			return err
 		}
 	}
+	if err := a.importGroups(ctx, pending); err != nil {
+		return err
+	}
 	return a.handOver(ctx, pending)
+}
+
+// importConnectOffsets saves, as a new source's offsets, the offsets its
+// Kafka Connect connector saved, read again now.
+func (a *applier) importConnectOffsets(ctx context.Context, c *plan.Change) error {
+	from := c.ConnectOffsetsFrom
+	in, err := a.ctl.ReadConnectOffsets(ctx, from.Topic, from.Connector)
+	if err != nil {
+		return fmt.Errorf("%s: read Kafka Connect's offsets topic %s: %w", c.Address, from.Topic, err)
+	}
+	offs, _, err := mapConnectOffsets(c.Type, in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Address, err)
+	}
+	if len(offs) == 0 {
+		a.hooks.Warn(fmt.Sprintf("%s: Kafka Connect's offsets topic %s holds no offsets of %s; the source starts as a new one.", c.Address, from.Topic, from.Connector))
+		return nil
+	}
+	if err := a.ctl.SaveOffsets(ctx, c.Address, offs); err != nil {
+		return fmt.Errorf("%s: save the offsets imported from Kafka Connect: %w", c.Address, err)
+	}
+	a.hooks.Info(fmt.Sprintf("%s: %d offsets imported from Kafka Connect's %s (connector %s)", c.Address, len(offs), from.Topic, from.Connector))
+	return nil
+}
+
+// importGroups copies the committed offsets of the consumer groups that
+// import blocks name to the groups of the sinks this apply creates, before
+// the commit, so that their tasks start where the other consumer stopped.
+func (a *applier) importGroups(ctx context.Context, pending []*plan.Change) error {
+	for _, c := range pending {
+		if c.Action == plan.Create && c.ConnectOffsetsFrom != nil && c.PipelineKind() == configschema.Source {
+			if err := a.importConnectOffsets(ctx, c); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.Action != plan.Create || c.OffsetsFrom == nil || c.PipelineKind() != configschema.Sink {
+			continue
+		}
+		from := c.OffsetsFrom.Group
+		n, err := a.ctl.CopyGroupOffsets(ctx, from, a.ctl.SinkGroup(c.Address))
+		if err != nil {
+			return fmt.Errorf("%s: copy the offsets of consumer group %s: %w", c.Address, from, err)
+		}
+		if n == 0 {
+			a.hooks.Warn(fmt.Sprintf("%s: the consumer group %s has no committed offsets; the sink starts at start_from.", c.Address, from))
+			continue
+		}
+		unit := "partitions"
+		if n == 1 {
+			unit = "partition"
+		}
+		a.hooks.Info(fmt.Sprintf("%s: offsets of %d %s copied from consumer group %s", c.Address, n, unit, from))
+	}
+	return nil
 }
 
 // needsAlter reports whether a topic update changes Kafka, not only the

@@ -86,7 +86,7 @@ func (f *fleet) plan(src string, opts ...func(*planner.Input)) *plan.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live, err := planner.Refresh(ctx, f.ctl, planner.TopicNames(cfg, st))
+	live, err := planner.Refresh(ctx, f.ctl, planner.TopicNames(cfg, st), cfg.Imports...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ type Live struct {
 	// Intents are topics that applies were about to create, with the
 	// serial each planned against (control.ReadIntents).
 	Intents map[string]int64
+	// GroupOffsets are the committed offsets of the consumer groups that
+	// import blocks name, by group; a group without offsets is absent.
+	GroupOffsets map[string][]plan.PartitionOffset
+	// ConnectOffsets are the source offsets Kafka Connect connectors
+	// saved, as import blocks name them, by connectKey.
+	ConnectOffsets map[string][]control.SourceOffset
 }
 
 // LiveTopic is a topic as Kafka describes it.
@@ -162,6 +168,9 @@ func (pl *planner) run() {
 		return
 	}
 	pl.diff()
+	if !pl.in.Destroy {
+		pl.groupImports()
+	}
 	pl.target()
 	pl.statusNotes()
 	if !pl.p.Refreshed {
@@ -294,6 +303,9 @@ func liveResource(addr, name string, lt LiveTopic, defaultRF bool) *control.Reso
 // importTopics adopts the existing topics that import blocks name.
 func (pl *planner) importTopics() {
 	for _, imp := range pl.in.Config.Imports {
+		if imp.ConsumerGroup != "" || imp.ConnectOffsetsTopic != "" {
+			continue // a pipeline's offsets: groupImports
+		}
 		if _, managed := pl.prior[imp.To]; managed {
 			continue // already in state: the import block has done its work
 		}
@@ -949,4 +961,75 @@ func ConfigHash(cfg *lang.Config) string {
 		h.Write(cfg.Files[n].Bytes)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// groupImports plans the import blocks with consumer_group: a sink created
+// by this plan starts from the group's committed offsets, which apply
+// copies to the sink's own group before its tasks start; into a sink that
+// exists already the block does nothing, and a note says so.
+func (pl *planner) groupImports() {
+	changes := map[string]*plan.Change{}
+	for _, c := range pl.p.Changes {
+		changes[c.Address] = c
+	}
+	for _, imp := range pl.in.Config.Imports {
+		if imp.ConnectOffsetsTopic != "" {
+			pl.connectImport(imp, changes[imp.To])
+			continue
+		}
+		if imp.ConsumerGroup == "" {
+			continue
+		}
+		c := changes[imp.To]
+		if c == nil || c.PipelineKind() != configschema.Sink {
+			continue
+		}
+		if c.Action != plan.Create {
+			pl.note(plan.NoteImportIgnored, imp.To,
+				"The import block from consumer group %q does nothing: %s exists, and it keeps its own group's offsets. Remove the import block.", imp.ConsumerGroup, imp.To)
+			continue
+		}
+		c.Offsets = plan.OffsetsImported
+		c.OffsetsFrom = &plan.GroupOffsets{Group: imp.ConsumerGroup}
+		if pl.in.Live == nil {
+			continue // -refresh=false: apply reads them
+		}
+		c.OffsetsFrom.Partitions = pl.in.Live.GroupOffsets[imp.ConsumerGroup]
+		if len(c.OffsetsFrom.Partitions) == 0 {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("The consumer group %q has no committed offsets: the sink starts at start_from unless it has some when apply runs.", imp.ConsumerGroup))
+		}
+	}
+}
+
+// connectImport plans an import block with connect_offsets_topic: a source
+// created by this plan starts from the offsets the Kafka Connect connector
+// saved, mapped to its type's (connectOffsetMaps), which apply saves
+// before its tasks start.
+func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
+	if c == nil || c.PipelineKind() != configschema.Source {
+		return
+	}
+	if c.Action != plan.Create {
+		pl.note(plan.NoteImportIgnored, imp.To,
+			"The import block from Kafka Connect's offsets topic %q does nothing: %s exists, and it keeps its own offsets. Remove the import block.", imp.ConnectOffsetsTopic, imp.To)
+		return
+	}
+	if _, ok := connectOffsetMaps[c.Type]; !ok {
+		pl.errorf(ptr(imp.DeclRange), "Cannot import Kafka Connect offsets",
+			"The offsets of a Kafka Connect connector do not map onto a %q source: only file (FileStreamSource) and kafka (MirrorSourceConnector) sources import them. Remove connect_offsets_topic and connector.", c.Type)
+		return
+	}
+	c.Offsets = plan.OffsetsImported
+	c.ConnectOffsetsFrom = &plan.ConnectOffsets{Topic: imp.ConnectOffsetsTopic, Connector: imp.Connector}
+	if pl.in.Live == nil {
+		return // -refresh=false: apply reads them
+	}
+	offs, skipped, _ := mapConnectOffsets(c.Type, pl.in.Live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)])
+	c.ConnectOffsetsFrom.Offsets = offs
+	if skipped > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d offsets of the Kafka Connect connector %q do not have the shape a %s source's come from and are left out.", skipped, imp.Connector, c.Type))
+	}
+	if len(offs) == 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("Kafka Connect's offsets topic %q holds no offsets of the connector %q: the source starts as a new one unless it has some when apply runs.", imp.ConnectOffsetsTopic, imp.Connector))
+	}
 }

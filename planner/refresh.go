@@ -7,10 +7,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/planner/plan"
 	"github.com/pipectl/pipectl/runtime/control"
 )
 
@@ -64,7 +66,9 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 			set[t.Name] = true
 		}
 		for _, imp := range cfg.Imports {
-			set[imp.ID] = true
+			if imp.ID != "" {
+				set[imp.ID] = true
+			}
 		}
 		for name := range deadLetterTopics(cfg) {
 			set[name] = true
@@ -84,10 +88,31 @@ func TopicNames(cfg *lang.Config, st *control.State) []string {
 }
 
 // Refresh reads what the cluster says about the named topics (partitions,
-// replication factor, the configs set on each), the fleet's status topic
-// and the intents of interrupted applies.
-func Refresh(ctx context.Context, ctl *control.Control, topics []string) (*Live, error) {
-	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{}}
+// replication factor, the configs set on each), the fleet's status topic,
+// the intents of interrupted applies, and the offsets that import blocks
+// carry over to pipelines: the committed offsets of a consumer_group, the
+// saved offsets of a Kafka Connect connector in connect_offsets_topic.
+func Refresh(ctx context.Context, ctl *control.Control, topics []string, imports ...*lang.Import) (*Live, error) {
+	live := &Live{Topics: map[string]LiveTopic{}, Intents: map[string]int64{},
+		GroupOffsets: map[string][]plan.PartitionOffset{}, ConnectOffsets: map[string][]control.SourceOffset{}}
+	for _, imp := range imports {
+		switch {
+		case imp.ConsumerGroup != "":
+			offs, err := groupOffsets(ctx, ctl, imp.ConsumerGroup)
+			if err != nil {
+				return nil, err
+			}
+			if len(offs) > 0 {
+				live.GroupOffsets[imp.ConsumerGroup] = offs
+			}
+		case imp.ConnectOffsetsTopic != "":
+			offs, err := ctl.ReadConnectOffsets(ctx, imp.ConnectOffsetsTopic, imp.Connector)
+			if err != nil {
+				return nil, fmt.Errorf("read Kafka Connect's offsets topic %s: %w", imp.ConnectOffsetsTopic, err)
+			}
+			live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)] = offs
+		}
+	}
 	configs, status, err := controlTopics(ctx, ctl)
 	if err != nil {
 		return nil, err
@@ -141,4 +166,32 @@ func Refresh(ctx context.Context, ctl *control.Control, topics []string) (*Live,
 		}
 	}
 	return live, nil
+}
+
+// groupOffsets reads the committed offsets of a consumer group, sorted by
+// topic and partition; none for a group that does not exist.
+func groupOffsets(ctx context.Context, ctl *control.Control, group string) ([]plan.PartitionOffset, error) {
+	resp, err := ctl.Admin().FetchOffsets(ctx, group)
+	if err == nil {
+		err = resp.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the offsets of consumer group %s: %w", group, err)
+	}
+	var out []plan.PartitionOffset
+	resp.Offsets().Each(func(o kadm.Offset) {
+		if o.At >= 0 {
+			out = append(out, plan.PartitionOffset{Topic: o.Topic, Partition: o.Partition, Offset: o.At})
+		}
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out, nil
 }

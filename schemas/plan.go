@@ -37,7 +37,38 @@ func planSchema() map[string]any {
 				"required":             []string{"id"},
 				"additionalProperties": false,
 			},
-			"offsets":  map[string]any{"enum": []string{"kept", "moved", "reset", "deleted"}, "description": "What happens to a pipeline's source offsets or sink consumer group offsets."},
+			"offsets": map[string]any{"enum": []string{"kept", "moved", "reset", "deleted", "imported"}, "description": "What happens to a pipeline's source offsets or sink consumer group offsets; imported: a new sink starts from the offsets of offsets_from's group."},
+			"offsets_from": map[string]any{
+				"type":        "object",
+				"description": "With offsets imported: the consumer group (an import block's consumer_group) whose committed offsets apply copies to the new sink's group, and those offsets as plan read them.",
+				"properties": map[string]any{
+					"group": str,
+					"partitions": map[string]any{"type": "array", "items": map[string]any{
+						"type":                 "object",
+						"properties":           map[string]any{"topic": str, "partition": map[string]any{"type": "integer", "minimum": 0}, "offset": map[string]any{"type": "integer", "minimum": 0}},
+						"required":             []string{"topic", "partition", "offset"},
+						"additionalProperties": false,
+					}},
+				},
+				"required":             []string{"group"},
+				"additionalProperties": false,
+			},
+			"connect_offsets_from": map[string]any{
+				"type":        "object",
+				"description": "With offsets imported on a new source: the Kafka Connect offsets topic and connector (an import block's connect_offsets_topic and connector) whose saved offsets apply copies, mapped to the source's, as plan read them.",
+				"properties": map[string]any{
+					"topic":     str,
+					"connector": str,
+					"offsets": map[string]any{"type": "array", "items": map[string]any{
+						"type":                 "object",
+						"properties":           map[string]any{"partition": map[string]any{"type": "object"}, "offset": map[string]any{"type": "object"}},
+						"required":             []string{"partition", "offset"},
+						"additionalProperties": false,
+					}},
+				},
+				"required":             []string{"topic", "connector"},
+				"additionalProperties": false,
+			},
 			"warnings": strings,
 			"attribute_notes": map[string]any{
 				"type":                 "object",
@@ -52,7 +83,7 @@ func planSchema() map[string]any {
 		"type":        "object",
 		"description": "Something to know that is not a change: an operational pause or stop, a failed task, targeting in effect, no refresh, an adopted topic, a moved block with nothing to do, a dead-letter topic that no topic block declares.",
 		"properties": map[string]any{
-			"kind":    map[string]any{"enum": []string{"paused", "stopped", "failed", "targeting", "no_refresh", "adopted", "moved", "dead_letter"}},
+			"kind":    map[string]any{"enum": []string{"paused", "stopped", "failed", "targeting", "no_refresh", "adopted", "moved", "dead_letter", "import_ignored"}},
 			"address": str,
 			"message": str,
 		},

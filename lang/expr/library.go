@@ -20,7 +20,7 @@ import (
 // any of them (a new function, a new extension version) is a new
 // LibraryVersion, so that a configuration written for one version keeps its
 // meaning.
-const LibraryVersion = 1
+const LibraryVersion = 2
 
 // The versions of cel-go's extensions in library version 1: the latest each
 // had in cel-go v0.31.0. They are pinned so that upgrading cel-go does not
@@ -30,6 +30,17 @@ const (
 	encodersExtVersion = 1
 	mathExtVersion     = 3
 	listsExtVersion    = 3
+)
+
+// What library version 2 adds: regular-expression replacement and
+// extraction (Kafka Connect's RegexRouter), which needs cel-go's optional
+// types, and two-variable comprehensions (transformMap: keep the entries
+// of a map, as ReplaceField's include does). The regex and comprehensions
+// extensions are at their only version in cel-go v0.31.0.
+const (
+	regexExtVersion          = 0
+	comprehensionsExtVersion = 0
+	optionalTypesVersion     = 2
 )
 
 // FunctionDoc documents a function of the library, for generated docs.
@@ -70,6 +81,27 @@ var extensions = []struct {
 			"distinct, flatten, lists.range, reverse, slice, sort, sortBy."},
 		ext.Lists(ext.ListsVersion(listsExtVersion), ext.ListsMaxRangeSize(ListsMaxRangeSize)),
 	},
+	{
+		FunctionDoc{"ext.regex", "cel-go regex extension, version 0, with the optional types it needs, version 2 (since library version 2)",
+			"_?._, _[?_], _[_], first, hasValue, last, optFlatMap, optMap, optional.none, optional.of, optional.ofNonZeroValue, optional.unwrap, or, orValue, regex.extract, regex.extractAll, regex.replace, unwrapOpt, value."},
+		both(cel.OptionalTypes(cel.OptionalTypesVersion(optionalTypesVersion)), ext.Regex(ext.RegexVersion(regexExtVersion))),
+	},
+	{
+		FunctionDoc{"ext.comprehensions", "cel-go two-variable comprehensions, version 0 (since library version 2)",
+			"all, exists, existsOne, exists_one, transformList, transformMap, transformMapEntry."},
+		ext.TwoVarComprehensions(ext.TwoVarComprehensionsVersion(comprehensionsExtVersion)),
+	},
+}
+
+// both is an option that applies a and then b.
+func both(a, b cel.EnvOption) cel.EnvOption {
+	return func(e *cel.Env) (*cel.Env, error) {
+		e, err := a(e)
+		if err != nil {
+			return nil, err
+		}
+		return b(e)
+	}
 }
 
 // Functions documents every pipectl function and names each cel-go

@@ -90,7 +90,7 @@ func TestFunctionsIsACopy(t *testing.T) {
 	for _, f := range Functions() {
 		names = append(names, f.Name)
 	}
-	want := []string{"sha256", "sha256", "uuid", "now", "ext.strings", "ext.encoders", "ext.math", "ext.lists"}
+	want := []string{"sha256", "sha256", "uuid", "now", "ext.strings", "ext.encoders", "ext.math", "ext.lists", "ext.regex", "ext.comprehensions"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Functions() names = %v, want %v", names, want)
 	}

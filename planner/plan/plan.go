@@ -97,6 +97,9 @@ const (
 	OffsetsMoved   Offsets = "moved"   // moved to the new address with the pipeline
 	OffsetsReset   Offsets = "reset"   // replaced: the new pipeline starts over
 	OffsetsDeleted Offsets = "deleted" // deleted with the pipeline
+	// OffsetsImported: a new sink starts from another consumer group's
+	// committed offsets (an import block with consumer_group; OffsetsFrom).
+	OffsetsImported Offsets = "imported"
 )
 
 // Plan is the result of planning: the changes that bring the fleet to the
@@ -153,7 +156,37 @@ type Change struct {
 	// attributes that force the replacement.
 	ReplacePaths [][]string `json:"replace_paths,omitempty"`
 	Offsets      Offsets    `json:"offsets,omitempty"`
-	Warnings     []string   `json:"warnings,omitempty"`
+	// OffsetsFrom is set with OffsetsImported: the consumer group whose
+	// offsets apply copies to the new sink's group before it starts.
+	OffsetsFrom *GroupOffsets `json:"offsets_from,omitempty"`
+	// ConnectOffsetsFrom is set with OffsetsImported on a new source: the
+	// Kafka Connect offsets apply copies to it before it starts.
+	ConnectOffsetsFrom *ConnectOffsets `json:"connect_offsets_from,omitempty"`
+	Warnings           []string        `json:"warnings,omitempty"`
+}
+
+// GroupOffsets are the committed offsets of a consumer group, as plan read
+// them (Partitions is nil when plan could not read them: -refresh=false).
+type GroupOffsets struct {
+	Group      string            `json:"group"`
+	Partitions []PartitionOffset `json:"partitions,omitempty"`
+}
+
+// ConnectOffsets are the source offsets a Kafka Connect connector saved in
+// Connect's offsets topic, mapped to the pipectl source's (Offsets is nil
+// when plan did not read them: -refresh=false).
+type ConnectOffsets struct {
+	Topic     string                 `json:"topic"`
+	Connector string                 `json:"connector"`
+	Offsets   []control.SourceOffset `json:"offsets,omitempty"`
+}
+
+// PartitionOffset is a consumer group's committed offset in one partition:
+// the next record it reads.
+type PartitionOffset struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
 }
 
 // Moved reports whether a moved block moves the resource.
@@ -262,6 +295,9 @@ const (
 	// NoteDeadLetter: a dead-letter topic that no topic block declares
 	// is created or adopted as a resource of its own.
 	NoteDeadLetter NoteKind = "dead_letter"
+	// NoteImportIgnored: an import block with consumer_group into a sink
+	// that already exists does nothing.
+	NoteImportIgnored NoteKind = "import_ignored"
 )
 
 // Note is something a reviewer should know that is not a change.

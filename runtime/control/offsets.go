@@ -171,3 +171,48 @@ func (c *Control) awaitStable(ctx context.Context, topic string, partition int32
 	}
 	return nil
 }
+
+// ReadConnectOffsets reads the source offsets a Kafka Connect connector
+// saved in Connect's offsets topic (offset.storage.topic): records keyed
+// ["NAME", {partition}] with the offset map as value, the latest per
+// partition winning and a null value deleting it. Records of other
+// connectors and malformed ones are skipped. A topic that does not exist is
+// an error.
+func (c *Control) ReadConnectOffsets(ctx context.Context, topic, connector string) ([]SourceOffset, error) {
+	latest := map[string]SourceOffset{}
+	var order []string
+	err := c.readToEnd(ctx, topic, nil, false, func(r *kgo.Record) {
+		var key []json.RawMessage
+		if json.Unmarshal(r.Key, &key) != nil || len(key) != 2 {
+			return
+		}
+		var name string
+		var partition map[string]any
+		if json.Unmarshal(key[0], &name) != nil || name != connector || json.Unmarshal(key[1], &partition) != nil {
+			return
+		}
+		pk := PartitionKey(partition)
+		if r.Value == nil {
+			delete(latest, pk)
+			return
+		}
+		var offset map[string]any
+		if json.Unmarshal(r.Value, &offset) != nil {
+			return
+		}
+		if _, seen := latest[pk]; !seen {
+			order = append(order, pk)
+		}
+		latest[pk] = SourceOffset{Partition: partition, Offset: offset}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []SourceOffset
+	for _, pk := range order {
+		if so, ok := latest[pk]; ok {
+			out = append(out, so)
+		}
+	}
+	return out, nil
+}

@@ -167,7 +167,10 @@ func (s *tailer) track(path string, initial bool) {
 	if saved := s.offset(t.partition); saved != nil {
 		pos, okPos := configschema.AsInt64(saved["position"])
 		ino, okIno := configschema.AsInt64(saved["inode"])
-		if okPos && okIno && ino == t.ino && pos <= fi.Size() {
+		// An offset without an inode (imported from Kafka Connect's
+		// FileStreamSource, which saves only the position) is trusted
+		// while the file is at least that long.
+		if okPos && (ino == t.ino && okIno || !hasKey(saved, "inode")) && pos <= fi.Size() {
 			t.pos = pos
 		} else {
 			s.log.Info("file was rotated or truncated since its offset was saved; reading it from the start", "file", path)
@@ -342,4 +345,9 @@ func (s *tailer) Close() error {
 	}
 	s.order, s.files = nil, nil
 	return errors.Join(errs...)
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }

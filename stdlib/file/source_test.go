@@ -149,9 +149,12 @@ func TestSourceRestart(t *testing.T) {
 	}
 	write(t, path, "c\n")
 
-	// The offset as the worker saved it, and as it comes back from JSON.
+	// The offset as the worker saved it, as it comes back from JSON, and
+	// without an inode, as one imported from Kafka Connect's
+	// FileStreamSource ({"position": N} only).
 	asJSON := map[string]any{"position": float64(saved["position"].(int64)), "inode": float64(saved["inode"].(int64))}
-	for name, off := range map[string]map[string]any{"as saved": saved, "as JSON": asJSON} {
+	imported := map[string]any{"position": float64(saved["position"].(int64))}
+	for name, off := range map[string]map[string]any{"as saved": saved, "as JSON": asJSON, "imported without inode": imported} {
 		src := openSource(t, sourceArgs{paths: []string{path}, readFrom: "end", saved: map[string]map[string]any{path: off}})
 		if diff := cmp.Diff([]line{{"c", path, int64(6)}}, lines(poll(t, src, 1))); diff != "" {
 			t.Errorf("%s: (-want +got):\n%s", name, diff)
@@ -161,8 +164,9 @@ func TestSourceRestart(t *testing.T) {
 	// An offset of another inode, or past the end, means the file was
 	// rotated or truncated while the task was down: read it all again.
 	for name, off := range map[string]map[string]any{
-		"other inode":  {"position": int64(4), "inode": saved["inode"].(int64) + 1},
-		"past the end": {"position": int64(100), "inode": saved["inode"]},
+		"other inode":                {"position": int64(4), "inode": saved["inode"].(int64) + 1},
+		"past the end":               {"position": int64(100), "inode": saved["inode"]},
+		"past the end without inode": {"position": int64(100)},
 	} {
 		src := openSource(t, sourceArgs{paths: []string{path}, readFrom: "end", saved: map[string]map[string]any{path: off}})
 		if diff := cmp.Diff([]any{"a", "b", "c"}, values(poll(t, src, 3))); diff != "" {

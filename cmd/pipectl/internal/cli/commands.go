@@ -40,6 +40,7 @@ var commands = []*command{
 	restartCommand,
 	offsetsCommand,
 	mirrorCommand,
+	importCommand,
 	brokerCommand,
 	versionCommand,
 }

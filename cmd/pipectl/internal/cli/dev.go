@@ -208,7 +208,7 @@ func devApply(ctx context.Context, v *views.View, ctl *control.Control, cfg *lan
 	st, err := planner.ReadState(ctx, ctl)
 	var live *planner.Live
 	if err == nil {
-		live, err = planner.Refresh(ctx, ctl, planner.TopicNames(cfg, st))
+		live, err = planner.Refresh(ctx, ctl, planner.TopicNames(cfg, st), cfg.Imports...)
 	}
 	if err != nil {
 		v.Error("Cannot apply the configuration", err.Error())

@@ -181,7 +181,7 @@ func (s *session) plan(ctx context.Context, m *meta, f *planFlags, v diagnoser) 
 	}
 	var live *planner.Live
 	if f.refresh {
-		if live, err = planner.Refresh(ctx, s.ctl, planner.TopicNames(s.cfg, st)); err != nil {
+		if live, err = planner.Refresh(ctx, s.ctl, planner.TopicNames(s.cfg, st), s.cfg.Imports...); err != nil {
 			m.kafkaError("Cannot plan", fmt.Errorf("read the fleet's topics and status: %w", err))
 			return nil, false
 		}

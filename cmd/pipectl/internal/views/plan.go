@@ -249,8 +249,47 @@ func offsetsText(c *plan.Change) string {
 		return "Offsets: reset; the new pipeline starts over (start_from or the beginning of its input)."
 	case plan.OffsetsDeleted:
 		return "Offsets: deleted with the pipeline."
+	case plan.OffsetsImported:
+		if c.ConnectOffsetsFrom != nil {
+			return connectOffsetsText(c.ConnectOffsetsFrom)
+		}
+		return importedOffsetsText(c.OffsetsFrom)
 	}
 	return ""
+}
+
+// connectOffsetsText says where a new source starts: the offsets its Kafka
+// Connect connector saved, per source partition where plan read them.
+func connectOffsetsText(o *plan.ConnectOffsets) string {
+	s := fmt.Sprintf("Offsets: imported from Kafka Connect's offsets topic %q (connector %q) before the source starts", o.Topic, o.Connector)
+	if len(o.Offsets) == 0 {
+		return s + "."
+	}
+	parts := make([]string, len(o.Offsets))
+	for i, so := range o.Offsets {
+		p, _ := json.Marshal(so.Partition)
+		v, _ := json.Marshal(so.Offset)
+		parts[i] = string(p) + " at " + string(v)
+	}
+	return s + ": " + strings.Join(parts, ", ") + "."
+}
+
+// importedOffsetsText says where a new sink starts: the offsets of the
+// consumer group an import block names, per topic-partition where plan
+// read them.
+func importedOffsetsText(g *plan.GroupOffsets) string {
+	if g == nil {
+		return ""
+	}
+	s := fmt.Sprintf("Offsets: copied from consumer group %q before the sink starts", g.Group)
+	if len(g.Partitions) == 0 {
+		return s + "."
+	}
+	parts := make([]string, len(g.Partitions))
+	for i, p := range g.Partitions {
+		parts[i] = fmt.Sprintf("%s[%d] at %d", p.Topic, p.Partition, p.Offset)
+	}
+	return s + ": " + strings.Join(parts, ", ") + "."
 }
 
 // attrLine writes one attribute of a block.
@@ -482,6 +521,12 @@ func detailText(c *plan.Change) string {
 		parts = append(parts, "offsets moved")
 	case plan.OffsetsDeleted:
 		parts = append(parts, "offsets deleted")
+	case plan.OffsetsImported:
+		if c.ConnectOffsetsFrom != nil {
+			parts = append(parts, "offsets from Kafka Connect's `"+c.ConnectOffsetsFrom.Topic+"`")
+		} else if c.OffsetsFrom != nil {
+			parts = append(parts, "offsets from `"+c.OffsetsFrom.Group+"`")
+		}
 	}
 	if c.IsTopic() && (c.Action == plan.Delete || c.Action == plan.Replace) && c.Before != nil {
 		parts = append(parts, "⚠️ deletes the records of `"+c.Before.Topic.Name+"`")
@@ -542,7 +587,13 @@ type resourceChange struct {
 	ActionReason    string     `json:"action_reason,omitempty"`
 	Importing       *importing `json:"importing,omitempty"`
 	Offsets         string     `json:"offsets,omitempty"`
-	Warnings        []string   `json:"warnings,omitempty"`
+	// OffsetsFrom: with offsets "imported", the consumer group whose
+	// offsets the new sink starts from.
+	OffsetsFrom *plan.GroupOffsets `json:"offsets_from,omitempty"`
+	// ConnectOffsetsFrom: with offsets "imported" on a source, the Kafka
+	// Connect offsets it starts from.
+	ConnectOffsetsFrom *plan.ConnectOffsets `json:"connect_offsets_from,omitempty"`
+	Warnings           []string             `json:"warnings,omitempty"`
 	// AttributeNotes are what the text plan shows as a comment beside an
 	// attribute (the paths the tasks of a file sink use), by path.
 	AttributeNotes map[string]string `json:"attribute_notes,omitempty"`
@@ -584,7 +635,7 @@ func newResourceChange(c *plan.Change) resourceChange {
 	rc := resourceChange{
 		Address: c.Address, PreviousAddress: c.PrevAddress, Type: c.Kind, PluginType: c.Type, Name: c.Name,
 		Actions: c.Action.Actions(), ReplacePaths: c.ReplacePaths, ActionReason: string(c.Reason),
-		Offsets: string(c.Offsets), Warnings: c.Warnings,
+		Offsets: string(c.Offsets), OffsetsFrom: c.OffsetsFrom, ConnectOffsetsFrom: c.ConnectOffsetsFrom, Warnings: c.Warnings,
 	}
 	rc.Before, rc.BeforeSensitive, rc.After, rc.AfterSensitive = nil, false, nil, false
 	if c.Before != nil {

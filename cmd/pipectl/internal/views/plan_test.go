@@ -109,6 +109,40 @@ fleet {
 	live: func(l *planner.Live) {
 		l.Topics["shop.orders"] = planner.LiveTopic{Partitions: 3, ReplicationFactor: 1, Config: map[string]string{"retention.ms": "604800000"}}
 	},
+}, {
+	name:  "import_offsets",
+	prior: goldenBase,
+	config: goldenBase + `
+sink "file" "archive" {
+  topics = ["shop.orders"]
+  path   = "/data/archive.jsonl"
+}
+import {
+  to             = sink.file.archive
+  consumer_group = "connect-archive"
+}
+source "file" "logs" {
+  paths = ["/var/log/app.log"]
+  topic = "shop.logs"
+}
+import {
+  to                    = source.file.logs
+  connect_offsets_topic = "connect-offsets"
+  connector             = "logs"
+}
+import {
+  to             = sink.kafka.mirror
+  consumer_group = "connect-mirror"
+}
+`,
+	live: func(l *planner.Live) {
+		l.GroupOffsets = map[string][]plan.PartitionOffset{"connect-archive": {
+			{Topic: "shop.orders", Partition: 0, Offset: 42}, {Topic: "shop.orders", Partition: 1, Offset: 17},
+		}}
+		l.ConnectOffsets = map[string][]control.SourceOffset{"connect-offsets\x00logs": {
+			{Partition: map[string]any{"filename": "/var/log/app.log"}, Offset: map[string]any{"position": float64(2048)}},
+		}}
+	},
 }}
 
 func goldenKeys(t *testing.T) *control.Keys {
