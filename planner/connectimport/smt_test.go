@@ -274,19 +274,22 @@ func TestSMTBehaviour(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := connector.Record{Topic: tt.in.Topic, Partition: 2, Offset: 41, Timestamp: ts}
+			var key, value []byte
 			if tt.in.Key != "" {
-				r.Key = []byte(tt.in.Key)
+				key = []byte(tt.in.Key)
 			}
 			if tt.in.Value != "" {
-				r.Value = []byte(tt.in.Value)
+				value = []byte(tt.in.Value)
 			}
 			for _, k := range slices.Sorted(maps.Keys(tt.in.Headers)) {
 				r.Headers = append(r.Headers, connector.Header{Key: k, Value: []byte(tt.in.Headers[k])})
 			}
-			keep, err := p.ProcessSinkRecord(&r)
-			if err != nil {
-				t.Fatalf("ProcessSinkRecord: %v\n%s", err, res.Files[0].Src)
+			out := p.Offline().Sink(r, key, value)
+			if out.Err != nil {
+				t.Fatalf("the sink's converters and transforms: %v\n%s", out.Err, res.Files[0].Src)
 			}
+			keep := out.Kept
+			r = out.Record
 			if tt.want == nil {
 				if keep {
 					t.Fatalf("the record was kept, want it dropped: %+v", r)
