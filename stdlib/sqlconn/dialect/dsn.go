@@ -5,9 +5,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -87,6 +90,8 @@ func Resolve(dsn, explicit string) (Dialect, error) {
 	return d, nil
 }
 
+var quietDriver sync.Once
+
 // Conn is a parsed DSN: what Open needs, and what must never be shown.
 type Conn struct {
 	Dialect Dialect
@@ -119,9 +124,18 @@ func Parse(d Dialect, dsn string) (*Conn, error) {
 		if _, set := cfg.RuntimeParams["timezone"]; !set {
 			cfg.RuntimeParams["timezone"] = "UTC"
 		}
+		if _, set := cfg.RuntimeParams["application_name"]; !set {
+			cfg.RuntimeParams["application_name"] = "pipectl"
+		}
 		c.Database = cfg.Database
 		c.connector = stdlib.GetConnector(*cfg)
 	case MySQL:
+		quietDriver.Do(func() {
+			// The driver prints some connection errors to stderr
+			// on its own (a killed connection); they reach the
+			// connector as errors too.
+			_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+		})
 		cfg, err := parseMySQL(dsn)
 		if err != nil {
 			return nil, err
@@ -191,6 +205,11 @@ func parseMySQL(dsn string) (*mysql.Config, error) {
 	}
 	if _, set := cfg.Params["time_zone"]; !set {
 		cfg.Params["time_zone"] = "'+00:00'"
+	}
+	if !cfg.InterpolateParams && !strings.Contains(dsn, "interpolateParams") {
+		// One round trip a statement instead of prepare, execute and
+		// close; the driver escapes for the connection's charset.
+		cfg.InterpolateParams = true
 	}
 	return cfg, nil
 }
