@@ -63,7 +63,11 @@ type SinkConfig struct {
 // checkDialect refuses a dsn whose dialect cannot be told, when the dsn is
 // known at validate time. Its errors never quote the dsn.
 func checkDialect(values map[string]any) []*configschema.Error {
-	dsn, ok := values["dsn"].(string)
+	v := values["dsn"]
+	if sv, isSensitive := v.(configschema.Sensitive); isSensitive {
+		v = sv.Value
+	}
+	dsn, ok := v.(string)
 	if !ok || dsn == "" {
 		return nil
 	}
@@ -177,11 +181,11 @@ func checkSource(values map[string]any) []*configschema.Error {
 		fail("timestamp_column", "Unused timestamp column", `Mode "`+mode+`" does not use timestamp_column: remove it, or use mode = "timestamp" or "timestamp+incrementing".`)
 	}
 	if q, _ := values["query"].(string); q != "" {
-		if _, has := values["topic"].(string); !has {
+		if values["topic"] == nil {
 			fail("topic", "Missing topic", `A custom query has no table to name its topic after: set topic = "'NAME'".`)
 		}
 	}
-	if _, has := values["topic"].(string); has {
+	if values["topic"] != nil {
 		if p, _ := values["topic_prefix"].(string); p != "" {
 			fail("topic_prefix", "Conflicting topic settings", "topic_prefix only builds the default topic names: with topic set, remove it (or use it in the expression).")
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ type source struct {
 	next     int // index of the table the next Poll looks at first
 	batch    int
 	interval time.Duration
+	// ctx is the task's own: a cycle's rows outlive the Poll that
+	// started them. Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // polled is one table (or the custom query) of a task.
@@ -59,6 +64,7 @@ type polled struct {
 	topic     string
 	partition map[string]any
 	keyCols   []string
+	jsonCols  map[string]bool // MariaDB's JSON columns (LONGTEXT with a json_valid check)
 	due       time.Time
 
 	// The offset reached: the last incrementing value and timestamp.
@@ -88,6 +94,7 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.batch, s.interval = int(s.cfg.BatchSize), s.cfg.PollInterval
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	var err error
 	if s.d, err = dialect.Resolve(s.cfg.DSN, s.cfg.Dialect); err != nil {
 		return fmt.Errorf("source sql: %w", err)
@@ -211,6 +218,11 @@ func (s *source) describe(ctx context.Context, p *polled) error {
 			return fmt.Errorf("source sql: %s has no column %s (columns: %s)", p.name, s.d.Quote(c), strings.Join(names, ", "))
 		}
 	}
+	if s.d == dialect.MySQL && s.cfg.Query == "" {
+		if p.jsonCols, err = s.mariaJSON(ctx, p.name); err != nil {
+			return err
+		}
+	}
 	p.keyCols = s.cfg.KeyColumns
 	if p.keyCols == nil && s.cfg.Query == "" {
 		if p.keyCols, err = s.primaryKey(ctx, p.name); err != nil {
@@ -252,6 +264,31 @@ ORDER BY kcu.ordinal_position`
 	return cols, rows.Err()
 }
 
+// mariaJSON finds the JSON columns of a MariaDB table: MariaDB's JSON is
+// LONGTEXT with a json_valid check, and the driver reports it as text.
+// MySQL, whose JSON is a type of its own, has none of these checks.
+func (s *source) mariaJSON(ctx context.Context, table string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT check_clause FROM information_schema.check_constraints WHERE constraint_schema = DATABASE() AND table_name = ?", table)
+	if err != nil {
+		// MySQL before 8.0.16 has no such view: no MariaDB JSON there.
+		return nil, nil
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var clause string
+		if err := rows.Scan(&clause); err != nil {
+			return nil, fmt.Errorf("source sql: %w", s.conn.Scrub(err))
+		}
+		if m := jsonValid.FindStringSubmatch(clause); m != nil {
+			out[strings.ReplaceAll(m[1], "``", "`")] = true
+		}
+	}
+	return out, rows.Err()
+}
+
+var jsonValid = regexp.MustCompile("^json_valid\\(`((?:[^`]|``)+)`\\)$")
+
 // restore sets the offset reached from a saved one.
 func (s *source) restore(p *polled, saved map[string]any) {
 	if saved == nil {
@@ -280,7 +317,7 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 				soonest = minTime(soonest, p.due)
 				continue
 			}
-			recs, err := s.read(ctx, p)
+			recs, err := s.read(s.ctx, p)
 			if err != nil {
 				s.endCycle(p)
 				return nil, err
@@ -465,7 +502,11 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 	for i, ct := range types {
 		prec, scale, hasDec := ct.DecimalSize()
 		nullable, known := ct.Nullable()
-		cols[i] = dialect.ColumnOf(s.d, ct.Name(), ct.DatabaseTypeName(), prec, scale, hasDec, nullable || !known)
+		typ := ct.DatabaseTypeName()
+		if p.jsonCols[ct.Name()] {
+			typ = "JSON"
+		}
+		cols[i] = dialect.ColumnOf(s.d, ct.Name(), typ, prec, scale, hasDec, nullable || !known)
 	}
 	p.rows = rows
 	s.setColumns(p, cols)
@@ -538,6 +579,9 @@ func (s *source) endCycle(p *polled) {
 }
 
 func (s *source) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
 	for _, p := range s.tables {
 		if p.rows != nil {
 			p.rows.Close()

@@ -36,9 +36,9 @@ func IsRowError(err error) bool {
 			1366,       // incorrect string / integer value
 			1406,       // data too long
 			1451, 1452, // foreign key
-			1690,       // value out of range
-			3819,       // check constraint (MySQL)
-			4025:       // check constraint (MariaDB)
+			1690, // value out of range
+			3819, // check constraint (MySQL)
+			4025: // check constraint (MariaDB)
 			return true
 		}
 		return strings.HasPrefix(string(my.SQLState[:]), "22") || strings.HasPrefix(string(my.SQLState[:]), "23")
@@ -57,7 +57,7 @@ func IsRetriable(err error) bool {
 	if errors.As(err, &pg) {
 		switch {
 		case strings.HasPrefix(pg.Code, "08"), // connection exception
-			strings.HasPrefix(pg.Code, "53"), // insufficient resources
+			strings.HasPrefix(pg.Code, "53"),  // insufficient resources
 			strings.HasPrefix(pg.Code, "57P"), // shutdown, cannot connect now
 			pg.Code == "40001", pg.Code == "40P01":
 			return true

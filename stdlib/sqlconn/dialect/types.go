@@ -55,7 +55,9 @@ func ColumnOf(d Dialect, name, dbType string, precision, scale int64, hasDecimal
 	t := strings.ToUpper(strings.TrimSpace(dbType))
 	unsigned := strings.HasPrefix(t, "UNSIGNED ")
 	t = strings.TrimPrefix(t, "UNSIGNED ")
-	s := func(st connector.SchemaType) *connector.Schema { return &connector.Schema{Type: st, Optional: nullable} }
+	s := func(st connector.SchemaType) *connector.Schema {
+		return &connector.Schema{Type: st, Optional: nullable}
+	}
 	c := Column{Name: name}
 	switch t {
 	case "INT2", "SMALLINT", "TINYINT", "YEAR":
@@ -109,7 +111,9 @@ func (c *Column) Value(v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	bad := func() (any, error) { return nil, fmt.Errorf("column %q: cannot read %T as %s", c.Name, v, c.Schema.Type) }
+	bad := func() (any, error) {
+		return nil, fmt.Errorf("column %q: cannot read %T as %s", c.Name, v, c.Schema.Type)
+	}
 	text, isText := "", false
 	switch x := v.(type) {
 	case []byte:
