@@ -80,7 +80,7 @@ func checkDialect(values map[string]any) []*configschema.Error {
 
 func checkSink(values map[string]any) []*configschema.Error {
 	errs := checkDialect(values)
-	pk, _ := values["primary_key"].([]string)
+	pk := stringList(values["primary_key"])
 	if mode, _ := values["mode"].(string); mode == "upsert" && len(pk) == 0 {
 		errs = append(errs, &configschema.Error{Rule: configschema.RuleCheck, Attribute: "primary_key", Summary: "Missing primary key",
 			Detail: `An upsert needs the primary key columns: set primary_key = ["id"] (the table must have a primary key or unique index on them).`})
@@ -93,15 +93,7 @@ func checkSink(values map[string]any) []*configschema.Error {
 func checkIdentifiers(values map[string]any, names ...string) []*configschema.Error {
 	var errs []*configschema.Error
 	for _, n := range names {
-		var list []string
-		switch v := values[n].(type) {
-		case []string:
-			list = v
-		case string:
-			if v != "" {
-				list = []string{v}
-			}
-		}
+		list := stringList(values[n])
 		seen := map[string]bool{}
 		for _, id := range list {
 			if err := dialect.Postgres.CheckIdentifier(id); err != nil {
@@ -114,6 +106,30 @@ func checkIdentifiers(values map[string]any, names ...string) []*configschema.Er
 		}
 	}
 	return errs
+}
+
+// strings reads a string or list(string) value as Check gets it: from
+// HCL a []string, from the stored configuration a []any.
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case configschema.Sensitive:
+		return stringList(x.Value)
+	case string:
+		if x != "" {
+			return []string{x}
+		}
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // SourceSchema is the configuration of source "sql".

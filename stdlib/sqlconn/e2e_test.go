@@ -1,0 +1,184 @@
+package sqlconn_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/lang"
+	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
+	"github.com/pipectl/pipectl/runtime/worker"
+	"github.com/pipectl/pipectl/stdlib"
+)
+
+// TestPostgresToMariaDB runs a real worker on an in-process broker:
+// PostgreSQL table → source "sql" → Kafka (json with schemas) → sink "sql"
+// → MariaDB table (created from the record schema), then rows updated in
+// PostgreSQL (timestamp+incrementing) arrive as upserts. Both tables are
+// read back with psql and mariadb and must be equal.
+func TestPostgresToMariaDB(t *testing.T) {
+	pg, my := newPostgres(t), newMySQL(t)
+	pg.exec(t, `CREATE TABLE items (id SERIAL PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(8,2), day DATE,
+		updated TIMESTAMP(6) NOT NULL DEFAULT now())`)
+	pg.exec(t, `INSERT INTO items (name, price, day, updated) SELECT 'item ' || i, i * 1.5, DATE '2026-01-01' + i, TIMESTAMP '2026-01-01' + i * INTERVAL '1 minute' FROM generate_series(1, 300) AS i`)
+	t.Setenv("E2E_PG_DSN", pg.dsn)
+	t.Setenv("E2E_MY_DSN", my.dsn)
+
+	_, kcfg := kafkatest.Start(t)
+	opts, err := kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := "sqle2e"
+	ctl, err := control.New(fleet, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ctl.Close)
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := ctl.EnsureTopics(c); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewRegistry()
+	if err := stdlib.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := control.NewKeys(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	hcl := fmt.Sprintf(`fleet {
+  name = %q
+}
+converter "typed" {
+  type           = "json"
+  schemas_enable = true
+}
+topic "items" {
+  name       = "pg.items"
+  partitions = 3
+}
+source "sql" "pg" {
+  dsn                 = env("E2E_PG_DSN")
+  table               = "items"
+  mode                = "timestamp+incrementing"
+  timestamp_column    = "updated"
+  incrementing_column = "id"
+  topic_prefix        = "pg."
+  poll_interval       = "200ms"
+  batch_size          = 64
+  key_converter       = converter.typed
+  value_converter     = converter.typed
+}
+sink "sql" "my" {
+  topics          = [topic.items.name]
+  dsn             = env("E2E_MY_DSN")
+  table           = "'items_copy'"
+  mode            = "upsert"
+  primary_key     = ["id"]
+  auto_create     = true
+  key_converter   = converter.typed
+  value_converter = converter.typed
+}
+`, fleet)
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Plugins: reg})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	res, err := control.Resources(cfg, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.EnsureTopicResources(c, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ctl.Sync(c, res, control.CommitInfo{By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{Fleet: fleet, Kafka: kcfg, Registry: reg, Listener: ln, Keys: keys, StatusInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the worker did not stop within 30 s")
+		}
+	})
+
+	pgQ := `SELECT id, name, price, day, to_char(updated, 'YYYY-MM-DD HH24:MI:SS.US') FROM items ORDER BY id`
+	myQ := `SELECT id, name, price, day, DATE_FORMAT(updated, '%Y-%m-%d %H:%i:%s.%f') FROM items_copy ORDER BY id`
+	converge := func(what string) {
+		t.Helper()
+		want := pg.cli(t, pgQ)
+		var got []string
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if tableExists(t, my, "items_copy") {
+				got = my.cli(t, myQ)
+				if cmp.Equal(want, got) {
+					return
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		for _, addr := range []string{"source.sql.pg", "sink.sql.my"} {
+			if resp, err := http.Get(w.URL() + "/connectors/" + addr + "/status"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("%s: %s", addr, b)
+			}
+		}
+		t.Fatalf("%s: MariaDB never matched PostgreSQL (%d rows vs %d); diff (-postgres +mariadb):\n%s", what, len(want), len(got), cmp.Diff(want, got))
+	}
+	converge("initial rows")
+	if len(pg.cli(t, pgQ)) != 300 {
+		t.Fatal("PostgreSQL should hold 300 rows")
+	}
+	pg.exec(t, `UPDATE items SET name = name || ' (sold)', price = price * 2, updated = TIMESTAMP '2026-06-01' + id * INTERVAL '1 second' WHERE id % 10 = 0`)
+	pg.exec(t, `INSERT INTO items (name, price, day, updated) VALUES ('late', 0.01, '2026-12-31', TIMESTAMP '2026-07-01')`)
+	converge("updates and a new row")
+	if got := my.cli(t, "SELECT name FROM items_copy WHERE id = 20"); !cmp.Equal(got, []string{"item 20 (sold)"}) {
+		t.Errorf("row 20 in MariaDB: %v", got)
+	}
+	if got := strings.Join(my.cli(t, "SELECT DATA_TYPE FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'items_copy' ORDER BY ORDINAL_POSITION"), ","); got != "int,longtext,decimal,date,datetime" {
+		t.Errorf("MariaDB column types %s, want them from the record schema", got)
+	}
+}
+
+func tableExists(t *testing.T, d *testDB, name string) bool {
+	var n int
+	if err := d.db.QueryRow("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
