@@ -441,7 +441,7 @@ func structured(v any, encoded bool) (any, error) {
 	if err := dec.Decode(&out); err != nil {
 		return nil, fmt.Errorf("not JSON: %w", err)
 	}
-	return out, nil
+	return dialect.FromJSONNumbers(out), nil
 }
 
 // keyColumn finds primary key column col in a key: a field of a map key,

@@ -260,14 +260,14 @@ func (c *Column) Value(v any) (any, error) {
 		if err := dec.Decode(&out); err != nil {
 			return nil, fmt.Errorf("column %q: not JSON: %w", c.Name, err)
 		}
-		return fromJSONNumbers(out), nil
+		return FromJSONNumbers(out), nil
 	}
 	return bad()
 }
 
-// fromJSONNumbers turns json.Number into int64 where it is an integer,
+// FromJSONNumbers turns json.Number into int64 where it is an integer,
 // float64 otherwise, as the json converter decodes numbers.
-func fromJSONNumbers(v any) any {
+func FromJSONNumbers(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if n, err := x.Int64(); err == nil {
@@ -277,11 +277,11 @@ func fromJSONNumbers(v any) any {
 		return f
 	case map[string]any:
 		for k, e := range x {
-			x[k] = fromJSONNumbers(e)
+			x[k] = FromJSONNumbers(e)
 		}
 	case []any:
 		for i, e := range x {
-			x[i] = fromJSONNumbers(e)
+			x[i] = FromJSONNumbers(e)
 		}
 	}
 	return v
