@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	dbsql "database/sql"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -218,17 +216,3 @@ func ctx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
-
-func fmtRows(rows [][]any) []string {
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		parts := make([]string, len(r))
-		for j, v := range r {
-			parts[j] = fmt.Sprint(v)
-		}
-		out[i] = strings.Join(parts, "|")
-	}
-	return out
-}
-
-type jsonRawMessage = json.RawMessage

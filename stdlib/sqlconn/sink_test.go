@@ -1,6 +1,7 @@
 package sqlconn_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -262,4 +263,4 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	}
 }
 
-func jsonRaw(s string) any { return jsonRawMessage(s) }
+func jsonRaw(s string) any { return json.RawMessage(s) }
