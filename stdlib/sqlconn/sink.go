@@ -284,23 +284,23 @@ func (s *sink) Close() error {
 // row turns a record into the row to write; skip is true for a tombstone
 // with delete_enabled off. Its errors are the record's own.
 func (s *sink) row(r *connector.Record) (row, bool, error) {
-	name, err := s.tableName(r)
-	if err != nil {
-		return row{}, false, err
-	}
-	out := row{table: name}
 	value, err := structured(r.Value, r.Encoded)
 	if err != nil {
 		return row{}, false, fmt.Errorf("value: %w", err)
 	}
+	key, keyErr := structured(r.Key, r.Encoded)
+	if value == nil && !s.cfg.DeleteEnabled {
+		return row{}, true, nil
+	}
+	name, err := s.tableName(r, key, value)
+	if err != nil {
+		return row{}, false, err
+	}
+	out := row{table: name}
 	if value == nil {
-		if !s.cfg.DeleteEnabled {
-			return row{}, true, nil
-		}
 		out.delete = true
-		key, err := structured(r.Key, r.Encoded)
-		if err != nil {
-			return row{}, false, fmt.Errorf("key: %w", err)
+		if keyErr != nil {
+			return row{}, false, fmt.Errorf("key: %w", keyErr)
 		}
 		for _, col := range s.pk {
 			v, ok := keyColumn(key, col, len(s.pk))
@@ -356,17 +356,12 @@ func (s *sink) row(r *connector.Record) (row, bool, error) {
 		}
 	}
 	// Primary key columns the value lacks come from the key.
-	var key any
-	keyRead := false
 	for _, col := range s.pk {
 		if slices.Contains(out.cols, col) {
 			continue
 		}
-		if !keyRead {
-			if key, err = structured(r.Key, r.Encoded); err != nil {
-				return row{}, false, fmt.Errorf("key: %w", err)
-			}
-			keyRead = true
+		if keyErr != nil {
+			return row{}, false, fmt.Errorf("key: %w", keyErr)
 		}
 		v, ok := keyColumn(key, col, len(s.pk))
 		if !ok {
@@ -383,12 +378,10 @@ func (s *sink) row(r *connector.Record) (row, bool, error) {
 }
 
 // tableName evaluates the table expression for a record.
-func (s *sink) tableName(r *connector.Record) (string, error) {
+func (s *sink) tableName(r *connector.Record, key, value any) (string, error) {
 	vars := s.vars
 	vars["topic"] = r.Topic
 	vars["partition"] = int64(r.Partition)
-	key, _ := structured(r.Key, r.Encoded)
-	value, _ := structured(r.Value, r.Encoded)
 	vars["key"], vars["value"] = key, value
 	var headers map[string]any
 	if len(r.Headers) > 0 {

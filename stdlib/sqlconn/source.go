@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -463,11 +462,14 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 	inc, ts := s.d.Quote(s.cfg.IncrementingColumn), s.d.Quote(s.cfg.TimestampColumn)
 	switch s.cfg.Mode {
 	case modeIncrementing:
-		last := int64(math.MinInt64)
+		// Without an offset: every row (a bound such as MinInt64 would
+		// not fit an int4 column).
 		if p.hasInc {
-			last = p.inc
+			q += " WHERE " + inc + " > " + ph(p.inc)
+		} else {
+			q += " WHERE " + inc + " IS NOT NULL"
 		}
-		q += " WHERE " + inc + " > " + ph(last) + " ORDER BY " + inc + " ASC"
+		q += " ORDER BY " + inc + " ASC"
 	case modeTimestamp, modeBoth:
 		bound, err := s.bound(ctx)
 		if err != nil {
@@ -475,12 +477,8 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 		}
 		q += " WHERE " + ts + " < " + ph(bound)
 		switch {
-		case p.hasTS && s.cfg.Mode == modeBoth:
-			last := int64(math.MinInt64)
-			if p.hasInc {
-				last = p.inc
-			}
-			q += " AND ((" + ts + " = " + ph(p.ts) + " AND " + inc + " > " + ph(last) + ") OR " + ts + " > " + ph(p.ts) + ")"
+		case p.hasTS && p.hasInc && s.cfg.Mode == modeBoth:
+			q += " AND ((" + ts + " = " + ph(p.ts) + " AND " + inc + " > " + ph(p.inc) + ") OR " + ts + " > " + ph(p.ts) + ")"
 		case p.hasTS:
 			q += " AND " + ts + " > " + ph(p.ts)
 		}

@@ -245,3 +245,36 @@ func TestSourceQueryAndErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestSourceTablesOverTasks: tables are spread over the tasks, each
+// table read by exactly one.
+func TestSourceTablesOverTasks(t *testing.T) {
+	d := newPostgres(t)
+	for _, name := range []string{"a", "b", "c"} {
+		d.exec(t, "CREATE TABLE "+name+" (id INT PRIMARY KEY)")
+		d.exec(t, "INSERT INTO "+name+" VALUES (1), (2)")
+	}
+	topics := map[string]int{}
+	for task := range 2 {
+		tc := taskContext(t, &sqlconn.SourceSchema, map[string]any{"dsn": d.dsn, "tables": []string{"a", "b", "c"}, "mode": "incrementing", "incrementing_column": "id", "poll_interval": "50ms"}, nil)
+		tc.Task, tc.Tasks = task, 2
+		s := sqlconn.Source().NewSource()
+		if err := s.Open(ctx(t), tc); err != nil {
+			t.Fatal(err)
+		}
+		src := &openedSource{Source: s, saved: map[string]map[string]any{}}
+		want := 4 - 2*task // task 0: a and c; task 1: b
+		for _, r := range src.poll(t, want) {
+			topics[r.Topic]++
+		}
+		for _, n := range s.(connector.TopicsNeeder).TopicsNeeded() {
+			if n.Partitions != 1 {
+				t.Errorf("topic %s asked with %d partitions", n.Name, n.Partitions)
+			}
+		}
+		s.Close()
+	}
+	if diff := cmp.Diff(map[string]int{"a": 2, "b": 2, "c": 2}, topics); diff != "" {
+		t.Errorf("records per topic (-want +got):\n%s", diff)
+	}
+}
