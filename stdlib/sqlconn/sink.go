@@ -141,35 +141,33 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 	if err != nil {
 		return err
 	}
-	stmts := make([]stmt, len(rows))
-	for i := range rows {
-		stmts[i] = s.statement(&rows[i])
-	}
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	rowErr := -1
-	for i := range stmts {
-		if _, err := s.tx.ExecContext(ctx, stmts[i].sql, stmts[i].args...); err != nil {
+	chunks := s.chunks(rows)
+	refused := false
+	for i := range chunks {
+		if _, err := s.tx.ExecContext(ctx, chunks[i].sql, chunks[i].args...); err != nil {
 			if !dialect.IsRowError(err) {
 				return s.lost(err)
 			}
-			rowErr = i
+			refused = true
 			break
 		}
 	}
-	if rowErr < 0 {
-		s.pending = append(s.pending, stmts...)
+	if !refused {
+		s.pending = append(s.pending, chunks...)
 		return errors.Join(failed...)
 	}
 	// A row was refused: start again from the last commit, and this
-	// time give each row of the Write a savepoint.
+	// time give each row of the Write a statement and a savepoint.
 	s.rollback()
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	for i := range stmts {
-		ok, err := s.execSaved(ctx, stmts[i])
+	for i := range rows {
+		st := s.statement(&rows[i], 1, rows[i].vals)
+		ok, err := s.execSaved(ctx, st)
 		if err != nil {
 			if dialect.IsRowError(err) {
 				failed = append(failed, connector.RecordFailed(rows[i].index, s.conn.Scrub(err)))
@@ -178,10 +176,72 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 			return s.lost(err)
 		}
 		if ok {
-			s.pending = append(s.pending, stmts[i])
+			s.pending = append(s.pending, st)
 		}
 	}
 	return errors.Join(failed...)
+}
+
+// maxParams bounds the bind parameters of one statement (PostgreSQL's
+// protocol allows 65535), maxChunk its rows.
+const (
+	maxParams = 65535
+	maxChunk  = 1000
+)
+
+// chunks groups runs of rows of one table, kind and columns into
+// multi-row statements (INSERT … VALUES (…), (…) …): one round trip for
+// many rows. An upsert run is cut before a primary key it already holds
+// (PostgreSQL refuses to update one row twice in a statement, and the
+// later record must win); deletes are one statement each.
+func (s *sink) chunks(rows []row) []stmt {
+	var out []stmt
+	for i := 0; i < len(rows); {
+		r := &rows[i]
+		n := 1
+		if !r.delete {
+			limit := min(maxChunk, maxParams/len(r.cols))
+			var keys map[string]bool
+			if s.cfg.Mode == "upsert" {
+				keys = map[string]bool{s.pkText(r): true}
+			}
+			for i+n < len(rows) && n < limit {
+				next := &rows[i+n]
+				if next.delete || next.table != r.table || !slices.Equal(next.cols, r.cols) {
+					break
+				}
+				if keys != nil {
+					k := s.pkText(next)
+					if keys[k] {
+						break
+					}
+					keys[k] = true
+				}
+				n++
+			}
+		}
+		args := r.vals
+		if n > 1 {
+			args = make([]any, 0, n*len(r.cols))
+			for j := i; j < i+n; j++ {
+				args = append(args, rows[j].vals...)
+			}
+		}
+		out = append(out, s.statement(r, n, args))
+		i += n
+	}
+	return out
+}
+
+// pkText is a row's primary key as text, to tell duplicates apart.
+func (s *sink) pkText(r *row) string {
+	var b strings.Builder
+	for _, c := range s.pk {
+		if i := slices.Index(r.cols, c); i >= 0 {
+			fmt.Fprintf(&b, "%T:%v\x00", r.vals[i], r.vals[i])
+		}
+	}
+	return b.String()
 }
 
 // execSaved executes st inside a savepoint: a refused row is rolled back

@@ -264,3 +264,27 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 }
 
 func jsonRaw(s string) any { return json.RawMessage(s) }
+
+// TestSinkUpsertSameKeyInBatch: rows of one shape go in multi-row
+// statements, cut where a key comes again, so the last record of a key
+// wins.
+func TestSinkUpsertSameKeyInBatch(t *testing.T) {
+	both(t, func(t *testing.T, d *testDB) {
+		d.exec(t, "CREATE TABLE counters (id INT PRIMARY KEY, n INT)")
+		s := openSink(t, map[string]any{"dsn": d.dsn, "mode": "upsert", "primary_key": []string{"id"}}, map[string]string{"table": "'counters'"})
+		var recs []connector.Record
+		for i := range 2500 {
+			recs = append(recs, rec("x", nil, map[string]any{"id": int64(i % 7), "n": int64(i)}))
+		}
+		if err := s.Write(ctx(t), recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"0|2499", "1|2493", "2|2494", "3|2495", "4|2496", "5|2497", "6|2498"}
+		if diff := cmp.Diff(want, d.cli(t, "SELECT id, n FROM counters ORDER BY id")); diff != "" {
+			t.Errorf("rows (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -197,9 +198,9 @@ func (s *sink) ddl(ctx context.Context, q string) error {
 	return nil
 }
 
-// statement builds the SQL of a row; the text is cached by table, kind
-// and columns.
-func (s *sink) statement(r *row) stmt {
+// statement builds the SQL of n rows like r (a delete is one row) with
+// args; the text is cached by table, kind, columns and n.
+func (s *sink) statement(r *row, n int, args []any) stmt {
 	kind := "i"
 	switch {
 	case r.delete:
@@ -207,9 +208,9 @@ func (s *sink) statement(r *row) stmt {
 	case s.cfg.Mode == "upsert":
 		kind = "u"
 	}
-	key := r.table + "\x00" + kind + "\x00" + strings.Join(r.cols, "\x00")
+	key := r.table + "\x00" + kind + "\x00" + strconv.Itoa(n) + "\x00" + strings.Join(r.cols, "\x00")
 	if q, ok := s.sqlText[key]; ok {
-		return stmt{sql: q, args: r.vals}
+		return stmt{sql: q, args: args}
 	}
 	var b strings.Builder
 	t := s.d.Quote(r.table)
@@ -229,21 +230,32 @@ func (s *sink) statement(r *row) stmt {
 			}
 			b.WriteString(s.d.Quote(c))
 		}
-		b.WriteString(") VALUES (")
-		for i := range r.cols {
-			if i > 0 {
+		b.WriteString(") VALUES ")
+		p := 0
+		for j := range n {
+			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(s.d.Placeholder(i + 1))
+			b.WriteString("(")
+			for i := range r.cols {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				p++
+				b.WriteString(s.d.Placeholder(p))
+			}
+			b.WriteString(")")
 		}
-		b.WriteString(")")
 		if kind == "u" {
 			s.upsertClause(&b, r.cols)
 		}
 	}
 	q := b.String()
+	if len(s.sqlText) > 10000 {
+		clear(s.sqlText) // many shapes of rows: keep the cache bounded
+	}
 	s.sqlText[key] = q
-	return stmt{sql: q, args: r.vals}
+	return stmt{sql: q, args: args}
 }
 
 func (s *sink) upsertClause(b *strings.Builder, cols []string) {
