@@ -42,10 +42,12 @@ type Args struct {
 	Output        string // topic the producing baselines write
 	Path          string // file the file baseline appends to
 	Records       int64  // how many records Generate produces
+	DSN           string // the database SQLSink writes to
+	Table         string // its table
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "sql_sink"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -62,6 +64,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return FileSink(ctx, a)
 	case "mirror":
 		return Mirror(ctx, a)
+	case "sql_sink":
+		return SQLSink(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }
