@@ -1,6 +1,7 @@
 package sqlconn
 
 import (
+	"bytes"
 	"context"
 	dbsql "database/sql"
 	"encoding/json"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +52,11 @@ type sink struct {
 	pk      []string
 	vars    map[string]any    // reused for the table expression
 	sqlText map[string]string // statements by table, kind and columns
+
+	tableIsTopic     bool            // the table expression is `topic`
+	tableReadsRecord bool            // it reads key, value or headers
+	ddlOn            bool            // auto_create or auto_evolve: columns need types
+	goodCols         map[string]bool // column names CheckIdentifier accepted
 }
 
 // stmt is one statement of the open transaction.
@@ -94,6 +102,11 @@ func (s *sink) Open(ctx context.Context, tc *connector.TaskContext) error {
 	s.tables = map[string]*table{}
 	s.vars = map[string]any{}
 	s.sqlText = map[string]string{}
+	s.goodCols = map[string]bool{}
+	s.ddlOn = s.cfg.AutoCreate || s.cfg.AutoEvolve
+	src, _ := tc.Config["table"].(string)
+	s.tableIsTopic = strings.TrimSpace(src) == "topic" || src == ""
+	s.tableReadsRecord = src == "" || recordVars.MatchString(src)
 	s.db = s.conn.Open()
 	s.db.SetMaxOpenConns(2)
 	if err := ping(ctx, s.conn, s.db); err != nil {
@@ -344,7 +357,15 @@ func (s *sink) Close() error {
 // row turns a record into the row to write; skip is true for a tombstone
 // with delete_enabled off. Its errors are the record's own.
 func (s *sink) row(r *connector.Record) (row, bool, error) {
-	value, err := structured(r.Value, r.Encoded)
+	var value any
+	var err error
+	if raw, ok := jsonBytes(r.Value, r.Encoded); ok && r.ValueSchema == nil && !s.tableReadsRecord {
+		// Nobody looks inside nested objects: they go to the column
+		// as the JSON text they are.
+		value, err = shallowJSON(raw)
+	} else {
+		value, err = structured(r.Value, r.Encoded)
+	}
 	if err != nil {
 		return row{}, false, fmt.Errorf("value: %w", err)
 	}
@@ -384,14 +405,22 @@ func (s *sink) row(r *connector.Record) (row, bool, error) {
 		fields = vs.Fields
 	}
 	add := func(col string, v any, sch *connector.Schema) error {
-		if err := s.d.CheckIdentifier(col); err != nil {
-			return fmt.Errorf("column: %w", err)
+		if !s.goodCols[col] {
+			if err := s.d.CheckIdentifier(col); err != nil {
+				return fmt.Errorf("column: %w", err)
+			}
+			if len(s.goodCols) < 10000 {
+				s.goodCols[col] = true
+			}
 		}
 		a, err := arg(v)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", col, err)
 		}
-		if sch == nil {
+		if sch == nil && s.ddlOn {
+			if _, nested := v.(jsonText); nested {
+				v = map[string]any{} // typed as JSON
+			}
 			sch, _ = dialect.Infer(v)
 		}
 		out.cols, out.vals, out.types = append(out.cols, col), append(out.vals, a), append(out.types, sch)
@@ -439,6 +468,12 @@ func (s *sink) row(r *connector.Record) (row, bool, error) {
 
 // tableName evaluates the table expression for a record.
 func (s *sink) tableName(r *connector.Record, key, value any) (string, error) {
+	if s.tableIsTopic {
+		if err := s.d.CheckIdentifier(r.Topic); err != nil {
+			return "", fmt.Errorf("table: %w", err)
+		}
+		return r.Topic, nil
+	}
 	vars := s.vars
 	vars["topic"] = r.Topic
 	vars["partition"] = int64(r.Partition)
@@ -467,6 +502,70 @@ func (s *sink) tableName(r *connector.Record, key, value any) (string, error) {
 	return name, nil
 }
 
+// recordVars finds the record variables an expression may read that
+// decoding costs: a table expression without them gets none.
+var recordVars = regexp.MustCompile(`\b(key|value|headers)\b`)
+
+// jsonText is a nested JSON object or array kept as its text.
+type jsonText string
+
+// jsonBytes returns the JSON text of a value nobody decoded.
+func jsonBytes(v any, encoded bool) ([]byte, bool) {
+	switch x := v.(type) {
+	case json.RawMessage:
+		return x, x != nil
+	case []byte:
+		return x, encoded && x != nil
+	}
+	return nil, false
+}
+
+// shallowJSON decodes a JSON object's top level: scalars as the json
+// converter decodes them, nested objects and arrays as jsonText. Another
+// JSON value is decoded whole.
+func shallowJSON(raw []byte) (any, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return structured(json.RawMessage(raw), false)
+	}
+	if top == nil {
+		return nil, nil
+	}
+	out := make(map[string]any, len(top))
+	for k, v := range top {
+		switch {
+		case len(v) == 0:
+		case v[0] == '{' || v[0] == '[':
+			out[k] = jsonText(v)
+		case v[0] == 'n':
+			out[k] = nil
+		case v[0] == 't':
+			out[k] = true
+		case v[0] == 'f':
+			out[k] = false
+		case v[0] == '"':
+			if !bytes.ContainsAny(v, "\\") {
+				out[k] = string(v[1 : len(v)-1])
+				continue
+			}
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, err
+			}
+			out[k] = s
+		default:
+			if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+				out[k] = n
+			} else if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+				out[k] = f
+			} else {
+				return nil, fmt.Errorf("not JSON: %s", v)
+			}
+		}
+	}
+	return out, nil
+}
+
 // structured returns v decoded when it is JSON text that nobody decoded
 // (json.RawMessage, or the wire bytes of an encoded record).
 func structured(v any, encoded bool) (any, error) {
@@ -488,7 +587,7 @@ func structured(v any, encoded bool) (any, error) {
 	if raw == nil {
 		return nil, nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var out any
 	if err := dec.Decode(&out); err != nil {
@@ -527,6 +626,8 @@ func arg(v any) (any, error) {
 		return float64(x), nil
 	case json.Number:
 		return x.String(), nil
+	case jsonText:
+		return string(x), nil
 	case time.Duration:
 		d := x
 		h := d / time.Hour
