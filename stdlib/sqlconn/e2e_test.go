@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
 	"github.com/pipectl/pipectl/runtime/worker"
 	"github.com/pipectl/pipectl/stdlib"
@@ -36,32 +38,8 @@ func TestPostgresToMariaDB(t *testing.T) {
 	t.Setenv("E2E_PG_DSN", pg.dsn)
 	t.Setenv("E2E_MY_DSN", my.dsn)
 
-	_, kcfg := kafkatest.Start(t)
-	opts, err := kcfg.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
 	fleet := "sqle2e"
-	ctl, err := control.New(fleet, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ctl.Close)
-	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := ctl.EnsureTopics(c); err != nil {
-		t.Fatal(err)
-	}
-	reg := connector.NewRegistry()
-	if err := stdlib.Register(reg); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := control.NewKeys(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	hcl := fmt.Sprintf(`fleet {
+	w := runWorker(t, fleet, fmt.Sprintf(`fleet {
   name = %q
 }
 converter "typed" {
@@ -94,46 +72,7 @@ sink "sql" "my" {
   key_converter   = converter.typed
   value_converter = converter.typed
 }
-`, fleet)
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := lang.Load(dir, lang.Options{Plugins: reg})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	res, err := control.Resources(cfg, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.EnsureTopicResources(c, res); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := ctl.Sync(c, res, control.CommitInfo{By: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := worker.New(worker.Config{Fleet: fleet, Kafka: kcfg, Registry: reg, Listener: ln, Keys: keys, StatusInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("worker: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the worker did not stop within 30 s")
-		}
-	})
+`, fleet))
 
 	pgQ := `SELECT id, name, price, day, to_char(updated, 'YYYY-MM-DD HH24:MI:SS.US') FROM items ORDER BY id`
 	myQ := `SELECT id, name, price, day, DATE_FORMAT(updated, '%Y-%m-%d %H:%i:%s.%f') FROM items_copy ORDER BY id`
@@ -181,4 +120,152 @@ func tableExists(t *testing.T, d *testDB, name string) bool {
 		t.Fatal(err)
 	}
 	return n > 0
+}
+
+// worker is a worker of its own fleet on an in-process broker.
+type testWorker struct {
+	*worker.Worker
+	kcfg kafka.Config
+}
+
+// runWorker applies hcl (a whole configuration, fleet block included) to
+// a new broker and runs a worker on it until the test ends.
+func runWorker(t *testing.T, fleet, hcl string) *testWorker {
+	t.Helper()
+	_, kcfg := kafkatest.Start(t)
+	opts, err := kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := control.New(fleet, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ctl.Close)
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := ctl.EnsureTopics(c); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewRegistry()
+	if err := stdlib.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := control.NewKeys(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Plugins: reg})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	res, err := control.Resources(cfg, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.EnsureTopicResources(c, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ctl.Sync(c, res, control.CommitInfo{By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{Fleet: fleet, Kafka: kcfg, Registry: reg, Listener: ln, Keys: keys, StatusInterval: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the worker did not stop within 30 s")
+		}
+	})
+
+	return &testWorker{Worker: w, kcfg: kcfg}
+}
+
+// TestRejectedRowsToDeadLetterTopic runs sink "sql" in a worker with
+// tolerance = "all": the rows PostgreSQL refuses (a name too long for its
+// column) reach the dead-letter topic with the error headers, every other
+// row is in the table, and the pipeline keeps running.
+func TestRejectedRowsToDeadLetterTopic(t *testing.T) {
+	pg := newPostgres(t)
+	pg.exec(t, "CREATE TABLE people (id BIGINT PRIMARY KEY, name VARCHAR(8) NOT NULL)")
+	t.Setenv("E2E_PG_DSN", pg.dsn)
+	fleet := "sqldlq"
+	w := runWorker(t, fleet, fmt.Sprintf(`fleet {
+  name = %q
+}
+topic "people" {
+  name = "people"
+}
+source "generator" "people" {
+  topic = topic.people.name
+  count = 100
+  value = "{'id': seq, 'name': seq %% 10 == 3 ? 'a name much too long' : 'p' + string(seq)}"
+}
+sink "sql" "people" {
+  topics = [topic.people.name]
+  dsn    = env("E2E_PG_DSN")
+  mode   = "upsert"
+  primary_key = ["id"]
+  errors {
+    tolerance         = "all"
+    dead_letter_topic = "people.dlq"
+  }
+}
+`, fleet))
+	deadline := time.Now().Add(90 * time.Second)
+	var got []string
+	for time.Now().Before(deadline) {
+		got = pg.cli(t, "SELECT count(*), count(*) FILTER (WHERE id % 10 = 3) FROM people")
+		if cmp.Equal(got, []string{"90|0"}) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !cmp.Equal(got, []string{"90|0"}) {
+		t.Fatalf("rows (all, refused ones) = %v, want 90|0", got)
+	}
+	cl, err := kafka.NewClient(w.kcfg, kgo.ConsumeTopics("people.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var dead []*kgo.Record
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(dead) < 10 && c.Err() == nil {
+		cl.PollFetches(c).EachRecord(func(r *kgo.Record) { dead = append(dead, r) })
+	}
+	if len(dead) != 10 {
+		t.Fatalf("%d records in the dead-letter topic, want 10", len(dead))
+	}
+	for _, r := range dead {
+		h := map[string]string{}
+		for _, hd := range r.Headers {
+			h[hd.Key] = string(hd.Value)
+		}
+		if h["pipectl.error.stage"] != "sink" || !strings.Contains(h["pipectl.error.message"], "too long") {
+			t.Errorf("dead letter %s: headers %v", r.Value, h)
+		}
+		if !strings.Contains(string(r.Value), "a name much too long") {
+			t.Errorf("dead letter %s is not a refused record", r.Value)
+		}
+	}
 }
