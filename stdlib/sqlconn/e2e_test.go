@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/lang"
@@ -125,7 +126,11 @@ func tableExists(t *testing.T, d *testDB, name string) bool {
 // worker is a worker of its own fleet on an in-process broker.
 type testWorker struct {
 	*worker.Worker
-	kcfg kafka.Config
+	kcfg  kafka.Config
+	fleet string
+	reg   *connector.Registry
+	keys  *control.Keys
+	stop  func()
 }
 
 // runWorker applies hcl (a whole configuration, fleet block included) to
@@ -173,18 +178,32 @@ func runWorker(t *testing.T, fleet, hcl string) *testWorker {
 	if _, _, err := ctl.Sync(c, res, control.CommitInfo{By: "test"}); err != nil {
 		t.Fatal(err)
 	}
+	tw := &testWorker{kcfg: kcfg, fleet: fleet, reg: reg, keys: keys}
+	tw.start(t)
+	return tw
+}
+
+// start runs a worker of the fleet until stop or the end of the test.
+func (tw *testWorker) start(t *testing.T) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(worker.Config{Fleet: fleet, Kafka: kcfg, Registry: reg, Listener: ln, Keys: keys, StatusInterval: 500 * time.Millisecond})
+	w, err := worker.New(worker.Config{Fleet: tw.fleet, Kafka: tw.kcfg, Registry: tw.reg, Listener: ln, Keys: tw.keys, StatusInterval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	tw.Worker = w
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	tw.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		stop()
 		select {
 		case err := <-done:
@@ -194,9 +213,8 @@ func runWorker(t *testing.T, fleet, hcl string) *testWorker {
 		case <-time.After(30 * time.Second):
 			t.Error("the worker did not stop within 30 s")
 		}
-	})
-
-	return &testWorker{Worker: w, kcfg: kcfg}
+	}
+	t.Cleanup(tw.stop)
 }
 
 // TestRejectedRowsToDeadLetterTopic runs sink "sql" in a worker with
@@ -267,5 +285,74 @@ sink "sql" "people" {
 		if !strings.Contains(string(r.Value), "a name much too long") {
 			t.Errorf("dead letter %s is not a refused record", r.Value)
 		}
+	}
+}
+
+// TestSourceRestartThroughWorker stops the worker as soon as records flow
+// (usually in the middle of the table), adds rows, and starts another: the
+// topic ends with every row once (the offsets were saved after the
+// acknowledgements, and the stop was clean).
+func TestSourceRestartThroughWorker(t *testing.T) {
+	pg := newPostgres(t)
+	pg.exec(t, "CREATE TABLE events (id BIGSERIAL PRIMARY KEY, body TEXT)")
+	pg.exec(t, "INSERT INTO events (body) SELECT 'e' || i FROM generate_series(1, 20000) AS i")
+	t.Setenv("E2E_PG_DSN", pg.dsn)
+	fleet := "sqlrestart"
+	tw := runWorker(t, fleet, fmt.Sprintf(`fleet {
+  name = %q
+}
+topic "events" {
+  name = "db.events"
+}
+source "sql" "events" {
+  dsn                 = env("E2E_PG_DSN")
+  table               = "events"
+  mode                = "incrementing"
+  incrementing_column = "id"
+  topic_prefix        = "db."
+  batch_size          = 10
+  poll_interval       = "100ms"
+  key_converter       = "json"
+}
+`, fleet))
+	cl, err := kafka.NewClient(tw.kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	count := func() int64 {
+		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ends, err := adm.ListEndOffsets(c, "db.events")
+		if err != nil {
+			return -1
+		}
+		var n int64
+		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n
+	}
+	waitFor := func(what string, ok func(int64) bool) int64 {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if n := count(); ok(n) {
+				return n
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%s: the topic holds %d records", what, count())
+		return 0
+	}
+	waitFor("some records", func(n int64) bool { return n > 0 })
+	tw.stop()
+	first := count()
+	t.Logf("%d records before the restart", first)
+	pg.exec(t, "INSERT INTO events (body) SELECT 'late' || i FROM generate_series(1, 500) AS i")
+	tw.start(t)
+	waitFor("every row", func(n int64) bool { return n >= 20500 })
+	time.Sleep(time.Second) // a duplicate would show up now
+	if n := count(); n != 20500 {
+		t.Errorf("the topic holds %d records, want 20500 (20000 + 500, each once; %d before the restart)", n, first)
 	}
 }
