@@ -42,7 +42,11 @@ func (l *loader) decodePipeline(n *node) {
 	blocks := append(CommonBlocks(kind), schema.Blocks...)
 	s := l.shapeOf(l.lifecycleOf(n), attrs, blocks, pipelineStatic...)
 	transforms, tOK := l.pipelineTransforms(s.attrs["transforms"])
-	keyConv, kOK := l.converterRef(s.attrs["key_converter"], "string")
+	keyDefault := "string"
+	if schema.KeyConverter != "" {
+		keyDefault = schema.KeyConverter
+	}
+	keyConv, kOK := l.converterRef(s.attrs["key_converter"], keyDefault)
 	valConv, vOK := l.converterRef(s.attrs["value_converter"], "json")
 	keys, each, feOK := l.forEach(n, s.attrs["for_each"])
 	if !tOK || !kOK || !vOK || !feOK {

@@ -131,6 +131,12 @@ type Schema struct {
 	// be set too.
 	RequiredWith []Requirement `json:"required_with,omitempty"`
 
+	// KeyConverter is the key converter of a pipeline of this plugin
+	// that names none, where it is not the language's "string": a source
+	// whose keys are structured (source "sql" keys its records by a
+	// struct of the primary key, so its default is "json"). Optional.
+	KeyConverter string `json:"key_converter,omitempty"`
+
 	// Check reports, with Errors of RuleCheck, what the rules above
 	// cannot say about the top-level attributes together, e.g. that a
 	// mirror on the fleet's own cluster does not list its target among

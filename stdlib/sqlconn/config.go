@@ -134,9 +134,10 @@ func stringList(v any) []string {
 
 // SourceSchema is the configuration of source "sql".
 var SourceSchema = configschema.Schema{
-	Kind:        configschema.Source,
-	Type:        "sql",
-	Description: "Polls PostgreSQL or MySQL/MariaDB tables (or a query) as Kafka Connect's JDBC source does: bulk, incrementing, timestamp or timestamp+incrementing. Records are keyed by the primary key, values are structs with a record schema from the column types; the last id and timestamp are saved in the offsets topic so that a restart resumes where it stopped.",
+	Kind:         configschema.Source,
+	Type:         "sql",
+	KeyConverter: "json", // the key is a struct of the primary key
+	Description:  "Polls PostgreSQL or MySQL/MariaDB tables (or a query) as Kafka Connect's JDBC source does: bulk, incrementing, timestamp or timestamp+incrementing. Records are keyed by the primary key, values are structs with a record schema from the column types; the last id and timestamp are saved in the offsets topic so that a restart resumes where it stopped.",
 	Attributes: []configschema.Attribute{
 		dsnAttr,
 		dialectAttr,
