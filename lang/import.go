@@ -149,19 +149,8 @@ func (l *loader) decodeGroupImport(b *hcl.Block, to resourceAddr, toAttr, idAttr
 		l.diags = append(l.diags, errorf(&grng, "Invalid consumer group", "A consumer group name is 1 to 255 characters long."))
 		return
 	}
-	addr := to.String()
-	if !declared[addr] {
-		// A block that is declared but did not decode was reported.
-		if _, exists := l.nodes[to.block()]; !exists {
-			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared sink",
-				"%s is not declared in the configuration. Declare the sink whose offsets the import block sets.%s",
-				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
-		}
-		return
-	}
-	if prev, dup := seen[addr]; dup {
-		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
-			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+	addr, ok := l.offsetsImportTarget(to, toRng, "sink", declared, seen)
+	if !ok {
 		return
 	}
 	imp := &Import{To: addr, ConsumerGroup: group, DeclRange: b.DefRange}
@@ -197,19 +186,8 @@ func (l *loader) decodeConnectImport(b *hcl.Block, to resourceAddr, toAttr, topi
 		l.diags = append(l.diags, errorf(ptr(connAttr.Expr.Range()), "Invalid connector name", "The connector is the Kafka Connect connector's name; it cannot be empty."))
 		return
 	}
-	addr := to.String()
-	if !declared[addr] {
-		// A block that is declared but did not decode was reported.
-		if _, exists := l.nodes[to.block()]; !exists {
-			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared source",
-				"%s is not declared in the configuration. Declare the source whose offsets the import block sets.%s",
-				addr, configschema.DidYouMean(addr, sortedTrue(declared))))
-		}
-		return
-	}
-	if prev, dup := seen[addr]; dup {
-		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
-			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+	addr, ok := l.offsetsImportTarget(to, toRng, "source", declared, seen)
+	if !ok {
 		return
 	}
 	imp := &Import{To: addr, ConnectOffsetsTopic: topic, Connector: conn, DeclRange: b.DefRange}
@@ -237,4 +215,25 @@ func (l *loader) varsAndLocals() *hcl.EvalContext {
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(vars), "local": cty.ObjectVal(locals)},
 		Functions: l.fns,
 	}
+}
+
+// offsetsImportTarget checks that the pipeline an offsets import block
+// sets (kind "sink" or "source") is declared and imported only once.
+func (l *loader) offsetsImportTarget(to resourceAddr, toRng hcl.Range, kind string, declared map[string]bool, seen map[string]*Import) (string, bool) {
+	addr := to.String()
+	if !declared[addr] {
+		// A block that is declared but did not decode was reported.
+		if _, exists := l.nodes[to.block()]; !exists {
+			l.diags = append(l.diags, errorf(&toRng, "Import to an undeclared "+kind,
+				"%s is not declared in the configuration. Declare the %s whose offsets the import block sets.%s",
+				addr, kind, configschema.DidYouMean(addr, sortedTrue(declared))))
+		}
+		return "", false
+	}
+	if prev, dup := seen[addr]; dup {
+		l.diags = append(l.diags, errorf(&toRng, "Duplicate import",
+			"%s is already imported by the import block at %s. Remove one of them.", addr, at(prev.DeclRange)))
+		return "", false
+	}
+	return addr, true
 }
