@@ -42,7 +42,17 @@ func check(r *testfile.Run, t *target, got *outcome) []*Failure {
 			out = append(out, f)
 		}
 	}
+	// An assertion over no records holds vacuously: that passes only when
+	// the run says nothing must come out (records = []).
+	noneExpected := e.HasRecords && len(e.Records) == 0
 	for _, a := range r.Asserts {
+		if len(got.outputs) == 0 && !noneExpected {
+			rng := a.Condition.Range
+			out = append(out, &Failure{Diag: errorf(&rng, "Assertion checked no records",
+				"No record came out of the run (%d filtered, %d dead-lettered), so the condition %s was checked against nothing. If no output is what the run expects, say so in its expect block: records = [].",
+				got.filtered, len(got.failures), a.Condition.Source)})
+			continue
+		}
 		if f := checkAssert(a, got.outputs); f != nil {
 			out = append(out, f)
 		}
@@ -132,7 +142,7 @@ func rawName(name string, f testfile.Field) string {
 
 func checkRecords(e *testfile.Expect, outs []output) *Failure {
 	ok := len(e.Records) == len(outs)
-	var wl, gl []map[string]any
+	wl, gl := []map[string]any{}, []map[string]any{} // [] rather than null when none
 	var last []string
 	for i := 0; i < max(len(e.Records), len(outs)); i++ {
 		fields := last
