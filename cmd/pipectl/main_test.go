@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 			"firstrunning": firstRunningCmd,
 			"cibroker":     cibrokerCmd,
 			"cicommands":   cicommandsCmd,
+			"cistep":       cistepCmd,
 			"freeport":     freePortCmd,
 		},
 	})
