@@ -37,6 +37,7 @@ func TestScripts(t *testing.T) {
 			"cibroker":     cibrokerCmd,
 			"cicommands":   cicommandsCmd,
 			"cistep":       cistepCmd,
+			"docexample":   docexampleCmd,
 			"freeport":     freePortCmd,
 		},
 	})
