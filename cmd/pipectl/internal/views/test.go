@@ -167,8 +167,9 @@ func (v *testJSON) Results(dir string, res *pipetest.Result, diags hcl.Diagnosti
 	v.json(out)
 }
 
-// JUnit XML, the report CI systems read (GitHub Actions and GitLab CI
-// test reports): one testsuite per test file, one testcase per run.
+// JUnit XML, the report CI systems read (GitLab CI test reports; GitHub
+// Actions through a reporting action): one testsuite per test file, one
+// testcase per run.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
