@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -41,6 +42,16 @@ func TestOfflineSource(t *testing.T) {
 	out = o.Source(connector.Record{Topic: "t", Partition: -1, Value: map[string]any{"amount": int64(99), "email": "a"}})
 	if out.Kept || out.Stage != StageTransform || out.Class != "engine.PathError" {
 		t.Errorf("a failed record = %+v", out)
+	}
+
+	// As the source loop: a record the connector skipped is filtered, one
+	// it could not read fails at the source stage.
+	if out := o.Source(connector.Record{Topic: "t", Partition: -1, Skip: true, Value: map[string]any{"amount": int64(12), "email": "a"}}); out.Kept || out.Err != nil {
+		t.Errorf("a skipped record = %+v", out)
+	}
+	out = o.Source(connector.Record{Topic: "t", Partition: -1, Err: errors.New("unreadable"), Value: map[string]any{"amount": int64(12), "email": "a"}})
+	if out.Kept || out.Stage != StageSource || out.Err == nil || out.Err.Error() != "unreadable" {
+		t.Errorf("an unreadable record = %+v", out)
 	}
 }
 
