@@ -91,6 +91,15 @@ func TestOfflineChain(t *testing.T) {
 	if d := cmp.Diff(any(map[string]any{"b": "x"}), out.Record.Value); d != "" || !out.Kept {
 		t.Errorf("value (-want +got):\n%s", d)
 	}
+	// A CEL failure is classed by pipectl's type, not cel-go's inside it.
+	p, err = CompileChain("test", []control.TransformSpec{{Name: "s", Set: []control.SetSpec{{Path: "value.b", Expr: "value.missing + 1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = p.Offline().Chain(connector.Record{Value: map[string]any{"a": "x"}})
+	if out.Kept || out.Stage != StageTransform || out.Class != "expr.EvalError" {
+		t.Errorf("a missing key = %+v", out)
+	}
 	if _, err := CompileChain("test", []control.TransformSpec{{Name: "bad", Filter: "1"}}); err == nil {
 		t.Errorf("a filter that is not bool compiled")
 	}
