@@ -338,7 +338,52 @@ func canonical(v any) any {
 		}
 		return out
 	}
-	return fmt.Sprint(v)
+	return canonicalOther(reflect.ValueOf(v))
+}
+
+// unsupported stands for a value of a Go type the comparisons do not
+// know: it equals no expected value, so the run fails and shows the type,
+// rather than comparing the value's text.
+type unsupported struct {
+	GoType string `json:"unsupported_go_type"`
+}
+
+// canonicalOther is canonical for the other kinds of numbers, strings,
+// maps with string keys and lists.
+func canonicalOther(rv reflect.Value) any {
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.String:
+		return rv.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return canonical(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return canonical(rv.Float())
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = canonical(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			out[it.Key().String()] = canonical(it.Value().Interface())
+		}
+		return out
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return canonical(rv.Elem().Interface())
+	}
+	return unsupported{GoType: rv.Type().String()}
 }
 
 // render is indented JSON with sorted keys.
