@@ -116,3 +116,35 @@ func waitFor(ts *testscript.TestScript, what string, cond func(context.Context) 
 		}
 	}
 }
+
+// docexampleCmd prints the Nth (from 1) ```hcl block of docs/FILE, to
+// run a documented example as it is written:
+//
+//	docexample testing.md 1
+func docexampleCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: docexample FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", args[0]))
+	ts.Check(err)
+	var block []string
+	in, found := false, 0
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case !in && strings.TrimSpace(l) == "```hcl":
+			in, found = true, found+1
+		case in && strings.TrimSpace(l) == "```":
+			in = false
+			if found == n {
+				_, err := ts.Stdout().Write([]byte(strings.Join(block, "\n") + "\n"))
+				ts.Check(err)
+				return
+			}
+		case in && found == n:
+			block = append(block, l)
+		}
+	}
+	ts.Fatalf("docs/%s has no hcl block %d", args[0], n)
+}

@@ -36,6 +36,8 @@ func TestScripts(t *testing.T) {
 			"firstrunning": firstRunningCmd,
 			"cibroker":     cibrokerCmd,
 			"cicommands":   cicommandsCmd,
+			"cistep":       cistepCmd,
+			"docexample":   docexampleCmd,
 			"freeport":     freePortCmd,
 		},
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -100,6 +101,11 @@ type Expect struct {
 	// attribute no record may fail.
 	DeadLetters []*WantFailure
 	DeclRange   hcl.Range
+}
+
+// empty reports an expect block that gives no expectation.
+func (e *Expect) empty() bool {
+	return !e.HasRecords && e.Filtered == nil && len(e.DeadLetters) == 0
 }
 
 // WantRecord is one expected output record: only the fields given are
@@ -339,9 +345,9 @@ func (ps *parser) run(b *hcl.Block, fileVars []lang.VarArg) *Run {
 			}
 		}
 	}
-	if r.Expect == nil && len(r.Asserts) == 0 && len(ps.diags.Errs()) == n {
+	if (r.Expect == nil || r.Expect.empty()) && len(r.Asserts) == 0 && len(ps.diags.Errs()) == n {
 		ps.diags = append(ps.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Run without expectations",
-			Detail: fmt.Sprintf("The run %q has no expect or assert block: it passes unless a record fails. Say what must come out.", r.Name), Subject: &b.DefRange})
+			Detail: fmt.Sprintf("The run %q has no assert block and no expectation in an expect block: it passes unless a record fails. Say what must come out.", r.Name), Subject: &b.DefRange})
 	}
 	if len(ps.diags.Errs()) > n {
 		return nil
@@ -448,6 +454,12 @@ func (ps *parser) record(b *hcl.Block) *Record {
 		rec.Timestamp = *ts
 	}
 	rec.Partition = ps.int(vals, ranges, "partition")
+	if rec.Partition != nil && *rec.Partition > math.MaxInt32 {
+		r := ranges["partition"]
+		ps.diags = append(ps.diags, errorf(&r, "Invalid partition",
+			"The partition %d is out of range: Kafka partitions go from 0 to %d.", *rec.Partition, math.MaxInt32))
+		rec.Partition = nil
+	}
 	rec.Offset = ps.int(vals, ranges, "offset")
 	return rec
 }
@@ -573,7 +585,13 @@ func (ps *parser) expect(b *hcl.Block) *Expect {
 	}
 	if a := content.Attributes["filtered"]; a != nil {
 		if v, ok := ps.value(a); ok {
-			e.Filtered = ps.int(map[string]cty.Value{"filtered": v}, map[string]hcl.Range{"filtered": a.Expr.Range()}, "filtered")
+			if v.IsNull() {
+				rng := a.Expr.Range()
+				ps.diags = append(ps.diags, errorf(&rng, "Invalid filtered",
+					"An expectation cannot be null: it would check nothing. Remove filtered, or give a number."))
+			} else {
+				e.Filtered = ps.int(map[string]cty.Value{"filtered": v}, map[string]hcl.Range{"filtered": a.Expr.Range()}, "filtered")
+			}
 		}
 	}
 	if a := content.Attributes["dead_letters"]; a != nil {
@@ -590,28 +608,32 @@ func (ps *parser) expect(b *hcl.Block) *Expect {
 type element struct {
 	fields map[string]cty.Value
 	ranges map[string]hcl.Range // of each field's value, where known
-	rng    hcl.Range
+	// keyRanges are the ranges of each field's name, where known.
+	keyRanges map[string]hcl.Range
+	rng       hcl.Range
 }
 
 // fieldRanges are the ranges of the values of an object literal's fields
 // (the whole element's range for a field of another kind of expression).
-func fieldRanges(e hcl.Expression, fields map[string]cty.Value) map[string]hcl.Range {
-	out := map[string]hcl.Range{}
+// and of their names (only for an object literal).
+func fieldRanges(e hcl.Expression, fields map[string]cty.Value) (values, keys map[string]hcl.Range) {
+	values, keys = map[string]hcl.Range{}, map[string]hcl.Range{}
 	for k := range fields {
-		out[k] = e.Range()
+		values[k] = e.Range()
 	}
 	oc, ok := e.(*hclsyntax.ObjectConsExpr)
 	if !ok {
-		return out
+		return values, keys
 	}
 	for _, item := range oc.Items {
 		k, diags := item.KeyExpr.Value(nil)
 		if diags.HasErrors() || k.IsNull() || !k.IsKnown() || k.Type() != cty.String {
 			continue
 		}
-		out[k.AsString()] = item.ValueExpr.Range()
+		values[k.AsString()] = item.ValueExpr.Range()
+		keys[k.AsString()] = item.KeyExpr.Range()
 	}
-	return out
+	return values, keys
 }
 
 // objects reads a list of objects, each element with its own range.
@@ -640,7 +662,7 @@ func (ps *parser) objects(a *hcl.Attribute, what, example string) []element {
 			k, e := it.Element()
 			el.fields[k.AsString()] = e
 		}
-		el.ranges = fieldRanges(ex, el.fields)
+		el.ranges, el.keyRanges = fieldRanges(ex, el.fields)
 		out = append(out, el)
 	}
 	return out
@@ -650,7 +672,11 @@ func (ps *parser) unknownFields(el element, allowed []string, what string) bool 
 	ok := true
 	for _, k := range sortedNames(el.fields) {
 		if !contains(allowed, k) {
-			ps.diags = append(ps.diags, errorf(&el.rng, "Unsupported attribute",
+			rng := el.rng
+			if r, ok := el.keyRanges[k]; ok {
+				rng = r
+			}
+			ps.diags = append(ps.diags, errorf(&rng, "Unsupported attribute",
 				"An element of %s has no attribute %q; it may have %s.%s", what, k, strings.Join(allowed, ", "), configschema.DidYouMean(k, allowed)))
 			ok = false
 		}
@@ -664,6 +690,21 @@ func (ps *parser) wantRecord(el element) *WantRecord {
 	}
 	ranges := el.ranges
 	n := len(ps.diags.Errs())
+	if len(el.fields) == 0 {
+		ps.diags = append(ps.diags, errorf(&el.rng, "Empty expected record",
+			"An expected record gives the fields to compare, like { key = \"1\", value = { id = 1 } }; an empty one compares nothing."))
+		return nil
+	}
+	for _, name := range []string{"topic", "timestamp", "headers"} {
+		if v, ok := el.fields[name]; ok && v.IsNull() {
+			r := ranges[name]
+			ps.diags = append(ps.diags, errorf(&r, "Invalid "+name,
+				"An expectation cannot be null: it would check nothing. Remove %s, or give a value.", name))
+		}
+	}
+	if len(ps.diags.Errs()) > n {
+		return nil
+	}
 	w := &WantRecord{Range: el.rng}
 	w.Key = ps.field(el.fields, ranges, "key")
 	w.Value = ps.field(el.fields, ranges, "value")

@@ -156,8 +156,20 @@ func TestParseInvalid(t *testing.T) {
 			[]string{"t.pipetest.hcl:5,17: Invalid timestamp"}},
 		{"bad header", "run \"x\" {\n  pipeline = source.a.b\n  expect {}\n  record {\n    headers = { a = 1 }\n  }\n}\n",
 			[]string{"t.pipetest.hcl:5,15: Invalid headers"}},
-		{"unknown want field", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ vlaue = 1 }]\n  }\n}\n",
-			[]string{"t.pipetest.hcl:4,16: Unsupported attribute"}},
+		{"unknown want field", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ key = \"1\", vlaue = 1 }]\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,29: Unsupported attribute"}},
+		{"null filtered", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    filtered = null\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,16: Invalid filtered"}},
+		{"null want topic", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ value = 1, topic = null }]\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,37: Invalid topic"}},
+		{"null want timestamp", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ timestamp = null }]\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,30: Invalid timestamp"}},
+		{"null want headers", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{ headers = null }]\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,28: Invalid headers"}},
+		{"empty want record", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    records = [{}]\n  }\n}\n",
+			[]string{"t.pipetest.hcl:4,16: Empty expected record"}},
+		{"partition out of range", "run \"x\" {\n  pipeline = source.a.b\n  expect {}\n  record {\n    partition = 4294967296\n  }\n}\n",
+			[]string{"t.pipetest.hcl:5,17: Invalid partition"}},
 		{"bad stage", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    dead_letters = [{ stage = \"transfrom\" }]\n  }\n}\n",
 			[]string{"t.pipetest.hcl:4,31: Invalid stage"}},
 		{"negative filtered", "run \"x\" {\n  pipeline = source.a.b\n  expect {\n    filtered = -1\n  }\n}\n",
@@ -201,6 +213,10 @@ func TestWarnings(t *testing.T) {
 	_, diags := Parse([]byte("run \"x\" {\n  pipeline = source.a.b\n}\n"), "t.pipetest.hcl")
 	if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Run without expectations" {
 		t.Errorf("diagnostics = %v", diags)
+	}
+	_, diags = Parse([]byte("run \"x\" {\n  pipeline = source.a.b\n  expect {}\n}\n"), "t.pipetest.hcl")
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Run without expectations" {
+		t.Errorf("empty expect: diagnostics = %v", diags)
 	}
 	_, diags = Parse([]byte("# nothing\n"), "t.pipetest.hcl")
 	if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "No run blocks" {

@@ -156,7 +156,7 @@ func BenchmarkSourceConvert(b *testing.B) {
 					// copy stands for that work in both cases.
 					rec.Value = maps.Clone(structured[i%len(values)])
 				}
-				if _, _, _, err := s.convert(&rec, &slab); err != nil {
+				if _, _, _, err := convertSource(s.p, s.tr, &s.orig, &rec, &slab); err != nil {
 					b.Fatal(err)
 				}
 				if len(slab) == cap(slab) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -140,15 +141,30 @@ func handshakeHint(err error) string {
 }
 
 // classOf names the most telling Go type of an error chain: the deepest
-// error that is not a plain wrapper.
+// of pipectl's own error types that is not a plain wrapper (expr.EvalError,
+// not the cel-go type it wraps, which is no part of pipectl's contract),
+// else the deepest error that is not a plain wrapper.
 func classOf(err error) string {
-	class := "error"
+	class, own := "error", false
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		if n := className(e); !plainWrapper[n] {
-			class = n
+		n := className(e)
+		if plainWrapper[n] {
+			continue
+		}
+		if isOwn := ownType(e); isOwn || !own {
+			class, own = n, isOwn
 		}
 	}
 	return class
+}
+
+// ownType reports an error whose type is declared in pipectl's module.
+func ownType(e error) bool {
+	t := reflect.TypeOf(e)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return strings.HasPrefix(t.PkgPath(), "github.com/pipectl/pipectl/")
 }
 
 func className(e error) string { return strings.TrimPrefix(fmt.Sprintf("%T", e), "*") }

@@ -45,9 +45,17 @@ func (p *Pipeline) Offline() *Offline { return &Offline{p: p, tr: newTransformer
 // dead-letter topic instead of failing the task.
 func (p *Pipeline) TolerateAll() bool { return p.policy.tolerateAll }
 
-// Source runs rec as the source loop does after a Poll: transforms, then
-// the converters.
+// Source runs rec as the source loop does after a Poll: a record the
+// connector skipped (Skip) is filtered, one it could not read (Err) fails
+// at the source stage; the others go through the transforms, then the
+// converters.
 func (o *Offline) Source(rec connector.Record) Outcome {
+	if rec.Skip {
+		return Outcome{}
+	}
+	if rec.Err != nil {
+		return failure(StageSource, rec.Err)
+	}
 	var slab []kgo.RecordHeader
 	kr, keep, stage, err := convertSource(o.p, o.tr, &o.orig, &rec, &slab)
 	if err != nil {

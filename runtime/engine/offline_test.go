@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -42,6 +43,16 @@ func TestOfflineSource(t *testing.T) {
 	if out.Kept || out.Stage != StageTransform || out.Class != "engine.PathError" {
 		t.Errorf("a failed record = %+v", out)
 	}
+
+	// As the source loop: a record the connector skipped is filtered, one
+	// it could not read fails at the source stage.
+	if out := o.Source(connector.Record{Topic: "t", Partition: -1, Skip: true, Value: map[string]any{"amount": int64(12), "email": "a"}}); out.Kept || out.Err != nil {
+		t.Errorf("a skipped record = %+v", out)
+	}
+	out = o.Source(connector.Record{Topic: "t", Partition: -1, Err: errors.New("unreadable"), Value: map[string]any{"amount": int64(12), "email": "a"}})
+	if out.Kept || out.Stage != StageSource || out.Err == nil || out.Err.Error() != "unreadable" {
+		t.Errorf("an unreadable record = %+v", out)
+	}
 }
 
 func TestOfflineSink(t *testing.T) {
@@ -79,6 +90,15 @@ func TestOfflineChain(t *testing.T) {
 	out := p.Offline().Chain(connector.Record{Value: map[string]any{"a": "x"}})
 	if d := cmp.Diff(any(map[string]any{"b": "x"}), out.Record.Value); d != "" || !out.Kept {
 		t.Errorf("value (-want +got):\n%s", d)
+	}
+	// A CEL failure is classed by pipectl's type, not cel-go's inside it.
+	p, err = CompileChain("test", []control.TransformSpec{{Name: "s", Set: []control.SetSpec{{Path: "value.b", Expr: "value.missing + 1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = p.Offline().Chain(connector.Record{Value: map[string]any{"a": "x"}})
+	if out.Kept || out.Stage != StageTransform || out.Class != "expr.EvalError" {
+		t.Errorf("a missing key = %+v", out)
 	}
 	if _, err := CompileChain("test", []control.TransformSpec{{Name: "bad", Filter: "1"}}); err == nil {
 		t.Errorf("a filter that is not bool compiled")

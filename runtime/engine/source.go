@@ -291,7 +291,7 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 			}
 			continue
 		}
-		kr, keep, stage, err := s.convert(rec, &slab)
+		kr, keep, stage, err := convertSource(s.p, s.tr, &s.orig, rec, &slab)
 		if err != nil {
 			if err := s.recordFailed(b, stage, err, rec); err != nil {
 				return err
@@ -359,15 +359,10 @@ func (s *sourceLoop) process(polled []connector.Record) (err error) {
 	return nil
 }
 
-// convert runs one record through the transforms and converters. keep is
-// false when a filter dropped it; an error is a record failure at stage.
-func (s *sourceLoop) convert(rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
-	return convertSource(s.p, s.tr, &s.orig, rec, slab)
-}
-
-// convertSource is the source loop's convert, for one record of pipeline
-// p with its transformer tr; orig keeps the record as the source gave it
-// (Offline runs it too).
+// convertSource runs one record of pipeline p through the transforms
+// (its transformer tr) and converters, for the source loop and Offline.
+// keep is false when a filter dropped it; an error is a record failure at
+// stage. orig keeps the record as the source gave it.
 func convertSource(p *Pipeline, tr *transformer, orig *original, rec *connector.Record, slab *[]kgo.RecordHeader) (kr kgo.Record, keep bool, stage Stage, err error) {
 	u := p.uses
 	*orig = original{encoded: rec.Encoded, key: rec.Key, value: rec.Value, keySchema: rec.KeySchema, valueSchema: rec.ValueSchema,

@@ -42,7 +42,17 @@ func check(r *testfile.Run, t *target, got *outcome) []*Failure {
 			out = append(out, f)
 		}
 	}
+	// An assertion over no records holds vacuously: that passes only when
+	// the run says nothing must come out (records = []).
+	noneExpected := e.HasRecords && len(e.Records) == 0
 	for _, a := range r.Asserts {
+		if len(got.outputs) == 0 && !noneExpected {
+			rng := a.Condition.Range
+			out = append(out, &Failure{Diag: errorf(&rng, "Assertion checked no records",
+				"No record came out of the run (%d filtered, %d dead-lettered), so the condition %s was checked against nothing. If no output is what the run expects, say so in its expect block: records = [].",
+				got.filtered, len(got.failures), a.Condition.Source)})
+			continue
+		}
 		if f := checkAssert(a, got.outputs); f != nil {
 			out = append(out, f)
 		}
@@ -132,7 +142,7 @@ func rawName(name string, f testfile.Field) string {
 
 func checkRecords(e *testfile.Expect, outs []output) *Failure {
 	ok := len(e.Records) == len(outs)
-	var wl, gl []map[string]any
+	wl, gl := []map[string]any{}, []map[string]any{} // [] rather than null when none
 	var last []string
 	for i := 0; i < max(len(e.Records), len(outs)); i++ {
 		fields := last
@@ -328,7 +338,52 @@ func canonical(v any) any {
 		}
 		return out
 	}
-	return fmt.Sprint(v)
+	return canonicalOther(reflect.ValueOf(v))
+}
+
+// unsupported stands for a value of a Go type the comparisons do not
+// know: it equals no expected value, so the run fails and shows the type,
+// rather than comparing the value's text.
+type unsupported struct {
+	GoType string `json:"unsupported_go_type"`
+}
+
+// canonicalOther is canonical for the other kinds of numbers, strings,
+// maps with string keys and lists.
+func canonicalOther(rv reflect.Value) any {
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.String:
+		return rv.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return canonical(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return canonical(rv.Float())
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = canonical(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			out[it.Key().String()] = canonical(it.Value().Interface())
+		}
+		return out
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return canonical(rv.Elem().Interface())
+	}
+	return unsupported{GoType: rv.Type().String()}
 }
 
 // render is indented JSON with sorted keys.

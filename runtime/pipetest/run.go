@@ -69,6 +69,9 @@ type Result struct {
 	// Sources are every parsed file (configuration and test files) by
 	// the name diagnostics use, for snippets.
 	Sources map[string]*hcl.File
+	// Diags are the problems of the suite as a whole: a -filter value
+	// that matched no test file and no run.
+	Diags hcl.Diagnostics
 }
 
 // FileResult is the outcome of one test file.
@@ -118,11 +121,13 @@ func Run(a Args) *Result {
 	for name, f := range a.Suite.Sources {
 		res.Sources[name] = f
 	}
+	used := make([]bool, len(a.Filter))
 	for _, f := range a.Suite.Files {
-		fileKept := matches(a.Filter, fileNames(a.Dir, f.Name)...)
+		fileKept := matches(a.Filter, used, fileNames(a.Dir, f.Name)...)
 		fr := &FileResult{Name: f.Name}
 		for _, r := range f.Runs {
-			if len(a.Filter) > 0 && !fileKept && !matches(a.Filter, r.Name) {
+			runKept := matches(a.Filter, used, r.Name)
+			if len(a.Filter) > 0 && !fileKept && !runKept {
 				continue
 			}
 			rr := runOne(a, r, res.Sources)
@@ -137,6 +142,12 @@ func Run(a Args) *Result {
 			res.Files = append(res.Files, fr)
 		}
 	}
+	for i, f := range a.Filter {
+		if !used[i] {
+			res.Diags = append(res.Diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No test matches the filter",
+				Detail: fmt.Sprintf("The -filter value %q names no test file (by its path, its path relative to %s, or its file name) and no run. Check the name, or remove the -filter.", f, a.Dir)})
+		}
+	}
 	return res
 }
 
@@ -148,16 +159,19 @@ func fileNames(dir, name string) []string {
 	return out
 }
 
-func matches(filter []string, names ...string) bool {
+// matches reports whether a filter value names one of names (true for
+// no filter), and marks in used every value that does.
+func matches(filter []string, used []bool, names ...string) bool {
 	if len(filter) == 0 {
 		return true
 	}
-	for _, f := range filter {
+	ok := false
+	for i, f := range filter {
 		if slices.Contains(names, f) || slices.Contains(names, filepath.Clean(f)) {
-			return true
+			used[i], ok = true, true
 		}
 	}
-	return false
+	return ok
 }
 
 // runOne loads the configuration with the run's variables, compiles what

@@ -1,12 +1,14 @@
 package pipetest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/lang/testfile"
 	"github.com/pipectl/pipectl/runtime/connector"
@@ -309,16 +311,32 @@ run "b" {
 	for _, c := range []struct {
 		filter         []string
 		passed, failed int
+		unmatched      []string // the filter values a diagnostic names
 	}{
-		{nil, 1, 1},
-		{[]string{"a"}, 1, 0},
-		{[]string{"tests/t.pipetest.hcl"}, 1, 1},
-		{[]string{"t.pipetest.hcl"}, 1, 1},
-		{[]string{"other.pipetest.hcl"}, 0, 0},
+		{nil, 1, 1, nil},
+		{[]string{"a"}, 1, 0, nil},
+		{[]string{"tests/t.pipetest.hcl"}, 1, 1, nil},
+		{[]string{"t.pipetest.hcl"}, 1, 1, nil},
+		{[]string{"other.pipetest.hcl"}, 0, 0, []string{"other.pipetest.hcl"}},
+		{[]string{"a", "c"}, 1, 0, []string{"c"}},
 	} {
 		res := runTests(t, test, c.filter...)
 		if res.Passed != c.passed || res.Failed != c.failed {
 			t.Errorf("filter %v: passed %d failed %d; want %d %d", c.filter, res.Passed, res.Failed, c.passed, c.failed)
+		}
+		var unmatched []string
+		for _, d := range res.Diags {
+			if d.Severity != hcl.DiagError || d.Summary != "No test matches the filter" {
+				t.Errorf("filter %v: diagnostic %v", c.filter, d)
+			}
+			for _, f := range c.filter {
+				if strings.Contains(d.Detail, fmt.Sprintf("%q", f)) {
+					unmatched = append(unmatched, f)
+				}
+			}
+		}
+		if d := cmp.Diff(c.unmatched, unmatched); d != "" {
+			t.Errorf("filter %v: unmatched (-want +got):\n%s", c.filter, d)
 		}
 	}
 }
@@ -349,5 +367,51 @@ run "empty_key" {
 `)
 	if res.Passed != 0 || res.Failed != 2 {
 		t.Errorf("passed %d failed %d; want 0 2", res.Passed, res.Failed)
+	}
+}
+
+// TestAssertOverNoRecords: an assertion that no record reached fails,
+// unless the run expects no output (records = []).
+func TestAssertOverNoRecords(t *testing.T) {
+	res := runTests(t, `
+run "all_filtered" {
+  transforms = [transform.drop_small]
+  record {
+    value = { amount = 1 }
+  }
+  assert {
+    condition     = "value.amount > 100"
+    error_message = "small amounts pass"
+  }
+}
+
+run "none_expected" {
+  transforms = [transform.drop_small]
+  record {
+    value = { amount = 1 }
+  }
+  expect {
+    records = []
+  }
+  assert {
+    condition     = "value.amount > 100"
+    error_message = "small amounts pass"
+  }
+}
+`)
+	if res.Passed != 1 || res.Failed != 1 {
+		t.Fatalf("passed %d failed %d; want 1 1", res.Passed, res.Failed)
+	}
+	runs := res.Files[0].Runs
+	if runs[0].Status != Fail || len(runs[0].Failures) != 1 {
+		t.Fatalf("all_filtered: %v %v", runs[0].Status, runs[0].Failures)
+	}
+	d := runs[0].Failures[0].Diag
+	if d.Summary != "Assertion checked no records" || d.Subject == nil || d.Subject.Start.Line != 8 ||
+		!strings.Contains(d.Detail, "1 filtered") || !strings.Contains(d.Detail, "records = []") {
+		t.Errorf("all_filtered: %s: %s at %v", d.Summary, d.Detail, d.Subject)
+	}
+	if runs[1].Status != Pass {
+		t.Errorf("none_expected: %v %v", runs[1].Status, runs[1].Failures)
 	}
 }

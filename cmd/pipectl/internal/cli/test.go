@@ -29,7 +29,8 @@ Options:
 
   -filter=NAME       Run only the test file NAME (its path, its path
                      relative to DIR, or its file name) or the runs named
-                     NAME. Repeatable.
+                     NAME. Repeatable; a NAME that matches no test file
+                     and no run is an error.
   -json              Print the result as one JSON document (format_version
                      1.0).
   -junit-xml=FILE    Also write the result as a JUnit XML report to FILE.
@@ -77,6 +78,7 @@ func runTest(m *meta, cmd *command, args []string) int {
 	}
 	suite, diags := testfile.Load(dir)
 	res := pipetest.Run(pipetest.Args{Dir: dir, Suite: suite, Plugins: reg, Vars: vars.args, Filter: filter, LookupEnv: m.lookupEnv})
+	diags = append(diags, res.Diags...)
 	views.NewTest(*jsonOut, m.view()).Results(dir, res, diags)
 	if *junit != "" {
 		if err := os.WriteFile(*junit, views.JUnitXML(dir, res, diags), 0o644); err != nil {

@@ -167,8 +167,9 @@ func (v *testJSON) Results(dir string, res *pipetest.Result, diags hcl.Diagnosti
 	v.json(out)
 }
 
-// JUnit XML, the report CI systems read (GitHub Actions and GitLab CI
-// test reports): one testsuite per test file, one testcase per run.
+// JUnit XML, the report CI systems read (GitLab CI test reports; GitHub
+// Actions through a reporting action): one testsuite per test file, one
+// testcase per run.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -201,6 +202,18 @@ type junitProblem struct {
 	Body    string `xml:",cdata"`
 }
 
+// xmlText replaces what XML 1.0 cannot hold (control characters other
+// than tab, newline and carriage return, say the bytes of a record) with
+// U+FFFD: encoding/xml escapes attributes so, but writes CDATA as it is.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}
+
 // JUnitXML renders the result as a JUnit XML report: a run that failed
 // has a failure element, one that could not run an error element, each
 // with every diagnostic and record diff as text. diags (problems of the
@@ -220,11 +233,11 @@ func JUnitXML(dir string, res *pipetest.Result, diags hcl.Diagnostics) []byte {
 					body.WriteString(failureRecords(fl))
 					body.WriteString("\n")
 				}
-				c.Failure = &junitProblem{Message: r.Failures[0].Diag.Summary, Type: "pipectl.test.failure", Body: body.String()}
+				c.Failure = &junitProblem{Message: r.Failures[0].Diag.Summary, Type: "pipectl.test.failure", Body: xmlText(body.String())}
 				s.Failures++
 			case pipetest.Error:
 				c.Error = &junitProblem{Message: r.Diags.Errs()[0].(*hcl.Diagnostic).Summary, Type: "pipectl.test.error",
-					Body: formatDiagnostics(r.Diags, res.Sources, false)}
+					Body: xmlText(formatDiagnostics(r.Diags, res.Sources, false))}
 				s.Errors++
 			}
 			s.Tests++
@@ -249,7 +262,7 @@ func JUnitXML(dir string, res *pipetest.Result, diags hcl.Diagnostics) []byte {
 		ds := byFile[file]
 		doc.Suites = append(doc.Suites, junitSuite{Name: file, Tests: 1, Errors: 1, Cases: []junitCase{{
 			Name: "load", Classname: file,
-			Error: &junitProblem{Message: ds[0].Summary, Type: "pipectl.test.error", Body: formatDiagnostics(ds, res.Sources, false)},
+			Error: &junitProblem{Message: ds[0].Summary, Type: "pipectl.test.error", Body: xmlText(formatDiagnostics(ds, res.Sources, false))},
 		}}})
 	}
 	for _, s := range doc.Suites {

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"encoding/xml"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -81,5 +83,31 @@ func TestTestViewSuccess(t *testing.T) {
 	want := "x.pipetest.hcl... in progress\n  run \"a\"... pass\nx.pipetest.hcl... pass\n\nSuccess! 1 passed, 0 failed.\n"
 	if stdout.String() != want || stderr.Len() > 0 {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+}
+
+// TestJUnitXMLControlCharacters: a record's bytes in a diff keep the
+// report well-formed XML.
+func TestJUnitXMLControlCharacters(t *testing.T) {
+	res := &pipetest.Result{Failed: 1, Files: []*pipetest.FileResult{{Name: "d/x.pipetest.hcl",
+		Runs: []*pipetest.RunResult{{Name: "a", Status: pipetest.Fail, Failures: []*pipetest.Failure{{
+			Diag: &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Wrong output records", Detail: "Bad \x1b[31mbytes\x00."},
+			Want: "\"a\"\n", Got: "\"\x01\x02\"\n",
+		}}}}}}}
+	b := JUnitXML("d", res, nil)
+	var doc struct {
+		Suites []struct {
+			Cases []struct {
+				Failure struct {
+					Body string `xml:",chardata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("the report is not XML: %v\n%s", err, b)
+	}
+	if body := doc.Suites[0].Cases[0].Failure.Body; !strings.Contains(body, "Bad \uFFFD[31mbytes\uFFFD.") {
+		t.Errorf("failure body = %q", body)
 	}
 }
