@@ -6,6 +6,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/file"
 	"github.com/pipectl/pipectl/stdlib/generator"
 	"github.com/pipectl/pipectl/stdlib/kafka"
+	"github.com/pipectl/pipectl/stdlib/postgrescdc"
 	"github.com/pipectl/pipectl/stdlib/syslog"
 )
 
@@ -16,6 +17,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, file.Source(), file.Sink())
 	ps = append(ps, kafka.Source(), kafka.Sink())
 	ps = append(ps, syslog.Source())
+	ps = append(ps, postgrescdc.Source())
 	ps = append(ps, converters.Plugins()...)
 	return ps
 }
