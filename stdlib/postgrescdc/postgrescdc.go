@@ -29,12 +29,12 @@ var Schema = configschema.Schema{
 
 // Config is the configuration of source "postgres_cdc", as Schema declares it.
 type Config struct {
-	DSN               string   `pipectl:"dsn"`
-	Tables            []string `pipectl:"tables"`
-	Slot              string   `pipectl:"slot"`
-	Publication       string   `pipectl:"publication"`
-	Snapshot          string   `pipectl:"snapshot"`
-	TopicPrefix       string   `pipectl:"topic_prefix"`
+	DSN               string        `pipectl:"dsn"`
+	Tables            []string      `pipectl:"tables"`
+	Slot              string        `pipectl:"slot"`
+	Publication       string        `pipectl:"publication"`
+	Snapshot          string        `pipectl:"snapshot"`
+	TopicPrefix       string        `pipectl:"topic_prefix"`
 	HeartbeatInterval time.Duration `pipectl:"heartbeat_interval"`
 }
 
