@@ -37,13 +37,17 @@ type source struct {
 	rels   map[uint32]*table // by relation ID, from relation messages
 
 	// snapshot state: the transaction, the table being read and its rows.
-	snapTx    pgx.Tx
-	snapLSN   pglogrepl.LSN
-	snapOrder []string
-	snapNext  int
-	snapRows  pgx.Rows
-	snapTable *table
-	streaming bool
+	snapTx pgx.Tx
+	// snapCtx bounds the snapshot's queries, whose rows are read over
+	// many Polls (a Poll's ctx would end them); Close cancels it.
+	snapCtx    context.Context
+	snapCancel context.CancelFunc
+	snapLSN    pglogrepl.LSN
+	snapOrder  []string
+	snapNext   int
+	snapRows   pgx.Rows
+	snapTable  *table
+	streaming  bool
 
 	startLSN  pglogrepl.LSN // where streaming starts
 	pos       pglogrepl.LSN // end of the last whole transaction received
@@ -187,6 +191,7 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 				return err
 			}
 			s.snapTx = tx
+			s.snapCtx, s.snapCancel = context.WithCancel(context.Background())
 			if _, err := tx.Exec(ctx, fmt.Sprintf("SET TRANSACTION SNAPSHOT '%s'", res.SnapshotName)); err != nil {
 				return fmt.Errorf("import the slot's snapshot: %w", err)
 			}
@@ -334,7 +339,7 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connector.Record, error) {
 			}
 			t := s.tables[s.snapOrder[s.snapNext]]
 			s.snapNext++
-			rows, err := s.snapTx.Query(ctx, "SELECT * FROM "+pgx.Identifier{t.Schema, t.Name}.Sanitize(), pgx.QueryResultFormats{pgx.TextFormatCode})
+			rows, err := s.snapTx.Query(s.snapCtx, "SELECT * FROM "+pgx.Identifier{t.Schema, t.Name}.Sanitize(), pgx.QueryResultFormats{pgx.TextFormatCode})
 			if err != nil {
 				return nil, fmt.Errorf("snapshot of %s.%s: %w", t.Schema, t.Name, err)
 			}
@@ -568,10 +573,11 @@ func (s *source) change(recs []connector.Record, rel uint32, op string, oldType 
 	return recs, nil
 }
 
-// heartbeat confirms the last acknowledged position to PostgreSQL.
+// heartbeat confirms the last acknowledged position to PostgreSQL and
+// asks for a keepalive, whose WAL end lets an idle source move on.
 func (s *source) heartbeat(ctx context.Context) error {
 	s.lastBeat = time.Now()
-	if err := pglogrepl.SendStandbyStatusUpdate(ctx, s.repl, pglogrepl.StandbyStatusUpdate{WALWritePosition: s.confirmed}); err != nil {
+	if err := pglogrepl.SendStandbyStatusUpdate(ctx, s.repl, pglogrepl.StandbyStatusUpdate{WALWritePosition: s.confirmed, ReplyRequested: true}); err != nil {
 		return fmt.Errorf("standby status update: %w", err)
 	}
 	return nil
@@ -604,6 +610,9 @@ func (s *source) Close() error {
 	if s.snapTx != nil {
 		_ = s.snapTx.Rollback(ctx)
 		s.snapTx = nil
+	}
+	if s.snapCancel != nil {
+		s.snapCancel()
 	}
 	if s.repl != nil {
 		_ = s.repl.Close(ctx)

@@ -282,3 +282,114 @@ func TestLongBadInput(t *testing.T) {
 		t.Errorf("missing table: %v", err)
 	}
 }
+
+// An idle source (its tables do not change while others do) moves the
+// slot on with its heartbeats, so that the slot does not hold WAL.
+func TestLongHeartbeatAdvancesIdleSlot(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE quiet (id int PRIMARY KEY)", "CREATE TABLE busy (id int PRIMARY KEY, pad text)")
+	cfg := baseConfig(c, "public.quiet")
+	cfg["snapshot"] = "never"
+	cfg["heartbeat_interval"] = "200ms"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.exec(t, "test", "INSERT INTO busy SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, err := pgxConnect(ctx, c.dsn("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	cancel()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		recs, err := tk.src.Poll(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if !r.Skip {
+				t.Fatalf("a record of a table not captured: %v", r)
+			}
+			tk.saved = r.SourceOffset
+		}
+		if len(recs) > 0 {
+			tk.src.Acked(recs)
+		}
+		if l, ok := tk.saved["lsn"].(string); ok && lsnAtLeast(t, c, l, target) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the saved position %v did not pass %s in a minute", tk.saved, target)
+		}
+	}
+	waitConfirmed(t, c, target)
+}
+
+func lsnAtLeast(t *testing.T, c *cluster, a, b string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgxConnect(ctx, c.dsn("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT $1::pg_lsn >= $2::pg_lsn", a, b).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// A task that stops during the snapshot takes it again from the start
+// (the slot's exported snapshot is gone), then streams.
+func TestLongSnapshotInterrupted(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE big (id int PRIMARY KEY, name text)", "INSERT INTO big SELECT g, 'n' || g FROM generate_series(1, 2500) g")
+	cfg := baseConfig(c, "public.big")
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tk.poll(1, true)
+	if len(first) >= 2500 {
+		t.Fatalf("the first Poll returned the whole snapshot (%d records)", len(first))
+	}
+	if tk.saved["snapshot"] != "running" {
+		t.Fatalf("saved offset during the snapshot = %v", tk.saved)
+	}
+	tk.src.Close()
+	c.exec(t, "test", "UPDATE big SET name = 'changed' WHERE id = 1")
+
+	tk2, err := openTask(t, cfg, tk.saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tk2.poll(2500, true)
+	seen := map[int64]string{}
+	for _, r := range got {
+		v := r.Value.(map[string]any)
+		if v["op"] != "r" {
+			t.Fatalf("op %v during the snapshot", v["op"])
+		}
+		a := v["after"].(map[string]any)
+		seen[a["id"].(int64)] = a["name"].(string)
+	}
+	if len(seen) != 2500 || seen[1] != "changed" || seen[2500] != "n2500" {
+		t.Fatalf("snapshot has %d rows, row 1 %q", len(seen), seen[1])
+	}
+	c.exec(t, "test", "INSERT INTO big VALUES (2501, 'new')")
+	got = tk2.poll(1, true)
+	if d := describe(got[0]); d != "c:2501:new" {
+		t.Fatalf("after the snapshot: %s", d)
+	}
+}
