@@ -387,7 +387,9 @@ func (s *source) pollStream(ctx context.Context) ([]connector.Record, error) {
 	var recs []connector.Record
 	deadline := time.Now().Add(maxIdle)
 	s.txRecords = s.txRecords[:0]
-	for len(recs) < maxBatch || s.inTx {
+	// A Poll may end inside a transaction: its records carry the end of
+	// the previous transaction, which a restart replays from.
+	for len(recs) < maxBatch {
 		if time.Since(s.lastBeat) >= s.cfg.HeartbeatInterval {
 			if err := s.heartbeat(ctx); err != nil {
 				return nil, err
@@ -400,24 +402,18 @@ func (s *source) pollStream(ctx context.Context) ([]connector.Record, error) {
 			}
 		}
 		wait := time.Until(deadline)
-		if len(recs) > 0 && !s.inTx {
+		if len(recs) > 0 {
 			wait = min(wait, 20*time.Millisecond)
 		}
 		if wait <= 0 {
-			if len(recs) > 0 || !s.inTx {
-				break
-			}
-			wait = 100 * time.Millisecond
+			break
 		}
 		rctx, cancel := context.WithTimeout(ctx, wait)
 		msg, err := s.repl.ReceiveMessage(rctx)
 		cancel()
 		if err != nil {
 			if pgconn.Timeout(err) && ctx.Err() == nil {
-				if len(recs) > 0 && !s.inTx {
-					break
-				}
-				if time.Now().After(deadline) && !s.inTx {
+				if len(recs) > 0 {
 					break
 				}
 				continue

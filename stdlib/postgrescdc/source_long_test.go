@@ -393,3 +393,35 @@ func TestLongSnapshotInterrupted(t *testing.T) {
 		t.Fatalf("after the snapshot: %s", d)
 	}
 }
+
+// A transaction larger than one Poll: the records of its first Polls carry
+// the previous transaction's end, so a task that dies after acknowledging
+// part of it replays all of it.
+func TestLongCrashInsideTransaction(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE items (id int PRIMARY KEY)")
+	cfg := baseConfig(c, "items")
+	cfg["snapshot"] = "never"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.exec(t, "test", "INSERT INTO items SELECT g FROM generate_series(1, 2500) g")
+	part := tk.poll(1, true)
+	if len(part) >= 2500 {
+		t.Fatalf("one Poll returned the whole transaction (%d records)", len(part))
+	}
+	tk.src.Close()
+	tk2, err := openTask(t, cfg, tk.saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tk2.poll(2500, true)
+	seen := map[int64]bool{}
+	for _, r := range got {
+		seen[r.Key.(map[string]any)["id"].(int64)] = true
+	}
+	if len(seen) != 2500 {
+		t.Fatalf("after the restart %d of 2500 rows", len(seen))
+	}
+}
