@@ -59,6 +59,10 @@ type source struct {
 	unacked   int // Polls whose records are not acknowledged yet
 	lastBeat  time.Time
 	txRecords []int // indexes in the batch of the open transaction's records
+	// failed is the error of an earlier Poll: the stream moved past the
+	// records it dropped, so every later Poll fails too and the task
+	// starts again from the saved offset.
+	failed error
 }
 
 func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
@@ -304,6 +308,9 @@ func (s *source) startStreaming(ctx context.Context) error {
 func (s *source) topic(t *table) string { return s.prefix + t.Schema + "." + t.Name }
 
 func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
+	if s.failed != nil {
+		return nil, s.failed
+	}
 	var recs []connector.Record
 	var err error
 	if !s.streaming {
@@ -312,7 +319,8 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		recs, err = s.pollStream(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source postgres_cdc: %w", err)
+		s.failed = fmt.Errorf("source postgres_cdc: %w", err)
+		return nil, s.failed
 	}
 	if len(recs) > 0 {
 		s.unacked++
@@ -365,10 +373,11 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connector.Record, error) {
 		}
 		t := s.snapTable
 		row, _, err := t.decodeRow(cells)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot of %s.%s: %w", t.Schema, t.Name, err)
-		}
 		now := time.Now()
+		if err != nil {
+			recs = append(recs, s.failedRecord(t, "r", cells, err, off))
+			continue
+		}
 		src := map[string]any{"lsn": s.snapLSN.String(), "schema": t.Schema, "table": t.Name, "ts_ms": now.UnixMilli(), "snapshot": true}
 		recs = append(recs, s.record(t, t.keyOf(row), map[string]any{"op": "r", "after": row, "source": src}, now, off))
 	}
@@ -531,7 +540,9 @@ func (s *source) change(recs []connector.Record, rel uint32, op string, oldType 
 	if oldT != nil {
 		b, _, err := t.decodeRow(cells(oldT))
 		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.Schema, t.Name, err)
+			recs = append(recs, s.failedRecord(t, op, cells(oldT), err, off))
+			s.txRecords = append(s.txRecords, len(recs)-1)
+			return recs, nil
 		}
 		if oldType == 'K' {
 			// A key-only old tuple holds nulls in the other columns:
@@ -548,7 +559,9 @@ func (s *source) change(recs []connector.Record, rel uint32, op string, oldType 
 	if newT != nil {
 		a, toast, err := t.decodeRow(cells(newT))
 		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.Schema, t.Name, err)
+			recs = append(recs, s.failedRecord(t, op, cells(newT), err, off))
+			s.txRecords = append(s.txRecords, len(recs)-1)
+			return recs, nil
 		}
 		after = a
 		value["after"] = a
@@ -567,6 +580,30 @@ func (s *source) change(recs []connector.Record, rel uint32, op string, oldType 
 		s.txRecords = append(s.txRecords, len(recs)-1)
 	}
 	return recs, nil
+}
+
+// failedRecord is a row the source cannot convert: a record failure at
+// stage source (errors.tolerance decides: the dead-letter topic, or the
+// task fails naming it), with the row's text form as its value.
+func (s *source) failedRecord(t *table, op string, cs []cell, err error, off map[string]any) connector.Record {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s.%s", op, t.Schema, t.Name)
+	for i, c := range cs {
+		name := fmt.Sprint(i)
+		if i < len(t.Columns) {
+			name = t.Columns[i].Name
+		}
+		switch c.Kind {
+		case 't':
+			fmt.Fprintf(&b, " %s=%q", name, c.Data)
+		case 'n':
+			fmt.Fprintf(&b, " %s=NULL", name)
+		default:
+			fmt.Fprintf(&b, " %s=(unchanged)", name)
+		}
+	}
+	return connector.Record{Value: b.String(), Topic: s.topic(t), Partition: -1, Timestamp: time.Now(), SourcePartition: s.part, SourceOffset: off,
+		Err: fmt.Errorf("source postgres_cdc: a row of %s.%s cannot be converted: %w", t.Schema, t.Name, err)}
 }
 
 // heartbeat confirms the last acknowledged position to PostgreSQL and

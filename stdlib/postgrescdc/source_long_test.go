@@ -425,3 +425,42 @@ func TestLongCrashInsideTransaction(t *testing.T) {
 		t.Fatalf("after the restart %d of 2500 rows", len(seen))
 	}
 }
+
+// A row that cannot be converted (NaN in a numeric(10,2), which a decimal
+// cannot hold) is a failed record naming the table and column, followed by
+// the next change: never skipped in silence.
+func TestLongUnconvertibleRow(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE prices (id int PRIMARY KEY, amount numeric(10,2))")
+	cfg := baseConfig(c, "prices")
+	cfg["snapshot"] = "never"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.exec(t, "test", "INSERT INTO prices VALUES (1, 'NaN')", "INSERT INTO prices VALUES (2, 3.5)")
+	var got []connector.Record
+	deadline := time.Now().Add(time.Minute)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		recs, err := tk.src.Poll(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, recs...)
+		if len(recs) > 0 {
+			tk.src.Acked(recs)
+		}
+	}
+	if len(got) < 2 {
+		t.Fatalf("got %d records", len(got))
+	}
+	if got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "public.prices") || !strings.Contains(got[0].Err.Error(), "column amount") {
+		t.Errorf("first record: err %v", got[0].Err)
+	}
+	if v, _ := got[0].Value.(string); !strings.Contains(v, `amount="NaN"`) {
+		t.Errorf("failed record's value = %q", got[0].Value)
+	}
+	if got[1].Err != nil || describe(got[1]) != "c:2:<nil>" {
+		t.Errorf("second record: %v %v", got[1].Err, got[1].Value)
+	}
+}
