@@ -105,14 +105,12 @@ func TestLongPostgresCDCToKafka(t *testing.T) {
 	pgExec(t, dsn, "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2))",
 		"INSERT INTO orders SELECT g, g * 1.5 FROM generate_series(1, 50) g")
 	f := newFixture(t, "cdc")
+	// No topic block: the source asks the worker for its topic.
 	f.apply(fmt.Sprintf(`
-topic "orders" {
-  name       = "cdc.public.orders"
-  partitions = 3
-}
 source "postgres_cdc" "shop" {
   dsn                = %q
   tables             = ["public.orders"]
+  topic              = "'cdc.' + table"
   slot               = "pipectl_shop"
   heartbeat_interval = "500ms"
   key_converter      = "json"
@@ -126,7 +124,7 @@ source "postgres_cdc" "shop" {
 			return nil, 0, err
 		}
 		defer cl.Close()
-		ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), "cdc.public.orders")
+		ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), "cdc.orders")
 		if err != nil {
 			return nil, 0, err
 		}
@@ -136,7 +134,7 @@ source "postgres_cdc" "shop" {
 			parts[o.Partition] = kgo.NewOffset().AtStart()
 			remaining += int(o.Offset)
 		})
-		c, err := kafka.NewClient(f.kcfg, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"cdc.public.orders": parts}))
+		c, err := kafka.NewClient(f.kcfg, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"cdc.orders": parts}))
 		if err != nil {
 			return nil, 0, err
 		}

@@ -22,20 +22,27 @@ var Schema = configschema.Schema{
 		{Name: "publication", Type: configschema.String, Description: "Publication to read, created FOR TABLE the tables when missing (missing tables are added to an existing one). Default: the slot's name."},
 		{Name: "snapshot", Type: configschema.String, Default: "initial", Enum: []string{"initial", "never"}, Description: "initial: read every row of the tables first (op \"r\"), from the snapshot the slot exported when it was created, then stream changes; never: stream changes from the slot's position."},
 		{Name: "topic_prefix", Type: configschema.String, Description: "Prefix of the target topics: a table's changes go to PREFIX + schema + \".\" + table. Default: the fleet's name and a dot."},
+		{Name: "topic", Type: configschema.Expression, ExprVars: tableVars, Description: "CEL expression over schema and table giving a table's target topic, such as \"'cdc.' + table\"; evaluated once per table. Overrides topic_prefix."},
 		{Name: "heartbeat_interval", Type: configschema.Duration, Default: "10s", MinDuration: "100ms", Description: "How often the source confirms its position to PostgreSQL when no change arrives, so that an idle slot does not hold WAL."},
 	},
 	Check: check,
 }
 
+var tableVars = []configschema.ExprVar{
+	{Name: "schema", Type: "string", Description: "The table's schema, e.g. public."},
+	{Name: "table", Type: "string", Description: "The table's name, e.g. orders."},
+}
+
 // Config is the configuration of source "postgres_cdc", as Schema declares it.
 type Config struct {
-	DSN               string        `pipectl:"dsn"`
-	Tables            []string      `pipectl:"tables"`
-	Slot              string        `pipectl:"slot"`
-	Publication       string        `pipectl:"publication"`
-	Snapshot          string        `pipectl:"snapshot"`
-	TopicPrefix       string        `pipectl:"topic_prefix"`
-	HeartbeatInterval time.Duration `pipectl:"heartbeat_interval"`
+	DSN               string         `pipectl:"dsn"`
+	Tables            []string       `pipectl:"tables"`
+	Slot              string         `pipectl:"slot"`
+	Publication       string         `pipectl:"publication"`
+	Snapshot          string         `pipectl:"snapshot"`
+	TopicPrefix       string         `pipectl:"topic_prefix"`
+	Topic             connector.Expr `pipectl:"topic"`
+	HeartbeatInterval time.Duration  `pipectl:"heartbeat_interval"`
 }
 
 // Source returns the plugin registration of source "postgres_cdc".

@@ -34,6 +34,7 @@ type source struct {
 	repl *pgconn.PgConn // the replication connection
 
 	tables map[string]*table // by schema.table, from the catalog
+	topics map[string]string // target topics by schema.table, from the topic expression
 	rels   map[uint32]*table // by relation ID, from relation messages
 
 	// snapshot state: the transaction, the table being read and its rows.
@@ -133,6 +134,10 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 		}
 		s.tables[sch+"."+tbl] = t
 		order = append(order, sch+"."+tbl)
+	}
+	s.topics = map[string]string{}
+	if err := s.checkTopics(); err != nil {
+		return err
 	}
 	if err := s.ensurePublication(ctx); err != nil {
 		return err
@@ -305,7 +310,47 @@ func (s *source) startStreaming(ctx context.Context) error {
 	return nil
 }
 
-func (s *source) topic(t *table) string { return s.prefix + t.Schema + "." + t.Name }
+// topic returns a table's target topic: the topic expression's result,
+// worked out once per table, or the prefix, schema and name.
+func (s *source) topic(t *table) string {
+	name := t.Schema + "." + t.Name
+	if s.cfg.Topic == nil {
+		return s.prefix + name
+	}
+	if tp, ok := s.topics[name]; ok {
+		return tp
+	}
+	v, err := s.cfg.Topic.Eval(map[string]any{"schema": t.Schema, "table": t.Name})
+	tp, _ := v.(string)
+	if err != nil || tp == "" {
+		// Poll reports it (checkTopics ran on every captured table at
+		// Open, so only a table first seen mid-stream gets here).
+		tp = s.prefix + name
+		s.log.Error("postgres_cdc: the topic expression gives no topic; using the default", "table", name, "error", err)
+	}
+	s.topics[name] = tp
+	return tp
+}
+
+// checkTopics evaluates the topic expression for every captured table, so
+// that a bad one fails Open.
+func (s *source) checkTopics() error {
+	if s.cfg.Topic == nil {
+		return nil
+	}
+	for name, t := range s.tables {
+		v, err := s.cfg.Topic.Eval(map[string]any{"schema": t.Schema, "table": t.Name})
+		if err != nil {
+			return fmt.Errorf("topic expression for %s: %w", name, err)
+		}
+		tp, ok := v.(string)
+		if !ok || tp == "" {
+			return fmt.Errorf("topic expression for %s gives %v, not a topic name", name, v)
+		}
+		s.topics[name] = tp
+	}
+	return nil
+}
 
 func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 	if s.failed != nil {
@@ -657,3 +702,25 @@ func (s *source) Close() error {
 	}
 	return nil
 }
+
+// TopicsNeeded asks the worker for the captured tables' topics (one
+// partition at least), so that a table without a declared topic block
+// still has one.
+func (s *source) TopicsNeeded() []connector.TopicRequest {
+	var reqs []connector.TopicRequest
+	for _, name := range s.tableNames() {
+		reqs = append(reqs, connector.TopicRequest{Name: s.topic(s.tables[name]), Partitions: 1})
+	}
+	return reqs
+}
+
+func (s *source) tableNames() []string {
+	var names []string
+	for _, n := range s.cfg.Tables {
+		sch, tbl, _ := splitTable(n)
+		names = append(names, sch+"."+tbl)
+	}
+	return names
+}
+
+var _ connector.TopicsNeeder = (*source)(nil)
