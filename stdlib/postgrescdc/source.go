@@ -168,6 +168,11 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 			s.startLSN = lsn
 		}
 	}
+	if snapDone && !slotExists {
+		// Streaming from a new slot would skip what happened between the
+		// saved position and the slot's creation: never in silence.
+		return fmt.Errorf("replication slot %s does not exist, but the pipeline has a saved position (%s): the changes since then are gone with the slot. To start over with a new slot (and a new snapshot, with snapshot = \"initial\"), stop the pipeline and reset its offsets (pipectl offsets -reset, or DELETE /connectors/NAME/offsets)", s.cfg.Slot, s.startLSN)
+	}
 	needSnap := s.cfg.Snapshot == "initial" && !snapDone
 	if slotExists && needSnap {
 		// A slot without a finished snapshot: its exported snapshot is

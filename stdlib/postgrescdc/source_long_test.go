@@ -464,3 +464,44 @@ func TestLongUnconvertibleRow(t *testing.T) {
 		t.Errorf("second record: %v %v", got[1].Err, got[1].Value)
 	}
 }
+
+// A slot dropped while the pipeline was stopped fails the next start with
+// a clear error instead of streaming from a new slot past a gap.
+func TestLongDroppedSlot(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE items (id int PRIMARY KEY)")
+	cfg := baseConfig(c, "items")
+	cfg["snapshot"] = "never"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.exec(t, "test", "INSERT INTO items VALUES (1)")
+	tk.poll(1, true)
+	tk.src.Close()
+	// The walsender may take a moment to go after Close: retry the drop.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgxConnect(ctx, c.dsn("test"))
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		_, err = conn.Exec(ctx, "SELECT pg_drop_replication_slot('pipectl_test')")
+		conn.Close(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drop the slot: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.exec(t, "test", "INSERT INTO items VALUES (2)")
+	_, err = openTask(t, cfg, tk.saved)
+	if err == nil || !strings.Contains(err.Error(), "replication slot pipectl_test does not exist") || !strings.Contains(err.Error(), "reset its offsets") {
+		t.Fatalf("Open after the slot was dropped: %v", err)
+	}
+}
