@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -60,6 +61,8 @@ type source struct {
 	unacked   int // Polls whose records are not acknowledged yet
 	lastBeat  time.Time
 	txRecords []int // indexes in the batch of the open transaction's records
+	snapOnly  bool  // snapshot = "initial_only"
+	finished  bool  // the initial_only snapshot is done: Poll returns io.EOF
 	// failed is the error of an earlier Poll: the stream moved past the
 	// records it dropped, so every later Poll fails too and the task
 	// starts again from the saved offset.
@@ -139,6 +142,9 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	if err := s.checkTopics(); err != nil {
 		return err
 	}
+	if s.cfg.Snapshot == "initial_only" {
+		return s.openSnapshotOnly(ctx, tc, order)
+	}
 	if err := s.ensurePublication(ctx); err != nil {
 		return err
 	}
@@ -214,6 +220,36 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 		}
 	}
 	return s.startStreaming(ctx)
+}
+
+// openSnapshotOnly prepares snapshot = "initial_only": one REPEATABLE
+// READ read of the tables, no slot and no publication; the source is
+// finished after it (and at once when a saved offset says it was done).
+func (s *source) openSnapshotOnly(ctx context.Context, tc *connector.TaskContext, order []string) error {
+	s.snapOnly = true
+	if tc.Offset != nil {
+		if saved := tc.Offset(s.part); saved != nil && saved["snapshot"] == "done" {
+			s.finished = true
+			return nil
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	s.snapTx = tx
+	s.snapCtx, s.snapCancel = context.WithCancel(context.Background())
+	// The first query takes the transaction's snapshot: the WAL position
+	// it reads stands for the snapshot in the records' source.lsn.
+	var lsn string
+	if err := tx.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+		return err
+	}
+	if s.snapLSN, err = pglogrepl.ParseLSN(lsn); err != nil {
+		return err
+	}
+	s.snapOrder = order
+	return nil
 }
 
 // scrub removes a password from an error's text, should a driver quote it.
@@ -361,12 +397,22 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 	if s.failed != nil {
 		return nil, s.failed
 	}
+	if s.finished {
+		return nil, io.EOF
+	}
 	var recs []connector.Record
 	var err error
 	if !s.streaming {
 		recs, err = s.pollSnapshot(ctx)
 	} else {
 		recs, err = s.pollStream(ctx)
+	}
+	if err == io.EOF {
+		s.finished = true
+		if len(recs) > 0 {
+			s.unacked++
+		}
+		return recs, io.EOF
 	}
 	if err != nil {
 		s.failed = fmt.Errorf("source postgres_cdc: %w", err)
@@ -388,6 +434,10 @@ func (s *source) pollSnapshot(ctx context.Context) ([]connector.Record, error) {
 					return nil, err
 				}
 				s.snapTx = nil
+				if s.snapOnly {
+					recs = append(recs, connector.Record{Skip: true, SourcePartition: s.part, SourceOffset: map[string]any{"lsn": s.snapLSN.String(), "snapshot": "done"}})
+					return recs, io.EOF
+				}
 				// The snapshot is whole: its end is saved as a position.
 				recs = append(recs, connector.Record{Skip: true, SourcePartition: s.part, SourceOffset: map[string]any{"lsn": s.snapLSN.String()}})
 				if err := s.startStreaming(ctx); err != nil {

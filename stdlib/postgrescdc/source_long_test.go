@@ -5,6 +5,7 @@ package postgrescdc
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -503,5 +504,60 @@ func TestLongDroppedSlot(t *testing.T) {
 	_, err = openTask(t, cfg, tk.saved)
 	if err == nil || !strings.Contains(err.Error(), "replication slot pipectl_test does not exist") || !strings.Contains(err.Error(), "reset its offsets") {
 		t.Fatalf("Open after the slot was dropped: %v", err)
+	}
+}
+
+// snapshot = "initial_only" reads the rows once, with no slot, and is
+// finished (io.EOF); a restart after it reads nothing.
+func TestLongSnapshotOnly(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test", "CREATE TABLE items (id int PRIMARY KEY, name text)", "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1500) g")
+	cfg := baseConfig(c, "items")
+	cfg["snapshot"] = "initial_only"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for {
+		recs, err := tk.src.Poll(context.Background())
+		for _, r := range recs {
+			if r.SourceOffset != nil {
+				tk.saved = r.SourceOffset
+			}
+			if !r.Skip {
+				rows++
+			}
+		}
+		if len(recs) > 0 {
+			tk.src.Acked(recs)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rows != 1500 || tk.saved["snapshot"] != "done" {
+		t.Fatalf("%d rows, saved %v", rows, tk.saved)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgxConnect(ctx, c.dsn("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var slots int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots").Scan(&slots); err != nil || slots != 0 {
+		t.Errorf("%d slots (%v), want none", slots, err)
+	}
+	tk2, err := openTask(t, cfg, tk.saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := tk2.src.Poll(context.Background()); err != io.EOF || len(recs) != 0 {
+		t.Errorf("after a finished snapshot: %d records, %v", len(recs), err)
 	}
 }
