@@ -129,7 +129,7 @@ func TestLongSnapshotThenStream(t *testing.T) {
 	}
 
 	c.exec(t, "test",
-		"INSERT INTO orders (id, name) VALUES (4, 'd')",
+		"INSERT INTO orders (id, name, at, amount) VALUES (4, 'd', '2026-01-02 03:04:05.5+02', 7.25)",
 		"UPDATE orders SET name = 'b2' WHERE id = 2",
 		"DELETE FROM orders WHERE id = 3",
 		"BEGIN", "UPDATE orders SET name = 'd2' WHERE id = 4", "UPDATE orders SET name = 'd3' WHERE id = 4", "COMMIT",
@@ -146,6 +146,10 @@ func TestLongSnapshotThenStream(t *testing.T) {
 	want := "c:4:d u:2:b2 d:3 tombstone:3 u:4:d2 u:4:d3 t"
 	if strings.Join(ops, " ") != want {
 		t.Fatalf("changes = %v, want %s", ops, want)
+	}
+	ins := got[0].Value.(map[string]any)["after"].(map[string]any)
+	if at, _ := ins["at"].(time.Time); !at.Equal(time.Date(2026, 1, 2, 1, 4, 5, 500000000, time.UTC)) || ins["amount"] != "7.25" {
+		t.Errorf("streamed insert = %#v", ins)
 	}
 	del := got[2].Value.(map[string]any)
 	if before, _ := del["before"].(map[string]any); before["id"] != int64(3) {
