@@ -14,7 +14,9 @@
 #   psql test -c "UPDATE orders SET amount = 40 WHERE id = 1"
 #   psql test -c "DELETE FROM orders WHERE id = 1"
 #
-# The changes arrive in out/changes.jsonl. The source creates the
+# The changes arrive in out/changes.jsonl within a second, one envelope a
+# line ({"op":"u","before":…,"after":…,"source":…}); a delete is followed by
+# its tombstone, which the file sink writes as null. The source creates the
 # publication and the slot (pipectl_shop) when missing; the slot holds WAL
 # until the source confirms it, so drop it when the pipeline is gone for
 # good: SELECT pg_drop_replication_slot('pipectl_shop').
