@@ -15,7 +15,8 @@ func TestCheck(t *testing.T) {
 		values map[string]any
 		want   []string // attribute: summary
 	}{
-		{map[string]any{"slot": "pipectl_shop", "tables": []string{"public.orders", "items"}}, nil},
+		{map[string]any{"slot": "pipectl_shop", "tables": []string{"public.orders", "items", "sales.*"}}, nil},
+		{map[string]any{"slot": "s", "tables": []string{"public.[x"}}, []string{"tables: Invalid table pattern"}},
 		{map[string]any{"slot": "Bad-Slot", "publication": "ok_pub", "tables": []string{"a.b.c", "x."}},
 			[]string{"slot: Invalid slot name", "tables: Invalid table name", "tables: Invalid table name"}},
 		{map[string]any{"slot": "s", "publication": "9pub", "tables": []string{"t"}, "tasks": int64(2)},

@@ -2,6 +2,7 @@ package postgrescdc
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ var Schema = configschema.Schema{
 	Description: "Streams every insert, update, delete and truncate of PostgreSQL tables (logical replication, pgoutput) after an initial snapshot consistent with the replication slot. One task per pipeline.",
 	Attributes: []configschema.Attribute{
 		{Name: "dsn", Type: configschema.String, Required: true, NonEmpty: true, Sensitive: true, ForcesReplacement: true, Description: "Connection string of the database (\"postgres://user:password@host:5432/db\" or \"host=... user=... dbname=...\"); pass the password through a sensitive variable or env(). The user needs the REPLICATION attribute (or to own the tables and the publication), and the server wal_level = logical."},
-		{Name: "tables", Type: configschema.ListOfString, Required: true, NonEmpty: true, ForcesReplacement: true, Description: "Tables to capture, as schema.table (a name without a schema is in public). Each must exist."},
+		{Name: "tables", Type: configschema.ListOfString, Required: true, NonEmpty: true, ForcesReplacement: true, Description: "Tables to capture, as schema.table (a name without a schema is in public); a name with * or ? is a pattern (\"public.order_*\", \"sales.*\") over the tables there when the task starts. Each name must exist and each pattern match one table at least."},
 		{Name: "slot", Type: configschema.String, Required: true, NonEmpty: true, ForcesReplacement: true, Description: "Logical replication slot (pgoutput), created when missing. It holds WAL until the source confirms it: drop it (SELECT pg_drop_replication_slot('NAME')) when the pipeline is destroyed for good."},
 		{Name: "publication", Type: configschema.String, Description: "Publication to read, created FOR TABLE the tables when missing (missing tables are added to an existing one). Default: the slot's name."},
 		{Name: "snapshot", Type: configschema.String, Default: "initial", Enum: []string{"initial", "never", "initial_only"}, Description: "initial: read every row of the tables first (op \"r\"), from the snapshot the slot exported when it was created, then stream changes; never: stream changes from the slot's position; initial_only: read every row once (a REPEATABLE READ transaction, no slot or publication) and finish."},
@@ -80,6 +81,8 @@ func check(values map[string]any) []*configschema.Error {
 		for _, t := range ts {
 			if _, _, ok := splitTable(t); !ok {
 				fail("tables", "Invalid table name", "The table %q is not schema.table or table: write it like \"public.orders\".", t)
+			} else if _, err := path.Match(t, ""); err != nil {
+				fail("tables", "Invalid table pattern", "The table pattern %q is malformed (%v): use * and ? as in \"public.order_*\".", t, err)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type source struct {
 	repl *pgconn.PgConn // the replication connection
 
 	tables map[string]*table // by schema.table, from the catalog
+	order  []string          // the captured tables, in the order of tables
 	topics map[string]string // target topics by schema.table, from the topic expression
 	rels   map[uint32]*table // by relation ID, from relation messages
 
@@ -129,21 +131,28 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	s.tables = map[string]*table{}
 	var order []string
-	for _, name := range s.cfg.Tables {
+	names, err := s.resolveTables(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
 		sch, tbl, _ := splitTable(name)
 		t, err := s.loadTable(ctx, sch, tbl)
 		if err != nil {
 			return err
 		}
-		s.tables[sch+"."+tbl] = t
-		order = append(order, sch+"."+tbl)
+		if _, dup := s.tables[name]; !dup {
+			order = append(order, name)
+		}
+		s.tables[name] = t
 	}
+	s.order = order
 	s.topics = map[string]string{}
 	if err := s.checkTopics(); err != nil {
 		return err
 	}
 	if s.cfg.Snapshot == "initial_only" {
-		return s.openSnapshotOnly(ctx, tc, order)
+		return s.openSnapshotOnly(ctx, tc, s.order)
 	}
 	if err := s.ensurePublication(ctx); err != nil {
 		return err
@@ -769,13 +778,44 @@ func (s *source) TopicsNeeded() []connector.TopicRequest {
 	return reqs
 }
 
-func (s *source) tableNames() []string {
+func (s *source) tableNames() []string { return s.order }
+
+// resolveTables turns the tables attribute into schema.table names: a
+// name with * or ? is a pattern (path.Match) over the database's tables
+// (pg_tables, without the system schemas), which must match one at least;
+// the tables a pattern matches are those there when the task starts.
+func (s *source) resolveTables(ctx context.Context) ([]string, error) {
+	var all []string
 	var names []string
 	for _, n := range s.cfg.Tables {
 		sch, tbl, _ := splitTable(n)
-		names = append(names, sch+"."+tbl)
+		full := sch + "." + tbl
+		if !strings.ContainsAny(full, "*?[") {
+			names = append(names, full)
+			continue
+		}
+		if all == nil {
+			rows, err := s.db.Query(ctx, "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+			if err != nil {
+				return nil, err
+			}
+			all, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return nil, err
+			}
+		}
+		matched := 0
+		for _, t := range all {
+			if ok, _ := path.Match(full, t); ok {
+				names = append(names, t)
+				matched++
+			}
+		}
+		if matched == 0 {
+			return nil, fmt.Errorf("the table pattern %q matches no table: create one, or change the pattern", n)
+		}
 	}
-	return names
+	return names, nil
 }
 
 var _ connector.TopicsNeeder = (*source)(nil)

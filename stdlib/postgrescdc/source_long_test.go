@@ -196,6 +196,7 @@ func TestLongCrashReplays(t *testing.T) {
 	c.exec(t, "test", "CREATE TABLE items (id int PRIMARY KEY, name text)")
 	cfg := baseConfig(c, "items")
 	cfg["snapshot"] = "never"
+	cfg["tables"] = []string{"item*"} // a pattern: public.items
 	tk, err := openTask(t, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +281,11 @@ func TestLongBadInput(t *testing.T) {
 	_, err := openTask(t, cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "password authentication failed") || strings.Contains(err.Error(), "wrong-secret") {
 		t.Errorf("wrong password: %v", err)
+	}
+	cfg = baseConfig(c, "public.t1", "nomatch_*")
+	_, err = openTask(t, cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), `the table pattern "nomatch_*" matches no table`) {
+		t.Errorf("pattern matching nothing: %v", err)
 	}
 	cfg = baseConfig(c, "public.t1", "public.nope")
 	_, err = openTask(t, cfg, nil)
