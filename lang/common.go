@@ -39,7 +39,7 @@ func CommonAttributes(kind configschema.Kind) []configschema.Attribute {
 	attrs := []configschema.Attribute{
 		{Name: "tasks", Type: configschema.Int, Default: int64(1), Min: i64(1), Max: i64(1024), Description: "How many tasks share the pipeline's work."},
 		{Name: "transforms", Type: configschema.ListOfReference, Description: "Transforms applied to each record, in order: a list of transform.NAME references."},
-		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference. A plugin whose keys are structured defaults to \"json\" instead (source sql)."},
+		{Name: "key_converter", Type: configschema.Reference, Default: "string", Description: "Converter of record keys: \"json\", \"string\", \"bytes\" or a converter.NAME reference. A plugin whose keys are structured defaults to \"json\" instead (source sql, source postgres_cdc)."},
 		{Name: "value_converter", Type: configschema.Reference, Default: "json", Description: "Converter of record values: \"json\", \"string\", \"bytes\" or a converter.NAME reference."},
 		{Name: "state", Type: configschema.String, Default: string(StateRunning), Enum: []string{string(StateRunning), string(StatePaused), string(StateStopped)},
 			Description: "The state the pipeline is deployed in, as Kafka Connect's initial state: running; paused (its tasks stop and report PAUSED); stopped (its tasks stop and it shows STOPPED with no tasks, as a stopped connector of Kafka Connect). Offsets can be changed while paused or stopped. An operational pause or stop (pipectl pause, pipectl stop) is kept apart from this attribute."},

@@ -6,6 +6,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/file"
 	"github.com/pipectl/pipectl/stdlib/generator"
 	"github.com/pipectl/pipectl/stdlib/kafka"
+	"github.com/pipectl/pipectl/stdlib/postgrescdc"
 	"github.com/pipectl/pipectl/stdlib/sqlconn"
 	"github.com/pipectl/pipectl/stdlib/syslog"
 )
@@ -18,6 +19,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, kafka.Source(), kafka.Sink())
 	ps = append(ps, syslog.Source())
 	ps = append(ps, sqlconn.Source(), sqlconn.Sink())
+	ps = append(ps, postgrescdc.Source())
 	ps = append(ps, converters.Plugins()...)
 	return ps
 }

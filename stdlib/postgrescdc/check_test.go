@@ -1,0 +1,51 @@
+package postgrescdc
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+func TestCheck(t *testing.T) {
+	cases := []struct {
+		values map[string]any
+		want   []string // attribute: summary
+	}{
+		{map[string]any{"slot": "pipectl_shop", "tables": []string{"public.orders", "items", "sales.*"}}, nil},
+		{map[string]any{"slot": "s", "tables": []string{"public.[x"}}, []string{"tables: Invalid table pattern"}},
+		{map[string]any{"slot": "Bad-Slot", "publication": "ok_pub", "tables": []string{"a.b.c", "x."}},
+			[]string{"slot: Invalid slot name", "tables: Invalid table name", "tables: Invalid table name"}},
+		{map[string]any{"slot": "s", "publication": "9pub", "tables": []string{"t"}, "tasks": int64(2)},
+			[]string{"publication: Invalid publication name", "tasks: Too many tasks"}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, e := range check(c.values) {
+			got = append(got, e.Attribute+": "+e.Summary)
+		}
+		if d := cmp.Diff(c.want, got); d != "" {
+			t.Errorf("check(%v) (-want +got):\n%s", c.values, d)
+		}
+	}
+}
+
+// A DSN that does not parse fails Open without quoting it (it may hold a
+// password), before any connection.
+func TestOpenBadDSNWithheld(t *testing.T) {
+	s := new(source)
+	err := s.Open(context.Background(), &connector.TaskContext{Tasks: 1, Config: map[string]any{
+		"dsn": "postgres://u:s3cret@host:notaport/db", "tables": []string{"t"}, "slot": "s"}})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "dsn") {
+		t.Errorf("Open = %v", err)
+	}
+	s = new(source)
+	err = s.Open(context.Background(), &connector.TaskContext{Tasks: 2, Config: map[string]any{
+		"dsn": "postgres://u@host/db", "tables": []string{"t"}, "slot": "s"}})
+	if err == nil || !strings.Contains(err.Error(), "one task") {
+		t.Errorf("Open with 2 tasks = %v", err)
+	}
+}
