@@ -5,7 +5,8 @@
 #
 # The live view counts the records of each pipeline (the generator's
 # "filtered" are the small orders drop_small drops), and out/orders.jsonl
-# fills with the orders that pass, external emails hashed, cards dropped.
+# fills with the orders that pass; those of external customers (not
+# @corp.example) have their email hashed and their card dropped.
 
 fleet {
   name    = "shop"

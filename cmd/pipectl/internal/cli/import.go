@@ -59,8 +59,12 @@ func runImport(m *meta, cmd *command, args []string) int {
 		return code
 	}
 	v := m.view()
-	if len(positional) == 0 || positional[0] != "connect" {
+	if len(positional) == 0 {
 		v.UsageError("Missing import source", `pipectl import reads Kafka Connect configurations: run "pipectl import connect".`, cmd.usage)
+		return exitError
+	}
+	if positional[0] != "connect" {
+		v.UsageError("Unknown import source", fmt.Sprintf(`pipectl import knows one source, Kafka Connect, not %q: run "pipectl import connect".`, positional[0]), cmd.usage)
 		return exitError
 	}
 	inputs := positional[1:]
