@@ -39,6 +39,9 @@ type source struct {
 	order  []string          // the captured tables, in the order of tables
 	topics map[string]string // target topics by schema.table, from the topic expression
 	rels   map[uint32]*table // by relation ID, from relation messages
+	// ignored holds the relation IDs of the tables the publication has
+	// but tables does not name: their changes move the position only.
+	ignored map[uint32]bool
 
 	// snapshot state: the transaction, the table being read and its rows.
 	snapTx pgx.Tx
@@ -63,6 +66,7 @@ type source struct {
 	unacked   int // Polls whose records are not acknowledged yet
 	lastBeat  time.Time
 	txRecords []int // indexes in the batch of the open transaction's records
+	txIgnored bool  // the open transaction changed an ignored table
 	snapOnly  bool  // snapshot = "initial_only"
 	finished  bool  // the initial_only snapshot is done: Poll returns io.EOF
 	// failed is the error of an earlier Poll: the stream moved past the
@@ -91,6 +95,7 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	s.part = map[string]any{"slot": s.cfg.Slot}
 	s.rels = map[uint32]*table{}
+	s.ignored = map[uint32]bool{}
 	if err := s.open(ctx, tc); err != nil {
 		s.Close()
 		return fmt.Errorf("source postgres_cdc: %w", err)
@@ -588,6 +593,18 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 	off := map[string]any{"lsn": s.pos.String()}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
+		if name := m.Namespace + "." + m.RelationName; s.tables[name] == nil {
+			// The publication has more tables than tables names (a
+			// publication of the user's, FOR ALL TABLES, or a table
+			// removed from tables): their changes are not captured.
+			if !s.ignored[m.RelationID] {
+				s.log.Info("postgres_cdc: ignoring the changes of a table the publication has but tables does not name", "table", name, "publication", s.cfg.Publication)
+			}
+			s.ignored[m.RelationID] = true
+			delete(s.rels, m.RelationID)
+			break
+		}
+		delete(s.ignored, m.RelationID)
 		t := &table{Schema: m.Namespace, Name: m.RelationName}
 		for _, c := range m.Columns {
 			t.Columns = append(t.Columns, column{Name: c.Name, OID: c.DataType, Typmod: c.TypeModifier, Key: c.Flags&1 != 0})
@@ -597,13 +614,25 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 	case *pglogrepl.BeginMessage:
 		s.inTx, s.xid, s.commitTS = true, m.Xid, m.CommitTime
 		s.txRecords = s.txRecords[:0]
+		s.txIgnored = false
 	case *pglogrepl.CommitMessage:
 		s.inTx = false
 		s.pos = m.TransactionEndLSN
 		if n := len(s.txRecords); n > 0 {
 			recs[s.txRecords[n-1]].SourceOffset = map[string]any{"lsn": s.pos.String()}
+		} else if s.txIgnored {
+			// A transaction of ignored tables only: a skipped record
+			// carries its end, so that the slot moves past it once
+			// saved (one such record for a run of them).
+			end := map[string]any{"lsn": s.pos.String()}
+			if n := len(recs); n > 0 && recs[n-1].Skip {
+				recs[n-1].SourceOffset = end
+			} else {
+				recs = append(recs, connector.Record{Skip: true, SourcePartition: s.part, SourceOffset: end})
+			}
 		}
 		s.txRecords = s.txRecords[:0]
+		s.txIgnored = false
 	case *pglogrepl.InsertMessage:
 		return s.change(recs, m.RelationID, "c", 0, nil, m.Tuple, xld.WALStart, off)
 	case *pglogrepl.UpdateMessage:
@@ -612,6 +641,10 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 		return s.change(recs, m.RelationID, "d", m.OldTupleType, m.OldTuple, nil, xld.WALStart, off)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
+			if s.ignored[id] {
+				s.txIgnored = true
+				continue
+			}
 			t, ok := s.rels[id]
 			if !ok {
 				return nil, fmt.Errorf("truncate of relation %d before its relation message", id)
@@ -640,6 +673,10 @@ func cells(td *pglogrepl.TupleData) []cell {
 }
 
 func (s *source) change(recs []connector.Record, rel uint32, op string, oldType uint8, oldT, newT *pglogrepl.TupleData, lsn pglogrepl.LSN, off map[string]any) ([]connector.Record, error) {
+	if s.ignored[rel] {
+		s.txIgnored = true
+		return recs, nil
+	}
 	t, ok := s.rels[rel]
 	if !ok {
 		return nil, fmt.Errorf("change of relation %d before its relation message", rel)
