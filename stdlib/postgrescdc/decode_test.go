@@ -32,7 +32,7 @@ func TestDecodeText(t *testing.T) {
 		{oidTimestamp, -1, "2026-12-03 13:14:15.123456", time.Date(2026, 12, 3, 13, 14, 15, 123456000, time.UTC)},
 		{oidTimestamptz, -1, "2026-12-03 13:14:15+00", time.Date(2026, 12, 3, 13, 14, 15, 0, time.UTC)},
 		{oidUUID, -1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
-		{oidJSONB, -1, `{"a": [1, "x", null]}`, map[string]any{"a": []any{1.0, "x", nil}}},
+		{oidJSONB, -1, `{"a": [1, "x", null]}`, map[string]any{"a": []any{int64(1), "x", nil}}},
 		{1009, -1, "{a,b}", "{a,b}"}, // text[]: its text form
 	}
 	for _, c := range cases {
