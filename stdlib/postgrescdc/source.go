@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -27,10 +28,11 @@ const (
 type source struct {
 	connector.UnimplementedSource
 
-	cfg    Config
-	log    *slog.Logger
-	prefix string
-	part   map[string]any // the source partition: {slot}
+	cfg      Config
+	password string // the DSN's, which no error may quote
+	log      *slog.Logger
+	prefix   string
+	part     map[string]any // the source partition: {slot}
 
 	db   *pgx.Conn      // catalog, publication, snapshot
 	repl *pgconn.PgConn // the replication connection
@@ -98,7 +100,7 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 	s.ignored = map[uint32]bool{}
 	if err := s.open(ctx, tc); err != nil {
 		s.Close()
-		return fmt.Errorf("source postgres_cdc: %w", err)
+		return fmt.Errorf("source postgres_cdc: %w", s.scrub(err))
 	}
 	return nil
 }
@@ -110,6 +112,7 @@ func (s *source) connConfig() (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, errors.New("dsn: not a valid PostgreSQL connection string (postgres://user@host:port/db or key=value pairs)")
 	}
+	s.password = cc.Password
 	cc.RuntimeParams["TimeZone"] = "UTC"
 	cc.RuntimeParams["DateStyle"] = "ISO"
 	cc.RuntimeParams["bytea_output"] = "hex"
@@ -125,7 +128,7 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	where := fmt.Sprintf("%s:%d as %s, database %s", cc.Host, cc.Port, cc.User, cc.Database)
 	s.db, err = pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", where, scrub(err, cc.Password))
+		return fmt.Errorf("connect to %s: %w", where, err)
 	}
 	var walLevel string
 	if err := s.db.QueryRow(ctx, "SHOW wal_level").Scan(&walLevel); err != nil {
@@ -167,7 +170,7 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	rc.RuntimeParams["replication"] = "database"
 	s.repl, err = pgconn.ConnectConfig(ctx, rc)
 	if err != nil {
-		return fmt.Errorf("replication connection to %s: %w", where, scrub(err, cc.Password))
+		return fmt.Errorf("replication connection to %s: %w", where, err)
 	}
 
 	var saved map[string]any
@@ -266,16 +269,28 @@ func (s *source) openSnapshotOnly(ctx context.Context, tc *connector.TaskContext
 	return nil
 }
 
-// scrub removes a password from an error's text, should a driver quote it.
-func scrub(err error, password string) error {
-	if password == "" {
-		return err
+// scrub removes the DSN and its password (as typed and URL-escaped) from
+// an error's text, should the driver or the server quote them (a table
+// named like the password, a DSN echoed in a connect error). An error
+// that quotes neither is returned as it is.
+func (s *source) scrub(err error) error {
+	if err == nil {
+		return nil
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, password) {
+	secrets := []string{s.cfg.DSN}
+	if s.password != "" {
+		secrets = append(secrets, s.password, url.QueryEscape(s.password), url.PathEscape(s.password))
+	}
+	for _, sec := range secrets {
+		if sec != "" {
+			msg = strings.ReplaceAll(msg, sec, "(redacted)")
+		}
+	}
+	if msg == err.Error() {
 		return err
 	}
-	return errors.New("connection failed (message withheld: it quotes the password)")
+	return errors.New(msg)
 }
 
 func (s *source) loadTable(ctx context.Context, sch, tbl string) (*table, error) {
@@ -429,7 +444,7 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		return recs, io.EOF
 	}
 	if err != nil {
-		s.failed = fmt.Errorf("source postgres_cdc: %w", err)
+		s.failed = fmt.Errorf("source postgres_cdc: %w", s.scrub(err))
 		return nil, s.failed
 	}
 	if len(recs) > 0 {

@@ -292,6 +292,15 @@ func TestLongBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "table public.nope does not exist") {
 		t.Errorf("missing table: %v", err)
 	}
+	// An error from past the connection (here the catalog's, for a table
+	// named like the password; trust auth ignores the password) never
+	// quotes it either.
+	cfg = baseConfig(c, "public.t1", "public.hunter2secret")
+	cfg["dsn"] = fmt.Sprintf("postgres://postgres:hunter2secret@127.0.0.1:%d/test?sslmode=disable", c.port)
+	_, err = openTask(t, cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "hunter2secret") {
+		t.Errorf("an error quoting the password: %v", err)
+	}
 }
 
 // An idle source (its tables do not change while others do) moves the
