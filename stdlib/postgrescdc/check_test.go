@@ -2,6 +2,7 @@ package postgrescdc
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,5 +48,27 @@ func TestOpenBadDSNWithheld(t *testing.T) {
 		"dsn": "postgres://u@host/db", "tables": []string{"t"}, "slot": "s"}})
 	if err == nil || !strings.Contains(err.Error(), "one task") {
 		t.Errorf("Open with 2 tasks = %v", err)
+	}
+}
+
+// scrub takes the DSN and its password out of any error, URL-escaped too.
+func TestScrub(t *testing.T) {
+	s := &source{cfg: Config{DSN: "postgres://u:p%2Fw0rd@h/db"}, password: "p/w0rd"}
+	for _, msg := range []string{
+		`table public.p/w0rd does not exist`,
+		`cannot parse postgres://u:p%2Fw0rd@h/db`,
+		`password p%2Fw0rd`,
+	} {
+		got := s.scrub(errors.New(msg)).Error()
+		if strings.Contains(got, "w0rd") || !strings.Contains(got, "(redacted)") {
+			t.Errorf("scrub(%q) = %q", msg, got)
+		}
+	}
+	plain := errors.New("relation does not exist")
+	if got := s.scrub(plain); got != plain {
+		t.Errorf("an error without a secret changed: %v", got)
+	}
+	if s.scrub(nil) != nil {
+		t.Error("scrub(nil) is not nil")
 	}
 }

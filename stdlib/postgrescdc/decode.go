@@ -1,9 +1,12 @@
 package postgrescdc
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -117,13 +120,24 @@ func decodeText(oid uint32, typmod int32, text []byte) (any, error) {
 			return false, nil
 		}
 		return nil, fmt.Errorf("%q is not a boolean", s)
-	case oidInt2, oidInt4, oidInt8, oidOID:
+	case oidInt2:
+		return strconv.ParseInt(s, 10, 16)
+	case oidInt4:
+		return strconv.ParseInt(s, 10, 32)
+	case oidInt8, oidOID:
 		return strconv.ParseInt(s, 10, 64)
 	case oidFloat4, oidFloat8:
 		return strconv.ParseFloat(s, 64)
 	case oidNumeric:
 		if typmod >= 4 && (s == "NaN" || strings.HasSuffix(s, "Infinity")) {
 			return nil, fmt.Errorf("numeric %s has no decimal form", s)
+		}
+		if typmod >= 4 {
+			// The server's text fits numeric(p,s); the check keeps a
+			// record from carrying a value its schema refuses.
+			if err := columnSchema(oid, typmod).CheckValue(s); err != nil {
+				return nil, fmt.Errorf("numeric: %w", err)
+			}
 		}
 		return s, nil
 	case oidBytea:
@@ -145,13 +159,57 @@ func decodeText(oid uint32, typmod int32, text []byte) (any, error) {
 	case oidTimestamptz:
 		return time.Parse("2006-01-02 15:04:05.999999-07", s)
 	case oidJSON, oidJSONB:
-		var v any
-		if err := json.Unmarshal(text, &v); err != nil {
-			return nil, err
-		}
-		return v, nil
+		return decodeJSON(text)
 	}
 	return s, nil
+}
+
+// decodeJSON reads a json or jsonb value as the json converter decodes
+// it: an integer is an int64 (a float64 would round those above 2^53),
+// any other number a float64.
+func decodeJSON(text []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("json: text after the value")
+	}
+	return jsonNumbers(v)
+}
+
+// jsonNumbers replaces the json.Number values in v.
+func jsonNumbers(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return nil, fmt.Errorf("json: the number %s does not fit a float64", v)
+		}
+		return f, nil
+	case []any:
+		for i, e := range v {
+			n, err := jsonNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
+		}
+	case map[string]any:
+		for k, e := range v {
+			n, err := jsonNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+	}
+	return v, nil
 }
 
 // build sets the schemas of t from its columns.

@@ -32,7 +32,7 @@ func TestDecodeText(t *testing.T) {
 		{oidTimestamp, -1, "2026-12-03 13:14:15.123456", time.Date(2026, 12, 3, 13, 14, 15, 123456000, time.UTC)},
 		{oidTimestamptz, -1, "2026-12-03 13:14:15+00", time.Date(2026, 12, 3, 13, 14, 15, 0, time.UTC)},
 		{oidUUID, -1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"},
-		{oidJSONB, -1, `{"a": [1, "x", null]}`, map[string]any{"a": []any{1.0, "x", nil}}},
+		{oidJSONB, -1, `{"a": [1, "x", null]}`, map[string]any{"a": []any{int64(1), "x", nil}}},
 		{1009, -1, "{a,b}", "{a,b}"}, // text[]: its text form
 	}
 	for _, c := range cases {
@@ -100,11 +100,40 @@ func FuzzDecodeText(f *testing.F) {
 	f.Add(uint32(oidNumeric), int32(-1), []byte("1.5"))
 	f.Add(uint32(oidTimestamptz), int32(-1), []byte("2026-12-03 13:14:15+00"))
 	f.Add(uint32(oidBytea), int32(-1), []byte(`\x00`))
+	f.Add(uint32(oidJSONB), int32(-1), []byte(`{"n": 9007199254740993, "f": 1.5, "a": [1e3, -0]}`))
+	f.Add(uint32(oidInt2), int32(-1), []byte("40000"))
+	f.Add(uint32(oidDate), int32(-1), []byte("2026-12-03"))
 	f.Fuzz(func(t *testing.T, oid uint32, typmod int32, text []byte) {
 		v, err := decodeText(oid, typmod, text)
 		if err != nil {
 			return
 		}
-		_ = columnSchema(oid, typmod).CheckValue(v) // must not panic
+		if err := columnSchema(oid, typmod).CheckValue(v); err != nil {
+			t.Fatalf("decodeText(%d, %d, %q) = %#v, which does not fit its schema: %v", oid, typmod, text, v, err)
+		}
 	})
+}
+
+// JSON integers stay exact (a float64 rounds those above 2^53) and every
+// decoded value fits the json schema.
+func TestDecodeJSONNumbers(t *testing.T) {
+	v, err := decodeText(oidJSONB, -1, []byte(`{"big": 9007199254740993, "f": 1.5, "e": 1e3, "a": [-7, {"n": 2}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"big": int64(9007199254740993), "f": 1.5, "e": 1000.0, "a": []any{int64(-7), map[string]any{"n": int64(2)}}}
+	if diff := cmp.Diff(want, v); diff != "" {
+		t.Errorf("json (-want +got):\n%s", diff)
+	}
+	if err := columnSchema(oidJSONB, -1).CheckValue(v); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{`{"a": 1} 2`, `1e400`, `{`} {
+		if v, err := decodeText(oidJSON, -1, []byte(bad)); err == nil {
+			t.Errorf("json %s decoded as %#v", bad, v)
+		}
+	}
+	if v, err := decodeText(oidInt2, -1, []byte("40000")); err == nil {
+		t.Errorf("int2 40000 decoded as %v", v)
+	}
 }

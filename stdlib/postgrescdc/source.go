@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -27,10 +28,11 @@ const (
 type source struct {
 	connector.UnimplementedSource
 
-	cfg    Config
-	log    *slog.Logger
-	prefix string
-	part   map[string]any // the source partition: {slot}
+	cfg      Config
+	password string // the DSN's, which no error may quote
+	log      *slog.Logger
+	prefix   string
+	part     map[string]any // the source partition: {slot}
 
 	db   *pgx.Conn      // catalog, publication, snapshot
 	repl *pgconn.PgConn // the replication connection
@@ -39,6 +41,9 @@ type source struct {
 	order  []string          // the captured tables, in the order of tables
 	topics map[string]string // target topics by schema.table, from the topic expression
 	rels   map[uint32]*table // by relation ID, from relation messages
+	// ignored holds the relation IDs of the tables the publication has
+	// but tables does not name: their changes move the position only.
+	ignored map[uint32]bool
 
 	// snapshot state: the transaction, the table being read and its rows.
 	snapTx pgx.Tx
@@ -63,6 +68,7 @@ type source struct {
 	unacked   int // Polls whose records are not acknowledged yet
 	lastBeat  time.Time
 	txRecords []int // indexes in the batch of the open transaction's records
+	txIgnored bool  // the open transaction changed an ignored table
 	snapOnly  bool  // snapshot = "initial_only"
 	finished  bool  // the initial_only snapshot is done: Poll returns io.EOF
 	// failed is the error of an earlier Poll: the stream moved past the
@@ -91,9 +97,10 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	s.part = map[string]any{"slot": s.cfg.Slot}
 	s.rels = map[uint32]*table{}
+	s.ignored = map[uint32]bool{}
 	if err := s.open(ctx, tc); err != nil {
 		s.Close()
-		return fmt.Errorf("source postgres_cdc: %w", err)
+		return fmt.Errorf("source postgres_cdc: %w", s.scrub(err))
 	}
 	return nil
 }
@@ -105,6 +112,7 @@ func (s *source) connConfig() (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, errors.New("dsn: not a valid PostgreSQL connection string (postgres://user@host:port/db or key=value pairs)")
 	}
+	s.password = cc.Password
 	cc.RuntimeParams["TimeZone"] = "UTC"
 	cc.RuntimeParams["DateStyle"] = "ISO"
 	cc.RuntimeParams["bytea_output"] = "hex"
@@ -120,7 +128,7 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	where := fmt.Sprintf("%s:%d as %s, database %s", cc.Host, cc.Port, cc.User, cc.Database)
 	s.db, err = pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", where, scrub(err, cc.Password))
+		return fmt.Errorf("connect to %s: %w", where, err)
 	}
 	var walLevel string
 	if err := s.db.QueryRow(ctx, "SHOW wal_level").Scan(&walLevel); err != nil {
@@ -162,7 +170,7 @@ func (s *source) open(ctx context.Context, tc *connector.TaskContext) error {
 	rc.RuntimeParams["replication"] = "database"
 	s.repl, err = pgconn.ConnectConfig(ctx, rc)
 	if err != nil {
-		return fmt.Errorf("replication connection to %s: %w", where, scrub(err, cc.Password))
+		return fmt.Errorf("replication connection to %s: %w", where, err)
 	}
 
 	var saved map[string]any
@@ -261,16 +269,28 @@ func (s *source) openSnapshotOnly(ctx context.Context, tc *connector.TaskContext
 	return nil
 }
 
-// scrub removes a password from an error's text, should a driver quote it.
-func scrub(err error, password string) error {
-	if password == "" {
-		return err
+// scrub removes the DSN and its password (as typed and URL-escaped) from
+// an error's text, should the driver or the server quote them (a table
+// named like the password, a DSN echoed in a connect error). An error
+// that quotes neither is returned as it is.
+func (s *source) scrub(err error) error {
+	if err == nil {
+		return nil
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, password) {
+	secrets := []string{s.cfg.DSN}
+	if s.password != "" {
+		secrets = append(secrets, s.password, url.QueryEscape(s.password), url.PathEscape(s.password))
+	}
+	for _, sec := range secrets {
+		if sec != "" {
+			msg = strings.ReplaceAll(msg, sec, "(redacted)")
+		}
+	}
+	if msg == err.Error() {
 		return err
 	}
-	return errors.New("connection failed (message withheld: it quotes the password)")
+	return errors.New(msg)
 }
 
 func (s *source) loadTable(ctx context.Context, sch, tbl string) (*table, error) {
@@ -424,7 +444,7 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		return recs, io.EOF
 	}
 	if err != nil {
-		s.failed = fmt.Errorf("source postgres_cdc: %w", err)
+		s.failed = fmt.Errorf("source postgres_cdc: %w", s.scrub(err))
 		return nil, s.failed
 	}
 	if len(recs) > 0 {
@@ -588,6 +608,18 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 	off := map[string]any{"lsn": s.pos.String()}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
+		if name := m.Namespace + "." + m.RelationName; s.tables[name] == nil {
+			// The publication has more tables than tables names (a
+			// publication of the user's, FOR ALL TABLES, or a table
+			// removed from tables): their changes are not captured.
+			if !s.ignored[m.RelationID] {
+				s.log.Info("postgres_cdc: ignoring the changes of a table the publication has but tables does not name", "table", name, "publication", s.cfg.Publication)
+			}
+			s.ignored[m.RelationID] = true
+			delete(s.rels, m.RelationID)
+			break
+		}
+		delete(s.ignored, m.RelationID)
 		t := &table{Schema: m.Namespace, Name: m.RelationName}
 		for _, c := range m.Columns {
 			t.Columns = append(t.Columns, column{Name: c.Name, OID: c.DataType, Typmod: c.TypeModifier, Key: c.Flags&1 != 0})
@@ -597,13 +629,25 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 	case *pglogrepl.BeginMessage:
 		s.inTx, s.xid, s.commitTS = true, m.Xid, m.CommitTime
 		s.txRecords = s.txRecords[:0]
+		s.txIgnored = false
 	case *pglogrepl.CommitMessage:
 		s.inTx = false
 		s.pos = m.TransactionEndLSN
 		if n := len(s.txRecords); n > 0 {
 			recs[s.txRecords[n-1]].SourceOffset = map[string]any{"lsn": s.pos.String()}
+		} else if s.txIgnored {
+			// A transaction of ignored tables only: a skipped record
+			// carries its end, so that the slot moves past it once
+			// saved (one such record for a run of them).
+			end := map[string]any{"lsn": s.pos.String()}
+			if n := len(recs); n > 0 && recs[n-1].Skip {
+				recs[n-1].SourceOffset = end
+			} else {
+				recs = append(recs, connector.Record{Skip: true, SourcePartition: s.part, SourceOffset: end})
+			}
 		}
 		s.txRecords = s.txRecords[:0]
+		s.txIgnored = false
 	case *pglogrepl.InsertMessage:
 		return s.change(recs, m.RelationID, "c", 0, nil, m.Tuple, xld.WALStart, off)
 	case *pglogrepl.UpdateMessage:
@@ -612,6 +656,10 @@ func (s *source) handle(xld pglogrepl.XLogData, recs []connector.Record) ([]conn
 		return s.change(recs, m.RelationID, "d", m.OldTupleType, m.OldTuple, nil, xld.WALStart, off)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
+			if s.ignored[id] {
+				s.txIgnored = true
+				continue
+			}
 			t, ok := s.rels[id]
 			if !ok {
 				return nil, fmt.Errorf("truncate of relation %d before its relation message", id)
@@ -640,6 +688,10 @@ func cells(td *pglogrepl.TupleData) []cell {
 }
 
 func (s *source) change(recs []connector.Record, rel uint32, op string, oldType uint8, oldT, newT *pglogrepl.TupleData, lsn pglogrepl.LSN, off map[string]any) ([]connector.Record, error) {
+	if s.ignored[rel] {
+		s.txIgnored = true
+		return recs, nil
+	}
 	t, ok := s.rels[rel]
 	if !ok {
 		return nil, fmt.Errorf("change of relation %d before its relation message", rel)

@@ -292,6 +292,15 @@ func TestLongBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "table public.nope does not exist") {
 		t.Errorf("missing table: %v", err)
 	}
+	// An error from past the connection (here the catalog's, for a table
+	// named like the password; trust auth ignores the password) never
+	// quotes it either.
+	cfg = baseConfig(c, "public.t1", "public.hunter2secret")
+	cfg["dsn"] = fmt.Sprintf("postgres://postgres:hunter2secret@127.0.0.1:%d/test?sslmode=disable", c.port)
+	_, err = openTask(t, cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "hunter2secret") {
+		t.Errorf("an error quoting the password: %v", err)
+	}
 }
 
 // An idle source (its tables do not change while others do) moves the
@@ -569,5 +578,90 @@ func TestLongSnapshotOnly(t *testing.T) {
 	}
 	if recs, err := tk2.src.Poll(context.Background()); err != io.EOF || len(recs) != 0 {
 		t.Errorf("after a finished snapshot: %d records, %v", len(recs), err)
+	}
+}
+
+// A publication with more tables than tables names (the user's own, FOR
+// ALL TABLES, or a table dropped from tables): only the named tables'
+// changes arrive, and the position still moves past the others'.
+func TestLongPublicationExtraTable(t *testing.T) {
+	c := startCluster(t)
+	c.exec(t, "test",
+		"CREATE TABLE wanted (id int PRIMARY KEY, name text)",
+		"CREATE TABLE extra (id int PRIMARY KEY, name text)",
+		"CREATE PUBLICATION mine FOR TABLE wanted, extra")
+	cfg := baseConfig(c, "public.wanted")
+	cfg["snapshot"] = "never"
+	cfg["publication"] = "mine"
+	tk, err := openTask(t, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.exec(t, "test",
+		"INSERT INTO extra VALUES (1, 'x1')",
+		"INSERT INTO wanted VALUES (1, 'w1')",
+		"BEGIN", "INSERT INTO extra VALUES (2, 'x2')", "INSERT INTO wanted VALUES (2, 'w2')", "UPDATE extra SET name = 'x3'", "COMMIT",
+		"DELETE FROM extra WHERE id = 1",
+		"TRUNCATE wanted, extra")
+	got := tk.poll(3, true)
+	var ops []string
+	for _, r := range got {
+		if r.Topic != "public.wanted" {
+			t.Errorf("a record on topic %q: %v", r.Topic, r.Value)
+		}
+		if v, ok := r.Value.(map[string]any); ok && v["op"] == "t" {
+			ops = append(ops, "t:"+v["source"].(map[string]any)["table"].(string))
+			continue
+		}
+		ops = append(ops, describe(r))
+	}
+	if want := "c:1:w1 c:2:w2 t:wanted"; strings.Join(ops, " ") != want {
+		t.Fatalf("changes = %v, want %s", ops, want)
+	}
+
+	// Transactions of the extra table only: nothing arrives, but the saved
+	// position and the slot's confirmed LSN move past them.
+	c.exec(t, "test", "INSERT INTO extra SELECT g, 'x' FROM generate_series(10, 500) g", "UPDATE extra SET name = 'y'", "DELETE FROM extra")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, err := pgxConnect(ctx, c.dsn("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&target); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	cancel()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		recs, err := tk.src.Poll(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if !r.Skip {
+				t.Fatalf("a record of the extra table: %v", r)
+			}
+			tk.saved = r.SourceOffset
+		}
+		if len(recs) > 0 {
+			tk.src.Acked(recs)
+		}
+		if l, ok := tk.saved["lsn"].(string); ok && lsnAtLeast(t, c, l, target) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the saved position %v did not pass %s in a minute", tk.saved, target)
+		}
+	}
+	waitConfirmed(t, c, target)
+
+	// The wanted table still streams after them.
+	c.exec(t, "test", "INSERT INTO wanted VALUES (3, 'w3')")
+	if got := tk.poll(1, true); describe(got[0]) != "c:3:w3" {
+		t.Fatalf("after the extra table's changes: %v", describe(got[0]))
 	}
 }
