@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -246,15 +247,33 @@ func (s *sink) chunks(rows []row) []stmt {
 	return out
 }
 
-// pkText is a row's primary key as text, to tell duplicates apart.
+// pkText is a row's primary key as text, to tell duplicates apart as the
+// database does: a number by its value (1 and 1.0 are one key), a time by
+// its instant (whatever its zone).
 func (s *sink) pkText(r *row) string {
 	var b strings.Builder
 	for _, c := range s.pk {
 		if i := slices.Index(r.cols, c); i >= 0 {
-			fmt.Fprintf(&b, "%T:%v\x00", r.vals[i], r.vals[i])
+			b.WriteString(keyText(r.vals[i]))
+			b.WriteByte(0)
 		}
 	}
 	return b.String()
+}
+
+func keyText(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return "n:" + strconv.FormatInt(x, 10)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return "n:" + strconv.FormatInt(int64(x), 10)
+		}
+		return "n:" + strconv.FormatFloat(x, 'g', -1, 64)
+	case time.Time:
+		return "t:" + x.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("%T:%v", v, v)
 }
 
 // execSaved executes st inside a savepoint: a refused row is rolled back

@@ -288,3 +288,27 @@ func TestSinkUpsertSameKeyInBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestSinkUpsertEqualKeysOfOtherTypes: keys the database holds equal (an
+// integer and a whole float, one instant in two zones) are one key to the
+// batching too, so one upsert statement never updates a row twice
+// (PostgreSQL refuses that, failing the batch).
+func TestSinkUpsertEqualKeysOfOtherTypes(t *testing.T) {
+	d := newPostgres(t)
+	d.exec(t, "CREATE TABLE k (id INT, at TIMESTAMPTZ, n INT, PRIMARY KEY (id, at))")
+	s := openSink(t, map[string]any{"dsn": d.dsn, "mode": "upsert", "primary_key": []string{"id", "at"}}, map[string]string{"table": "'k'"})
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	recs := []connector.Record{
+		rec("x", nil, map[string]any{"id": int64(1), "at": at, "n": int64(1)}),
+		rec("x", nil, map[string]any{"id": float64(1), "at": at.In(time.FixedZone("X", 3600)), "n": int64(2)}),
+	}
+	if err := s.Write(ctx(t), recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"1|2"}, d.cli(t, "SELECT id, n FROM k")); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,15 @@ type source struct {
 	cancel context.CancelFunc
 }
 
+// position is an offset of a table: the last incrementing value and
+// timestamp read.
+type position struct {
+	hasInc bool
+	inc    int64
+	hasTS  bool
+	ts     time.Time
+}
+
 // polled is one table (or the custom query) of a task.
 type polled struct {
 	name      string // the table, or "query"
@@ -66,11 +76,8 @@ type polled struct {
 	jsonCols  map[string]bool // MariaDB's JSON columns (LONGTEXT with a json_valid check)
 	due       time.Time
 
-	// The offset reached: the last incrementing value and timestamp.
-	hasInc bool
-	inc    int64
-	hasTS  bool
-	ts     time.Time
+	// The offset reached: that of the last batch handed over.
+	pos position
 
 	// The cycle in progress.
 	rows      *dbsql.Rows
@@ -120,7 +127,9 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 			return err
 		}
 		if s.cfg.Mode != modeBulk {
-			s.restore(p, offset(p.partition))
+			if err := s.restore(p, offset(p.partition)); err != nil {
+				return err
+			}
 		}
 		s.tables = append(s.tables, p)
 		return nil
@@ -199,10 +208,14 @@ func (s *source) describe(ctx context.Context, p *polled) error {
 		}
 		return fmt.Errorf("source sql: reading %s: %w", p.name, err)
 	}
-	names, err := rows.Columns()
+	types, err := rows.ColumnTypes()
 	rows.Close()
 	if err != nil {
 		return fmt.Errorf("source sql: %w", s.conn.Scrub(err))
+	}
+	names := make([]string, len(types))
+	for i, ct := range types {
+		names[i] = ct.Name()
 	}
 	has := func(c string) bool {
 		for _, n := range names {
@@ -216,6 +229,9 @@ func (s *source) describe(ctx context.Context, p *polled) error {
 		if c != "" && !has(c) {
 			return fmt.Errorf("source sql: %s has no column %s (columns: %s)", p.name, s.d.Quote(c), strings.Join(names, ", "))
 		}
+	}
+	if err := s.checkColumns(p, s.columnsOf(p, types), types); err != nil {
+		return err
 	}
 	if s.d == dialect.MySQL && s.cfg.Query == "" {
 		if p.jsonCols, err = s.mariaJSON(ctx, p.name); err != nil {
@@ -288,20 +304,29 @@ func (s *source) mariaJSON(ctx context.Context, table string) (map[string]bool, 
 
 var jsonValid = regexp.MustCompile("^json_valid\\(`((?:[^`]|``)+)`\\)$")
 
-// restore sets the offset reached from a saved one.
-func (s *source) restore(p *polled, saved map[string]any) {
+// restore sets the offset reached from a saved one. A saved offset that
+// cannot be read fails the task rather than start over from the first row.
+func (s *source) restore(p *polled, saved map[string]any) error {
 	if saved == nil {
-		return
+		return nil
 	}
-	if n, ok := configschema.AsInt64(saved["incrementing"]); ok {
-		p.inc, p.hasInc = n, true
-	}
-	if t, ok := saved["timestamp"].(string); ok {
-		if ts, err := time.Parse(time.RFC3339Nano, t); err == nil {
-			p.ts, p.hasTS = ts, true
+	if v, ok := saved["incrementing"]; ok {
+		n, ok := configschema.AsInt64(v)
+		if !ok {
+			return fmt.Errorf("source sql: %s: the saved offset's incrementing value %v is not an integer", p.name, v)
 		}
+		p.pos.inc, p.pos.hasInc = n, true
+	}
+	if v, ok := saved["timestamp"]; ok {
+		t, ok := v.(string)
+		ts, err := time.Parse(time.RFC3339Nano, t)
+		if !ok || err != nil {
+			return fmt.Errorf("source sql: %s: the saved offset's timestamp %v is not an RFC 3339 time", p.name, v)
+		}
+		p.pos.ts, p.pos.hasTS = ts, true
 	}
 	s.log.Info("resuming from the saved offset", "table", p.name, "offset", saved)
+	return nil
 }
 
 func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
@@ -353,6 +378,9 @@ func (s *source) read(ctx context.Context, p *polled) ([]connector.Record, error
 			return nil, err
 		}
 	}
+	// The position moves with the rows read, and becomes the table's
+	// only with the batch: a batch dropped with an error is read again.
+	pos := p.pos
 	var recs []connector.Record
 	var lastTS time.Time
 	for {
@@ -388,6 +416,9 @@ func (s *source) read(ctx context.Context, p *polled) ([]connector.Record, error
 				break
 			}
 		}
+		if err := s.advance(p, vals, &pos); err != nil {
+			return nil, err
+		}
 		recs = append(recs, s.record(p, vals))
 		if p.tsIdx >= 0 {
 			if t, ok := vals[p.tsIdx].(time.Time); ok {
@@ -395,13 +426,14 @@ func (s *source) read(ctx context.Context, p *polled) ([]connector.Record, error
 			}
 		}
 	}
+	p.pos = pos
 	if len(recs) > 0 && s.cfg.Mode != modeBulk {
 		off := map[string]any{}
-		if p.hasInc {
-			off["incrementing"] = p.inc
+		if pos.hasInc {
+			off["incrementing"] = pos.inc
 		}
-		if p.hasTS {
-			off["timestamp"] = p.ts.UTC().Format(time.RFC3339Nano)
+		if pos.hasTS {
+			off["timestamp"] = pos.ts.UTC().Format(time.RFC3339Nano)
 		}
 		recs[len(recs)-1].SourceOffset = off
 	}
@@ -421,7 +453,7 @@ func (s *source) readErr(err error) error {
 	return fmt.Errorf("source sql: %w", err)
 }
 
-// record builds the record of one row and moves the offset past it.
+// record builds the record of one row.
 func (s *source) record(p *polled, vals []any) connector.Record {
 	value := make(map[string]any, len(p.cols))
 	for i := range p.cols {
@@ -438,17 +470,52 @@ func (s *source) record(p *polled, vals []any) connector.Record {
 		}
 		r.Key, r.KeySchema = key, p.keySchema
 	}
+	return r
+}
+
+// advance moves a position past a row. The column kinds were checked when
+// the cycle started (checkColumns); an unsigned value comes as decimal
+// text and must fit an int64. A NULL leaves the position where it is.
+func (s *source) advance(p *polled, vals []any, pos *position) error {
 	if p.incIdx >= 0 {
-		if n, ok := vals[p.incIdx].(int64); ok {
-			p.inc, p.hasInc = n, true
+		switch v := vals[p.incIdx].(type) {
+		case int64:
+			pos.inc, pos.hasInc = v, true
+		case string:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("source sql: %s: the incrementing column %s has the value %s, which does not fit a 64-bit signed integer", p.name, s.d.Quote(s.cfg.IncrementingColumn), v)
+			}
+			pos.inc, pos.hasInc = n, true
 		}
 	}
 	if p.tsIdx >= 0 {
 		if t, ok := vals[p.tsIdx].(time.Time); ok {
-			p.ts, p.hasTS = t, true
+			pos.ts, pos.hasTS = t, true
 		}
 	}
-	return r
+	return nil
+}
+
+// checkColumns fails when the mode's columns cannot hold an offset: the
+// incrementing column must be an integer (unsigned ones too, as long as
+// the values fit an int64), the timestamp column a timestamp or a date.
+// Without the check the offset would never move and every poll would send
+// the whole table again.
+func (s *source) checkColumns(p *polled, cols []dialect.Column, types []*dbsql.ColumnType) error {
+	if i := s.index(cols, s.cfg.IncrementingColumn); i >= 0 {
+		c := cols[i]
+		if c.Kind != dialect.KindInt && (c.Kind != dialect.KindDecimal || c.Schema.Scale != 0) {
+			return fmt.Errorf("source sql: %s: the incrementing column %s is of type %s, not an integer", p.name, s.d.Quote(c.Name), types[i].DatabaseTypeName())
+		}
+	}
+	if i := s.index(cols, s.cfg.TimestampColumn); i >= 0 {
+		c := cols[i]
+		if c.Kind != dialect.KindTimestamp && c.Kind != dialect.KindDate {
+			return fmt.Errorf("source sql: %s: the timestamp column %s is of type %s, not a timestamp or a date", p.name, s.d.Quote(c.Name), types[i].DatabaseTypeName())
+		}
+	}
+	return nil
 }
 
 // startCycle runs the mode's query from the offset reached.
@@ -464,8 +531,8 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 	case modeIncrementing:
 		// Without an offset: every row (a bound such as MinInt64 would
 		// not fit an int4 column).
-		if p.hasInc {
-			q += " WHERE " + inc + " > " + ph(p.inc)
+		if p.pos.hasInc {
+			q += " WHERE " + inc + " > " + ph(p.pos.inc)
 		} else {
 			q += " WHERE " + inc + " IS NOT NULL"
 		}
@@ -477,10 +544,10 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 		}
 		q += " WHERE " + ts + " < " + ph(bound)
 		switch {
-		case p.hasTS && p.hasInc && s.cfg.Mode == modeBoth:
-			q += " AND ((" + ts + " = " + ph(p.ts) + " AND " + inc + " > " + ph(p.inc) + ") OR " + ts + " > " + ph(p.ts) + ")"
-		case p.hasTS:
-			q += " AND " + ts + " > " + ph(p.ts)
+		case p.pos.hasTS && p.pos.hasInc && s.cfg.Mode == modeBoth:
+			q += " AND ((" + ts + " = " + ph(p.pos.ts) + " AND " + inc + " > " + ph(p.pos.inc) + ") OR " + ts + " > " + ph(p.pos.ts) + ")"
+		case p.pos.hasTS:
+			q += " AND " + ts + " > " + ph(p.pos.ts)
 		}
 		q += " ORDER BY " + ts + " ASC"
 		if s.cfg.Mode == modeBoth {
@@ -496,6 +563,18 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 		rows.Close()
 		return s.readErr(err)
 	}
+	cols := s.columnsOf(p, types)
+	if err := s.checkColumns(p, cols, types); err != nil {
+		rows.Close()
+		return err
+	}
+	p.rows = rows
+	s.setColumns(p, cols)
+	return nil
+}
+
+// columnsOf maps the columns of a result set.
+func (s *source) columnsOf(p *polled, types []*dbsql.ColumnType) []dialect.Column {
 	cols := make([]dialect.Column, len(types))
 	for i, ct := range types {
 		prec, scale, hasDec := ct.DecimalSize()
@@ -506,9 +585,7 @@ func (s *source) startCycle(ctx context.Context, p *polled) error {
 		}
 		cols[i] = dialect.ColumnOf(s.d, ct.Name(), typ, prec, scale, hasDec, nullable || !known)
 	}
-	p.rows = rows
-	s.setColumns(p, cols)
-	return nil
+	return cols
 }
 
 // setColumns sets the cycle's columns and schemas, keeping the schemas of
