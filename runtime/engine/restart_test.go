@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
@@ -202,4 +205,86 @@ func committedIDs(t *testing.T, c *cluster, topic string) map[int]int {
 		})
 	}
 	return ids
+}
+
+// TestExactlyOnceAbortedTransaction: a transaction the coordinator failed
+// with INVALID_PRODUCER_EPOCH (what a broker restart gives when it aborted
+// the open transaction and bumped the epoch) does not fail an exactly-once
+// source: the task reads again from the offsets of its last committed
+// transaction, and every record arrives exactly once. Before, the task
+// stayed FAILED.
+func TestExactlyOnceAbortedTransaction(t *testing.T) {
+	const n = 600
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	c := clusterAt(t, kafka.Config{Brokers: fake.ListenAddrs()})
+	c.createTopic(t, "eos", 2)
+	opts, err := c.cfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := control.New("fleet", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	if err := ctl.EnsureTopics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The third commit of a transaction is refused, once.
+	var commits atomic.Int32
+	fake.ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		if !r.Commit || commits.Add(1) != 3 {
+			return nil, nil, false
+		}
+		resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+		resp.ErrorCode = kerr.InvalidProducerEpoch.Code
+		return resp, nil, true
+	})
+	var resumedAt, acked atomic.Int64
+	reg := testRegistry(t, func() connector.Source {
+		return &seqSource{total: n, per: 50, resumedAt: &resumedAt, acked: &acked,
+			record: func(seq int) connector.Record {
+				return connector.Record{Key: fmt.Sprint(seq), Value: map[string]any{"id": int64(seq)}, Topic: "eos", Partition: -1}
+			}}
+	}, nil)
+	const address = "source.test.eos"
+	p := mustCompile(t, address, &control.PipelineSpec{Kind: "source", Type: "test", Delivery: "exactly_once"}, reg)
+	counters := &Counters{}
+	r := runTask(t, TaskArgs{
+		Pipeline: p, Fleet: "fleet", Producer: c.producer, Admin: c.admin, Offsets: ctl.Offsets(), Counters: counters,
+		NewTransactionalProducer: func() (*kgo.Client, error) {
+			return kafka.NewClient(c.cfg, kgo.TransactionalID(control.TaskID("fleet", address, 0)),
+				kgo.TransactionTimeout(10*time.Second), kgo.RecordPartitioner(Partitioner(nil)))
+		},
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !counters.Finished.Load() {
+		select {
+		case <-r.done:
+			t.Fatalf("the task ended after the refused commit: %v", r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the source did not finish in 60 s (out %d)", counters.Out.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if commits.Load() < 3 {
+		t.Fatalf("%d commits: the refused one never came", commits.Load())
+	}
+	if resumedAt.Load() < 0 {
+		t.Error("the source was not opened again from a saved offset after the aborted transaction")
+	}
+	ids := committedIDs(t, c, "eos")
+	for id := range n {
+		if ids[id] != 1 {
+			t.Errorf("id %d committed %d times, want once", id, ids[id])
+		}
+	}
 }

@@ -173,6 +173,9 @@ func Run(ctx context.Context, a TaskArgs) error {
 		}
 	}
 	if p.kind == configschema.Source {
+		if p.spec.Delivery == "exactly_once" {
+			return t.runExactlyOnce(ctx)
+		}
 		return t.runSource(ctx)
 	}
 	return t.runSink(ctx)

@@ -11,10 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
+	"github.com/pipectl/pipectl/runtime/retry"
 )
 
 // maxInflight is how many polled batches may wait for their
@@ -76,16 +78,18 @@ type original struct {
 
 type sourceLoop struct {
 	*task
-	eos      TxnOffsetStore // set for delivery = "exactly_once"
-	unacked  []*batch       // exactly once: settled batches awaiting the commit
-	src      connector.Source
-	mu       sync.Mutex // guards offsets, which TaskContext.Offset reads
-	offsets  map[string]map[string]any
-	inflight []*batch
-	known    map[string]bool  // topics that exist
-	parts    map[string]int32 // partitions the producer knows, by topic (awaitPartitions)
-	keys     keyCache
-	orig     original
+	eos     TxnOffsetStore // set for delivery = "exactly_once"
+	unacked []*batch       // exactly once: settled batches awaiting the commit
+	// committedTxn: exactly once, this run committed a transaction.
+	committedTxn bool
+	src          connector.Source
+	mu           sync.Mutex // guards offsets, which TaskContext.Offset reads
+	offsets      map[string]map[string]any
+	inflight     []*batch
+	known        map[string]bool  // topics that exist
+	parts        map[string]int32 // partitions the producer knows, by topic (awaitPartitions)
+	keys         keyCache
+	orig         original
 	// spare holds the slices of the last batch that was acknowledged
 	// whole, for the next one (recycle): a batch of 50,000 records would
 	// otherwise allocate and clear megabytes that the collector scans.
@@ -706,10 +710,12 @@ func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) erro
 		commit = kgo.TryAbort
 		_ = s.a.Producer.AbortBufferedRecords(s.budget.ctx)
 	}
-	if endErr := s.a.Producer.EndTransaction(s.budget.ctx, commit); endErr != nil && err == nil {
+	endErr := s.a.Producer.EndTransaction(s.budget.ctx, commit)
+	if endErr != nil && err == nil {
 		err = s.fail(StageKafka, nil, fmt.Errorf("committing the transaction: %w", endErr))
 	}
 	if err == nil {
+		s.committedTxn = true
 		for _, b := range s.unacked {
 			b.written()
 			s.src.Acked(b.polled)
@@ -717,5 +723,81 @@ func (s *sourceLoop) transact(ctx context.Context, recs []connector.Record) erro
 		}
 	}
 	s.unacked = s.unacked[:0]
+	if err != nil && abortable(err, endErr) && s.budget.ctx.Err() == nil {
+		return &txnAborted{err: err, progressed: s.committedTxn}
+	}
 	return err
+}
+
+// abortable says that a failed transaction can be tried again from the
+// offsets of the last committed one: Kafka failed it for a reason that
+// passes (a broker restarting, the coordinator aborting it after its
+// timeout and bumping the producer's epoch: INVALID_PRODUCER_EPOCH, an
+// abortable error since KIP-588), not a record that cannot be written, a
+// denied transactional id, or a producer fenced by the task's next owner:
+// PRODUCER_FENCED, or INVALID_TXN_STATE, which a coordinator implementing
+// KIP-890 answers a commit whose transaction another InitProducerID of the
+// same id aborted (control.fenced takes it the same way). A fenced task
+// must stop: running again would fence its new owner in turn.
+func abortable(errs ...error) bool {
+	for _, err := range errs {
+		if errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidTxnState) ||
+			errors.Is(err, kerr.TransactionalIDAuthorizationFailed) {
+			return false
+		}
+	}
+	for _, err := range errs {
+		if errors.Is(err, kerr.InvalidProducerEpoch) || IsRetriable(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// txnAborted is an exactly-once source task's transaction that failed for
+// a reason that passes: Run opens the task again from the offsets of the
+// last committed transaction (runExactlyOnce). progressed says that this
+// run committed one before.
+type txnAborted struct {
+	err        error
+	progressed bool
+}
+
+func (e *txnAborted) Error() string { return e.err.Error() }
+func (e *txnAborted) Unwrap() error { return e.err }
+
+// runExactlyOnce runs an exactly-once source task, and runs it again from
+// the offsets of its last committed transaction when a transaction fails
+// for a reason that passes (a broker restart aborts the open transaction):
+// what the aborted one held is read again, so nothing is lost or written
+// twice. As any retriable operation it gives up after retry_timeout of
+// runs that commit nothing, and the task fails with the last error.
+func (t *task) runExactlyOnce(ctx context.Context) error {
+	const what = "running exactly-once transactions"
+	defer t.counters.retryDone(what)
+	bo := retry.Backoff{Initial: initialBackoff, Max: t.p.policy.backoffMax}.New()
+	var since time.Time
+	for {
+		err := t.runSource(ctx)
+		var ab *txnAborted
+		if !errors.As(err, &ab) {
+			return err
+		}
+		if ab.progressed || since.IsZero() {
+			since = time.Now()
+			bo.Reset()
+		}
+		if time.Since(since) >= t.p.policy.retryTimeout {
+			return ab.err
+		}
+		wait := bo.NextBackOff()
+		t.counters.Retries.Add(1)
+		t.counters.retryFailed(what, ab.err)
+		t.log.Warn("transaction aborted: reading again from the last committed offsets", "in", wait, "error", ab.err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
 }
