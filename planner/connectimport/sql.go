@@ -51,18 +51,19 @@ func (cv *conv) jdbcURL(key, raw string) (dsnParts, bool) {
 		cv.warn(key, "Connection URL not read", "%s is not a jdbc: URL; set dsn.", key)
 		return d, false
 	}
-	u, err := url.Parse(rest)
-	if err != nil || u.Host == "" || strings.Contains(u.Host, ",") {
-		cv.warn(key, "Connection URL not read", "%s is not a jdbc:postgresql://HOST:PORT/DB, jdbc:mysql:// or jdbc:mariadb:// URL with one host that the import reads; set dsn.", key)
-		return d, false
-	}
-	switch u.Scheme {
+	scheme, _, _ := strings.Cut(rest, ":")
+	switch scheme {
 	case "postgresql":
 		d.scheme, d.port = "postgres", "5432"
 	case "mysql", "mariadb":
 		d.scheme, d.port = "mysql", "3306"
 	default:
-		cv.warn(key, "Database not supported", "%s is a jdbc:%s: URL; pipectl's sql connectors speak PostgreSQL and MySQL/MariaDB.", key, u.Scheme)
+		cv.warn(key, "Database not supported", "%s is a jdbc:%s: URL; pipectl's sql connectors speak PostgreSQL and MySQL/MariaDB.", key, scheme)
+		return d, false
+	}
+	u, err := url.Parse(rest)
+	if err != nil || u.Host == "" || strings.Contains(u.Host, ",") || u.Hostname() == "" {
+		cv.warn(key, "Connection URL not read", "%s is not a jdbc:postgresql://HOST:PORT/DB, jdbc:mysql:// or jdbc:mariadb:// URL with one host that the import reads; set dsn.", key)
 		return d, false
 	}
 	d.host = u.Hostname()
@@ -125,28 +126,29 @@ func (cv *conv) dsnExpr(d dsnParts, userKey, passKey string) string {
 	return t.String()
 }
 
+// placeholderDSN is the dsn written when the import cannot read the
+// connection: it validates, and CHANGE-ME is easy to find.
+const placeholderDSN = `"postgres://CHANGE-ME:5432/CHANGE-ME"`
+
 // jdbcDSN sets dsn from connection.url and the user and password settings
 // (Confluent's connection.user, Debezium's connection.username).
 func (cv *conv) jdbcDSN() {
 	b := cv.pipe
 	raw, ok := cv.get("connection.url")
-	if !ok || raw == "" {
+	switch {
+	case !ok || raw == "":
 		cv.warn("connection.url", "Missing connection URL", "The connector has no connection.url; set dsn.")
-		b.set("dsn", "env("+quote(envName(cv.c.Name+"_dsn"))+")")
+		b.set("dsn", placeholderDSN)
 		return
-	}
-	if providerRE.MatchString(raw) {
+	case providerRE.MatchString(raw):
 		// A JDBC URL kept in a secret: pipectl's dsn is another format.
-		cv.use("connection.url")
-		name := envName(cv.c.Name + "_dsn")
-		cv.warn("connection.url", "Connection URL is a reference", "connection.url is read from a config provider and holds a JDBC URL, which is not a dsn; the import reads the environment variable %s instead: set it to postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB.", name)
-		b.set("dsn", "env("+quote(name)+")")
+		cv.warn("connection.url", "Connection URL is a reference", "connection.url is read from a config provider and holds a JDBC URL, which is not a dsn; set dsn to postgres://USER:PASSWORD@HOST:5432/DB or mysql://USER:PASSWORD@HOST:3306/DB (env() or a sensitive variable).")
+		b.set("dsn", placeholderDSN)
 		return
 	}
 	d, ok := cv.jdbcURL("connection.url", raw)
 	if !ok {
-		name := envName(cv.c.Name + "_dsn")
-		b.set("dsn", "env("+quote(name)+")")
+		b.set("dsn", placeholderDSN)
 		return
 	}
 	cv.use("connection.url")
