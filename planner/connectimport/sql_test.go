@@ -40,13 +40,13 @@ func TestDatabaseConnectors(t *testing.T) {
 			never:    []string{"hunter2"},
 		},
 		{
-			name: "sink: IPv6 host, mariadb scheme",
+			name:   "sink: IPv6 host, mariadb scheme",
 			config: map[string]string{"connector.class": jdbcSink, "topics": "a", "connection.url": "jdbc:mariadb://[::1]:3307/db"},
 			want:   []string{`dsn = "mysql://[::1]:3307/db"`},
 		},
 		{
-			name: "sink: another database is a warning, the dsn an environment variable",
-			config: map[string]string{"connector.class": jdbcSink, "topics": "a", "connection.url": "jdbc:sqlserver://db:1433;databaseName=x"},
+			name:     "sink: another database is a warning, the dsn an environment variable",
+			config:   map[string]string{"connector.class": jdbcSink, "topics": "a", "connection.url": "jdbc:sqlserver://db:1433;databaseName=x"},
 			want:     []string{`dsn = "postgres://CHANGE-ME:5432/CHANGE-ME"`, `# Not imported: connection.url = "jdbc:sqlserver://db:1433;databaseName=x"`},
 			warnings: []string{"Database not supported"},
 		},
