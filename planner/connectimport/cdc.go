@@ -1,6 +1,7 @@
 package connectimport
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -60,18 +61,10 @@ func debeziumPostgres(cv *conv) {
 		cv.warn("table.include.list", "Every table", "Without table.include.list Debezium captures every table of the database; the import writes tables = [\"*.*\"] (every table of every schema when the task starts): name the tables instead.")
 		b.set("tables", list([]string{"*.*"}))
 	}
-	slot := "debezium" // Debezium's default
-	if s, ok := cv.get("slot.name"); ok && s != "" {
-		cv.use("slot.name")
-		slot = s
-	}
-	b.set("slot", quote(slot))
-	pub := "dbz_publication" // Debezium's default
-	if p, ok := cv.get("publication.name"); ok && p != "" {
-		cv.use("publication.name")
-		pub = p
-	}
-	b.set("publication", quote(pub))
+	// Debezium's defaults: the slot debezium, the publication
+	// dbz_publication.
+	b.set("slot", quote(cv.pgName("slot.name", "debezium")))
+	b.set("publication", quote(cv.pgName("publication.name", "dbz_publication")))
 	if m, ok := cv.get("publication.autocreate.mode"); ok {
 		switch m {
 		case "filtered", "disabled":
@@ -139,6 +132,23 @@ func debeziumPostgres(cv *conv) {
 	cv.warn("connector.class", "Record format differs", "postgres_cdc writes pipectl's change envelope (op, before, after, source { lsn, txid, schema, table, ts_ms, snapshot }; docs/cdc.md), not Debezium's: consumers and SMTs written for Debezium's records (ExtractNewRecordState) need changing. A format = \"debezium\" is not built yet. Debezium's offsets are not imported: with the same slot, snapshot = \"never\" streams from the slot's confirmed position.")
 }
 
+var pgNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// pgName is a slot or publication name, def when it is not set; a name
+// PostgreSQL would refuse is a warning and becomes change_me.
+func (cv *conv) pgName(key, def string) string {
+	v, ok := cv.get(key)
+	if !ok || v == "" {
+		return def
+	}
+	if !pgNameRE.MatchString(v) {
+		cv.warn(key, "Invalid name", "%s = %q is not a PostgreSQL slot or publication name (lower-case letters, digits and underscores, at most 63).", key, v)
+		return "change_me"
+	}
+	cv.use(key)
+	return v
+}
+
 // tablePattern maps a Debezium table.include.list entry, a regular
 // expression over schema.table, to postgres_cdc's names and patterns:
 // \. is a dot, .* is *; anything else regular is not read.
@@ -149,7 +159,8 @@ func tablePattern(re string) (string, bool) {
 		return "", false
 	}
 	s = strings.ReplaceAll(s, "\x00", ".")
-	if strings.Count(s, ".") != 1 {
+	sch, tbl, _ := strings.Cut(s, ".")
+	if strings.Count(s, ".") != 1 || sch == "" || tbl == "" || strings.IndexByte(s, 0) >= 0 {
 		return "", false
 	}
 	return s, true

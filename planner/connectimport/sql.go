@@ -4,7 +4,24 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
+
+// sqlNames checks column or table names as the sql connectors take them
+// (not empty, UTF-8, no NUL, at most 63 bytes, each once): names it cannot
+// take are a warning, and CHANGE-ME stands for the list.
+func (cv *conv) sqlNames(key string, names []string) []string {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if n == "" || !utf8.ValidString(n) || strings.IndexByte(n, 0) >= 0 || len(n) > 63 || seen[n] {
+			cv.used[key] = false
+			cv.warn(key, "Invalid name", "%s holds a name the sql connectors cannot take (empty, repeated, longer than 63 bytes or not text).", key)
+			return []string{"CHANGE-ME"}
+		}
+		seen[n] = true
+	}
+	return names
+}
 
 // The JDBC connectors (Confluent's source and sink, Debezium's sink) map to
 // source "sql" and sink "sql"; Debezium's PostgreSQL connector to source
@@ -213,7 +230,7 @@ func jdbcSink(cv *conv) {
 		cv.use(pkModeKey)
 		if len(fields) > 0 {
 			cv.use(pkFieldsKey)
-			pk = fields
+			pk = cv.sqlNames(pkFieldsKey, fields)
 		} else {
 			cv.warn(pkModeKey, "Primary key columns not named", "%s = %s without %s takes every field of the record's %s, which the import cannot know; set primary_key to their names.", pkModeKey, pkMode, pkFieldsKey, strings.TrimPrefix(pkMode, "record_"))
 			pk = []string{"CHANGE-ME"}
@@ -340,7 +357,7 @@ func jdbcSource(cv *conv) {
 			cv.warn(tablesKey, "Every table not supported", "Without table.whitelist or a query, Kafka Connect's JDBC source polls every table of the database; pipectl's sql source polls the tables it names: set tables.")
 			tables = []string{"CHANGE-ME"}
 		}
-		b.set("tables", list(tables))
+		b.set("tables", list(cv.sqlNames(tablesKey, tables)))
 		if hasPrefix {
 			cv.use("topic.prefix")
 			if prefix != "" {
@@ -374,7 +391,7 @@ func jdbcSource(cv *conv) {
 			cv.warn("incrementing.column.name", "Missing incrementing column", "Mode %s needs incrementing.column.name (Connect would look for an auto-increment column); set incrementing_column.", mode)
 			inc = "CHANGE-ME"
 		}
-		b.set("incrementing_column", quote(strings.TrimSpace(inc)))
+		b.set("incrementing_column", quote(cv.sqlNames("incrementing.column.name", []string{strings.TrimSpace(inc)})[0]))
 	}
 	if strings.HasPrefix(mode, "timestamp") {
 		cols := splitList(ts)
@@ -385,7 +402,7 @@ func jdbcSource(cv *conv) {
 		if len(cols) > 1 {
 			cv.warn("timestamp.column.name", "One timestamp column", "Kafka Connect reads COALESCE(%s); pipectl's sql source reads one timestamp column, the first: %s.", strings.Join(cols, ", "), cols[0])
 		}
-		b.set("timestamp_column", quote(cols[0]))
+		b.set("timestamp_column", quote(cv.sqlNames("timestamp.column.name", cols[:1])[0]))
 		if v, ok := cv.get("timestamp.delay.interval.ms"); ok {
 			if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms >= 0 {
 				cv.use("timestamp.delay.interval.ms")

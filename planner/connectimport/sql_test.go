@@ -72,6 +72,20 @@ func TestDatabaseConnectors(t *testing.T) {
 			warnings: []string{"Primary key mode not supported", "Table name format not read"},
 		},
 		{
+			name: "sink: a repeated primary key column is a warning, still valid",
+			config: map[string]string{"connector.class": jdbcSink, "topics": "a", "connection.url": "jdbc:postgresql://db:5432/x",
+				"insert.mode": "upsert", "pk.mode": "record_value", "pk.fields": "id,id"},
+			want:     []string{`primary_key = ["CHANGE-ME"]`, `# Not imported: pk.fields = "id,id"`},
+			warnings: []string{"Invalid name"},
+		},
+		{
+			name: "postgres_cdc: a slot name PostgreSQL refuses is a warning, still valid",
+			config: map[string]string{"connector.class": debezium, "database.hostname": "pg", "database.dbname": "d",
+				"table.include.list": "public.a", "slot.name": "Bad-Slot"},
+			want:     []string{`slot = "change_me"`, `# Not imported: slot.name = "Bad-Slot"`},
+			warnings: []string{"Invalid name"},
+		},
+		{
 			name: "source: timestamp mode leaves out the unused incrementing column",
 			config: map[string]string{"connector.class": jdbcSource, "connection.url": "jdbc:postgresql://db:5432/x",
 				"mode": "timestamp", "timestamp.column.name": "modified", "incrementing.column.name": "id", "table.whitelist": "t1",
