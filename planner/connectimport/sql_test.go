@@ -45,7 +45,7 @@ func TestDatabaseConnectors(t *testing.T) {
 			want:   []string{`dsn = "mysql://[::1]:3307/db"`},
 		},
 		{
-			name:     "sink: another database is a warning, the dsn an environment variable",
+			name:     "sink: another database is a warning, the dsn a placeholder",
 			config:   map[string]string{"connector.class": jdbcSink, "topics": "a", "connection.url": "jdbc:sqlserver://db:1433;databaseName=x"},
 			want:     []string{`dsn = "postgres://CHANGE-ME:5432/CHANGE-ME"`, `# Not imported: connection.url = "jdbc:sqlserver://db:1433;databaseName=x"`},
 			warnings: []string{"Database not supported"},
