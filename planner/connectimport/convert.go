@@ -224,7 +224,7 @@ func settingText(k, v string) string {
 // errors.*, transforms and predicates, and the consumer group.
 func (cv *conv) common() {
 	b := cv.pipe
-	if v, ok := cv.get("tasks.max"); ok {
+	if v, ok := cv.get("tasks.max"); ok && !cv.used["tasks.max"] {
 		cv.use("tasks.max")
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 1 && n <= 1024 {
 			if n != 1 {
