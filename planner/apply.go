@@ -334,7 +334,7 @@ func (a *applier) importConnectOffsets(ctx context.Context, c *plan.Change) erro
 	if err != nil {
 		return fmt.Errorf("%s: read Kafka Connect's offsets topic %s: %w", c.Address, from.Topic, err)
 	}
-	offs, _, err := mapConnectOffsets(c.Type, in)
+	offs, _, err := mapConnectOffsets(c.Type, c.After.Pipeline.Config, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.Address, err)
 	}

@@ -1016,7 +1016,7 @@ func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
 	}
 	if _, ok := connectOffsetMaps[c.Type]; !ok {
 		pl.errorf(ptr(imp.DeclRange), "Cannot import Kafka Connect offsets",
-			"The offsets of a Kafka Connect connector do not map onto a %q source: only file (FileStreamSource) and kafka (MirrorSourceConnector) sources import them. Remove connect_offsets_topic and connector.", c.Type)
+			"The offsets of a Kafka Connect connector do not map onto a %q source: only file (FileStreamSource), kafka (MirrorSourceConnector) and postgres_cdc (Debezium's PostgresConnector) sources import them. Remove connect_offsets_topic and connector.", c.Type)
 		return
 	}
 	c.Offsets = plan.OffsetsImported
@@ -1024,7 +1024,7 @@ func (pl *planner) connectImport(imp *lang.Import, c *plan.Change) {
 	if pl.in.Live == nil {
 		return // -refresh=false: apply reads them
 	}
-	offs, skipped, _ := mapConnectOffsets(c.Type, pl.in.Live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)])
+	offs, skipped, _ := mapConnectOffsets(c.Type, c.After.Pipeline.Config, pl.in.Live.ConnectOffsets[connectKey(imp.ConnectOffsetsTopic, imp.Connector)])
 	c.ConnectOffsetsFrom.Offsets = offs
 	if skipped > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d offsets of the Kafka Connect connector %q do not have the shape a %s source's come from and are left out.", skipped, imp.Connector, c.Type))

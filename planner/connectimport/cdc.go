@@ -129,7 +129,12 @@ func debeziumPostgres(cv *conv) {
 			cv.warn("tasks.max", "One task", "Debezium's PostgreSQL connector runs one task (tasks.max = %s is ignored); so does postgres_cdc.", v)
 		}
 	}
-	cv.warn("connector.class", "Record format differs", "postgres_cdc writes pipectl's change envelope (op, before, after, source { lsn, txid, schema, table, ts_ms, snapshot }; docs/cdc.md), not Debezium's: consumers and SMTs written for Debezium's records (ExtractNewRecordState) need changing. A format = \"debezium\" is not built yet. Debezium's offsets are not imported: with the same slot, snapshot = \"never\" streams from the slot's confirmed position.")
+	cv.warn("connector.class", "Record format differs", "postgres_cdc writes pipectl's change envelope (op, before, after, source { lsn, txid, schema, table, ts_ms, snapshot }; docs/cdc.md), not Debezium's: consumers and SMTs written for Debezium's records (ExtractNewRecordState) need changing. A format = \"debezium\" is not built yet.")
+	// Its offsets ({"server"} → {"lsn_commit", …}) map onto postgres_cdc's
+	// ({"slot"} → {"lsn"}): apply copies them from Connect's offsets
+	// topic, and the source streams on from the same slot without a new
+	// snapshot.
+	cv.post = append(cv.post, connectOffsetsImport(cv, "postgres_cdc", "it streamed"))
 }
 
 var pgNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)

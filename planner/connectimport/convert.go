@@ -356,8 +356,8 @@ func (cv *conv) converter(which string) {
 	default:
 		cv.used[key] = false
 		if strings.Contains(class, "Avro") || strings.Contains(class, "Protobuf") || strings.Contains(class, "JsonSchema") {
-			cv.warn(key, "Converter not supported yet", "%s = %s uses a schema registry (%s), which pipectl import does not map yet; the pipeline uses pipectl's default %s converter until you declare one.",
-				key, shortClass(class), sub["schema.registry.url"], map[string]string{"key": "string", "value": "json"}[which])
+			cv.warn(key, "Converter not supported yet", "%s = %s uses a schema registry (%s), which pipectl import does not map yet; the pipeline uses its default %s converter (docs/language.md) until you declare one.",
+				key, shortClass(class), sub["schema.registry.url"], which)
 		} else {
 			cv.warn(key, "Converter not supported", "%s = %s has no pipectl converter; pipectl's converters are json, string and bytes.", key, class)
 		}
