@@ -6,96 +6,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/internal/pgtest"
 	"github.com/pipectl/pipectl/runtime/kafka"
 )
 
 // startPostgres starts a private PostgreSQL cluster with wal_level =
-// logical (initdb and pg_ctl, as the postgres user when the test runs as
-// root) and returns the DSN of its database test; it stops at the end.
-func startPostgres(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("pg_config", "--bindir").Output()
-	if err != nil {
-		t.Skip("pg_config is not on PATH: install PostgreSQL's server packages (postgresql) to run the postgres_cdc tests")
-	}
-	bindir := strings.TrimSpace(string(out))
-	if _, err := os.Stat(filepath.Join(bindir, "initdb")); err != nil {
-		t.Skipf("%s/initdb is missing: install PostgreSQL's server package", bindir)
-	}
-	run := func(bin string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(filepath.Join(bindir, bin), args...)
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bindir, bin)}, args...)...)
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", bin, err, out)
-		}
-	}
-	dir, err := os.MkdirTemp("", "pgcdc-worker-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skip("no postgres user to run initdb as")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync")
-	hba := "local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n"
-	if err := os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	opts := fmt.Sprintf("-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c wal_level=logical -c max_wal_senders=4 -c max_replication_slots=4 -c fsync=off", port, dir)
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "120", "-o", opts, "start")
-	t.Cleanup(func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
-	pgExec(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), "CREATE DATABASE test")
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/test?sslmode=disable", port)
-}
+// logical (internal/pgtest) and returns the DSN of its database test.
+func startPostgres(t *testing.T) string { return pgtest.Start(t).DSN("test") }
 
-func pgExec(t *testing.T, dsn string, sqls ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range sqls {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
+func pgExec(t *testing.T, dsn string, sqls ...string) { pgtest.Exec(t, dsn, sqls...) }
 
 // TestLongPostgresCDCToKafka runs source postgres_cdc on a worker: the
 // snapshot and the changes made with SQL land in Kafka as JSON, and after
