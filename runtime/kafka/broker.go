@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type BrokerConfig struct {
 	// librdkafka-based ones (kcat, confluent-kafka) cannot, because the
 	// broker does not answer SaslHandshake v0.
 	Users []SASL
+	// TLS, when set, makes the listener TLS only (its Certificates are the
+	// broker's; see DevTLS).
+	TLS *tls.Config
 }
 
 // Broker is a running embedded broker: one Kafka-protocol broker (franz-go's
@@ -113,6 +117,9 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 			}
 			opts = append(opts, kfake.Superuser(mech, u.Username, u.Password))
 		}
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -231,17 +231,18 @@ func (m *meta) newWorker(ctx context.Context, v *views.View, cfg worker.Config, 
 	}, true
 }
 
-// stopGrace bounds a clean stop: tasks get their own budget inside it, and
-// a worker whose cluster is gone cannot flush anyway.
-const stopGrace = 30 * time.Second
+// StopGrace bounds a worker's clean stop: tasks get their own budget
+// inside it, and a worker whose cluster is gone cannot flush anyway. A
+// container's termination grace period must be longer (deploy/).
+const StopGrace = 30 * time.Second
 
 // exitIfStuck ends the process when a clean stop takes longer than
-// stopGrace, and lets a second Ctrl-C or SIGTERM end it at once.
+// StopGrace, and lets a second Ctrl-C or SIGTERM end it at once.
 func exitIfStuck(ctx context.Context, stopSignals func(), v *views.View) {
 	<-ctx.Done()
 	stopSignals() // the next signal terminates the process
-	time.Sleep(stopGrace)
+	time.Sleep(StopGrace)
 	v.Error("The clean stop took too long",
-		"Tasks could not flush or commit within "+stopGrace.String()+" (is the Kafka cluster reachable?). pipectl exits without them: what they did not commit is processed again after a restart.")
+		"Tasks could not flush or commit within "+StopGrace.String()+" (is the Kafka cluster reachable?). pipectl exits without them: what they did not commit is processed again after a restart.")
 	os.Exit(exitError)
 }
