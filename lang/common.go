@@ -77,7 +77,7 @@ func CommonSchema(kind configschema.Kind) *configschema.Schema {
 
 // CommonBlocks are the nested blocks every source or sink block takes.
 func CommonBlocks(configschema.Kind) []configschema.Block {
-	return []configschema.Block{{
+	return []configschema.Block{clientBlock, {
 		Name:        "restart",
 		Description: "Automatic restarts of a failed task. Without this block a failed task stays FAILED until pipectl restart, the REST API or a configuration change.",
 		Attributes: []configschema.Attribute{

@@ -175,7 +175,7 @@ func New(cfg Config) (*Worker, error) {
 		ln.Close()
 		return nil, err
 	}
-	w.producer, err = kafka.NewClient(cfg.Kafka, kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5*time.Millisecond))
+	w.producer, err = kafka.NewClient(cfg.Kafka, workerProducerOpts()...)
 	if err != nil {
 		w.ctl.Close()
 		ln.Close()
@@ -445,6 +445,13 @@ func (w *Worker) Status() []api.Status {
 		}
 	}
 	return out
+}
+
+// workerProducerOpts are the options of the producer sources write
+// through (pipelines with producer overrides get one of their own, with
+// these first).
+func workerProducerOpts() []kgo.Opt {
+	return []kgo.Opt{kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5 * time.Millisecond)}
 }
 
 // advertised is the HOST:PORT others reach the REST listener at: the
