@@ -77,7 +77,7 @@ func CommonSchema(kind configschema.Kind) *configschema.Schema {
 
 // CommonBlocks are the nested blocks every source or sink block takes.
 func CommonBlocks(configschema.Kind) []configschema.Block {
-	return []configschema.Block{clientBlock, {
+	return []configschema.Block{{
 		Name:        "restart",
 		Description: "Automatic restarts of a failed task. Without this block a failed task stays FAILED until pipectl restart, the REST API or a configuration change.",
 		Attributes: []configschema.Attribute{
@@ -93,5 +93,5 @@ func CommonBlocks(configschema.Kind) []configschema.Block {
 			{Name: "retry_timeout", Type: configschema.Duration, Default: "60s", Description: "How long retriable errors are retried, with backoff, before they count as failures."},
 			{Name: "retry_backoff_max", Type: configschema.Duration, Default: "10s", Description: "Longest wait between two retries."},
 		},
-	}}
+	}, clientBlock}
 }

@@ -40,6 +40,7 @@ type Plugin struct {
 // main), never from init functions.
 type Registry struct {
 	plugins map[configschema.Kind]map[string]*Plugin
+	rest    []RESTExtension // worker plugins: REST extensions
 }
 
 // NewRegistry returns an empty registry.

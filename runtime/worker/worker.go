@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -220,7 +221,16 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	// REST extensions wrap the API, the first registered outermost.
+	exts := w.cfg.Registry.RESTExtensions()
+	for i := len(exts) - 1; i >= 0; i-- {
+		h, err := exts[i].Wrap(handler, connector.RESTEnv{Worker: w.id, Logger: w.log})
+		if err != nil {
+			return fmt.Errorf("REST extension %s: %w", exts[i].Name(), err)
+		}
+		handler = h
+	}
 	w.metrics.ObserveLag(w.sup.lags)
 	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
