@@ -115,6 +115,12 @@ func (l *loader) decodeFleet(n *node) {
 		if ks.blocks["sasl"] != nil {
 			sv := kafka["sasl"].(map[string]any)
 			f.SASL = &SASL{Mechanism: asString(sv["mechanism"]), Username: asString(sv["username"]), Password: asSecret(sv["password"])}
+			if _, _, _, ok := ParseProviderRef(f.SASL.Password.Ref); ok {
+				rng := ks.blocks["sasl"].attrs["password"].Expr.Range()
+				l.diags = append(l.diags, errorf(&rng, "Invalid use of secret()",
+					"The fleet's Kafka password is needed where pipectl runs (plan, apply and workers), before any config provider: use env() or file()."))
+				return
+			}
 		}
 		if ks.blocks["tls"] != nil {
 			tv := kafka["tls"].(map[string]any)

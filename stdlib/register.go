@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"github.com/pipectl/pipectl/runtime/connector"
+	"github.com/pipectl/pipectl/stdlib/configprovider"
 	"github.com/pipectl/pipectl/stdlib/converters"
 	"github.com/pipectl/pipectl/stdlib/file"
 	"github.com/pipectl/pipectl/stdlib/generator"
@@ -24,12 +25,13 @@ func Plugins() []connector.Plugin {
 	return ps
 }
 
-// Register adds every built-in plugin to r.
+// Register adds every built-in plugin to r, and the built-in config
+// providers.
 func Register(r *connector.Registry) error {
 	for _, p := range Plugins() {
 		if err := r.Register(p); err != nil {
 			return err
 		}
 	}
-	return nil
+	return r.RegisterConfigProvider(configprovider.Directory{})
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// StatusInterval is how often running tasks report their counts;
 	// 0 means 5 s.
 	StatusInterval time.Duration
+	// SecretCheckInterval is how often the values of secret() references
+	// (config providers) that running tasks use are asked for again; a
+	// task whose values changed restarts. Default 30 s.
+	SecretCheckInterval time.Duration
 	// SessionTimeout is the session timeout of the worker group and of
 	// sink consumers: a worker that stops heartbeating for this long is
 	// dead and its tasks move; 0 means 10 s.
@@ -123,6 +127,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SecretCheckInterval == 0 {
+		cfg.SecretCheckInterval = 30 * time.Second
 	}
 	if cfg.StatusInterval == 0 {
 		cfg.StatusInterval = 5 * time.Second
