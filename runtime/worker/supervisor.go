@@ -424,7 +424,8 @@ func (s *supervisor) reconcile(ctx context.Context) {
 // a rebalance that this start raced with, that it may start it too.
 func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, serial int64) {
 	log := s.w.log.With("pipeline", key.pipeline, "task", key.task)
-	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv)
+	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv,
+		engine.WithSchemaRegistry(s.w.schemas.Registry))
 	if err != nil {
 		log.Error("task cannot start", "error", err)
 		s.mu.Lock()
