@@ -115,7 +115,8 @@ func (r *Registry) sync(ctx context.Context) error {
 
 // read runs fn on the state; when fn fails with a not-found error it
 // reads the log to its end and runs fn again, so that what another worker
-// has just written is found.
+// has just written is found. It is for answers that, once found, never
+// change (a schema by id, a given version, a lookup).
 func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
 	r.mu.Lock()
 	err := fn(r.st)
@@ -125,6 +126,17 @@ func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
 	}
 	if serr := r.sync(ctx); serr != nil {
 		return serr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fn(r.st)
+}
+
+// readFresh reads the log to its end, then runs fn on the state: for
+// answers that change as versions are added (lists, the latest version).
+func (r *Registry) readFresh(ctx context.Context, fn func(st *state) error) error {
+	if err := r.sync(ctx); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -214,9 +226,15 @@ func (st *state) previous(subj string) ([]*parsed, error) {
 	}
 	var out []*parsed
 	for _, v := range sub.live(false) {
-		p, err := st.parseIn(st.ids[v.id].schema)
-		if err != nil {
-			return nil, fmt.Errorf("version %d of subject '%s' does not parse any more: %w", v.version, subj, err)
+		p := st.parsed[v.id]
+		if p == nil {
+			var err error
+			if p, err = st.parseIn(st.ids[v.id].schema); err != nil {
+				return nil, fmt.Errorf("version %d of subject '%s' does not parse any more: %w", v.version, subj, err)
+			}
+			// An id's schema and the versions it refers to never
+			// change, so neither does what it parses to.
+			st.parsed[v.id] = p
 		}
 		out = append(out, p)
 	}
@@ -380,7 +398,11 @@ func (r *Registry) Latest(ctx context.Context, subj string) (connector.SubjectSc
 // soft-deleted versions too when deleted.
 func (r *Registry) Version(ctx context.Context, subj string, v int, deleted bool) (connector.SubjectSchema, error) {
 	var out connector.SubjectSchema
-	err := r.read(ctx, func(st *state) error {
+	read := r.read
+	if v == -1 {
+		read = r.readFresh
+	}
+	err := read(ctx, func(st *state) error {
 		sub := st.subjects[subj]
 		if sub == nil || len(sub.live(true)) == 0 {
 			return subjectNotFound(subj)
@@ -416,7 +438,7 @@ func (r *Registry) Subjects(ctx context.Context, deleted bool) ([]string, error)
 // Versions lists subject's version numbers.
 func (r *Registry) Versions(ctx context.Context, subj string, deleted bool) ([]int, error) {
 	var out []int
-	err := r.read(ctx, func(st *state) error {
+	err := r.readFresh(ctx, func(st *state) error {
 		out = nil
 		sub := st.subjects[subj]
 		if sub == nil {
@@ -442,7 +464,7 @@ type SubjectVersion struct {
 // IDVersions lists the subject versions that hold the schema with id.
 func (r *Registry) IDVersions(ctx context.Context, id int, deleted bool) ([]SubjectVersion, error) {
 	var out []SubjectVersion
-	err := r.read(ctx, func(st *state) error {
+	err := r.readFresh(ctx, func(st *state) error {
 		out = []SubjectVersion{}
 		if st.schema(id) == nil {
 			return schemaNotFound("Schema %d not found.", id)
@@ -591,7 +613,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subj string, permanent boo
 // error (40408).
 func (r *Registry) Compatibility(ctx context.Context, subj string, defaultToGlobal bool) (Compatibility, error) {
 	var out Compatibility
-	err := r.read(ctx, func(st *state) error {
+	err := r.readFresh(ctx, func(st *state) error {
 		if _, ok := st.config[subj]; subj != "" && !ok && !defaultToGlobal {
 			return errorf(CodeSubjectConfigNotFound, connector.ErrSchemaNotFound, "Subject '%s' does not have subject-level compatibility configured", subj)
 		}
@@ -626,7 +648,7 @@ func (r *Registry) DeleteCompatibility(ctx context.Context, subj string) (Compat
 // (40409).
 func (r *Registry) Mode(ctx context.Context, subj string, defaultToGlobal bool) (Mode, error) {
 	var out Mode
-	err := r.read(ctx, func(st *state) error {
+	err := r.readFresh(ctx, func(st *state) error {
 		if _, ok := st.mode[subj]; subj != "" && !ok && !defaultToGlobal {
 			return errorf(CodeSubjectModeNotFound, connector.ErrSchemaNotFound, "Subject '%s' does not have subject-level mode configured", subj)
 		}

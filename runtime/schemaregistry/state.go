@@ -120,11 +120,13 @@ type state struct {
 	config   map[string]Compatibility // "" is the global level
 	mode     map[string]Mode          // "" is the global mode
 	next     int64                    // the offset after the last applied record
+
+	parsed map[int]*parsed // a cache of the schemas compared with, by id (not state)
 }
 
 func newState() *state {
 	return &state{subjects: map[string]*subject{}, ids: map[int]*stored{}, byFP: map[string]int{},
-		config: map[string]Compatibility{}, mode: map[string]Mode{}}
+		config: map[string]Compatibility{}, mode: map[string]Mode{}, parsed: map[int]*parsed{}}
 }
 
 // apply applies the record at offset. A record it cannot read is skipped:
