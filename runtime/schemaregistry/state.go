@@ -225,9 +225,11 @@ func (st *state) applyClaim(nonce string, c claimValue) {
 	s.uses++
 }
 
-// applyVersion soft- or hard-deletes a version. A hard delete of a
-// version that is not soft-deleted, or any change to a hard-deleted one,
-// is ignored (the writer checked; a race loses).
+// applyVersion soft- or hard-deletes a version; a change to a
+// hard-deleted one is ignored. A hard delete does not need the soft one
+// before it in the log (the writer checked that it was soft-deleted
+// first): both have the version's key, so compaction keeps only the hard
+// one.
 func (st *state) applyVersion(subj string, ver int, v versionValue) {
 	sub := st.subjects[subj]
 	if sub == nil {
@@ -238,12 +240,12 @@ func (st *state) applyVersion(subj string, ver int, v versionValue) {
 		return
 	}
 	switch {
-	case v.Permanent && x.deleted:
-		x.permanent = true
+	case v.Permanent:
+		x.deleted, x.permanent = true, true
 		if s := st.ids[x.id]; s != nil {
 			s.uses--
 		}
-	case v.Deleted && !v.Permanent:
+	case v.Deleted:
 		x.deleted = true
 	}
 }
