@@ -19,6 +19,10 @@ import (
 
 // startKafka starts n registries of fleet on one kfake broker.
 func startKafka(t *testing.T, fleet string, n int) ([]*schemaregistry.Kafka, []kgo.Opt) {
+	return startKafkaTB(t, fleet, n)
+}
+
+func startKafkaTB(t testing.TB, fleet string, n int) ([]*schemaregistry.Kafka, []kgo.Opt) {
 	t.Helper()
 	_, kcfg := kafkatest.Start(t)
 	opts, err := kcfg.Opts()
@@ -42,7 +46,7 @@ func startKafka(t *testing.T, fleet string, n int) ([]*schemaregistry.Kafka, []k
 	return regs, opts
 }
 
-func runKafka(t *testing.T, fleet string, opts []kgo.Opt) *schemaregistry.Kafka {
+func runKafka(t testing.TB, fleet string, opts []kgo.Opt) *schemaregistry.Kafka {
 	t.Helper()
 	r, err := schemaregistry.NewKafka(fleet, opts...)
 	if err != nil {

@@ -63,6 +63,19 @@ func Handler(r *Registry, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /compatibility/subjects/{subject}/versions/{version}", h.compatibility)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if _, pattern := mux.Handler(req); pattern == "" {
+			var allow []string
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+				other := req.Clone(req.Context())
+				other.Method = m
+				if _, p := mux.Handler(other); p != "" {
+					allow = append(allow, m)
+				}
+			}
+			if len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				writeError(w, http.StatusMethodNotAllowed, http.StatusMethodNotAllowed, fmt.Sprintf("HTTP 405 Method Not Allowed: %s %s", req.Method, req.URL.Path))
+				return
+			}
 			writeError(w, http.StatusNotFound, http.StatusNotFound, fmt.Sprintf("HTTP %d Not Found: no route for %s %s", http.StatusNotFound, req.Method, req.URL.Path))
 			return
 		}

@@ -66,6 +66,7 @@ func TestREST(t *testing.T) {
 		{"POST", "/subjects/money/versions", money, 200, `{"id":1}`},
 		{"GET", "/subjects/money/versions", "", 200, `[2]`},
 		{"GET", "/subjects/money/nothing", "", 404, `~"error_code":404`},
+		{"PUT", "/subjects/money/versions", "", 405, `~"error_code":405`},
 	} {
 		req, err := http.NewRequest(step.method, srv.URL+step.path, strings.NewReader(step.body))
 		if err != nil {
