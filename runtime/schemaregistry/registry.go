@@ -143,12 +143,13 @@ func (r *Registry) readFresh(ctx context.Context, fn func(st *state) error) erro
 	return fn(r.st)
 }
 
+// write appends a record and waits until this copy has applied it. It
+// never writes a tombstone: compaction keeps the last record of every key,
+// so without tombstones the record before the topic's end offset is never
+// removed, and a reader that waits for it (sync) always finds it.
 func (r *Registry) write(ctx context.Context, key recordKey, value any) (int64, error) {
 	k, _ := json.Marshal(key)
-	var v []byte
-	if value != nil {
-		v, _ = json.Marshal(value)
-	}
+	v, _ := json.Marshal(value)
 	off, err := r.log.append(ctx, k, v)
 	if err != nil {
 		return 0, storeError(err)
@@ -290,9 +291,10 @@ func (r *Registry) Register(ctx context.Context, subj string, s connector.Regist
 		if won != nil {
 			return *won, nil
 		}
-		// Lost to a concurrent claim: withdraw this one, so that
-		// compaction drops it, and claim again.
-		if _, err := r.write(ctx, key, nil); err != nil {
+		// Lost to a concurrent claim: withdraw this one (an empty
+		// claim under its key, which compaction keeps instead of it; not
+		// a tombstone, see write) and claim again.
+		if _, err := r.write(ctx, key, struct{}{}); err != nil {
 			return connector.SubjectSchema{}, err
 		}
 	}
@@ -596,12 +598,12 @@ func (r *Registry) DeleteSubject(ctx context.Context, subj string, permanent boo
 		}
 	}
 	if permanent && hasConfig {
-		if _, err := r.write(ctx, recordKey{Kind: kindConfig, Subject: subj}, nil); err != nil {
+		if _, err := r.write(ctx, recordKey{Kind: kindConfig, Subject: subj}, configValue{}); err != nil {
 			return nil, err
 		}
 	}
 	if permanent && hasMode {
-		if _, err := r.write(ctx, recordKey{Kind: kindMode, Subject: subj}, nil); err != nil {
+		if _, err := r.write(ctx, recordKey{Kind: kindMode, Subject: subj}, modeValue{}); err != nil {
 			return nil, err
 		}
 	}
@@ -639,7 +641,7 @@ func (r *Registry) DeleteCompatibility(ctx context.Context, subj string) (Compat
 	if err != nil {
 		return "", err
 	}
-	_, err = r.write(ctx, recordKey{Kind: kindConfig, Subject: subj}, nil)
+	_, err = r.write(ctx, recordKey{Kind: kindConfig, Subject: subj}, configValue{})
 	return prev, err
 }
 
@@ -673,7 +675,7 @@ func (r *Registry) DeleteMode(ctx context.Context, subj string) (Mode, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = r.write(ctx, recordKey{Kind: kindMode, Subject: subj}, nil)
+	_, err = r.write(ctx, recordKey{Kind: kindMode, Subject: subj}, modeValue{})
 	return prev, err
 }
 

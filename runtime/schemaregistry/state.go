@@ -27,7 +27,8 @@ type recordKey struct {
 	Nonce   string `json:"nonce,omitempty"`
 }
 
-// claimValue is the value of a claim record.
+// claimValue is the value of a claim record; a writer that lost withdraws
+// its claim with an empty one ({}), which never wins.
 type claimValue struct {
 	Subject     string                 `json:"subject"`
 	Version     int                    `json:"version"`
@@ -52,13 +53,13 @@ type versionValue struct {
 	Permanent bool `json:"permanent,omitempty"`
 }
 
-// configValue is the value of a config record; a tombstone removes the
-// setting.
+// configValue is the value of a config record; an empty level removes
+// the setting.
 type configValue struct {
 	Compatibility Compatibility `json:"compatibilityLevel"`
 }
 
-// modeValue is the value of a mode record; a tombstone removes it.
+// modeValue is the value of a mode record; an empty mode removes it.
 type modeValue struct {
 	Mode Mode `json:"mode"`
 }
@@ -144,7 +145,7 @@ func (st *state) apply(offset int64, key, value []byte) {
 	case kindClaim:
 		var c claimValue
 		if value == nil || json.Unmarshal(value, &c) != nil {
-			return // a lost claim withdrawn, or unreadable
+			return // unreadable
 		}
 		st.applyClaim(k.Nonce, c)
 	case kindVersion:
@@ -155,14 +156,14 @@ func (st *state) apply(offset int64, key, value []byte) {
 		st.applyVersion(k.Subject, k.Version, v)
 	case kindConfig:
 		var c configValue
-		if value == nil || json.Unmarshal(value, &c) != nil {
+		if value == nil || json.Unmarshal(value, &c) != nil || c.Compatibility == "" {
 			delete(st.config, k.Subject)
 			return
 		}
 		st.config[k.Subject] = c.Compatibility
 	case kindMode:
 		var m modeValue
-		if value == nil || json.Unmarshal(value, &m) != nil {
+		if value == nil || json.Unmarshal(value, &m) != nil || m.Mode == "" {
 			delete(st.mode, k.Subject)
 			return
 		}

@@ -36,7 +36,7 @@ func TestCompactedLog(t *testing.T) {
 	// A lost claim and its withdrawal, as a race leaves them.
 	lost := []byte(`{"kind":"claim","nonce":"x"}`)
 	_, _ = rec.append(ctx, lost, []byte(`{"subject":"s","version":3,"id":3,"schema":"\"long\"","fingerprint":"f"}`))
-	_, _ = rec.append(ctx, lost, nil)
+	_, _ = rec.append(ctx, lost, []byte(`{}`))
 
 	last := map[string]int{}
 	for i, e := range rec.entries {
