@@ -243,6 +243,21 @@ func TestReferences(t *testing.T) {
 	if _, err := r.Register(ctx, "porders", p); err != nil {
 		t.Fatal(err)
 	}
+
+	jdep := connector.RegistrySchema{Type: connector.RegistryJSONSchema, Schema: `{"type":"object","properties":{"cents":{"type":"integer"}}}`}
+	if _, err := r.Register(ctx, "money.json", jdep); err != nil {
+		t.Fatal(err)
+	}
+	j := connector.RegistrySchema{Type: connector.RegistryJSONSchema, Schema: `{"type":"object","properties":{"total":{"$ref":"money.json"}}}`,
+		References: []connector.SchemaReference{{Name: "money.json", Subject: "money.json", Version: 1}}}
+	if _, err := r.Register(ctx, "jorders", j); err != nil {
+		t.Fatal(err)
+	}
+	// Without the reference the $ref is not resolved: 42201.
+	j.References = nil
+	if _, err := r.Register(ctx, "jorders2", j); code(err) != schemaregistry.CodeInvalidSchema {
+		t.Errorf("a $ref without its reference: %v", err)
+	}
 }
 
 func code(err error) int {
