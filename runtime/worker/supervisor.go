@@ -450,7 +450,8 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		s.putStatus(key, control.Failed, err.Error(), serial, nil)
 		return
 	}
-	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv)
+	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv,
+		engine.WithSchemaRegistry(s.w.schemas.Registry))
 	if err != nil {
 		log.Error("task cannot start", "error", err)
 		s.mu.Lock()

@@ -29,6 +29,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/retry"
+	"github.com/pipectl/pipectl/runtime/schemaregistry"
 )
 
 // Config configures a worker.
@@ -105,6 +106,7 @@ type Worker struct {
 	member   *membership
 	metrics  *metrics.Metrics
 	sup      *supervisor
+	schemas  *schemaregistry.Kafka // the fleet's Schema Registry, served and used by this worker
 
 	connected atomic.Bool // the cluster answered and the control topics exist
 	clusterID string      // the cluster's id, once connected
@@ -190,6 +192,10 @@ func New(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w.admin = kadm.NewClient(w.producer)
+	if w.schemas, err = schemaregistry.NewKafka(cfg.Fleet, opts...); err != nil {
+		w.close()
+		return nil, err
+	}
 	if w.groupCl, err = kafka.NewClient(cfg.Kafka); err != nil {
 		w.close()
 		return nil, err
@@ -213,6 +219,9 @@ func (w *Worker) close() {
 	if w.groupCl != nil {
 		w.groupCl.Close()
 	}
+	if w.schemas != nil {
+		w.schemas.Close()
+	}
 	w.producer.Close()
 	w.ctl.Close()
 	w.ln.Close()
@@ -228,7 +237,8 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry},
+		SchemaRegistry: schemaregistry.Handler(w.schemas.Registry, w.log), SchemaRegistryPrefixes: schemaregistry.Prefixes})
 	// REST extensions wrap the API, the first registered outermost.
 	exts := w.cfg.Registry.RESTExtensions()
 	for i := len(exts) - 1; i >= 0; i-- {
@@ -259,6 +269,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	g.Go(func() error { return w.schemas.Run(gctx) })
 	g.Go(func() error {
 		return w.ctl.WatchState(gctx, func(st *control.State) {
 			w.log.Debug("read the fleet's state", "serial", st.Serial, "resources", len(st.Resources))
