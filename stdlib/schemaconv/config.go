@@ -30,7 +30,7 @@ func commonAttributes(format string) []configschema.Attribute {
 		{Name: "use_latest", Type: configschema.Bool, Default: false,
 			Description: "Encode with the latest version registered under the subject instead of the record's own or the configured schema (the value must fit it); nothing is registered."},
 		{Name: "schema", Type: configschema.String,
-			Description: "The " + format + " schema text to encode with, e.g. `schema.order` or `file(\"order." + map[string]string{"Avro": "avsc", "Protobuf": "proto", "JSON Schema": "schema.json"}[format] + "\")`. When unset, a record is encoded with its own record schema (written as " + format + ")" + map[string]string{"Avro": "", "Protobuf": ", which protobuf cannot do yet: set schema or use_latest", "JSON Schema": ""}[format] + "."},
+			Description: "The " + map[string]string{"Avro": "Avro schema", "Protobuf": ".proto", "JSON Schema": "JSON Schema"}[format] + " text to encode with, e.g. `schema.order` or `file(\"order." + map[string]string{"Avro": "avsc", "Protobuf": "proto", "JSON Schema": "schema.json"}[format] + "\")`. When unset, a record is encoded with its own record schema (written as " + format + ")" + map[string]string{"Avro": "", "Protobuf": ", which protobuf cannot do yet: set schema or use_latest", "JSON Schema": ""}[format] + "."},
 	}
 }
 
