@@ -406,3 +406,26 @@ func TestJSONSchemaRoundTrip(t *testing.T) {
 		t.Errorf("auto-registered round trip (-sent +got):\n%s", diff)
 	}
 }
+
+// @kafkajs/confluent-schema-registry (4.x) writes Protobuf without the
+// message-index list: such bytes decode as the schema's first message.
+func TestProtobufWithoutIndexList(t *testing.T) {
+	reg := fake(t)
+	enc := build(t, schemaconv.NewProtobuf, reg, map[string]any{"schema": read(t, "order.proto")})
+	v := protoOrder()
+	b, err := enc.EncodeFor("orders", v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[5] != 0 {
+		t.Fatalf("the first message's index list is %x, want the 0 shortcut", b[5])
+	}
+	noIndex := append(append([]byte{}, b[:5]...), b[6:]...)
+	got, _, err := build(t, schemaconv.NewProtobuf, reg, nil).DecodeWithSchema(noIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(v, got); diff != "" {
+		t.Errorf("(-sent +got):\n%s", diff)
+	}
+}
