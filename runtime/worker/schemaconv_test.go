@@ -312,7 +312,7 @@ func TestRegistryConvertersPipeline(t *testing.T) {
 				"f64": int64(99), "ok": i%3 == 0, "f": float64(1.5), "d": float64(i) / 4, "name": "order-" + strconv.Itoa(i),
 				"raw": []byte{byte(i), 0, 255}, "email": nil, "status": []string{"NEW", "PAID"}[i%2],
 				"addr": map[string]any{"city": "Lyon"}, "tags": []any{"x", "y"}, "attrs": map[string]any{"a": int64(i)},
-				"by_n": map[string]any{"3": map[string]any{"city": "Oslo"}},
+				"by_n":   map[string]any{"3": map[string]any{"city": "Oslo"}},
 				"placed": time.Unix(1700000000+int64(i), 123456789).UTC(), "note": "hi",
 				"lines": []any{map[string]any{"city": "A"}, map[string]any{"city": "B"}},
 			}
