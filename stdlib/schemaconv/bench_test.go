@@ -26,7 +26,7 @@ func benchValue() map[string]any {
 	return map[string]any{
 		"id": int64(123456), "email": "someone@example.com", "amount": 42.5, "country": "FR",
 		"items": []any{map[string]any{"sku": "A-1", "qty": int64(2)}, map[string]any{"sku": "B-22", "qty": int64(1)}},
-		"ts": time.UnixMilli(1700000000123).UTC(), "note": nil,
+		"ts":    time.UnixMilli(1700000000123).UTC(), "note": nil,
 	}
 }
 
