@@ -42,6 +42,7 @@ var AvroSchema = configschema.Schema{
 		"Decoding fetches the writer's schema by id from the Schema Registry (once per id) and gives the record its record schema; encoding registers or looks up the record's schema. See docs/schemas.md for the type mapping.",
 	Attributes: commonAttributes("Avro"),
 	Blocks:     []configschema.Block{registryBlock},
+	Check:      checkSchema("avro"),
 }
 
 // ProtobufSchema is the configuration of converter "protobuf".
@@ -53,6 +54,7 @@ var ProtobufSchema = configschema.Schema{
 	Attributes: append(commonAttributes("Protobuf"),
 		configschema.Attribute{Name: "message", Type: configschema.String, Description: "The message of schema to encode with, by its full name (`shop.Order`) or its name in the file's package; the file's first message when unset."}),
 	Blocks: []configschema.Block{registryBlock},
+	Check:  checkSchema("protobuf"),
 }
 
 // JSONSchemaSchema is the configuration of converter "json_schema".
@@ -63,6 +65,7 @@ var JSONSchemaSchema = configschema.Schema{
 		"Values are validated against the schema when encoded and when decoded; a value that does not validate is a converter error. See docs/schemas.md.",
 	Attributes: commonAttributes("JSON Schema"),
 	Blocks:     []configschema.Block{registryBlock},
+	Check:      checkSchema("json_schema"),
 }
 
 // RegistryConfig is the registry block.
