@@ -45,10 +45,11 @@ type Args struct {
 	Listen        string // address SyslogTCP listens on
 	DSN           string // the database SQLSink writes to
 	Table         string // its table
+	SchemaID      int    // the registry id AvroTransform writes its values with
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "sql_sink"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "sql_sink", "avro_transform"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -69,6 +70,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return SyslogTCP(ctx, a)
 	case "sql_sink":
 		return SQLSink(ctx, a)
+	case "avro_transform":
+		return AvroTransform(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

@@ -32,6 +32,7 @@ func BaselineMain(args []string, stderr io.Writer) int {
 	fs.StringVar(&a.Listen, "listen", "", "address the syslog_tcp baseline listens on")
 	fs.StringVar(&a.DSN, "dsn", "", "PostgreSQL connection string (sql_sink)")
 	fs.StringVar(&a.Table, "table", "", "table to upsert into (sql_sink)")
+	fs.IntVar(&a.SchemaID, "schema-id", 0, "registry id of the Avro schema the values are written with (avro_transform)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -164,6 +164,8 @@ func targetRatio(scenario string) float64 {
 		return 1.2
 	case "mirror", "syslog_tcp":
 		return 0.9
+	case "avro_transform":
+		return 1.0
 	}
 	return 0.8
 }
