@@ -338,7 +338,7 @@ func retryAfterOf(h string) (time.Duration, bool) {
 		return 0, false
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
+		return time.Duration(min(n, 1<<20)) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		return max(time.Until(t), 0), true
