@@ -165,12 +165,8 @@ type fetched struct {
 // errStatus is a response status that is not 2xx; its message holds the
 // status and the start of the body, never the URL or request headers.
 func errStatus(resp *http.Response, body []byte) error {
-	snippet := strings.TrimSpace(string(body))
-	if len(snippet) > 512 {
-		snippet = snippet[:512] + "…"
-	}
-	err := fmt.Errorf("the endpoint answered %s: %s", resp.Status, snippet)
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
+	err := fmt.Errorf("the endpoint answered %s: %s", resp.Status, snippet(body))
+	if retryable(resp.StatusCode) {
 		return connector.Retriable(err)
 	}
 	return err

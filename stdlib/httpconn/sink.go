@@ -42,7 +42,7 @@ var recordVars = []configschema.ExprVar{
 var SinkSchema = configschema.Schema{
 	Kind:        configschema.Sink,
 	Type:        "http",
-	Description: "POSTs records in batches (a JSON array or NDJSON) to a URL given by an expression over each record; retries 5xx and 429 with backoff (honouring Retry-After); a record the endpoint refuses with another 4xx goes to the dead-letter topic with the response's status and body. Offsets are committed after the endpoint accepted the records.",
+	Description: "POSTs records in batches (a JSON array or NDJSON) to a URL given by an expression over each record; retries 5xx, 429 and 408 with backoff (honouring Retry-After); a record the endpoint refuses with any other status (4xx, 501, 505) goes to the dead-letter topic with the response's status and body. Offsets are committed after the endpoint accepted the records.",
 	Attributes: []configschema.Attribute{
 		{Name: "url", Type: configschema.Expression, Required: true, ExprVars: recordVars, Description: "CEL expression over the record giving the URL it is POSTed to (records are batched per URL); a constant is a CEL string literal: \"'https://example.com/hook'\"."},
 		{Name: "format", Type: configschema.String, Default: "json", Enum: []string{"json", "ndjson"}, Description: "json: a batch is a JSON array of the records' values (Content-Type application/json). ndjson: one value a line (application/x-ndjson)."},
@@ -199,8 +199,8 @@ func encodeValue(v any) ([]byte, error) {
 	return converters.AppendJSON(nil, v)
 }
 
-// deliver POSTs the records idxs to u. A refusal (4xx other than 408 and
-// 429) of several records is split in halves until the refused records are
+// deliver POSTs the records idxs to u. A refusal (a status neither 2xx
+// nor retryable) of several records is split in halves until the refused records are
 // alone; those are added to failed. An error is the whole batch's
 // (retriable when the endpoint kept failing).
 func (s *sink) deliver(ctx context.Context, u string, idxs []int, values [][]byte, failed *[]error) error {
@@ -227,8 +227,14 @@ func (s *sink) deliver(ctx context.Context, u string, idxs []int, values [][]byt
 	return s.deliver(ctx, u, idxs[half:], values, failed)
 }
 
-// retryable says whether a status is worth trying again.
+// retryable says whether a status is worth trying again: 5xx but 501 Not
+// Implemented and 505 HTTP Version Not Supported, which no retry
+// changes; 429 and 408.
 func retryable(status int) bool {
+	switch status {
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
 	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
 }
 
@@ -323,9 +329,13 @@ func (s *sink) postOnce(ctx context.Context, u, contentType string, body []byte,
 	return resp.StatusCode, b, 0, nil
 }
 
-// snippet is the start of a response body for an error message.
+// snippet is the start of a response body for an error message, on one
+// line.
 func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
 	if len(s) > 256 {
 		s = s[:256] + "…"
 	}
