@@ -97,7 +97,11 @@ func (s *sink) Open(_ context.Context, tc *connector.TaskContext) error {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.client = &http.Client{Timeout: s.cfg.Timeout}
+	s.client = &http.Client{Timeout: s.cfg.Timeout,
+		// A redirect would turn the POST into a GET (301, 302, 303) or
+		// send the records to a URL the pipeline does not name: the 3xx
+		// is the answer, a refusal.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.vars = map[string]any{}
 	return nil
 }
