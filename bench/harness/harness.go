@@ -77,6 +77,7 @@ var scenarios = []scenario{
 	{name: "file_sink", target: "ratio >= 0.8", broker: true, seed: true, run: runFileSink},
 	{name: "mirror", target: "ratio >= 0.9", broker: true, seed: true, run: runMirror},
 	{name: "syslog_tcp", target: "ratio >= 0.9", broker: true, run: runSyslogTCP},
+	{name: "http_source", target: "ratio >= 0.9", broker: true, run: runHTTPSource},
 	{name: "sql_sink", target: "ratio >= 0.9", broker: true, seed: true, run: runSQLSink},
 	{name: "plan", target: "1,000 pipelines < 1 s; growth no worse than linear", run: runPlan},
 	{name: "failover", target: "<= session timeout + 5 s", broker: true, run: runFailover},

@@ -29,7 +29,7 @@ const (
 	maxIdle = time.Second
 	// ackWait is how long Poll waits while records it returned are not
 	// acknowledged yet: the worker delivers Acked between polls.
-	ackWait = 5 * time.Millisecond
+	ackWait = time.Millisecond
 	// retryAfter is the Retry-After of a 429 or 503, in seconds.
 	retryAfter = "1"
 )
