@@ -66,3 +66,30 @@ func FuzzRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNextURL checks that no next value a remote endpoint sends panics the
+// pagination, and that what it gives is "" or an http(s) URL.
+func FuzzNextURL(f *testing.F) {
+	for _, s := range []string{"page=2", "/a/b?c=d", "https://other.example/x", "javascript:alert(1)", "%zz", "", "//host/p", "?cursor=abc"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, next string, cursor bool) {
+		s := &pollSource{cfg: PollConfig{URL: "http://example.com/api/items?x=1"}, cur: "http://example.com/api/items?x=1&page=3"}
+		if cursor {
+			s.cfg.CursorParam = "cursor"
+		}
+		u, err := s.nextURL(next)
+		if err != nil {
+			return
+		}
+		if u == "" {
+			if next != "" {
+				t.Fatalf("%q gave no URL and no error", next)
+			}
+			return
+		}
+		if checkURL(u) != nil {
+			t.Fatalf("%q gave %q, not an http(s) URL with a host", next, u)
+		}
+	})
+}

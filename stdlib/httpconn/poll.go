@@ -278,8 +278,10 @@ func (s *pollSource) Poll(ctx context.Context) ([]connector.Record, error) {
 	switch {
 	case next == "":
 		cur, due = s.cfg.URL, now.Add(s.cfg.Interval) // the run of pages ended
-	case len(items) == 0:
-		due = now.Add(s.cfg.Interval) // caught up: the cursor stays
+	case len(items) == 0 || next == s.cur:
+		// Caught up, the cursor stays; or the endpoint pointed back at
+		// the same page, which fetching at once would repeat for ever.
+		due = now.Add(s.cfg.Interval)
 	}
 	off := map[string]any{"url": cur}
 	if cur == s.cfg.URL {
@@ -332,11 +334,11 @@ func (s *pollSource) nextURL(v any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("gave %q, which is not a URL", c)
 	}
-	u := base.ResolveReference(ref)
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("gave %q, which is not an http(s) URL", c)
+	u := base.ResolveReference(ref).String()
+	if checkURL(u) != nil {
+		return "", fmt.Errorf("gave %q, which is not an http(s) URL with a host", c)
 	}
-	return u.String(), nil
+	return u, nil
 }
 
 func (s *pollSource) Close() error {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -232,7 +233,8 @@ func (s *source) records(r *http.Request, body []byte) ([]connector.Record, erro
 		}
 	}
 	var headers []connector.Header
-	for from, to := range s.cfg.Headers {
+	for _, from := range slices.Sorted(maps.Keys(s.cfg.Headers)) {
+		to := s.cfg.Headers[from]
 		if vs := r.Header.Values(from); len(vs) > 0 {
 			headers = append(headers, connector.Header{Key: to, Value: []byte(strings.Join(vs, ", "))})
 		}
