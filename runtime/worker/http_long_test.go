@@ -81,7 +81,7 @@ source "http" "in" {
 	}
 	wg.Wait()
 	var ids map[int]int
-	eventually(t, 120*time.Second, "every id in Kafka", func() (bool, string) {
+	eventually(t, 60*time.Second, "every id in Kafka", func() (bool, string) {
 		ids = topicIDs(t, f.kcfg, "in")
 		return len(ids) == n, fmt.Sprintf("%d of %d ids", len(ids), n)
 	})
