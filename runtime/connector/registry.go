@@ -27,6 +27,11 @@ type Plugin struct {
 	// converter); config holds the schema's attributes after defaults,
 	// which configschema.Decode turns into the plugin's Config struct.
 	NewConverter func(config map[string]any) (Converter, error)
+	// NewConverterWith builds a converter that needs what the worker
+	// offers (its Schema Registry, whether it converts keys): a converter
+	// plugin sets NewConverter or NewConverterWith, and the engine calls
+	// NewConverterWith when both are set.
+	NewConverterWith func(env ConverterEnv, config map[string]any) (Converter, error)
 }
 
 // Registry holds the plugins a pipectl binary knows. The zero value is not
@@ -35,6 +40,7 @@ type Plugin struct {
 // main), never from init functions.
 type Registry struct {
 	plugins map[configschema.Kind]map[string]*Plugin
+	rest    []RESTExtension // worker plugins: REST extensions
 }
 
 // NewRegistry returns an empty registry.
@@ -61,10 +67,10 @@ func (r *Registry) Register(p Plugin) error {
 	case configschema.Sink:
 		missing = p.NewSink == nil
 	case configschema.Converter:
-		missing = p.NewConverter == nil
+		missing = p.NewConverter == nil && p.NewConverterWith == nil
 	}
 	if missing {
-		return fmt.Errorf("register plugin: %s has no factory for its kind (NewSource, NewSink or NewConverter)", p.Schema.Address())
+		return fmt.Errorf("register plugin: %s has no factory for its kind (NewSource, NewSink, NewConverter or NewConverterWith)", p.Schema.Address())
 	}
 	byType := r.plugins[p.Schema.Kind]
 	if byType == nil {

@@ -63,7 +63,7 @@ func BenchmarkTransform(b *testing.B) {
 			continue
 		}
 		kept++
-		if _, err := toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
+		if _, err := toBytes(p.valueConv, rec.Topic, rec.Value, rec.ValueSchema); err != nil {
 			b.Fatal(err)
 		}
 	}

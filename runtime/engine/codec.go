@@ -48,12 +48,19 @@ func fromBytes(c connector.Converter, bx *boxes, b []byte, decode bool) (any, *c
 	return v, nil, err
 }
 
-// toBytes encodes a key or value with its schema s (nil: schemaless):
+// toBytes encodes a key or value written to topic with its schema s (nil:
+// schemaless): EncodeFor when the converter is a connector.TopicEncoder,
 // EncodeWithSchema when there is a schema and the converter is a
 // connector.SchemaEncoder, else Encode. A nil value without a schema stays
 // nil (a tombstone); with one it is the schema's null, as Kafka Connect
 // writes it.
-func toBytes(c connector.Converter, v any, s *connector.Schema) ([]byte, error) {
+func toBytes(c connector.Converter, topic string, v any, s *connector.Schema) ([]byte, error) {
+	if v == nil && s == nil {
+		return nil, nil
+	}
+	if te, ok := c.(connector.TopicEncoder); ok {
+		return te.EncodeFor(topic, v, s)
+	}
 	if s != nil {
 		if se, ok := c.(connector.SchemaEncoder); ok {
 			return se.EncodeWithSchema(v, s)

@@ -36,7 +36,7 @@ func TestCodecSchemas(t *testing.T) {
 		{"a converter that writes no schemas", plain, int64(1), optional, `1`},
 		{"a null to a converter that writes no schemas", plain, nil, optional, ""},
 	} {
-		b, err := toBytes(tt.conv, tt.v, tt.s)
+		b, err := toBytes(tt.conv, "t", tt.v, tt.s)
 		if err != nil || string(b) != tt.want || (b == nil) != (tt.want == "") {
 			t.Errorf("%s: toBytes = %q, %v; want %q", tt.name, b, err, tt.want)
 		}

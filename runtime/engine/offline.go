@@ -115,9 +115,9 @@ func (o *Offline) Chain(rec connector.Record) Outcome {
 	return Outcome{Kept: true, Record: rec}
 }
 
-// Encode encodes a key (value false) or a value with the pipeline's
-// converter, as a producer of the records a sink consumes would.
-func (o *Offline) Encode(value bool, v any) ([]byte, error) {
+// Encode encodes a key (value false) or a value written to topic with the
+// pipeline's converter, as a producer of the records a sink consumes would.
+func (o *Offline) Encode(value bool, topic string, v any) ([]byte, error) {
 	c := o.p.keyConv
 	if value {
 		c = o.p.valueConv
@@ -125,7 +125,7 @@ func (o *Offline) Encode(value bool, v any) ([]byte, error) {
 	if c == nil {
 		return nil, errors.New("the pipeline has no converters")
 	}
-	return toBytes(c, v, nil)
+	return toBytes(c, topic, v, nil)
 }
 
 func failure(stage Stage, err error) Outcome {

@@ -65,7 +65,7 @@ func TestOfflineSink(t *testing.T) {
 		t.Errorf("TolerateAll = false")
 	}
 	o := p.Offline()
-	b, err := o.Encode(true, map[string]any{"id": int64(7)})
+	b, err := o.Encode(true, "t", map[string]any{"id": int64(7)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,11 +72,12 @@ type policy struct {
 // checked and typed by its schema with configschema (the same rules lang
 // applies at validate time). The spec's own attributes (topics, start_from,
 // the errors block) are checked against lang.CommonSchema. lookupEnv
-// resolves env: secret references; nil means os.LookupEnv.
+// resolves env: secret references; nil means os.LookupEnv. Options add
+// what the worker offers converters (WithSchemaRegistry).
 //
 // It reports every problem it finds, joined, each prefixed with the
 // address; no message quotes a sensitive value.
-func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry, keys *control.Keys, lookupEnv func(string) (string, bool)) (*Pipeline, error) {
+func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry, keys *control.Keys, lookupEnv func(string) (string, bool), opts ...CompileOption) (*Pipeline, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("%s: no pipeline specification", address)
 	}
@@ -84,6 +85,9 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 		lookupEnv = os.LookupEnv
 	}
 	c := &compiler{address: address, keys: keys, lookupEnv: lookupEnv, reg: reg}
+	for _, o := range opts {
+		o(c)
+	}
 	p := &Pipeline{address: address, spec: spec, kind: spec.Kind}
 
 	switch p.kind {
@@ -150,7 +154,17 @@ type compiler struct {
 	keys      *control.Keys
 	lookupEnv func(string) (string, bool)
 	reg       *connector.Registry
+	schemas   connector.SchemaRegistry
 	errs      []error
+}
+
+// CompileOption sets what Compile offers the pipeline's converters.
+type CompileOption func(*compiler)
+
+// WithSchemaRegistry offers converters the fleet's Schema Registry
+// (connector.ConverterEnv.Registry).
+func WithSchemaRegistry(r connector.SchemaRegistry) CompileOption {
+	return func(c *compiler) { c.schemas = r }
 }
 
 func (c *compiler) errorf(format string, args ...any) {
@@ -275,7 +289,7 @@ func (c *compiler) converter(which string, cs control.ConverterSpec, def string)
 		c.errorf("the %s %q is not registered in this pipectl binary; its converters are %s", which, typ, strings.Join(c.reg.Types(configschema.Converter), ", "))
 		return nil
 	}
-	if plugin.NewConverter == nil {
+	if plugin.NewConverter == nil && plugin.NewConverterWith == nil {
 		c.errorf("the converter %q declares a schema but no implementation", typ)
 		return nil
 	}
@@ -284,7 +298,13 @@ func (c *compiler) converter(which string, cs control.ConverterSpec, def string)
 	if len(c.errs) > n {
 		return nil
 	}
-	conv, err := plugin.NewConverter(config)
+	var conv connector.Converter
+	var err error
+	if plugin.NewConverterWith != nil {
+		conv, err = plugin.NewConverterWith(connector.ConverterEnv{Registry: c.schemas, Key: which == "key_converter"}, config)
+	} else {
+		conv, err = plugin.NewConverter(config)
+	}
 	if err != nil {
 		c.errorf("the %s %q: %v", which, typ, err)
 		return nil

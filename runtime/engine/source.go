@@ -395,12 +395,12 @@ func convertSource(p *Pipeline, tr *transformer, orig *original, rec *connector.
 				return kr, false, StageTransform, err
 			}
 			if u.readKey || tr.wroteKey {
-				if keyB, err = toBytes(p.keyConv, rec.Key, rec.KeySchema); err != nil {
+				if keyB, err = toBytes(p.keyConv, rec.Topic, rec.Key, rec.KeySchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 				}
 			}
 			if u.readValue || tr.wroteValue {
-				if valB, err = toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
+				if valB, err = toBytes(p.valueConv, rec.Topic, rec.Value, rec.ValueSchema); err != nil {
 					return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 				}
 			}
@@ -421,10 +421,10 @@ func convertSource(p *Pipeline, tr *transformer, orig *original, rec *connector.
 				return kr, false, StageTransform, err
 			}
 		}
-		if keyB, err = toBytes(p.keyConv, rec.Key, rec.KeySchema); err != nil {
+		if keyB, err = toBytes(p.keyConv, rec.Topic, rec.Key, rec.KeySchema); err != nil {
 			return kr, false, StageConverter, fmt.Errorf("key: %w", err)
 		}
-		if valB, err = toBytes(p.valueConv, rec.Value, rec.ValueSchema); err != nil {
+		if valB, err = toBytes(p.valueConv, rec.Topic, rec.Value, rec.ValueSchema); err != nil {
 			return kr, false, StageConverter, fmt.Errorf("value: %w", err)
 		}
 	}
@@ -485,10 +485,10 @@ func (s *sourceLoop) recordFailed(b *batch, stage Stage, err error, rec *connect
 		kb, vb = o.keyB, o.valueB
 	} else {
 		var err error
-		if kb, err = toBytes(s.p.keyConv, o.key, o.keySchema); err != nil {
+		if kb, err = toBytes(s.p.keyConv, o.topic, o.key, o.keySchema); err != nil {
 			kb = render(o.key)
 		}
-		if vb, err = toBytes(s.p.valueConv, o.value, o.valueSchema); err != nil {
+		if vb, err = toBytes(s.p.valueConv, o.topic, o.value, o.valueSchema); err != nil {
 			vb = render(o.value)
 		}
 	}

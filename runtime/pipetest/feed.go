@@ -110,11 +110,11 @@ func sourceRecord(o *engine.Offline, t *target, in *testfile.Record) (connector.
 		return rec, nil
 	}
 	rec.Encoded = true
-	kb, diag := wire(o, false, in.Key, in)
+	kb, diag := wire(o, false, topic, in.Key, in)
 	if diag != nil {
 		return rec, diag
 	}
-	vb, diag := wire(o, true, in.Value, in)
+	vb, diag := wire(o, true, topic, in.Value, in)
 	if diag != nil {
 		return rec, diag
 	}
@@ -128,15 +128,15 @@ func sourceRecord(o *engine.Offline, t *target, in *testfile.Record) (connector.
 }
 
 // wire is a key or value as bytes: raw, or encoded with the pipeline's
-// converter; nil for none (a null key, a tombstone).
-func wire(o *engine.Offline, value bool, f testfile.Field, in *testfile.Record) ([]byte, *hcl.Diagnostic) {
+// converter for topic; nil for none (a null key, a tombstone).
+func wire(o *engine.Offline, value bool, topic string, f testfile.Field, in *testfile.Record) ([]byte, *hcl.Diagnostic) {
 	if f.IsRaw {
 		return f.Raw, nil
 	}
 	if !f.Set || f.Value == nil {
 		return nil, nil
 	}
-	b, err := o.Encode(value, f.Value)
+	b, err := o.Encode(value, topic, f.Value)
 	if err != nil {
 		which := "key"
 		if value {
@@ -163,11 +163,11 @@ func sinkRecord(o *engine.Offline, t *target, in *testfile.Record, i int) (conne
 	if in.Offset != nil {
 		rec.Offset = *in.Offset
 	}
-	kb, diag := wire(o, false, in.Key, in)
+	kb, diag := wire(o, false, topic, in.Key, in)
 	if diag != nil {
 		return rec, nil, nil, diag
 	}
-	vb, diag := wire(o, true, in.Value, in)
+	vb, diag := wire(o, true, topic, in.Value, in)
 	if diag != nil {
 		return rec, nil, nil, diag
 	}

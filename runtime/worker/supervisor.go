@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -433,6 +434,15 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		s.putStatus(key, control.Failed, err.Error(), serial, nil)
 		return
 	}
+	producerOpts, consumerOpts, producer, err := s.clientOverrides(d.res.Pipeline)
+	if err != nil {
+		log.Error("task cannot start", "error", err)
+		s.mu.Lock()
+		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
+		s.mu.Unlock()
+		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		return
+	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	base := s.baseCounts(key)
 	t := &task{key: key, hash: d.hash, started: time.Now(), cancel: cancel, done: make(chan struct{}),
@@ -446,11 +456,14 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	go func() {
 		defer s.wg.Done()
 		defer close(t.done)
+		if producer != s.w.producer {
+			defer producer.Close()
+		}
 		err := engine.Run(tctx, engine.TaskArgs{
 			Pipeline: p,
 			Task:     key.task,
 			Fleet:    s.w.cfg.Fleet,
-			Producer: s.w.producer,
+			Producer: producer,
 			NewConsumer: func(opts ...kgo.Opt) (*kgo.Client, error) {
 				// A static member per task: when the task moves (its
 				// worker died or left), the next worker rejoins under the
@@ -461,13 +474,13 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.SessionTimeout(s.w.cfg.SessionTimeout),
 					kgo.HeartbeatInterval(s.w.cfg.SessionTimeout / 10),
 				}
-				return kafka.NewClient(s.w.cfg.Kafka, append(base, opts...)...)
+				return kafka.NewClient(s.w.cfg.Kafka, append(append(base, opts...), consumerOpts...)...)
 			},
 			NewTransactionalProducer: func() (*kgo.Client, error) {
-				return kafka.NewClient(s.w.cfg.Kafka,
+				return kafka.NewClient(s.w.cfg.Kafka, append([]kgo.Opt{
 					kgo.TransactionalID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
-					kgo.TransactionTimeout(30*time.Second),
-					kgo.RecordPartitioner(engine.Partitioner(nil)))
+					kgo.TransactionTimeout(30 * time.Second),
+					kgo.RecordPartitioner(engine.Partitioner(nil))}, producerOpts...)...)
 			},
 			Admin:        s.w.admin,
 			Cluster:      fleetCluster(s.w.cfg.Kafka),
@@ -510,6 +523,31 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		s.taskStatus(t, control.Failed, trace, serial, true)
 		s.w.poke()
 	}()
+}
+
+// clientOverrides maps a pipeline's kafka block onto franz-go options of
+// its producer and its consumers, and returns the producer its records go
+// through: the worker's own, or one of the task's own when the pipeline
+// overrides producer properties (the caller closes it after the task). An
+// exactly-once source's transactional producer takes the options too.
+func (s *supervisor) clientOverrides(spec *control.PipelineSpec) (producerOpts, consumerOpts []kgo.Opt, producer *kgo.Client, err error) {
+	producer = s.w.producer
+	if spec.Kafka == nil {
+		return nil, nil, producer, nil
+	}
+	if producerOpts, err = kafka.ClientOverrides(spec.Kafka.Producer); err != nil {
+		return nil, nil, nil, err
+	}
+	if consumerOpts, err = kafka.ClientOverrides(spec.Kafka.Consumer); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(producerOpts) > 0 && spec.Delivery != "exactly_once" {
+		producer, err = kafka.NewClient(s.w.cfg.Kafka, append(workerProducerOpts(), producerOpts...)...)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("the pipeline's producer: %w", err)
+		}
+	}
+	return producerOpts, consumerOpts, producer, nil
 }
 
 // stop stops tasks in parallel and reports each in its new state ("" for

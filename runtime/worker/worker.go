@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -175,7 +176,7 @@ func New(cfg Config) (*Worker, error) {
 		ln.Close()
 		return nil, err
 	}
-	w.producer, err = kafka.NewClient(cfg.Kafka, kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5*time.Millisecond))
+	w.producer, err = kafka.NewClient(cfg.Kafka, workerProducerOpts()...)
 	if err != nil {
 		w.ctl.Close()
 		ln.Close()
@@ -220,7 +221,16 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	// REST extensions wrap the API, the first registered outermost.
+	exts := w.cfg.Registry.RESTExtensions()
+	for i := len(exts) - 1; i >= 0; i-- {
+		h, err := exts[i].Wrap(handler, connector.RESTEnv{Worker: w.id, Logger: w.log})
+		if err != nil {
+			return fmt.Errorf("REST extension %s: %w", exts[i].Name(), err)
+		}
+		handler = h
+	}
 	w.metrics.ObserveLag(w.sup.lags)
 	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
@@ -445,6 +455,13 @@ func (w *Worker) Status() []api.Status {
 		}
 	}
 	return out
+}
+
+// workerProducerOpts are the options of the producer sources write
+// through (pipelines with producer overrides get one of their own, with
+// these first).
+func workerProducerOpts() []kgo.Opt {
+	return []kgo.Opt{kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5 * time.Millisecond)}
 }
 
 // advertised is the HOST:PORT others reach the REST listener at: the
