@@ -6,6 +6,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/converters"
 	"github.com/pipectl/pipectl/stdlib/file"
 	"github.com/pipectl/pipectl/stdlib/generator"
+	"github.com/pipectl/pipectl/stdlib/httpconn"
 	"github.com/pipectl/pipectl/stdlib/kafka"
 	"github.com/pipectl/pipectl/stdlib/postgrescdc"
 	"github.com/pipectl/pipectl/stdlib/schemaconv"
@@ -22,6 +23,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, syslog.Source())
 	ps = append(ps, sqlconn.Source(), sqlconn.Sink())
 	ps = append(ps, postgrescdc.Source())
+	ps = append(ps, httpconn.Source(), httpconn.PollSource(), httpconn.Sink())
 	ps = append(ps, converters.Plugins()...)
 	ps = append(ps, schemaconv.Plugins()...)
 	return ps

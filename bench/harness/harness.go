@@ -77,6 +77,7 @@ var scenarios = []scenario{
 	{name: "file_sink", target: "ratio >= 0.8", broker: true, seed: true, run: runFileSink},
 	{name: "mirror", target: "ratio >= 0.9", broker: true, seed: true, run: runMirror},
 	{name: "syslog_tcp", target: "ratio >= 0.9", broker: true, run: runSyslogTCP},
+	{name: "http_source", target: "ratio >= 0.9", broker: true, run: runHTTPSource},
 	{name: "sql_sink", target: "ratio >= 0.9", broker: true, seed: true, run: runSQLSink},
 	{name: "avro_transform", target: "ratio >= 1.0", broker: true, run: runAvroTransform},
 	{name: "plan", target: "1,000 pipelines < 1 s; growth no worse than linear", run: runPlan},
