@@ -7,6 +7,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/generator"
 	"github.com/pipectl/pipectl/stdlib/kafka"
 	"github.com/pipectl/pipectl/stdlib/postgrescdc"
+	"github.com/pipectl/pipectl/stdlib/s3"
 	"github.com/pipectl/pipectl/stdlib/sqlconn"
 	"github.com/pipectl/pipectl/stdlib/syslog"
 )
@@ -20,6 +21,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, syslog.Source())
 	ps = append(ps, sqlconn.Source(), sqlconn.Sink())
 	ps = append(ps, postgrescdc.Source())
+	ps = append(ps, s3.Source(), s3.Sink())
 	ps = append(ps, converters.Plugins()...)
 	return ps
 }
