@@ -2,9 +2,9 @@ package s3
 
 import (
 	"context"
-	"strings"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"

@@ -21,14 +21,14 @@ import (
 // object is one object being filled: the records of one partition and
 // path from its start offset.
 type object struct {
-	path    string
-	start   int64
-	count   int
-	bytes   int64
-	first   time.Time // timestamp of its first record
-	lines   []byte    // jsonl and raw
-	rows    []any     // parquet: one map per record
-	schema  *connector.Schema
+	path     string
+	start    int64
+	count    int
+	bytes    int64
+	first    time.Time // timestamp of its first record
+	lines    []byte    // jsonl and raw
+	rows     []any     // parquet: one map per record
+	schema   *connector.Schema
 	declared bool // schema came with the records (else inferred)
 }
 

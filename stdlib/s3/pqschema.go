@@ -615,7 +615,6 @@ func sizeOf(v any) int64 {
 	return 8
 }
 
-
 // jsonNode is a JSON text column; read leaves it as bytes (parquet-go's
 // reader would decode it).
 func jsonNode(read bool) parquet.Node {

@@ -51,8 +51,8 @@ type source struct {
 
 type srcPartition struct {
 	tp      connector.TopicPartition
-	topic   string  // target topic
-	next    int64   // next offset to hand on
+	topic   string   // target topic
+	next    int64    // next offset to hand on
 	pending []objRef // not read yet, by start offset
 	open    []*decoded
 }
