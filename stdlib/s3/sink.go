@@ -152,11 +152,21 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 			failed = append(failed, connector.RecordFailed(i, fmt.Errorf("record at %s/%d offset %d: %w", tp.Topic, tp.Partition, r.Offset, err)))
 			continue
 		}
-		if o != nil && s.cfg.RotateInterval > 0 && !o.first.IsZero() && r.Timestamp.Sub(o.first) >= s.cfg.RotateInterval {
-			if err := s.upload(ctx, tp, p, o); err != nil {
-				return err
+		if s.cfg.RotateInterval > 0 {
+			// Every object of the partition (any path) whose first
+			// record is rotate_interval older than this one is complete,
+			// as Confluent's rotate.interval.ms: an hour's object closes
+			// with the next hour's records.
+			for _, old := range p.objects {
+				if !old.first.IsZero() && r.Timestamp.Sub(old.first) >= s.cfg.RotateInterval {
+					if err := s.upload(ctx, tp, p, old); err != nil {
+						return err
+					}
+					if old == o {
+						o = nil
+					}
+				}
 			}
-			o = nil
 		}
 		if o == nil {
 			o = &object{path: dir, start: r.Offset, first: r.Timestamp}

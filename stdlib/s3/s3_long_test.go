@@ -1,3 +1,5 @@
+//go:build long
+
 package s3_test
 
 import (
@@ -38,14 +40,14 @@ type produced struct {
 	Time      int64 // milliseconds
 }
 
-// TestRoundTripParquet produces records with keys, headers and
+// TestLongRoundTripParquet produces records with keys, headers and
 // timestamps over two hours into a topic of two partitions; sink "s3"
 // writes them as Parquet to versitygw, partitioned by hour; the objects'
 // names are checked with minio-go, their rows with hyparquet (a reader
 // pipectl did not write), and source "s3" restores them into another
 // topic, which must hold the same records, partition by partition, in
 // order.
-func TestRoundTripParquet(t *testing.T) {
+func TestLongRoundTripParquet(t *testing.T) {
 	srv := s3test.Start(t, "lake")
 	t.Setenv("E2E_S3_ENDPOINT", srv.Endpoint)
 	t.Setenv("E2E_S3_KEY", s3test.AccessKey)
@@ -483,9 +485,9 @@ func (tw *testWorker) status(t *testing.T, addr string) string {
 	return string(b)
 }
 
-// TestBadCredentialsAndMissingBucket: a wrong secret and a missing bucket
+// TestLongBadCredentialsAndMissingBucket: a wrong secret and a missing bucket
 // fail the sink's task with a status that says so, without the secret.
-func TestBadCredentialsAndMissingBucket(t *testing.T) {
+func TestLongBadCredentialsAndMissingBucket(t *testing.T) {
 	srv := s3test.Start(t, "lake")
 	t.Setenv("E2E_S3_ENDPOINT", srv.Endpoint)
 	t.Setenv("E2E_S3_KEY", s3test.AccessKey)
