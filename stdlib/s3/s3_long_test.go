@@ -205,8 +205,18 @@ func sortedCopy(ps []produced) []produced {
 
 // hyparquet reads a Parquet object with the npm package hyparquet (in
 // PIPECTL_KAFKAJS_DIR, as .ci/run installs it) and returns its rows as
-// JSON objects (bytes as arrays of numbers, BigInts as numbers).
+// JSON objects (bytes as {"bytes": [...]}, BigInts as numbers).
 func hyparquet(t *testing.T, body []byte) []map[string]any {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "o.parquet")
+	if err := os.WriteFile(f, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return hyparquetFiles(t, f)[0]
+}
+
+// hyparquetFiles reads Parquet files with hyparquet: the rows of each.
+func hyparquetFiles(t *testing.T, files ...string) [][]map[string]any {
 	t.Helper()
 	dir := os.Getenv("PIPECTL_KAFKAJS_DIR")
 	if dir == "" {
@@ -223,28 +233,27 @@ func hyparquet(t *testing.T, body []byte) []map[string]any {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is not installed")
 	}
-	f := filepath.Join(t.TempDir(), "o.parquet")
-	if err := os.WriteFile(f, body, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	script := `
 const fs = require('fs');
 import(process.argv[1] + '/src/index.js').then(async (h) => {
-  const buf = fs.readFileSync(process.argv[2]);
-  const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const rows = await h.parquetReadObjects({ file, utf8: false });
-  const fix = (v) => typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? { bytes: Array.from(v) } : v instanceof Date ? { date: v.getTime() } : v;
-  process.stdout.write(JSON.stringify(rows, (k, v) => fix(v)));
+  const out = [];
+  for (const f of process.argv.slice(2)) {
+    const buf = fs.readFileSync(f);
+    const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    out.push(await h.parquetReadObjects({ file, utf8: false }));
+  }
+  const fix = (v) => typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? { bytes: Array.from(v) } : v;
+  process.stdout.write(JSON.stringify(out, (k, v) => fix(v)));
 }).catch((e) => { console.error(e); process.exit(1); });
 `
-	cmd := exec.Command("node", "-e", script, mod, f)
+	cmd := exec.Command("node", append([]string{"-e", script, mod}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("hyparquet: %v\n%s", err, stderr.String())
 	}
-	var rows []map[string]any
+	var rows [][]map[string]any
 	if err := json.Unmarshal(out, &rows); err != nil {
 		t.Fatalf("hyparquet output: %v\n%s", err, out)
 	}
