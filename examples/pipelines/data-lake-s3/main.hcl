@@ -14,7 +14,7 @@
 #   mkdir -p /tmp/s3/lake
 #   versitygw --access lake --secret lake-secret-key --port 127.0.0.1:7070 posix /tmp/s3 &
 #   AWS_ACCESS_KEY_ID=lake AWS_SECRET_ACCESS_KEY=lake-secret-key \
-#     go run ./cmd/pipectl dev -duration 30s examples/pipelines/data-lake-s3
+#     go run ./cmd/pipectl dev -duration 60s examples/pipelines/data-lake-s3
 #   logger --rfc5424 --tcp -n 127.0.0.1 -P 5514 -t billing "payment received"
 #
 # and read the objects with DuckDB:
@@ -79,6 +79,6 @@ sink "s3" "lake" {
   path            = "topic + '/dt=' + year + '-' + month + '-' + day + '/hour=' + hour"
   format          = "parquet"
   compression     = "snappy"
-  flush_records   = 1000
+  flush_records   = 500
   rotate_interval = "10m"
 }
