@@ -45,10 +45,13 @@ type Args struct {
 	Listen        string // address SyslogTCP listens on
 	DSN           string // the database SQLSink writes to
 	Table         string // its table
+	Endpoint      string // the S3 store S3Parquet writes to (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+	Bucket        string // its bucket
+	Prefix        string // the prefix of its objects
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "sql_sink"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "sql_sink", "s3_parquet"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -69,6 +72,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return SyslogTCP(ctx, a)
 	case "sql_sink":
 		return SQLSink(ctx, a)
+	case "s3_parquet":
+		return S3Parquet(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -165,7 +166,10 @@ func keyBytes(k any) ([]byte, error) {
 // (JSON text decoded), every part optional. A value that no schema can be
 // inferred for (an empty list, lists of mixed types) is its JSON text in a
 // json column.
-func parquetValue(r *connector.Record) (v any, s *connector.Schema, declared bool, err error) {
+//
+// When the value fits the schema of the object it goes to (open, may be
+// nil), that schema is returned without inferring one.
+func parquetValue(r *connector.Record, open *object) (v any, s *connector.Schema, declared bool, err error) {
 	if r.ValueSchema != nil {
 		return r.Value, r.ValueSchema, true, nil
 	}
@@ -184,6 +188,9 @@ func parquetValue(r *connector.Record) (v any, s *connector.Schema, declared boo
 	}
 	if v == nil {
 		return nil, nil, false, nil
+	}
+	if open != nil && !open.declared && open.schema != nil && fitsInferred(open.schema, v) {
+		return v, open.schema, false, nil
 	}
 	s, err = recordschema.Infer(withoutNulls(v))
 	if err != nil {
@@ -241,12 +248,12 @@ func (o *object) fits(v any, s *connector.Schema, declared bool) bool {
 	if declared {
 		return o.schema == s || o.schema.Equal(s)
 	}
-	if o.schema == s || o.schema.Equal(s) || o.schema.CheckValue(v) == nil {
+	if o.schema == s || o.schema.Equal(s) || fitsInferred(o.schema, v) {
 		return true
 	}
 	// A schemaless value with fields the object has not seen: the
 	// object's schema grows by them (optional), when the types agree.
-	if m, ok := merge(o.schema, s); ok && m.CheckValue(v) == nil {
+	if m, ok := merge(o.schema, s); ok && fitsInferred(m, v) {
 		o.schema = m
 		return true
 	}
@@ -257,6 +264,10 @@ func (o *object) fits(v any, s *connector.Schema, declared bool) bool {
 // (every part optional): struct fields of both (a's first), when the types
 // of the fields they share agree.
 func merge(a, b *connector.Schema) (*connector.Schema, bool) {
+	if a.Logical == "" && b.Logical == "" && isNumber(a.Type) && isNumber(b.Type) && a.Type != b.Type {
+		// 10 and 10.5 in one JSON field: a double.
+		return &connector.Schema{Type: connector.TypeFloat64, Optional: true}, true
+	}
 	if a.Type != b.Type || a.Logical != b.Logical {
 		return nil, false
 	}
@@ -293,7 +304,74 @@ func merge(a, b *connector.Schema) (*connector.Schema, bool) {
 	return a, true
 }
 
-// parquetRow builds the row of a record.
+// fitsInferred says whether a schemaless value is one of an inferred
+// schema: every part may be null but list elements, a double may hold an
+// integer, and a struct has no field the schema lacks.
+func fitsInferred(s *connector.Schema, v any) bool {
+	if v == nil {
+		return s.Optional
+	}
+	if s.Logical == connector.LogicalJSON {
+		return true
+	}
+	switch s.Type {
+	case connector.TypeBoolean:
+		_, ok := v.(bool)
+		return ok
+	case connector.TypeInt64:
+		_, ok := v.(int64)
+		return ok
+	case connector.TypeFloat64:
+		switch v.(type) {
+		case float64, int64:
+			return true
+		}
+	case connector.TypeString:
+		_, ok := v.(string)
+		return ok
+	case connector.TypeBytes:
+		_, ok := v.([]byte)
+		return ok
+	case connector.TypeArray:
+		l, ok := v.([]any)
+		if !ok {
+			return false
+		}
+		for _, e := range l {
+			if e == nil || !fitsInferred(s.Items, e) {
+				return false
+			}
+		}
+		return true
+	case connector.TypeStruct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, e := range m {
+			f, _ := s.Field(k)
+			if f == nil {
+				if e != nil {
+					return false
+				}
+				continue
+			}
+			if !fitsInferred(f.Schema, e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isNumber(t connector.SchemaType) bool {
+	return t == connector.TypeInt64 || t == connector.TypeFloat64
+}
+
+// parquetRow builds the row of a record; its value is converted to the
+// object's final schema when the object is encoded (an inferred schema may
+// still grow).
 func parquetRow(r *connector.Record, v any, s *connector.Schema) (map[string]any, int64, error) {
 	row := map[string]any{
 		colTopic:     r.OriginalTopic,
@@ -328,12 +406,11 @@ func parquetRow(r *connector.Record, v any, s *connector.Schema) (map[string]any
 	row[colHeaders] = hs
 	row[colValue] = nil
 	if s != nil && v != nil {
-		pv, err := toParquet(s, v)
-		if err != nil {
+		if _, err := toParquet(s, v); err != nil {
 			return nil, 0, fmt.Errorf("value does not fit its schema %s: %w", s, err)
 		}
-		row[colValue] = pv
-		size += sizeOf(pv)
+		row[colValue] = v
+		size += sizeOf(v)
 	}
 	return row, size, nil
 }
@@ -373,7 +450,15 @@ func (o *object) encode(format, compression string) (_ []byte, err error) {
 	}()
 	var buf bytes.Buffer
 	w := parquet.NewWriter(&buf, opts...)
-	for _, row := range o.rows {
+	for _, r := range o.rows {
+		row := maps.Clone(r.(map[string]any))
+		if v := row[colValue]; v != nil {
+			pv, err := toParquet(vs, v)
+			if err != nil {
+				return nil, fmt.Errorf("value at offset %v does not fit the object's schema %s: %w", row[colOffset], vs, err)
+			}
+			row[colValue] = pv
+		}
 		if err := w.Write(row); err != nil {
 			return nil, fmt.Errorf("writing Parquet: %w", err)
 		}

@@ -67,7 +67,7 @@ func TestParquetDeclaredSchema(t *testing.T) {
 		if err := orderSchema.CheckValue(r.Value); err != nil {
 			t.Fatal(err)
 		}
-		v, s, declared, err := parquetValue(&r)
+		v, s, declared, err := parquetValue(&r, nil)
 		if err != nil || !declared {
 			t.Fatal(err, declared)
 		}

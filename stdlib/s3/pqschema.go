@@ -199,6 +199,9 @@ func toParquet(s *connector.Schema, v any) (any, error) {
 		return i, nil
 	case connector.TypeFloat32, connector.TypeFloat64:
 		f, ok := v.(float64)
+		if i, isInt := v.(int64); isInt && s.Optional && s.Logical == "" {
+			f, ok = float64(i), true // an inferred double that was integral
+		}
 		if !ok {
 			return nil, fmt.Errorf("%v is not a number", v)
 		}
@@ -419,18 +422,10 @@ func fromJSONText(v any) (any, error) {
 	return decodeJSON(b)
 }
 
-func decodeJSON(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var out any
-	if err := d.Decode(&out); err != nil {
-		return nil, err
-	}
-	if d.More() {
-		return nil, fmt.Errorf("more than one JSON value")
-	}
-	return numbers(out), nil
-}
+func decodeJSON(b []byte) (any, error) { return jsonConverter.Decode(b) }
+
+// jsonConverter decodes JSON text as the pipeline's json converter does.
+var jsonConverter = &converters.JSON{}
 
 // numbers replaces json.Number by int64 or float64.
 func numbers(v any) any {

@@ -123,7 +123,7 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 		switch s.cfg.Format {
 		case "parquet":
 			var v any
-			v, schema, declared, err = parquetValue(r)
+			v, schema, declared, err = parquetValue(r, o)
 			if err == nil {
 				if o != nil && !o.fits(v, schema, declared) {
 					if err := s.upload(ctx, tp, p, o); err != nil {
