@@ -30,7 +30,8 @@ type object struct {
 	lines    []byte    // jsonl and raw
 	rows     []any     // parquet: one map per record
 	schema   *connector.Schema
-	declared bool // schema came with the records (else inferred)
+	body     []byte // encoded, kept for an upload retried
+	declared bool   // schema came with the records (else inferred)
 }
 
 // extension returns an object name's extension for a format and
@@ -372,7 +373,9 @@ func isNumber(t connector.SchemaType) bool {
 // parquetRow builds the row of a record; its value is converted to the
 // object's final schema when the object is encoded (an inferred schema may
 // still grow).
-func parquetRow(r *connector.Record, v any, s *connector.Schema) (map[string]any, int64, error) {
+// A value of a declared schema is checked now, so that a record that does
+// not fit fails alone; one of an inferred schema fits it (fitsInferred).
+func parquetRow(r *connector.Record, v any, s *connector.Schema, declared bool) (map[string]any, int64, error) {
 	row := map[string]any{
 		colTopic:     r.OriginalTopic,
 		colPartition: r.OriginalPartition,
@@ -406,8 +409,10 @@ func parquetRow(r *connector.Record, v any, s *connector.Schema) (map[string]any
 	row[colHeaders] = hs
 	row[colValue] = nil
 	if s != nil && v != nil {
-		if _, err := toParquet(s, v); err != nil {
-			return nil, 0, fmt.Errorf("value does not fit its schema %s: %w", s, err)
+		if declared {
+			if _, err := toParquet(s, v); err != nil {
+				return nil, 0, fmt.Errorf("value does not fit its schema %s: %w", s, err)
+			}
 		}
 		row[colValue] = v
 		size += sizeOf(v)
@@ -415,7 +420,9 @@ func parquetRow(r *connector.Record, v any, s *connector.Schema) (map[string]any
 	return row, size, nil
 }
 
-// encode returns the object's bytes.
+// encode returns the object's bytes. An object of an inferred schema is
+// converted in place: it is encoded once (upload keeps the bytes for a
+// retry).
 func (o *object) encode(format, compression string) (_ []byte, err error) {
 	if format != "parquet" {
 		return compress(o.lines, compression)
@@ -451,9 +458,12 @@ func (o *object) encode(format, compression string) (_ []byte, err error) {
 	var buf bytes.Buffer
 	w := parquet.NewWriter(&buf, opts...)
 	for _, r := range o.rows {
-		row := maps.Clone(r.(map[string]any))
+		row := r.(map[string]any)
+		if o.declared {
+			row = maps.Clone(row)
+		}
 		if v := row[colValue]; v != nil {
-			pv, err := toParquet(vs, v)
+			pv, err := toParquet(vs, v, !o.declared)
 			if err != nil {
 				return nil, fmt.Errorf("value at offset %v does not fit the object's schema %s: %w", row[colOffset], vs, err)
 			}

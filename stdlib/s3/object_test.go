@@ -75,7 +75,7 @@ func TestParquetDeclaredSchema(t *testing.T) {
 			t.Fatal("a record of the object's schema does not fit")
 		}
 		o.schema, o.declared = s, declared
-		row, _, err := parquetRow(&r, v, s)
+		row, _, err := parquetRow(&r, v, s, declared)
 		if err != nil {
 			t.Fatal(err)
 		}

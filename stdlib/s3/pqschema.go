@@ -133,7 +133,11 @@ func leafOf(s *connector.Schema, read bool) parquet.Node {
 // toParquet converts a value of schema s (in the representation of
 // recordschema) to what parquet-go writes for nodeOf(s): the exact Go
 // types of the physical columns.
-func toParquet(s *connector.Schema, v any) (any, error) {
+//
+// inPlace reuses v's maps and lists for the result (values of an inferred
+// schema, which the sink decoded or holds alone, encoded once).
+func toParquet(s *connector.Schema, v any, inPlace ...bool) (any, error) {
+	own := len(inPlace) > 0 && inPlace[0]
 	if v == nil {
 		if s.Default != nil {
 			v = s.Default
@@ -226,12 +230,15 @@ func toParquet(s *connector.Schema, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%v is not a list", v)
 		}
-		out := make([]any, len(l))
+		out := l
+		if !own {
+			out = make([]any, len(l))
+		}
 		for i, e := range l {
 			if e == nil && s.Items.Type == connector.TypeStruct {
 				return nil, fmt.Errorf("[%d]: a null element of a list of structs cannot be written to Parquet", i)
 			}
-			c, err := toParquet(s.Items, e)
+			c, err := toParquet(s.Items, e, own)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -248,9 +255,12 @@ func toParquet(s *connector.Schema, v any) (any, error) {
 		if len(s.Fields) == 0 {
 			return []byte("{}"), nil
 		}
-		out := make(map[string]any, len(s.Fields))
+		out := m
+		if !own {
+			out = make(map[string]any, len(s.Fields))
+		}
 		for _, f := range s.Fields {
-			c, err := toParquet(f.Schema, m[f.Name])
+			c, err := toParquet(f.Schema, m[f.Name], own)
 			if err != nil {
 				return nil, fmt.Errorf(".%s: %w", f.Name, err)
 			}

@@ -134,7 +134,7 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 				if o != nil && o.schema != nil {
 					schema = o.schema // an inferred schema that holds v
 				}
-				row, size, err = parquetRow(r, v, schema)
+				row, size, err = parquetRow(r, v, schema, declared)
 			}
 		case "jsonl":
 			line, err = appendLine(nil, r)
@@ -262,13 +262,17 @@ func structured(v any, encoded bool) (any, error) {
 // upload puts an object whole (one PUT, or a multipart upload that
 // completes only when every part is in) and forgets it.
 func (s *sink) upload(ctx context.Context, tp connector.TopicPartition, p *partition, o *object) error {
-	body, err := o.encode(s.cfg.Format, s.cfg.Compression)
-	if err != nil {
-		return fmt.Errorf("sink s3: object of %s/%d at offset %d: %w", tp.Topic, tp.Partition, o.start, err)
+	if o.body == nil {
+		body, err := o.encode(s.cfg.Format, s.cfg.Compression)
+		if err != nil {
+			return fmt.Errorf("sink s3: object of %s/%d at offset %d: %w", tp.Topic, tp.Partition, o.start, err)
+		}
+		o.body, o.rows, o.lines = body, nil, nil
 	}
+	body := o.body
 	name := objectName(s.cfg.Prefix, o.path, tp.Topic, tp.Partition, o.start, s.ext)
 	ctype := map[string]string{"parquet": "application/vnd.apache.parquet", "jsonl": "application/x-ndjson", "raw": "application/octet-stream"}[s.cfg.Format]
-	_, err = s.st.c.PutObject(ctx, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+	_, err := s.st.c.PutObject(ctx, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
 	if err != nil {
 		return fmt.Errorf("sink s3: %w", s.st.explain(err, "uploading "+name+" to"))
 	}
