@@ -178,6 +178,16 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Add([]byte("PAR1"), "x+0+1.parquet")
 	f.Add([]byte{0x1f, 0x8b}, "x+0+1.jsonl.gz")
 	f.Add([]byte("a\nb\n"), "x+0+1.bin.zst")
+	// A real object of the sink, to mutate.
+	r := connector.Record{OriginalTopic: "t", Offset: 1, Key: "k", Value: orderValue(1), ValueSchema: orderSchema, Headers: []connector.Header{{Key: "h", Value: []byte("v")}}}
+	if v, s, declared, err := parquetValue(&r, nil); err == nil {
+		if row, _, err := parquetRow(&r, v, s, declared); err == nil {
+			o := &object{schema: s, declared: declared, rows: []any{row}}
+			if b, err := o.encode("parquet", "snappy"); err == nil {
+				f.Add(b, "x+0+1.parquet")
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, body []byte, name string) {
 		_, _ = decodeObject(name, body, 0, false)
 		_, _ = decodeObject(name, body, 0, true)
