@@ -437,27 +437,6 @@ func decodeJSON(b []byte) (any, error) { return jsonConverter.Decode(b) }
 // jsonConverter decodes JSON text as the pipeline's json converter does.
 var jsonConverter = &converters.JSON{}
 
-// numbers replaces json.Number by int64 or float64.
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case []any:
-		for i := range x {
-			x[i] = numbers(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = numbers(x[k])
-		}
-	}
-	return v
-}
-
 // fromJSONValue turns a map value decoded from JSON text back into the
 // representation of schema s where JSON loses it (bytes, times, decimals
 // inside maps).
