@@ -4,6 +4,7 @@ package s3_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/pipectl/pipectl/internal/s3test"
+	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/kafka/kafkatest"
 )
 
@@ -23,8 +29,12 @@ import (
 // worker three times while it uploads, starting it again each time. In the
 // end the bucket holds every id exactly once, as hyparquet reads the
 // objects, and each object is named by the offset of its first record.
-// The worker finds its credentials in AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY (the sink sets none).
+// Then source "s3" restores the bucket into another topic, exactly once,
+// and the worker is killed again mid-way: the restored topic holds the
+// original records once each, in order, with their keys, values and
+// timestamps (the position resumes from the offsets topic). The worker
+// finds its credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+// (the pipelines set none).
 func TestLongKill9(t *testing.T) {
 	const n, per = 30000, 200
 	srv := s3test.Start(t, "lake")
@@ -120,6 +130,105 @@ sink "s3" "lake" {
 			t.Errorf("id %d is in the bucket %d times, want once", id, c)
 		}
 	}
+	if t.Failed() {
+		return
+	}
+
+	// Restore the bucket into another topic, exactly once, killing the
+	// worker once mid-way: the restored topic holds the topic's records
+	// once each, in order, with their keys, values and timestamps.
+	restore := src + fmt.Sprintf(`
+topic "restored" {
+  name       = "shop.orders.restored"
+  partitions = 1
+}
+source "s3" "restore" {
+  endpoint      = %q
+  bucket        = "lake"
+  format        = "parquet"
+  topic         = "topic + '.restored'"
+  poll_interval = "1s"
+  delivery      = "exactly_once"
+}
+`, srv.Endpoint)
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(restore), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "apply", "-auto-approve", "-brokers", broker.Addr, dir).CombinedOutput(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	kcfg := kafka.Config{Brokers: []string{broker.Addr}}
+	waitFor(t, "a third restored", func() bool { return endOffset(t, kcfg, "shop.orders.restored") > n/3 })
+	if err := w.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Wait()
+	t.Logf("kill -9 while restoring, at offset %d of the restored topic", endOffset(t, kcfg, "shop.orders.restored"))
+	startWorkerProcess(t, bin, broker.Addr)
+	orig := readTopic(t, kcfg, "shop.orders", n)
+	got := readTopic(t, kcfg, "shop.orders.restored", n)
+	if len(got) != len(orig) {
+		t.Fatalf("%d records restored, want %d", len(got), len(orig))
+	}
+	for i := range orig {
+		o, r := orig[i], got[i]
+		if string(o.Key) != string(r.Key) || o.Timestamp.UnixMilli() != r.Timestamp.UnixMilli() || !cmp.Equal(decode(t, o.Value), decode(t, r.Value)) {
+			t.Fatalf("record %d: restored key %q value %s at %v, want key %q value %s at %v", i, r.Key, r.Value, r.Timestamp, o.Key, o.Value, o.Timestamp)
+		}
+	}
+}
+
+// endOffset returns the end offset of partition 0 of a topic (0 when it
+// does not exist yet).
+func endOffset(t *testing.T, kcfg kafka.Config, topic string) int64 {
+	t.Helper()
+	opts, err := kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return 0
+	}
+	o, _ := ends.Lookup(topic, 0)
+	return o.Offset
+}
+
+// readTopic reads n committed records of partition 0 of a topic, in
+// order (read_committed: what an aborted transaction wrote is not there).
+func readTopic(t *testing.T, kcfg kafka.Config, topic string, n int) []*kgo.Record {
+	t.Helper()
+	opts, err := kcfg.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d records in %s after 180 s", len(out), n, topic)
+		}
+		out = append(out, fs.Records()...)
+	}
+	// Nothing beyond n.
+	c2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	out = append(out, cl.PollFetches(c2).Records()...)
+	return out
 }
 
 var workerListening = regexp.MustCompile(`^worker \S+ listening on http://\S+$`)
