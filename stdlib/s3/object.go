@@ -30,8 +30,7 @@ type object struct {
 	lines    []byte    // jsonl and raw
 	rows     []any     // parquet: one map per record
 	schema   *connector.Schema
-	body     []byte // encoded, kept for an upload retried
-	declared bool   // schema came with the records (else inferred)
+	declared bool // schema came with the records (else inferred)
 }
 
 // extension returns an object name's extension for a format and
@@ -421,8 +420,7 @@ func parquetRow(r *connector.Record, v any, s *connector.Schema, declared bool) 
 }
 
 // encode returns the object's bytes. An object of an inferred schema is
-// converted in place: it is encoded once (upload keeps the bytes for a
-// retry).
+// converted in place: it is encoded once.
 func (o *object) encode(format, compression string) (_ []byte, err error) {
 	if format != "parquet" {
 		return compress(o.lines, compression)

@@ -9,6 +9,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -38,6 +40,17 @@ type sink struct {
 	// headers, which are decoded for it.
 	pathReadsRecord bool
 	log             *slog.Logger
+
+	// The uploader: objects go to it through jobs (one waits while one
+	// uploads); inflight counts those not uploaded yet; err is the first
+	// upload that failed for good.
+	jobs     chan job
+	inflight sync.WaitGroup
+	done     sync.WaitGroup
+	bg       context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	err      error
 }
 
 // partition is what the sink holds of one partition.
@@ -75,6 +88,10 @@ func (s *sink) Open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	s.st = st
 	s.parts = map[connector.TopicPartition]*partition{}
+	s.bg, s.cancel = context.WithCancel(context.Background())
+	s.jobs = make(chan job, 1)
+	s.done.Add(1)
+	go s.uploads()
 	s.vars = map[string]any{}
 	if s.cfg.Path != nil {
 		s.pathReadsRecord = recordVars.MatchString(tc.Config["path"].(string))
@@ -87,6 +104,9 @@ func (s *sink) Open(ctx context.Context, tc *connector.TaskContext) error {
 // evaluated, fails alone (errors.tolerance decides); an upload that
 // fails fails the Write, and a retried Write skips the records it added.
 func (s *sink) Write(ctx context.Context, records []connector.Record) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
 	var failed []error
 	for i := range records {
 		r := &records[i]
@@ -259,32 +279,99 @@ func structured(v any, encoded bool) (any, error) {
 	return v, nil
 }
 
-// upload puts an object whole (one PUT, or a multipart upload that
-// completes only when every part is in) and forgets it.
+// upload hands a complete object to the uploader and forgets it: the
+// next object of its partition fills meanwhile. PreCommit and Revoked wait
+// for the uploads in flight, so an object counts as in the bucket only once
+// it is.
 func (s *sink) upload(ctx context.Context, tp connector.TopicPartition, p *partition, o *object) error {
-	if o.body == nil {
-		body, err := o.encode(s.cfg.Format, s.cfg.Compression)
-		if err != nil {
-			return fmt.Errorf("sink s3: object of %s/%d at offset %d: %w", tp.Topic, tp.Partition, o.start, err)
-		}
-		o.body, o.rows, o.lines = body, nil, nil
+	if err := s.failed(); err != nil {
+		return err
 	}
-	body := o.body
+	delete(p.objects, o.path)
+	s.inflight.Add(1)
+	select {
+	case s.jobs <- job{tp: tp, o: o}:
+		return nil
+	case <-ctx.Done():
+		s.inflight.Done()
+		// The object is no longer held: nothing may be committed now.
+		s.fail(fmt.Errorf("sink s3: stopped while handing over the object of %s/%d at offset %d", tp.Topic, tp.Partition, o.start))
+		return ctx.Err()
+	}
+}
+
+// job is an object to upload.
+type job struct {
+	tp connector.TopicPartition
+	o  *object
+}
+
+// uploads encodes and puts the objects handed over, one at a time.
+func (s *sink) uploads() {
+	defer s.done.Done()
+	for j := range s.jobs {
+		if err := s.put(j.tp, j.o); err != nil {
+			// The task fails and starts again from the last commit,
+			// which does not pass this object.
+			s.fail(fmt.Errorf("%v", err))
+		}
+		s.inflight.Done()
+	}
+}
+
+// put encodes an object and uploads it whole (one PUT, or a multipart
+// upload that completes only when every part is in), retrying errors that
+// pass (the network, 5xx answers) a few times.
+func (s *sink) put(tp connector.TopicPartition, o *object) error {
+	body, err := o.encode(s.cfg.Format, s.cfg.Compression)
+	if err != nil {
+		return fmt.Errorf("sink s3: object of %s/%d at offset %d: %w", tp.Topic, tp.Partition, o.start, err)
+	}
+	o.rows, o.lines = nil, nil
 	name := objectName(s.cfg.Prefix, o.path, tp.Topic, tp.Partition, o.start, s.ext)
 	ctype := map[string]string{"parquet": "application/vnd.apache.parquet", "jsonl": "application/x-ndjson", "raw": "application/octet-stream"}[s.cfg.Format]
-	_, err := s.st.c.PutObject(ctx, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
-	if err != nil {
-		return fmt.Errorf("sink s3: %w", s.st.explain(err, "uploading "+name+" to"))
+	for attempt := 0; ; attempt++ {
+		_, err = s.st.c.PutObject(s.bg, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+		if err == nil {
+			s.log.Debug("uploaded", "object", name, "records", o.count, "bytes", len(body))
+			return nil
+		}
+		err = s.st.explain(err, "uploading "+name+" to")
+		if !connector.IsRetriable(err) || attempt == 4 || s.bg.Err() != nil {
+			return fmt.Errorf("sink s3: %w", err)
+		}
+		s.log.Warn("upload failed, retrying", "object", name, "error", err)
+		select {
+		case <-time.After(time.Duration(200<<attempt) * time.Millisecond):
+		case <-s.bg.Done():
+		}
 	}
-	s.log.Debug("uploaded", "object", name, "records", o.count, "bytes", len(body))
-	delete(p.objects, o.path)
-	return nil
+}
+
+// fail records the first upload failure.
+func (s *sink) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// failed returns the upload failure, if any: the task fails with it.
+func (s *sink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // PreCommit says how far each partition is in the bucket: up to the start
 // of its oldest object being filled, or all the worker handled when it
 // fills none.
 func (s *sink) PreCommit(_ context.Context, written map[connector.TopicPartition]int64) (map[connector.TopicPartition]int64, error) {
+	s.inflight.Wait()
+	if err := s.failed(); err != nil {
+		return nil, err
+	}
 	for tp := range written {
 		p := s.parts[tp]
 		if p == nil {
@@ -306,6 +393,7 @@ func (s *sink) Assigned(context.Context, []connector.TopicPartition) error { ret
 // next owner reads those records again from the last commit and makes the
 // same objects.
 func (s *sink) Revoked(_ context.Context, partitions []connector.TopicPartition) error {
+	s.inflight.Wait() // what was handed over is the bucket's
 	for _, tp := range partitions {
 		delete(s.parts, tp)
 	}
@@ -315,8 +403,15 @@ func (s *sink) Revoked(_ context.Context, partitions []connector.TopicPartition)
 // Flush is never called on a Committer.
 func (s *sink) Flush(context.Context) error { return nil }
 
-// Close drops the objects being filled: they were not committed.
+// Close drops the objects being filled (they were not committed) and
+// stops the uploader, cutting an upload short.
 func (s *sink) Close() error {
 	s.parts = nil
+	if s.jobs != nil {
+		s.cancel()
+		close(s.jobs)
+		s.done.Wait()
+		s.jobs = nil
+	}
 	return nil
 }

@@ -150,6 +150,10 @@ func TestLongFormats(t *testing.T) {
 		if err := s.Write(ctx, recs); err != nil {
 			t.Fatal(err)
 		}
+		// PreCommit waits for the uploads.
+		if _, err := s.PreCommit(ctx, map[connector.TopicPartition]int64{{Topic: "logs", Partition: 1}: 130}); err != nil {
+			t.Fatal(err)
+		}
 		var want []string
 		for _, start := range []int{10, 50, 90} {
 			want = append(want, fmt.Sprintf("%s/logs/logs+1+%010d%s", prefix, start, c.ext))
