@@ -12,7 +12,10 @@
 // (START zero-padded to 10 digits, as Confluent's S3 sink); every rule
 // that closes an object depends on its records alone, so the records read
 // again after a crash or rebalance make the same objects under the same
-// names, overwriting them: no duplicate, no gap.
+// names, overwriting them: no duplicate, no gap. A goroutine of the task
+// encodes and uploads complete objects while the next fill; PreCommit and
+// Revoked wait for it, and an upload that fails for good fails the task
+// before anything more is committed.
 //
 // Parquet objects hold one row per record: topic, partition, offset,
 // timestamp (TIMESTAMP millis), key (bytes), headers (a LIST of key and
