@@ -9,6 +9,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/httpconn"
 	"github.com/pipectl/pipectl/stdlib/kafka"
 	"github.com/pipectl/pipectl/stdlib/postgrescdc"
+	"github.com/pipectl/pipectl/stdlib/s3"
 	"github.com/pipectl/pipectl/stdlib/schemaconv"
 	"github.com/pipectl/pipectl/stdlib/sqlconn"
 	"github.com/pipectl/pipectl/stdlib/syslog"
@@ -24,6 +25,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, sqlconn.Source(), sqlconn.Sink())
 	ps = append(ps, postgrescdc.Source())
 	ps = append(ps, httpconn.Source(), httpconn.PollSource(), httpconn.Sink())
+	ps = append(ps, s3.Source(), s3.Sink())
 	ps = append(ps, converters.Plugins()...)
 	ps = append(ps, schemaconv.Plugins()...)
 	return ps

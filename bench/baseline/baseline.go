@@ -46,10 +46,13 @@ type Args struct {
 	DSN           string // the database SQLSink writes to
 	Table         string // its table
 	SchemaID      int    // the registry id AvroTransform writes its values with
+	Endpoint      string // the S3 store S3Parquet writes to (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
+	Bucket        string // its bucket
+	Prefix        string // the prefix of its objects
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "http_source", "sql_sink", "avro_transform"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "http_source", "sql_sink", "avro_transform", "s3_parquet"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -74,6 +77,8 @@ func Run(ctx context.Context, name string, a Args) error {
 		return SQLSink(ctx, a)
 	case "avro_transform":
 		return AvroTransform(ctx, a)
+	case "s3_parquet":
+		return S3Parquet(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

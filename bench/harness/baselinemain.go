@@ -33,6 +33,9 @@ func BaselineMain(args []string, stderr io.Writer) int {
 	fs.StringVar(&a.DSN, "dsn", "", "PostgreSQL connection string (sql_sink)")
 	fs.StringVar(&a.Table, "table", "", "table to upsert into (sql_sink)")
 	fs.IntVar(&a.SchemaID, "schema-id", 0, "registry id of the Avro schema the values are written with (avro_transform)")
+	fs.StringVar(&a.Endpoint, "endpoint", "", "S3 endpoint URL (s3_parquet)")
+	fs.StringVar(&a.Bucket, "bucket", "", "S3 bucket (s3_parquet)")
+	fs.StringVar(&a.Prefix, "prefix", "", "object prefix (s3_parquet)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

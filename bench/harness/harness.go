@@ -80,6 +80,7 @@ var scenarios = []scenario{
 	{name: "http_source", target: "ratio >= 0.9", broker: true, run: runHTTPSource},
 	{name: "sql_sink", target: "ratio >= 0.9", broker: true, seed: true, run: runSQLSink},
 	{name: "avro_transform", target: "ratio >= 1.0", broker: true, run: runAvroTransform},
+	{name: "s3_parquet", target: "ratio >= 0.9", broker: true, seed: true, run: runS3Parquet},
 	{name: "plan", target: "1,000 pipelines < 1 s; growth no worse than linear", run: runPlan},
 	{name: "failover", target: "<= session timeout + 5 s", broker: true, run: runFailover},
 	{name: "restart", target: "<= 3 s (session timeout 10 s)", broker: true, run: runRestart},

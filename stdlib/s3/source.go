@@ -1,0 +1,519 @@
+package s3
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/minio/minio-go/v7"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/pipectl/pipectl/runtime/connector"
+)
+
+// objectPattern matches the base name of an object sink "s3" wrote.
+var objectPattern = regexp.MustCompile(`^(.+)\+(\d+)\+(\d+)\.(parquet|jsonl|bin)(\.gz|\.zst)?$`)
+
+// source is one task of source "s3".
+//
+// Each original partition (topic and partition of the object names) is a
+// source partition whose offset is the next original offset to hand on.
+// A partition's objects are read in the order of their start offsets and
+// merged by record offset, so that objects of several paths (a path by
+// field) come back in the partition's order.
+type source struct {
+	connector.UnimplementedSource
+
+	cfg   SourceConfig
+	st    *store
+	tc    *connector.TaskContext
+	log   *slog.Logger
+	parts map[connector.TopicPartition]*srcPartition
+	seen  map[string]bool // objects listed already
+	// listed is when the bucket was last listed.
+	listed time.Time
+	vars   map[string]any
+}
+
+type srcPartition struct {
+	tp      connector.TopicPartition
+	topic   string   // target topic
+	next    int64    // next offset to hand on
+	pending []objRef // not read yet, by start offset
+	open    []*decoded
+}
+
+type objRef struct {
+	name  string
+	start int64
+}
+
+// decoded is an object read whole.
+type decoded struct {
+	name string
+	recs []connector.Record // with Offset the original offset
+	i    int
+}
+
+func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
+	if err := tc.DecodeConfig(&SourceSchema, &s.cfg); err != nil {
+		return fmt.Errorf("source s3: %w", err)
+	}
+	s.tc, s.log = tc, tc.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.cfg.Prefix = strings.Trim(s.cfg.Prefix, "/")
+	st, err := openStore(ctx, s.cfg.Endpoint, s.cfg.Bucket, s.cfg.Region, s.cfg.AccessKeyID, s.cfg.SecretAccessKey)
+	if err != nil {
+		return fmt.Errorf("source s3: %w", err)
+	}
+	s.st = st
+	s.parts = map[connector.TopicPartition]*srcPartition{}
+	s.seen = map[string]bool{}
+	s.vars = map[string]any{}
+	if err := s.list(ctx); err != nil {
+		return fmt.Errorf("source s3: %w", err)
+	}
+	return nil
+}
+
+// TopicsNeeded asks for the target topics with the partitions the bucket
+// holds objects of, so that each record keeps its partition.
+func (s *source) TopicsNeeded() []connector.TopicRequest {
+	need := map[string]int32{}
+	for tp, p := range s.parts {
+		need[p.topic] = max(need[p.topic], tp.Partition+1)
+	}
+	var out []connector.TopicRequest
+	for t, n := range need {
+		out = append(out, connector.TopicRequest{Name: t, Partitions: n})
+	}
+	slices.SortFunc(out, func(a, b connector.TopicRequest) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// list lists the bucket under prefix and adds the objects not seen yet
+// to their partitions.
+func (s *source) list(ctx context.Context) error {
+	initial := s.listed.IsZero()
+	s.listed = time.Now()
+	prefix := s.cfg.Prefix
+	if prefix != "" {
+		prefix += "/"
+	}
+	ext := "." + map[string]string{"parquet": "parquet", "jsonl": "jsonl", "raw": "bin"}[s.cfg.Format]
+	for info := range s.st.c.ListObjects(ctx, s.st.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if info.Err != nil {
+			return s.st.explain(info.Err, "listing")
+		}
+		if s.seen[info.Key] {
+			continue
+		}
+		m := objectPattern.FindStringSubmatch(path.Base(info.Key))
+		if m == nil || "."+m[4] != ext {
+			continue // not an object of this format
+		}
+		s.seen[info.Key] = true
+		part, err1 := strconv.ParseInt(m[2], 10, 32)
+		start, err2 := strconv.ParseInt(m[3], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		tp := connector.TopicPartition{Topic: m[1], Partition: int32(part)}
+		if s.tc.Tasks > 1 && int(hashTP(tp)%uint32(s.tc.Tasks)) != s.tc.Task {
+			continue
+		}
+		p := s.parts[tp]
+		if p == nil {
+			topic, err := s.target(tp)
+			if err != nil {
+				return err
+			}
+			p = &srcPartition{tp: tp, topic: topic}
+			if s.tc.Offset != nil {
+				if off := s.tc.Offset(map[string]any{"topic": tp.Topic, "partition": int64(tp.Partition)}); off != nil {
+					p.next = toInt64(off["offset"])
+				}
+			}
+			s.parts[tp] = p
+		}
+		if !initial && start < p.next {
+			// An object uploaded after records past its start were
+			// handed on: its records would come out of order.
+			return fmt.Errorf("object %s starts at offset %d, before offset %d that was already restored from other objects: it was uploaded late (a path that spreads a partition over several directories, while the sink was still writing); restore the bucket once the sink has written it", info.Key, start, p.next)
+		}
+		p.pending = append(p.pending, objRef{name: info.Key, start: start})
+	}
+	for _, p := range s.parts {
+		slices.SortFunc(p.pending, func(a, b objRef) int { return int(a.start - b.start) })
+	}
+	return nil
+}
+
+func hashTP(tp connector.TopicPartition) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(tp.Topic); i++ {
+		h = (h ^ uint32(tp.Topic[i])) * 16777619
+	}
+	return (h ^ uint32(tp.Partition)) * 16777619
+}
+
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	case int:
+		return int64(x)
+	case json.Number:
+		i, _ := x.Int64()
+		return i
+	}
+	return 0
+}
+
+// target evaluates the topic expression for a partition.
+func (s *source) target(tp connector.TopicPartition) (string, error) {
+	if s.cfg.Topic == nil {
+		return tp.Topic, nil
+	}
+	s.vars["topic"], s.vars["partition"] = tp.Topic, int64(tp.Partition)
+	v, err := s.cfg.Topic.Eval(s.vars)
+	if err != nil {
+		return "", fmt.Errorf("topic: %w", err)
+	}
+	t, ok := v.(string)
+	if !ok || t == "" {
+		return "", fmt.Errorf("topic: the expression gave %v for %s/%d, not a topic name", v, tp.Topic, tp.Partition)
+	}
+	return t, nil
+}
+
+// pollBatch bounds the records of one Poll.
+const pollBatch = 2000
+
+func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
+	if time.Since(s.listed) >= s.cfg.PollInterval {
+		if err := s.list(ctx); err != nil {
+			return nil, fmt.Errorf("source s3: %w", err)
+		}
+	}
+	var out []connector.Record
+	tps := make([]connector.TopicPartition, 0, len(s.parts))
+	for tp := range s.parts {
+		tps = append(tps, tp)
+	}
+	slices.SortFunc(tps, func(a, b connector.TopicPartition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	for _, tp := range tps {
+		p := s.parts[tp]
+		for len(out) < pollBatch {
+			r, ok, err := s.nextRecord(ctx, p)
+			if err != nil {
+				return nil, fmt.Errorf("source s3: %w", err)
+			}
+			if !ok {
+				break
+			}
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		wait := time.Until(s.listed.Add(s.cfg.PollInterval))
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(wait, time.Second)):
+		}
+	}
+	return out, nil
+}
+
+// nextRecord returns a partition's next record at or after its position:
+// the smallest offset of the objects open, opening the next object first
+// when it starts before that.
+func (s *source) nextRecord(ctx context.Context, p *srcPartition) (connector.Record, bool, error) {
+	for {
+		var best *decoded
+		for _, d := range p.open {
+			if d.i < len(d.recs) && (best == nil || d.recs[d.i].Offset < best.recs[best.i].Offset) {
+				best = d
+			}
+		}
+		if len(p.pending) > 0 && (best == nil || p.pending[0].start <= best.recs[best.i].Offset) {
+			ref := p.pending[0]
+			p.pending = p.pending[1:]
+			d, err := s.read(ctx, ref)
+			if err != nil {
+				return connector.Record{}, false, err
+			}
+			p.open = append(p.open, d)
+			continue
+		}
+		if best == nil {
+			p.open = p.open[:0]
+			return connector.Record{}, false, nil
+		}
+		r := best.recs[best.i]
+		best.recs[best.i] = connector.Record{}
+		best.i++
+		if best.i == len(best.recs) {
+			p.open = slices.DeleteFunc(p.open, func(d *decoded) bool { return d == best })
+		}
+		if r.Offset < p.next {
+			continue // restored before the restart
+		}
+		p.next = r.Offset + 1
+		r.Topic = p.topic
+		r.Partition = p.tp.Partition
+		r.SourcePartition = map[string]any{"topic": p.tp.Topic, "partition": int64(p.tp.Partition)}
+		r.SourceOffset = map[string]any{"offset": p.next}
+		return r, true, nil
+	}
+}
+
+// maxObjectBytes bounds an object the source reads (it reads objects
+// whole).
+const maxObjectBytes = 6 << 30
+
+// read fetches and decodes one object.
+func (s *source) read(ctx context.Context, ref objRef) (*decoded, error) {
+	obj, err := s.st.c.GetObject(ctx, s.st.bucket, ref.name, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.st.explain(err, "reading "+ref.name+" from")
+	}
+	defer obj.Close()
+	body, err := io.ReadAll(io.LimitReader(obj, maxObjectBytes))
+	if err != nil {
+		return nil, s.st.explain(err, "reading "+ref.name+" from")
+	}
+	recs, err := decodeObject(ref.name, body, ref.start, s.tc.ValueJSON)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", ref.name, err)
+	}
+	return &decoded{name: ref.name, recs: recs}, nil
+}
+
+// decodeObject decodes an object by its name's extension. Raw objects
+// carry no offsets: a record's position is the object's start offset
+// plus its line number, which stays below the next object's start.
+func decodeObject(name string, body []byte, start int64, valueJSON bool) ([]connector.Record, error) {
+	var err error
+	switch {
+	case strings.HasSuffix(name, ".gz"):
+		zr, e := gzip.NewReader(bytes.NewReader(body))
+		if e != nil {
+			return nil, e
+		}
+		body, err = io.ReadAll(io.LimitReader(zr, maxObjectBytes))
+	case strings.HasSuffix(name, ".zst"):
+		zr, e := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderConcurrency(1))
+		if e != nil {
+			return nil, e
+		}
+		body, err = io.ReadAll(io.LimitReader(zr, maxObjectBytes))
+		zr.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decompressing: %w", err)
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
+	switch path.Ext(base) {
+	case ".parquet":
+		return decodeParquet(body)
+	case ".jsonl":
+		return decodeLines(body, valueJSON)
+	}
+	var recs []connector.Record
+	for i, line := range bytes.SplitAfter(body, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		recs = append(recs, connector.Record{Value: bytes.Clone(line), Offset: start + int64(i)})
+	}
+	return recs, nil
+}
+
+// line is one line of a jsonl object (see appendLine).
+type line struct {
+	Topic       string          `json:"topic"`
+	Partition   int32           `json:"partition"`
+	Offset      *int64          `json:"offset"`
+	Timestamp   *time.Time      `json:"timestamp"`
+	Key         json.RawMessage `json:"key"`
+	KeyBase64   *string         `json:"key_base64"`
+	Value       json.RawMessage `json:"value"`
+	ValueBase64 *string         `json:"value_base64"`
+	Headers     []struct {
+		Key         string  `json:"key"`
+		Value       *string `json:"value"`
+		ValueBase64 *string `json:"value_base64"`
+	} `json:"headers"`
+}
+
+func decodeLines(body []byte, valueJSON bool) ([]connector.Record, error) {
+	var recs []connector.Record
+	for n, l := range bytes.Split(body, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		var ln line
+		if err := json.Unmarshal(l, &ln); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		if ln.Offset == nil {
+			return nil, fmt.Errorf("line %d has no offset", n+1)
+		}
+		r := connector.Record{Offset: *ln.Offset}
+		if ln.Timestamp != nil {
+			r.Timestamp = *ln.Timestamp
+		}
+		var err error
+		if r.Key, err = fieldValue(ln.Key, ln.KeyBase64, false); err != nil {
+			return nil, fmt.Errorf("line %d: key: %w", n+1, err)
+		}
+		if r.Value, err = fieldValue(ln.Value, ln.ValueBase64, valueJSON); err != nil {
+			return nil, fmt.Errorf("line %d: value: %w", n+1, err)
+		}
+		for _, h := range ln.Headers {
+			hd := connector.Header{Key: h.Key}
+			switch {
+			case h.ValueBase64 != nil:
+				if hd.Value, err = base64.StdEncoding.DecodeString(*h.ValueBase64); err != nil {
+					return nil, fmt.Errorf("line %d: header %s: %w", n+1, h.Key, err)
+				}
+			case h.Value != nil:
+				hd.Value = []byte(*h.Value)
+			}
+			r.Headers = append(r.Headers, hd)
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+// fieldValue restores a key or value of a line: a JSON string as the
+// string, other JSON as its structure (or its text when valueJSON), base64
+// as bytes.
+func fieldValue(raw json.RawMessage, b64 *string, valueJSON bool) (any, error) {
+	if b64 != nil {
+		return base64.StdEncoding.DecodeString(*b64)
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	if valueJSON {
+		return json.RawMessage(bytes.Clone(raw)), nil
+	}
+	return decodeJSON(raw)
+}
+
+func decodeParquet(body []byte) (_ []connector.Record, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reading Parquet: %v", p)
+		}
+	}()
+	f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return nil, fmt.Errorf("reading Parquet: %w", err)
+	}
+	declared := true
+	sj, ok := f.Lookup(metaValueSchema)
+	if !ok {
+		declared = false
+		if sj, ok = f.Lookup(metaValueInferred); !ok {
+			return nil, errors.New("not a Parquet object of sink \"s3\": it has no pipectl.value.schema metadata")
+		}
+	}
+	vs, err := connector.ParseSchema([]byte(sj))
+	if err != nil {
+		return nil, fmt.Errorf("its value schema: %w", err)
+	}
+	r := parquet.NewReader(f, parquetSchema(vs, true))
+	defer r.Close()
+	var recs []connector.Record
+	for {
+		row := map[string]any{}
+		if err := r.Read(&row); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("reading Parquet: %w", err)
+		}
+		rec := connector.Record{}
+		if rec.Offset, err = asInt(row[colOffset]); err != nil {
+			return nil, fmt.Errorf("offset: %w", err)
+		}
+		if ts := row[colTimestamp]; ts != nil {
+			ms, err := asInt(ts)
+			if err != nil {
+				return nil, fmt.Errorf("timestamp: %w", err)
+			}
+			rec.Timestamp = time.UnixMilli(ms).UTC()
+		}
+		if k := row[colKey]; k != nil {
+			b, err := asBytes(k)
+			if err != nil {
+				return nil, fmt.Errorf("key: %w", err)
+			}
+			if utf8.Valid(b) {
+				rec.Key = string(b)
+			} else {
+				rec.Key = b
+			}
+		}
+		if hs, ok := row[colHeaders].([]any); ok {
+			for _, h := range hs {
+				m, _ := h.(map[string]any)
+				hd := connector.Header{}
+				hd.Key, _ = asString(m["key"])
+				if v := m["value"]; v != nil {
+					hd.Value, _ = asBytes(v)
+				}
+				rec.Headers = append(rec.Headers, hd)
+			}
+		}
+		if v := row[colValue]; v != nil {
+			if rec.Value, err = fromParquet(vs, v); err != nil {
+				return nil, fmt.Errorf("value at offset %d: %w", rec.Offset, err)
+			}
+			if declared {
+				rec.ValueSchema = vs
+			}
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// Close forgets what it read.
+func (s *source) Close() error {
+	s.parts = nil
+	return nil
+}
