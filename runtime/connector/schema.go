@@ -59,6 +59,11 @@ const (
 // of a decimal without a precision.
 const MaxDecimalDigits = recordschema.MaxDecimalDigits
 
+// InferSchema returns the schema of a plain value that carries none
+// (recordschema.Infer): every part required, an error for what has no
+// type of its own (null, an empty or mixed list).
+func InferSchema(v any) (*Schema, error) { return recordschema.Infer(v) }
+
 // ParseSchema reads the JSON form of a schema (recordschema.Parse) and
 // validates it.
 func ParseSchema(b []byte) (*Schema, error) { return recordschema.Parse(b) }

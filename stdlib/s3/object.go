@@ -14,7 +14,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/pipectl/pipectl/lang/recordschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
 )
@@ -192,7 +191,7 @@ func parquetValue(r *connector.Record, open *object) (v any, s *connector.Schema
 	if open != nil && !open.declared && open.schema != nil && fitsInferred(open.schema, v) {
 		return v, open.schema, false, nil
 	}
-	s, err = recordschema.Infer(withoutNulls(v))
+	s, err = connector.InferSchema(withoutNulls(v))
 	if err != nil {
 		return v, &connector.Schema{Type: connector.TypeString, Logical: connector.LogicalJSON, Optional: true}, false, nil
 	}
