@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"regexp"
@@ -211,6 +212,12 @@ func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src
 	}
 	x, diags := CompileCEL(env, want, file, e, src, ctx, what)
 	l.diags = append(l.diags, diags...)
+	if x != nil && env == expr.RecordEnv() {
+		if l.origins == nil {
+			l.origins = map[*Expr]celOrigin{}
+		}
+		l.origins[x] = celOrigin{file: file, expr: e, ctx: ctx, want: want, what: what}
+	}
 	return x, x != nil
 }
 
@@ -224,6 +231,13 @@ func CompileCEL(env *expr.Env, want expr.Type, file []byte, e hcl.Expression, sr
 	if len(issues) == 0 {
 		return &Expr{Source: src, Program: prog, Range: e.Range()}, nil
 	}
+	return nil, celDiags(hcl.DiagError, file, e, src, ctx, what, issues, "")
+}
+
+// celDiags are the diagnostics of CEL problems in src, the string an HCL
+// expression e of file evaluated to in ctx, pointing inside the HCL
+// string; note ends each detail.
+func celDiags(sev hcl.DiagnosticSeverity, file []byte, e hcl.Expression, src string, ctx *hcl.EvalContext, what string, issues []expr.Issue, note string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	m := newCELSourceMap(file, e, src, ctx)
 	for _, is := range issues {
@@ -232,9 +246,9 @@ func CompileCEL(env *expr.Env, want expr.Type, file []byte, e hcl.Expression, sr
 		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") {
 			msg += "."
 		}
-		diags = append(diags, errorf(&r, "Invalid CEL expression", "In %s: %s", what, msg))
+		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Invalid CEL expression", Detail: fmt.Sprintf("In %s: %s", what, msg) + note, Subject: &r})
 	}
-	return nil, diags
+	return diags
 }
 
 var predicateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "expr", Required: true}}}

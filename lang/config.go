@@ -8,6 +8,7 @@ import (
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/lang/expr"
+	"github.com/pipectl/pipectl/lang/recordschema"
 )
 
 // PluginSchemas is how lang finds the configuration schema of a connector or
@@ -111,7 +112,11 @@ type Topic struct {
 	ReplicationFactor int16 // -1: the broker's default
 	Config            map[string]string
 	Lifecycle         Lifecycle // the lifecycle block (lifecycle.go)
-	DeclRange         hcl.Range
+	// KeySchema and ValueSchema are the declared record schemas of the
+	// topic's keys and values (key_schema, value_schema: schema blocks);
+	// nil for none. The CEL of sinks reading the topic is typed by them.
+	KeySchema, ValueSchema *recordschema.Schema
+	DeclRange              hcl.Range
 }
 
 // Pipeline is one source or sink resource (one instance of a for_each

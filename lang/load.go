@@ -70,6 +70,10 @@ type loader struct {
 	converters map[string]*Converter
 
 	meta metaBlocks // moved, import and lifecycle blocks (moved.go)
+
+	// origins are where each record expression came from, for the typed
+	// checks of the pipelines that run it (shapes.go).
+	origins map[*Expr]celOrigin
 }
 
 func (l *loader) load() {

@@ -326,6 +326,7 @@ func (l *loader) finish() {
 		seen[t.Name] = t.Address
 	}
 	l.checkTaskPaths()
+	l.checkShapes()
 
 	edges := map[GraphEdge]bool{}
 	for _, n := range l.order {
