@@ -45,6 +45,8 @@ var (
 		{Name: "partitions", Type: configschema.Int, Default: int64(1), Min: i64(1), Max: i64(maxPartitions), Description: "Partition count; it can only grow."},
 		{Name: "replication_factor", Type: configschema.Int, Default: int64(-1), Min: i64(-1), Max: i64(math.MaxInt16), Description: "Replicas per partition; -1 takes the broker's default.", ForcesReplacement: true},
 		{Name: "config", Type: configschema.MapOfString, Default: map[string]string{}, Description: "Topic configuration, e.g. { \"retention.ms\" = \"604800000\" }."},
+		{Name: "key_schema", Type: configschema.String, Description: "The schema of the topic's keys: a reference to a schema block, schema.NAME. The CEL of sinks reading the topic is typed by it."},
+		{Name: "value_schema", Type: configschema.String, Description: "The schema of the topic's values: a reference to a schema block, schema.NAME. The CEL of sinks reading the topic is typed by it."},
 	}
 )
 
@@ -166,12 +168,19 @@ func (l *loader) decodeTopic(n *node) {
 			continue
 		}
 		p := vals["partitions"].(int64)
+		keySchema, ok1 := l.schemaRef(s.attrs["key_schema"])
+		valueSchema, ok2 := l.schemaRef(s.attrs["value_schema"])
+		if !ok1 || !ok2 {
+			continue
+		}
 		l.cfg.Topics = append(l.cfg.Topics, &Topic{
 			Address:           instanceAddr(n.addr, key, keys != nil),
 			Name:              name,
 			Partitions:        int32(p),
 			ReplicationFactor: int16(rf),
 			Config:            vals["config"].(map[string]string),
+			KeySchema:         keySchema,
+			ValueSchema:       valueSchema,
 			DeclRange:         n.block.DefRange,
 		})
 		instances[key] = cty.ObjectVal(ctyVals)
@@ -323,6 +332,14 @@ func (l *loader) decodeConverterBlock(n *node) {
 	for _, b := range schema.Blocks {
 		if s.blocks[b.Name] == nil {
 			delete(vals, b.Name) // an absent block stays absent
+		}
+	}
+	// schema = schema.order takes the document's text; a protobuf
+	// schema's message comes with it where the converter has a message
+	// attribute left unset.
+	if msg := l.converterSchemaMessage(s.attrs["schema"]); msg != "" {
+		if _, has := findAttribute(schema.Attributes, "message"); has && asString(vals["message"]) == "" {
+			vals["message"] = msg
 		}
 	}
 	c := &Converter{Name: n.name, Type: typ, Config: vals, DeclRange: n.block.DefRange}

@@ -56,11 +56,12 @@ type Config struct {
 
 	Fleet      *Fleet
 	Variables  []*Variable
-	Topics     []*Topic     // for_each instances expanded, sorted by address
-	Pipelines  []*Pipeline  // for_each instances expanded, sorted by address
-	Transforms []*Transform // sorted by name
-	Predicates []*Predicate // sorted by name
-	Converters []*Converter // sorted by name
+	Topics     []*Topic       // for_each instances expanded, sorted by address
+	Schemas    []*SchemaBlock // schema blocks, sorted by name
+	Pipelines  []*Pipeline    // for_each instances expanded, sorted by address
+	Transforms []*Transform   // sorted by name
+	Predicates []*Predicate   // sorted by name
+	Converters []*Converter   // sorted by name
 	Graph      Graph
 
 	// Moved and Imports are the top-level moved and import blocks, in
