@@ -135,3 +135,26 @@ func TestCheckTypedSchemaless(t *testing.T) {
 		t.Errorf("syntax error not reported")
 	}
 }
+
+// FuzzCheckTyped checks that CheckTyped never panics, that every Issue
+// points inside the source, and that it finds no problem where Compile
+// finds one it does not report (a typed check only adds problems).
+func FuzzCheckTyped(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s, uint8(0))
+	}
+	f.Add("value.amout >= 10 && value.customer.name == 'x'", uint8(1))
+	f.Add("value.lines.exists(l, l.sku == 'a') || value.attrs['x'] > 1", uint8(1))
+	shapes := Shapes{Value: orderShape, Key: &rs.Schema{Type: rs.String}, Exact: true}
+	f.Fuzz(func(t *testing.T, src string, want uint8) {
+		_, issues := CheckTyped(src, Type(want%3), shapes)
+		for _, is := range issues {
+			if is.Offset < -1 || is.End < is.Offset || is.End > len(src) {
+				t.Errorf("CheckTyped(%q): issue %+v outside the source (length %d)", src, is, len(src))
+			}
+			if is.Message == "" || strings.Contains(is.Message, "internal error") {
+				t.Errorf("CheckTyped(%q): issue %+v", src, is)
+			}
+		}
+	})
+}
