@@ -179,8 +179,10 @@ func (l *loader) decodeTopic(n *node) {
 			Partitions:        int32(p),
 			ReplicationFactor: int16(rf),
 			Config:            vals["config"].(map[string]string),
-			KeySchema:         keySchema,
-			ValueSchema:       valueSchema,
+			KeySchema:         keySchema.record(),
+			ValueSchema:       valueSchema.record(),
+			KeySchemaName:     keySchema.name(),
+			ValueSchemaName:   valueSchema.name(),
 			DeclRange:         n.block.DefRange,
 		})
 		instances[key] = cty.ObjectVal(ctyVals)

@@ -117,7 +117,10 @@ type Topic struct {
 	// topic's keys and values (key_schema, value_schema: schema blocks);
 	// nil for none. The CEL of sinks reading the topic is typed by them.
 	KeySchema, ValueSchema *recordschema.Schema
-	DeclRange              hcl.Range
+	// KeySchemaName and ValueSchemaName name those schema blocks (in
+	// Config.Schemas, with their documents); "" for none.
+	KeySchemaName, ValueSchemaName string
+	DeclRange                      hcl.Range
 }
 
 // Pipeline is one source or sink resource (one instance of a for_each

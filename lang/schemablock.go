@@ -149,7 +149,7 @@ func fileOf(e hcl.Expression) string {
 // schemaRef reads a topic's key_schema / value_schema: a reference
 // schema.NAME to a schema block (resolved and reported by the reference
 // check when it is unknown).
-func (l *loader) schemaRef(attr *hcl.Attribute) (*recordschema.Schema, bool) {
+func (l *loader) schemaRef(attr *hcl.Attribute) (*SchemaBlock, bool) {
 	if attr == nil {
 		return nil, true
 	}
@@ -164,7 +164,7 @@ func (l *loader) schemaRef(attr *hcl.Attribute) (*recordschema.Schema, bool) {
 	if sb == nil {
 		return nil, false // undeclared or broken: already reported
 	}
-	return sb.Record, true
+	return sb, true
 }
 
 // converterSchemaMessage is the protobuf message of the schema block a
@@ -191,4 +191,18 @@ func findAttribute(attrs []configschema.Attribute, name string) (configschema.At
 		}
 	}
 	return configschema.Attribute{}, false
+}
+
+func (sb *SchemaBlock) record() *recordschema.Schema {
+	if sb == nil {
+		return nil
+	}
+	return sb.Record
+}
+
+func (sb *SchemaBlock) name() string {
+	if sb == nil {
+		return ""
+	}
+	return sb.Name
 }
