@@ -7,6 +7,7 @@ import (
 	"github.com/pipectl/pipectl/stdlib/generator"
 	"github.com/pipectl/pipectl/stdlib/kafka"
 	"github.com/pipectl/pipectl/stdlib/postgrescdc"
+	"github.com/pipectl/pipectl/stdlib/schemaconv"
 	"github.com/pipectl/pipectl/stdlib/sqlconn"
 	"github.com/pipectl/pipectl/stdlib/syslog"
 )
@@ -21,6 +22,7 @@ func Plugins() []connector.Plugin {
 	ps = append(ps, sqlconn.Source(), sqlconn.Sink())
 	ps = append(ps, postgrescdc.Source())
 	ps = append(ps, converters.Plugins()...)
+	ps = append(ps, schemaconv.Plugins()...)
 	return ps
 }
 
