@@ -2,6 +2,8 @@ package lang
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -44,6 +46,9 @@ type recordShape struct {
 	// with note saying where the shape comes from.
 	inferred bool
 	note     string
+	// setAt are where the value's fields were last set (by path,
+	// "a.b"), for the check against a target topic's schema.
+	setAt map[string]hcl.Range
 }
 
 // dynField is the schema of a field whose type the check does not know
@@ -57,16 +62,86 @@ func (l *loader) checkShapes() {
 	seen := map[string]bool{}
 	for _, p := range l.cfg.Pipelines {
 		rs, ok := l.inputShape(p)
-		if !ok {
+		target := l.sourceTarget(p)
+		if !ok && target == nil {
 			continue
 		}
+		rs.setAt = map[string]hcl.Range{}
 		for _, t := range p.Transforms {
 			rs = l.checkTransform(t, rs, seen)
-			if rs.shapes.Key == nil && rs.shapes.Value == nil {
-				break
+		}
+		if target != nil && rs.shapes.Value != nil {
+			l.checkTarget(p, target, rs)
+		}
+	}
+}
+
+// sourceTarget is the topic block a source writes to when it names one
+// topic (a string topic attribute) and that topic declares a value schema;
+// nil otherwise.
+func (l *loader) sourceTarget(p *Pipeline) *Topic {
+	if p.Kind != configschema.Source || p.Exprs["topic"] != nil {
+		return nil
+	}
+	name, ok := p.Config["topic"].(string)
+	if !ok {
+		return nil
+	}
+	if t := l.topicNamed(name); t != nil && t.ValueSchema != nil {
+		return t
+	}
+	return nil
+}
+
+// checkTarget reports the fields of a source's records, as its
+// transforms leave them, whose type cannot be written as the target
+// topic's declared value schema says: a string where it has a number, a
+// struct where it has a string. Only kinds are compared (every integer and
+// float type is a number; logical types and unknown types are not
+// compared), since a converter writes an int64 into an int32 or a double
+// field.
+func (l *loader) checkTarget(p *Pipeline, t *Topic, rs recordShape) {
+	var walk func(path []string, got, want *recordschema.Schema)
+	walk = func(path []string, got, want *recordschema.Schema) {
+		if got == nil || want == nil || got == dynField || got.Logical != "" || want.Logical != "" {
+			return
+		}
+		if kindOf(got.Type) != kindOf(want.Type) {
+			key := strings.Join(path, ".")
+			rng, ok := rs.setAt[key]
+			if !ok {
+				rng = p.DeclRange
+				if e := p.Exprs["value"]; e != nil {
+					rng = e.Range
+				}
+			}
+			where := "The value"
+			if len(path) > 0 {
+				where = "value." + key
+			}
+			l.diags = append(l.diags, errorf(&rng, "Record does not fit the topic's schema",
+				"%s of %s's records is %s, but the value_schema of %s (schema.%s) has %s there: the converter cannot write it.",
+				where, p.Address, got, t.Address, t.ValueSchemaName, want))
+			return
+		}
+		if got.Type == recordschema.Struct {
+			for _, f := range got.Fields {
+				if wf, _ := want.Field(f.Name); wf != nil {
+					walk(append(slices.Clip(path), f.Name), f.Schema, wf.Schema)
+				}
 			}
 		}
 	}
+	walk(nil, rs.shapes.Value, t.ValueSchema)
+}
+
+// kindOf groups types that a converter writes as one another.
+func kindOf(t recordschema.Type) string {
+	switch {
+	case t.Integer(), t == recordschema.Float32, t == recordschema.Float64:
+		return "number"
+	}
+	return string(t)
 }
 
 // inputShape is the shape of the records a pipeline's transforms see
@@ -169,6 +244,9 @@ func (l *loader) checkTransform(t *Transform, rs recordShape, seen map[string]bo
 			out = dynField
 		}
 		rs.set(s.Path, out)
+		if s.Path.Root == "value" && rs.setAt != nil {
+			rs.setAt[strings.Join(s.Path.Fields, ".")] = s.Expr.Range
+		}
 	}
 	for _, r := range t.Rename {
 		if root := rs.root(r.From.Root); root != nil {
