@@ -108,6 +108,43 @@ func (d *avroDecoder) fail(err error) {
 	}
 }
 
+// decimal reads a decimal of rs, refusing more digits than its precision
+// (before the work of writing a huge number as text).
+func (d *avroDecoder) decimal(b []byte, rs *recordschema.Schema) any {
+	if !d.ok() {
+		return nil
+	}
+	prec := rs.Precision
+	if prec == 0 {
+		prec = recordschema.MaxDecimalDigits
+	}
+	// prec digits take at most prec·log2(10)/8 + 1 bytes.
+	if len(b) > prec*3322/8000+2 {
+		d.fail(fmt.Errorf("a decimal of %d bytes has more digits than its precision %d", len(b), prec))
+		return nil
+	}
+	text := schemafile.DecimalFromBytes(b, rs.Scale)
+	if err := rs.CheckValue(text); err != nil {
+		d.fail(fmt.Errorf("the decimal %s: %v", text, err))
+		return nil
+	}
+	return text
+}
+
+// check returns v when it is a value of rs (a value the Avro type holds
+// but the record schema does not: an int8 out of range, a time of day
+// past midnight, a uuid that is not one), else fails the decode.
+func (d *avroDecoder) check(rs *recordschema.Schema, v any) any {
+	if !d.ok() {
+		return nil
+	}
+	if err := rs.CheckValue(v); err != nil {
+		d.fail(err)
+		return nil
+	}
+	return v
+}
+
 func (d *avroDecoder) ok() bool { return d.r.Error == nil && d.err == nil }
 
 // avroNode decodes and encodes the values of one schema.
@@ -169,7 +206,7 @@ func avroNodeOf(as avro.Schema, rs *recordschema.Schema, depth int) (*avroNode, 
 				dec: func(d *avroDecoder) any {
 					b := make([]byte, size)
 					d.r.Read(b)
-					return schemafile.DecimalFromBytes(b, scale)
+					return d.decimal(b, rs)
 				},
 				enc: func(w *avro.Writer, v any, path string) error {
 					str, ok := v.(string)
@@ -457,7 +494,7 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 	case recordschema.Decimal:
 		scale := rs.Scale
 		return &avroNode{
-			dec: func(d *avroDecoder) any { return schemafile.DecimalFromBytes(d.r.ReadBytes(), scale) },
+			dec: func(d *avroDecoder) any { return d.decimal(d.r.ReadBytes(), rs) },
 			enc: func(w *avro.Writer, v any, path string) error {
 				str, ok := v.(string)
 				if !ok {
@@ -494,10 +531,13 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 		}
 		return &avroNode{
 			dec: func(d *avroDecoder) any {
+				var t time.Duration
 				if unit == time.Millisecond {
-					return time.Duration(d.r.ReadInt()) * unit
+					t = time.Duration(d.r.ReadInt()) * unit
+				} else {
+					t = time.Duration(d.r.ReadLong()) * unit
 				}
-				return time.Duration(d.r.ReadLong()) * unit
+				return d.check(rs, t)
 			},
 			enc: func(w *avro.Writer, v any, path string) error {
 				t, ok := v.(time.Duration)
@@ -579,7 +619,13 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 			lo, hi = math.MinInt16, math.MaxInt16
 		}
 		return &avroNode{
-			dec: func(d *avroDecoder) any { return int64(d.r.ReadInt()) },
+			dec: func(d *avroDecoder) any {
+				i := int64(d.r.ReadInt())
+				if i < lo || i > hi {
+					return d.check(rs, i)
+				}
+				return i
+			},
 			enc: func(w *avro.Writer, v any, path string) error {
 				i, ok := v.(int64)
 				if !ok {
@@ -644,8 +690,15 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 			},
 		}, nil
 	case avro.String:
+		uuid := rs.Logical == recordschema.UUID
 		return &avroNode{
-			dec: func(d *avroDecoder) any { return d.r.ReadString() },
+			dec: func(d *avroDecoder) any {
+				str := d.r.ReadString()
+				if uuid {
+					return d.check(rs, str)
+				}
+				return str
+			},
 			enc: func(w *avro.Writer, v any, path string) error {
 				str, ok := v.(string)
 				if !ok {

@@ -56,12 +56,12 @@ func avroOrder() map[string]any {
 	return map[string]any{
 		"id": int64(1) << 40, "n": int64(-7), "small": int64(-128), "ok": true, "f": float64(1.5), "d": 3.25,
 		"raw": []byte{0, 1, 255}, "email": "a@b.c", "amount": "-12.30", "day": day(2024, 2, 29),
-		"tm": 13*time.Hour + 4*time.Minute + 5*time.Second + 6*time.Millisecond,
-		"tu": 23*time.Hour + 59*time.Minute + 7*time.Microsecond,
+		"tm":     13*time.Hour + 4*time.Minute + 5*time.Second + 6*time.Millisecond,
+		"tu":     23*time.Hour + 59*time.Minute + 7*time.Microsecond,
 		"placed": time.UnixMilli(1700000000123).UTC(), "placedu": time.UnixMicro(-1700000000123456).UTC(),
 		"uid": "0f8fad5b-d9cb-469f-a165-70867728950e", "status": "PAID", "hash": []byte{1, 2, 3, 4},
 		"tags": []any{"x", "y"}, "attrs": map[string]any{"a": int64(1), "b": int64(-2)},
-		"addr": map[string]any{"city": "Lyon"},
+		"addr":   map[string]any{"city": "Lyon"},
 		"either": map[string]any{"shop.Address": map[string]any{"city": "Oslo"}},
 	}
 }
@@ -270,7 +270,7 @@ func protoOrder() map[string]any {
 		"f64": int64(99), "ok": true, "f": float64(1.5), "d": 3.25, "name": "Ann", "raw": []byte{0, 1, 255},
 		"email": "a@b.c", "status": "PAID", "addr": map[string]any{"city": "Lyon"},
 		"tags": []any{"x", "y"}, "attrs": map[string]any{"a": int64(1)},
-		"by_n": map[string]any{"3": map[string]any{"city": "Oslo"}},
+		"by_n":   map[string]any{"3": map[string]any{"city": "Oslo"}},
 		"placed": time.Unix(1700000000, 123456000).UTC(), "note": "hi",
 		"lines": []any{map[string]any{"city": "A"}, map[string]any{"city": "B"}},
 	}

@@ -56,11 +56,11 @@ type Converter struct {
 	fixedT string
 
 	mu       sync.RWMutex
-	byID     map[int]*codec           // decode: a registered schema by id
-	byIndex  map[idIndex]*codec       // decode: protobuf messages other than the first
-	ids      map[subjectText]int      // encode: ids by subject and schema text
+	byID     map[int]*codec                 // decode: a registered schema by id
+	byIndex  map[idIndex]*codec             // decode: protobuf messages other than the first
+	ids      map[subjectText]int            // encode: ids by subject and schema text
 	bySchema map[*connector.Schema]*written // encode: record schemas written in the language
-	latest   map[string]latestCodec   // encode with use_latest: by subject
+	latest   map[string]latestCodec         // encode with use_latest: by subject
 }
 
 type idIndex struct {

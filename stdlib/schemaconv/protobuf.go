@@ -89,7 +89,7 @@ func protoCodec(md protoreflect.MessageDescriptor) (*codec, error) {
 		schema: rs, name: string(md.FullName()), index: indexOf(md),
 		decode: func(b []byte) (any, error) {
 			m := dynamicpb.NewMessage(md)
-			if err := proto.Unmarshal(b, m); err != nil {
+			if err := unmarshalSafely(b, m); err != nil {
 				return nil, fmt.Errorf("the bytes are not a %s message: %v", md.FullName(), err)
 			}
 			return protoValueOf(m, 0)
@@ -105,6 +105,17 @@ func protoCodec(md protoreflect.MessageDescriptor) (*codec, error) {
 }
 
 const maxProtoDepth = 100
+
+// unmarshalSafely is proto.Unmarshal, turning a panic of the library (seen
+// on a forged map entry of a dynamic message) into an error.
+func unmarshalSafely(b []byte, m proto.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed message (%v)", r)
+		}
+	}()
+	return proto.Unmarshal(b, m)
+}
 
 // protoValueOf reads a message as its record value.
 func protoValueOf(m protoreflect.Message, depth int) (any, error) {
