@@ -223,11 +223,11 @@ func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src
 	}
 	x, diags := CompileCEL(env, want, file, e, src, ctx, what)
 	l.diags = append(l.diags, diags...)
-	if x != nil && env == expr.RecordEnv() {
+	if x != nil && readsRecord(env) {
 		if l.origins == nil {
 			l.origins = map[*Expr]celOrigin{}
 		}
-		l.origins[x] = celOrigin{file: file, expr: e, ctx: ctx, want: want, what: what}
+		l.origins[x] = celOrigin{env: env, file: file, expr: e, ctx: ctx, want: want, what: what}
 	}
 	return x, x != nil
 }

@@ -31,6 +31,7 @@ import (
 // celOrigin is where a compiled record expression came from: what
 // CompileCEL was given.
 type celOrigin struct {
+	env  *expr.Env
 	file []byte
 	expr hcl.Expression
 	ctx  *hcl.EvalContext
@@ -73,7 +74,25 @@ func (l *loader) checkShapes() {
 		if target != nil && rs.shapes.Value != nil {
 			l.checkTarget(p, target, rs)
 		}
+		if p.Kind == configschema.Sink {
+			// The sink's own expressions over the record (sql's table)
+			// see it as the transforms leave it.
+			for _, name := range sortedKeys(p.Exprs) {
+				l.checkExpr(p.Exprs[name], rs, seen)
+			}
+		}
 	}
+}
+
+// readsRecord reports whether an environment has the record's key or
+// value: its expressions are checked against the record's shape.
+func readsRecord(env *expr.Env) bool {
+	for _, v := range env.Vars() {
+		if v.Name == "key" || v.Name == "value" {
+			return true
+		}
+	}
+	return false
 }
 
 // sourceTarget is the topic block a source writes to when it names one
@@ -348,7 +367,7 @@ func (l *loader) checkExpr(e *Expr, rs recordShape, seen map[string]bool) *recor
 	if !ok {
 		return nil
 	}
-	out, issues := expr.CheckTyped(e.Source, o.want, rs.shapes)
+	out, issues := o.env.CheckTyped(e.Source, o.want, rs.shapes)
 	if len(issues) == 0 {
 		return out
 	}

@@ -56,13 +56,20 @@ type Shapes struct {
 // want is as for Compile. With no shapes the check is Compile's. CheckTyped
 // never panics.
 func CheckTyped(src string, want Type, shapes Shapes) (out *recordschema.Schema, issues []Issue) {
+	return RecordEnv().CheckTyped(src, want, shapes)
+}
+
+// CheckTyped is the typed check in e: its variables key and value, where
+// they are dyn, are declared by shapes (a sink's expression attributes
+// over the record).
+func (e *Env) CheckTyped(src string, want Type, shapes Shapes) (out *recordschema.Schema, issues []Issue) {
 	defer func() {
 		if r := recover(); r != nil {
 			out = nil
 			issues = []Issue{{Offset: -1, End: -1, Message: fmt.Sprintf("internal error type-checking the expression: %v", r)}}
 		}
 	}()
-	base := RecordEnv()
+	base := e
 	if len(src) > MaxSourceBytes {
 		_, issues := base.Compile(src, want)
 		return nil, issues
@@ -76,15 +83,18 @@ func CheckTyped(src string, want Type, shapes Shapes) (out *recordschema.Schema,
 	p := &shapeProvider{Registry: mustRegistry(), exact: shapes.Exact, dyn: dyn, structs: map[string]*recordschema.Schema{}, missed: map[string]missedField{}}
 	keyType := p.celType(shapes.Key, "key", false)
 	valueType := p.celType(shapes.Value, "value", false)
-	env, err := newEnvWith([]cel.EnvOption{cel.CustomTypeProvider(p)}, base.vars,
-		cel.Variable("headers", cel.MapType(cel.StringType, cel.StringType)),
-		cel.Variable("key", keyType),
-		cel.Variable("offset", cel.IntType),
-		cel.Variable("partition", cel.IntType),
-		cel.Variable("timestamp", cel.TimestampType),
-		cel.Variable("topic", cel.StringType),
-		cel.Variable("value", valueType),
-	)
+	decls := make([]cel.EnvOption, 0, len(base.vars))
+	for _, v := range base.vars {
+		t := base.varType(v)
+		switch {
+		case v.Name == "key" && t == types.DynType:
+			t = keyType
+		case v.Name == "value" && t == types.DynType:
+			t = valueType
+		}
+		decls = append(decls, cel.Variable(v.Name, t))
+	}
+	env, err := newEnvWith([]cel.EnvOption{cel.CustomTypeProvider(p)}, base.vars, decls...)
 	if err != nil {
 		return nil, []Issue{{Offset: -1, End: -1, Message: "internal error building the typed environment: " + err.Error()}}
 	}
@@ -113,6 +123,17 @@ func CheckTyped(src string, want Type, shapes Shapes) (out *recordschema.Schema,
 	}
 	native := checked.NativeRep()
 	return outputSchema(native, native.Expr()), nil
+}
+
+// varType is the CEL type a variable of e is declared with.
+func (e *Env) varType(v Var) *types.Type {
+	if t, ok := varTypes[v.Type]; ok {
+		return t
+	}
+	if v.Name == "headers" {
+		return types.NewMapType(types.StringType, types.StringType)
+	}
+	return types.DynType
 }
 
 // wantIssue is the problem of an expression of output type out where want
