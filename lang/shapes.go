@@ -190,7 +190,13 @@ func (l *loader) inputShape(p *Pipeline) (recordShape, bool) {
 		}
 		// Only a converter that decodes by a schema gives the schema's
 		// values; the json converter gives a float64 for every number.
-		rs.shapes.Exact = schemaConverter(p.ValueConverter) && (rs.shapes.Key == nil || schemaConverter(p.KeyConverter))
+		rs.shapes.Exact = schemaConverter(p.ValueConverter)
+		if k := rs.shapes.Key; k != nil && !schemaConverter(p.KeyConverter) && (k.Type != recordschema.String || k.Logical != "") {
+			// The string, bytes or json key converter gives the key as
+			// it decodes it, whatever the schema says; a string stays
+			// a string.
+			rs.shapes.Key = nil
+		}
 	case configschema.Source:
 		schema, ok := l.opts.Plugins.Schema(p.Kind, p.Type)
 		if !ok {
