@@ -158,3 +158,20 @@ func FuzzCheckTyped(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheckTyped is the cost of one typed check (validate runs one
+// per expression and pipeline), against Compile in the same run.
+func BenchmarkCheckTyped(b *testing.B) {
+	shapes := Shapes{Value: orderShape, Exact: true}
+	src := "value.amount >= 10 && value.customer.name.startsWith('a')"
+	b.Run("Compile", func(b *testing.B) {
+		for b.Loop() {
+			RecordEnv().Compile(src, Bool)
+		}
+	})
+	b.Run("CheckTyped", func(b *testing.B) {
+		for b.Loop() {
+			CheckTyped(src, Bool, shapes)
+		}
+	})
+}
