@@ -21,7 +21,8 @@
 //
 // The plugin SDK re-exports it (connector.Schema is this Schema), lang/expr
 // maps CEL types to it, and converters translate it to their formats (the
-// json converter's Kafka Connect envelope, later Avro and Protobuf).
+// json converter's Kafka Connect envelope; Avro, Protobuf and JSON Schema
+// through lang/schemafile).
 //
 // A Schema is immutable once a record carries it: records, transforms and
 // converters share schemas by pointer and cache what they derive from one

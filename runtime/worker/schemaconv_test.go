@@ -13,6 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/runtime/connector"
 )
 
 // orderAvsc has every Avro type and logical type the pipeline test sends
@@ -235,4 +238,165 @@ func (f *fixture) clientOpts(t *testing.T) []kgo.Opt {
 		t.Fatal(err)
 	}
 	return opts
+}
+
+const pipelineProto = `syntax = "proto3";
+package shop;
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/wrappers.proto";
+
+message Order {
+  int64 id = 1;
+  int32 n = 2;
+  uint32 u32 = 3;
+  uint64 u64 = 4;
+  sint32 s32 = 5;
+  fixed64 f64 = 6;
+  bool ok = 7;
+  float f = 8;
+  double d = 9;
+  string name = 10;
+  bytes raw = 11;
+  optional string email = 12;
+  Status status = 13;
+  Address addr = 14;
+  repeated string tags = 15;
+  map<string, int64> attrs = 16;
+  map<int32, Address> by_n = 17;
+  google.protobuf.Timestamp placed = 18;
+  google.protobuf.StringValue note = 19;
+  repeated Address lines = 20;
+  enum Status { NEW = 0; PAID = 1; }
+  message Address { string city = 1; }
+}
+`
+
+const pipelineJSONSchema = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "shop.Order",
+  "type": "object",
+  "properties": {
+    "id": {"type": "integer"},
+    "ok": {"type": "boolean"},
+    "amount": {"type": "number"},
+    "name": {"type": "string"},
+    "email": {"type": ["string", "null"]},
+    "day": {"type": "string", "format": "date"},
+    "placed": {"type": "string", "format": "date-time"},
+    "uid": {"type": "string", "format": "uuid"},
+    "raw": {"type": "string", "contentEncoding": "base64"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "attrs": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "addr": {"type": "object", "title": "Address", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+  },
+  "required": ["id", "ok", "amount", "name", "day", "placed", "uid", "raw", "tags", "attrs"]
+}`
+
+// TestRegistryConvertersPipeline sends Protobuf and JSON Schema values of
+// every type through encode → Kafka → decode → CEL (filter and set) →
+// encode (protobuf with its configured .proto; json_schema with the
+// record's schema written as a JSON Schema and auto-registered) → Kafka →
+// decode, against srfake, and compares them field by field.
+func TestRegistryConvertersPipeline(t *testing.T) {
+	for _, tc := range []struct {
+		name, converter string
+		config          map[string]any
+		value           func(i int) map[string]any
+	}{
+		{"protobuf", `
+  type    = "protobuf"
+  schema  = ` + strconv.Quote(pipelineProto) + `
+  message = "shop.Order"`, map[string]any{"schema": pipelineProto}, func(i int) map[string]any {
+			return map[string]any{
+				"id": int64(i), "n": int64(-i), "u32": int64(4000000000), "u64": int64(1) << 62, "s32": int64(-3),
+				"f64": int64(99), "ok": i%3 == 0, "f": float64(1.5), "d": float64(i) / 4, "name": "order-" + strconv.Itoa(i),
+				"raw": []byte{byte(i), 0, 255}, "email": nil, "status": []string{"NEW", "PAID"}[i%2],
+				"addr": map[string]any{"city": "Lyon"}, "tags": []any{"x", "y"}, "attrs": map[string]any{"a": int64(i)},
+				"by_n":   map[string]any{"3": map[string]any{"city": "Oslo"}},
+				"placed": time.Unix(1700000000+int64(i), 123456789).UTC(), "note": "hi",
+				"lines": []any{map[string]any{"city": "A"}, map[string]any{"city": "B"}},
+			}
+		}},
+		{"json_schema", `
+  type = "json_schema"`, map[string]any{"schema": pipelineJSONSchema}, func(i int) map[string]any {
+			return map[string]any{
+				"id": int64(i), "ok": i%2 == 0, "amount": float64(i) + 0.25, "name": "order-" + strconv.Itoa(i),
+				"email": nil, "day": time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+				"placed": time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC), "uid": "0f8fad5b-d9cb-469f-a165-70867728950e",
+				"raw": []byte("hi"), "tags": []any{"x"}, "attrs": map[string]any{"a": int64(1)},
+				"addr": map[string]any{"city": "Lyon"},
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := srfake.New()
+			t.Cleanup(reg.Close)
+			f := newFixture(t, "conv"+strings.ReplaceAll(tc.name, "_", ""))
+			f.apply(`
+topic "in" {}
+topic "out" {}
+converter "c" {` + tc.converter + `
+  registry {
+    url = ` + strconv.Quote(reg.URL()) + `
+  }
+}
+transform "even" {
+  filter = "value.id % 2 == 0"
+}
+transform "shout" {
+  set = { "value.name" = "value.name + '!'" }
+}
+source "kafka" "copy" {
+  topics          = [topic.in.name]
+  topic           = topic.out.name
+  value_converter = converter.c
+  transforms      = [transform.even, transform.shout]
+}
+`)
+			plugin, ok := f.reg.Plugin(configschema.Converter, tc.name)
+			if !ok {
+				t.Fatalf("converter %s is not registered", tc.name)
+			}
+			cfg := map[string]any{"registry": map[string]any{"url": reg.URL()}}
+			for k, v := range tc.config {
+				cfg[k] = v
+			}
+			enc, err := plugin.NewConverterWith(connector.ConverterEnv{}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 20
+			cl, err := kgo.NewClient(append(f.clientOpts(t), kgo.ProducerLinger(0))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			for i := range n {
+				b, err := enc.(connector.TopicEncoder).EncodeFor("in", tc.value(i), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cl.ProduceSync(ctxFor(t, 10*time.Second), &kgo.Record{Topic: "in", Key: []byte(strconv.Itoa(i)), Value: b}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.startWorker()
+			dec, err := plugin.NewConverterWith(connector.ConverterEnv{}, map[string]any{"registry": map[string]any{"url": reg.URL()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range consume(t, f, "out", n/2) {
+				got, err := dec.Decode(r.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				i, _ := strconv.Atoi(string(r.Key))
+				want := tc.value(i)
+				want["name"] = want["name"].(string) + "!"
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("record %d (-want +got):\n%s", i, diff)
+				}
+			}
+		})
+	}
 }

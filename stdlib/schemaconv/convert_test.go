@@ -406,3 +406,46 @@ func TestJSONSchemaRoundTrip(t *testing.T) {
 		t.Errorf("auto-registered round trip (-sent +got):\n%s", diff)
 	}
 }
+
+// @kafkajs/confluent-schema-registry (4.x) writes Protobuf without the
+// message-index list: such bytes decode as the schema's first message.
+func TestProtobufWithoutIndexList(t *testing.T) {
+	reg := fake(t)
+	enc := build(t, schemaconv.NewProtobuf, reg, map[string]any{"schema": read(t, "order.proto")})
+	v := protoOrder()
+	b, err := enc.EncodeFor("orders", v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[5] != 0 {
+		t.Fatalf("the first message's index list is %x, want the 0 shortcut", b[5])
+	}
+	noIndex := append(append([]byte{}, b[:5]...), b[6:]...)
+	got, _, err := build(t, schemaconv.NewProtobuf, reg, nil).DecodeWithSchema(noIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(v, got); diff != "" {
+		t.Errorf("(-sent +got):\n%s", diff)
+	}
+}
+
+func TestProtobufOneof(t *testing.T) {
+	reg := fake(t)
+	text := "syntax = \"proto3\";\nmessage Pay { oneof how { string card = 1; int64 points = 2; } }\n"
+	enc := build(t, schemaconv.NewProtobuf, reg, map[string]any{"schema": text})
+	b, err := enc.EncodeFor("pay", map[string]any{"points": int64(7)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, s, err := build(t, schemaconv.NewProtobuf, reg, nil).DecodeWithSchema(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"card": nil, "points": int64(7)}, got); diff != "" || s.String() != "struct Pay<card optional string, points optional int64>" {
+		t.Errorf("schema %s (-want +got):\n%s", s, diff)
+	}
+	if _, err := enc.EncodeFor("pay", map[string]any{"points": int64(7), "card": "x"}, nil); err == nil || !strings.Contains(err.Error(), "members of one oneof how") {
+		t.Errorf("two members of a oneof: %v", err)
+	}
+}

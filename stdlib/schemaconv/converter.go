@@ -160,22 +160,41 @@ func (c *Converter) DecodeWithSchema(b []byte) (any, *connector.Schema, error) {
 		return nil, nil, c.fail("decode", id, err)
 	}
 	if cd.byIndex != nil {
-		index, payload, err := h.DecodeIndex(rest, 64)
-		if err != nil {
-			return nil, nil, c.fail("decode", id, fmt.Errorf("the message-index list: %w", err))
-		}
-		if len(index) > 0 && !(len(index) == 1 && index[0] == 0) {
-			if cd, err = c.codecByIndex(id, cd, index); err != nil {
-				return nil, nil, c.fail("decode", id, err)
-			}
-		}
-		rest = payload
+		return c.decodeProtobuf(id, cd, rest)
 	}
 	v, err := cd.decode(rest)
 	if err != nil {
 		return nil, nil, c.fail("decode", id, err)
 	}
 	return v, cd.schema, nil
+}
+
+// decodeProtobuf reads the message-index list, then the message it
+// names. Bytes whose index list names no message, or whose message does
+// not parse after it, are read again as the schema's first message
+// without an index list, as @kafkajs/confluent-schema-registry (4.x)
+// writes them; a first byte of 0 is always the list [0] (no message
+// starts with a zero byte, field numbers start at 1).
+func (c *Converter) decodeProtobuf(id int, first *codec, rest []byte) (any, *connector.Schema, error) {
+	var h sr.ConfluentHeader
+	index, payload, err := h.DecodeIndex(rest, 64)
+	cd := first
+	if err == nil && !(len(index) == 1 && index[0] == 0) {
+		cd, err = c.codecByIndex(id, first, index)
+	}
+	if err == nil {
+		v, derr := cd.decode(payload)
+		if derr == nil {
+			return v, cd.schema, nil
+		}
+		err = derr
+	}
+	if len(rest) > 0 && rest[0] != 0 {
+		if v, lerr := first.decode(rest); lerr == nil {
+			return v, first.schema, nil
+		}
+	}
+	return nil, nil, c.fail("decode", id, err)
 }
 
 func (c *Converter) codecByID(id int) (*codec, error) {

@@ -264,6 +264,7 @@ func protoFill(m protoreflect.Message, v any, path string, depth int) error {
 		return fmt.Errorf("%s: %T is not a %s message (a map of its fields)", orValue(path), v, md.FullName())
 	}
 	fields := md.Fields()
+	var oneofs map[protoreflect.FullName]string
 	for k, e := range rec {
 		f := fields.ByName(protoreflect.Name(k))
 		if f == nil {
@@ -271,6 +272,15 @@ func protoFill(m protoreflect.Message, v any, path string, depth int) error {
 		}
 		if e == nil {
 			continue
+		}
+		if o := f.ContainingOneof(); o != nil && !o.IsSynthetic() {
+			if other, dup := oneofs[o.FullName()]; dup {
+				return fmt.Errorf("%s: %s and %s are both set, and they are members of one oneof %s", orValue(path), other, k, o.Name())
+			}
+			if oneofs == nil {
+				oneofs = map[protoreflect.FullName]string{}
+			}
+			oneofs[o.FullName()] = k
 		}
 		at := path + "." + k
 		switch {
