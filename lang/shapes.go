@@ -191,6 +191,9 @@ func (l *loader) inputShape(p *Pipeline) (recordShape, bool) {
 		// Only a converter that decodes by a schema gives the schema's
 		// values; the json converter gives a float64 for every number.
 		rs.shapes.Exact = schemaConverter(p.ValueConverter)
+		if c := p.ValueConverter; c != nil && (c.Type == "string" || c.Type == "bytes") {
+			rs.shapes.Value = nil // text or bytes, whatever the schema says
+		}
 		if k := rs.shapes.Key; k != nil && !schemaConverter(p.KeyConverter) && (k.Type != recordschema.String || k.Logical != "") {
 			// The string, bytes or json key converter gives the key as
 			// it decodes it, whatever the schema says; a string stays
