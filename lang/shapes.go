@@ -70,6 +70,9 @@ func (l *loader) checkShapes() {
 		rs.setAt = map[string]hcl.Range{}
 		for _, t := range p.Transforms {
 			rs = l.checkTransform(t, rs, seen)
+			if t.Topic != nil {
+				target = nil // records may go to another topic
+			}
 		}
 		if target != nil && rs.shapes.Value != nil {
 			l.checkTarget(p, target, rs)
