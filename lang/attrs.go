@@ -150,7 +150,13 @@ func (l *loader) evalAttr(a *configschema.Attribute, attr *hcl.Attribute, ctx *h
 		return cty.NilVal, nil, false
 	}
 	if sensitive || a.Sensitive {
-		return cv.Mark(markSensitive), Secret{Value: gv, Ref: l.secretRef(cv, marks)}, true
+		ref := l.secretRef(cv, marks)
+		if ref == "" && hasProviderRef(marks) {
+			l.diags = append(l.diags, errorf(rng, "Invalid use of secret()",
+				"The attribute %q must be exactly one secret(...) call: its value is only known on the worker, so it cannot be combined with anything else here.", a.Name))
+			return cty.NilVal, nil, false
+		}
+		return cv.Mark(markSensitive), Secret{Value: gv, Ref: ref}, true
 	}
 	return cv, gv, true
 }
@@ -192,8 +198,8 @@ func ctyToGo(v cty.Value) any {
 	return nil
 }
 
-// secretRef returns "env:NAME" or "file:PATH" when a sensitive value is
-// exactly what env() or file() returned.
+// secretRef returns "env:NAME", "file:PATH" or a ProviderRef when a
+// sensitive value is exactly what env(), file() or secret() returned.
 func (l *loader) secretRef(v cty.Value, marks cty.ValueMarks) string {
 	if v.Type() != cty.String {
 		return ""
@@ -208,6 +214,13 @@ func (l *loader) secretRef(v cty.Value, marks cty.ValueMarks) string {
 				}
 				ref = "env:" + string(m)
 			}
+		case providerRef:
+			if providerPlaceholder(string(m)) == v.AsString() {
+				if ref != "" {
+					return ""
+				}
+				ref = string(m)
+			}
 		case fileRef:
 			if b, err := os.ReadFile(string(m)); err == nil && string(b) == v.AsString() {
 				if ref != "" {
@@ -218,6 +231,16 @@ func (l *loader) secretRef(v cty.Value, marks cty.ValueMarks) string {
 		}
 	}
 	return ref
+}
+
+// hasProviderRef reports whether a value came from secret().
+func hasProviderRef(marks cty.ValueMarks) bool {
+	for m := range marks {
+		if _, ok := m.(providerRef); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // goToCty turns a schema default into a cty value.

@@ -20,6 +20,9 @@ var (
 	FleetAttributes = []configschema.Attribute{
 		{Name: "name", Type: configschema.String, Required: true, Description: "Names the fleet's internal topics (<name>.configs, .offsets, .status) and its worker group."},
 		{Name: "brokers", Type: configschema.ListOfString, Description: "Bootstrap brokers as HOST:PORT; overridden by -brokers or PIPECTL_BROKERS."},
+		{Name: "client_override_policy", Type: configschema.String, Default: OverridePolicyAll, Enum: []string{OverridePolicyAll, OverridePolicyNone, OverridePolicyAllowlist},
+			Description: "Which Kafka client properties pipelines may override in their kafka block, as Kafka Connect's connector.client.config.override.policy: all, none, or allowlist (those in client_override_allowlist, KIP-1188)."},
+		{Name: "client_override_allowlist", Type: configschema.ListOfString, Description: "With client_override_policy = \"allowlist\": the Kafka client properties pipelines may override."},
 	}
 	FleetBlocks = []configschema.Block{{
 		Name:        "kafka",
@@ -91,11 +94,35 @@ func (l *loader) decodeFleet(n *node) {
 		}
 		f.Brokers = b
 	}
+	f.ClientOverridePolicy, _ = vals["client_override_policy"].(string)
+	if al, ok := vals["client_override_allowlist"].([]string); ok {
+		rng := s.attrs["client_override_allowlist"].Expr.Range()
+		if f.ClientOverridePolicy != OverridePolicyAllowlist {
+			l.diags = append(l.diags, errorf(&rng, "Allowlist without its policy",
+				"client_override_allowlist applies with client_override_policy = \"allowlist\" only; the policy is %q. Set the policy, or remove the list.", f.ClientOverridePolicy))
+		}
+		for _, name := range al {
+			if _, ok := clientProperty(name); !ok {
+				detail := fmt.Sprintf("%q is not a Kafka client property pipelines can override.", name)
+				if near := configschema.Nearest(name, clientPropertyNames("")); near != "" {
+					detail += fmt.Sprintf(" Did you mean %q?", near)
+				}
+				l.diags = append(l.diags, errorf(&rng, "Unknown Kafka client property", "%s", detail))
+			}
+		}
+		f.ClientOverrideAllowlist = al
+	}
 	kafka := vals["kafka"].(map[string]any)
 	if ks := s.blocks["kafka"]; ks != nil {
 		if ks.blocks["sasl"] != nil {
 			sv := kafka["sasl"].(map[string]any)
 			f.SASL = &SASL{Mechanism: asString(sv["mechanism"]), Username: asString(sv["username"]), Password: asSecret(sv["password"])}
+			if _, _, _, ok := ParseProviderRef(f.SASL.Password.Ref); ok {
+				rng := ks.blocks["sasl"].attrs["password"].Expr.Range()
+				l.diags = append(l.diags, errorf(&rng, "Invalid use of secret()",
+					"The fleet's Kafka password is needed where pipectl runs (plan, apply and workers), before any config provider: use env() or file()."))
+				return
+			}
 		}
 		if ks.blocks["tls"] != nil {
 			tv := kafka["tls"].(map[string]any)

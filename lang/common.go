@@ -93,5 +93,5 @@ func CommonBlocks(configschema.Kind) []configschema.Block {
 			{Name: "retry_timeout", Type: configschema.Duration, Default: "60s", Description: "How long retriable errors are retried, with backoff, before they count as failures."},
 			{Name: "retry_backoff_max", Type: configschema.Duration, Default: "10s", Description: "Longest wait between two retries."},
 		},
-	}}
+	}, clientBlock}
 }

@@ -73,11 +73,16 @@ type Config struct {
 // Fleet is the fleet block: which worker fleet the configuration targets
 // and how to reach its Kafka cluster.
 type Fleet struct {
-	Name      string
-	Brokers   []string
-	SASL      *SASL // nil without a sasl block
-	TLS       *TLS  // nil without a tls block
-	DeclRange hcl.Range
+	Name    string
+	Brokers []string
+	SASL    *SASL // nil without a sasl block
+	TLS     *TLS  // nil without a tls block
+	// ClientOverridePolicy is "all", "none" or "allowlist": which Kafka
+	// client properties pipelines may override (ClientOverrideAllowlist
+	// with "allowlist").
+	ClientOverridePolicy    string
+	ClientOverrideAllowlist []string
+	DeclRange               hcl.Range
 }
 
 // SASL is fleet { kafka { sasl { ... } } }.
@@ -151,6 +156,9 @@ type Pipeline struct {
 	ValueConverter *Converter
 	Errors         ErrorPolicy
 	Restart        RestartPolicy
+	// ClientOverrides is the kafka block: Kafka client properties of the
+	// pipeline's producer (a source) or consumer (a sink).
+	ClientOverrides ClientOverrides
 
 	// Sinks only.
 	Topics         []string

@@ -2,7 +2,10 @@ package lang
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"regexp"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
@@ -21,9 +24,43 @@ const markSensitive mark = "sensitive"
 // envRef and fileRef mark values returned by env() and file(), so that a
 // sensitive value that is exactly one of them can be stored as a reference.
 type (
-	envRef  string
-	fileRef string
+	envRef      string
+	fileRef     string
+	providerRef string // a whole reference, "provider:NAME:PATH:KEY"
 )
+
+// ProviderRef is the stored reference of secret(name, path, key): the
+// worker resolves it with the config provider registered as name. Path
+// and key are escaped, so that ParseProviderRef reads them back whatever
+// they hold.
+func ProviderRef(name, path, key string) string {
+	return "provider:" + name + ":" + url.QueryEscape(path) + ":" + url.QueryEscape(key)
+}
+
+// ParseProviderRef reads a ProviderRef back; ok is false for any other
+// string.
+func ParseProviderRef(ref string) (name, path, key string, ok bool) {
+	rest, ok := strings.CutPrefix(ref, "provider:")
+	if !ok {
+		return "", "", "", false
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+		return "", "", "", false
+	}
+	path, err1 := url.QueryUnescape(parts[1])
+	key, err2 := url.QueryUnescape(parts[2])
+	if err1 != nil || err2 != nil {
+		return "", "", "", false
+	}
+	return parts[0], path, key, true
+}
+
+// providerPlaceholder is what secret() evaluates to in the configuration:
+// the value is only known on the worker. It is sensitive, so never shown.
+func providerPlaceholder(ref string) string { return "(" + ref + ")" }
+
+var providerNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
 // functions returns the function table of HCL expressions: HCL's and cty's
 // standard library plus env, file and sensitive.
@@ -83,6 +120,22 @@ func functions(dir string, lookupEnv func(string) (string, bool)) map[string]fun
 				return args[1], nil
 			}
 			return cty.NilVal, function.NewArgErrorf(0, "the environment variable %s is not set; set it, or give env a default as its second argument", name)
+		},
+	})
+	fns["secret"] = function.New(&function.Spec{
+		Description: "A secret kept outside pipectl: the worker asks the config provider registered as the first argument (directory, or a plugin's) for the key under the path when a task starts. The value is sensitive and never stored; only the reference is.",
+		Params:      []function.Parameter{{Name: "provider", Type: cty.String}, {Name: "path", Type: cty.String}, {Name: "key", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name, path, key := args[0].AsString(), args[1].AsString(), args[2].AsString()
+			if !providerNameRE.MatchString(name) {
+				return cty.NilVal, function.NewArgErrorf(0, "%q is not a config provider name (lower-case letters, digits, _ and -)", name)
+			}
+			if key == "" {
+				return cty.NilVal, function.NewArgErrorf(2, "the key is empty")
+			}
+			ref := ProviderRef(name, path, key)
+			return cty.StringVal(providerPlaceholder(ref)).Mark(markSensitive).Mark(providerRef(ref)), nil
 		},
 	})
 	fns["file"] = function.New(&function.Spec{

@@ -178,6 +178,7 @@ func (l *loader) pipelineCommon(p *Pipeline, s *shape, vals map[string]any) bool
 			return false
 		}
 	}
+	l.decodeClientOverrides(p, s, vals)
 	if rv, ok := vals["restart"].(map[string]any); ok {
 		n, _ := rv["max_attempts"].(int64)
 		p.Restart = RestartPolicy{MaxAttempts: int(n), Backoff: durationOf(rv["backoff"])}
@@ -328,6 +329,7 @@ func (l *loader) finish() {
 	}
 	l.checkTaskPaths()
 	l.checkShapes()
+	l.checkOverridePolicy()
 
 	edges := map[GraphEdge]bool{}
 	for _, n := range l.order {

@@ -3,6 +3,7 @@ package lang_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,43 @@ func TestSecretRefs(t *testing.T) {
 		if v.Name == "other_password" && !v.Sensitive {
 			t.Error("a sensitive variable lost its flag")
 		}
+	}
+}
+
+// TestSecretProviderRef checks that secret() gives a sensitive value kept
+// as a reference for the worker's config provider, through a variable's
+// default and a local too, and that the reference reads back.
+func TestSecretProviderRef(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(`
+fleet {
+  name = "shop"
+}
+locals {
+  dsn = secret("directory", "/var/run/secrets/pipectl", "db:dsn")
+}
+source "sql" "a" {
+  dsn     = local.dsn
+  dialect = "postgres" # the dsn is only known on the worker
+  table   = "t"
+  mode    = "bulk"
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Plugins: registry(t), LookupEnv: func(string) (string, bool) { return "", false }})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	s, ok := cfg.Pipelines[0].Config["dsn"].(lang.Secret)
+	if !ok {
+		t.Fatalf("dsn is %T; want a lang.Secret", cfg.Pipelines[0].Config["dsn"])
+	}
+	name, path, key, ok := lang.ParseProviderRef(s.Ref)
+	if !ok || name != "directory" || path != "/var/run/secrets/pipectl" || key != "db:dsn" {
+		t.Fatalf("ref %q reads back as %q %q %q %v", s.Ref, name, path, key, ok)
+	}
+	if _, _, _, ok := lang.ParseProviderRef("provider:x:%zz:k"); ok {
+		t.Error("a malformed reference was read")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/planner/plan"
+	"github.com/pipectl/pipectl/runtime/control"
 )
 
 // topics lists the fleet's topics that are not its control topics.
@@ -25,7 +26,7 @@ func (f *fleet) topics() []string {
 	}
 	var out []string
 	for _, name := range td.Names() {
-		if name != f.ctl.ConfigsTopic() && name != f.ctl.OffsetsTopic() && name != f.ctl.StatusTopic() && !strings.HasPrefix(name, "__") {
+		if _, internal := control.InternalTopic(f.ctl.Fleet(), name); !internal && !strings.HasPrefix(name, "__") {
 			out = append(out, name)
 		}
 	}

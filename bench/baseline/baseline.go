@@ -41,14 +41,15 @@ type Args struct {
 	Group         string // their consumer group
 	Output        string // topic the producing baselines write
 	Path          string // file the file baseline appends to
-	Records       int64  // how many records Generate produces (SyslogTCP: receives)
-	Listen        string // address SyslogTCP listens on
+	Records       int64  // how many records Generate produces (SyslogTCP, HTTPSource: receives)
+	Listen        string // address SyslogTCP and HTTPSource listen on
 	DSN           string // the database SQLSink writes to
 	Table         string // its table
+	SchemaID      int    // the registry id AvroTransform writes its values with
 }
 
 // Names lists the baselines Run knows.
-var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "sql_sink"}
+var Names = []string{"transform", "passthrough", "generator", "file_sink", "mirror", "syslog_tcp", "http_source", "sql_sink", "avro_transform"}
 
 // Run runs the named baseline until it has nothing more to do (Generate,
 // Mirror) or ctx ends (the consuming ones, which flush and commit what they
@@ -67,8 +68,12 @@ func Run(ctx context.Context, name string, a Args) error {
 		return Mirror(ctx, a)
 	case "syslog_tcp":
 		return SyslogTCP(ctx, a)
+	case "http_source":
+		return HTTPSource(ctx, a)
 	case "sql_sink":
 		return SQLSink(ctx, a)
+	case "avro_transform":
+		return AvroTransform(ctx, a)
 	}
 	return fmt.Errorf("no baseline %q; the baselines are %v", name, Names)
 }

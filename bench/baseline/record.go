@@ -11,19 +11,19 @@ import (
 // JSON encoder writes the keys of a map, so that encoding/json and pipectl
 // write the same object the same way.
 type Record struct {
-	Amount  float64 `json:"amount"`
-	Country string  `json:"country"`
-	Email   string  `json:"email"`
-	ID      int64   `json:"id"`
-	Items   []Item  `json:"items"`
-	TS      string  `json:"ts"`
+	Amount  float64 `json:"amount" avro:"amount"`
+	Country string  `json:"country" avro:"country"`
+	Email   string  `json:"email" avro:"email"`
+	ID      int64   `json:"id" avro:"id"`
+	Items   []Item  `json:"items" avro:"items"`
+	TS      string  `json:"ts" avro:"ts"`
 }
 
 // Item is one line of a Record.
 type Item struct {
-	Price float64 `json:"price"`
-	Qty   int64   `json:"qty"`
-	SKU   string  `json:"sku"`
+	Price float64 `json:"price" avro:"price"`
+	Qty   int64   `json:"qty" avro:"qty"`
+	SKU   string  `json:"sku" avro:"sku"`
 }
 
 // countries are the values of Record.Country, chosen by seq % 6.

@@ -28,10 +28,11 @@ func BaselineMain(args []string, stderr io.Writer) int {
 	fs.StringVar(&a.Group, "group", "", "consumer group")
 	fs.StringVar(&a.Output, "output", "", "topic to produce to")
 	fs.StringVar(&a.Path, "path", "", "file to append to")
-	fs.Int64Var(&a.Records, "records", 0, "records to generate (syslog_tcp: to receive)")
-	fs.StringVar(&a.Listen, "listen", "", "address the syslog_tcp baseline listens on")
+	fs.Int64Var(&a.Records, "records", 0, "records to generate (syslog_tcp, http_source: to receive)")
+	fs.StringVar(&a.Listen, "listen", "", "address the syslog_tcp and http_source baselines listen on")
 	fs.StringVar(&a.DSN, "dsn", "", "PostgreSQL connection string (sql_sink)")
 	fs.StringVar(&a.Table, "table", "", "table to upsert into (sql_sink)")
+	fs.IntVar(&a.SchemaID, "schema-id", 0, "registry id of the Avro schema the values are written with (avro_transform)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -48,7 +48,7 @@ func TestSmoke(t *testing.T) {
 	var out, log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	scenarios := []string{"transform", "generator", "file_sink", "mirror", "syslog_tcp", "startup"}
+	scenarios := []string{"transform", "generator", "file_sink", "mirror", "syslog_tcp", "http_source", "avro_transform", "startup"}
 	rep, err := Run(ctx, Config{
 		Pipectl:     pipectl,
 		Baseline:    []string{os.Args[0]},

@@ -27,6 +27,32 @@ type side struct {
 	first time.Duration
 	// digest summarizes the output (Config.Verify, first run only).
 	digest digest
+	// peakRSS is the largest VmRSS of the process seen while it ran, in
+	// bytes (sampled every 100 ms).
+	peakRSS int64
+}
+
+// sampleRSS samples the VmRSS of pid every 100 ms until stop is called,
+// which returns the largest seen.
+func sampleRSS(pid int) (stop func() int64) {
+	var peak int64
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if n, err := vmRSS(pid); err == nil {
+				peak = max(peak, n)
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 { close(quit); <-done; return peak }
 }
 
 // throughput describes a throughput scenario.
@@ -80,7 +106,7 @@ type output struct {
 // runThroughput runs pipectl and the baseline alternately, cfg.Runs times
 // each, and reports records/s.
 func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
-	var pRate, bRate, ratio, pSec, bSec, pCPU, bCPU, pFirst, bFirst, pFaults, bFaults, steady, cpuRatio []float64
+	var pRate, bRate, ratio, pSec, bSec, pCPU, bCPU, pFirst, bFirst, pFaults, bFaults, steady, cpuRatio, pRSS, bRSS []float64
 	for i := range e.cfg.Runs {
 		p, err := e.pipectlRun(ctx, i, t)
 		if err != nil {
@@ -97,14 +123,15 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 			e.logf("verified: pipectl and the baseline wrote the same %d records", p.digest.n)
 		}
 		pr, br := rate(t.records, p.elapsed), rate(t.records, b.elapsed)
-		e.logf("run %d: pipectl %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults), baseline %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults)", i+1,
-			pr, p.elapsed.Round(time.Millisecond), p.first.Round(time.Millisecond), p.cpu.Seconds(), p.faults,
-			br, b.elapsed.Round(time.Millisecond), b.first.Round(time.Millisecond), b.cpu.Seconds(), b.faults)
+		e.logf("run %d: pipectl %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults, peak RSS %.1f MiB), baseline %.0f rec/s (%s, first output after %s, %.2f CPU s, %d page faults, peak RSS %.1f MiB)", i+1,
+			pr, p.elapsed.Round(time.Millisecond), p.first.Round(time.Millisecond), p.cpu.Seconds(), p.faults, float64(p.peakRSS)/(1<<20),
+			br, b.elapsed.Round(time.Millisecond), b.first.Round(time.Millisecond), b.cpu.Seconds(), b.faults, float64(b.peakRSS)/(1<<20))
 		pRate, bRate, ratio = append(pRate, pr), append(bRate, br), append(ratio, pr/br)
 		pSec, bSec = append(pSec, p.elapsed.Seconds()), append(bSec, b.elapsed.Seconds())
 		pCPU, bCPU = append(pCPU, p.cpu.Seconds()), append(bCPU, b.cpu.Seconds())
 		pFirst, bFirst = append(pFirst, p.first.Seconds()), append(bFirst, b.first.Seconds())
 		pFaults, bFaults = append(pFaults, float64(p.faults)), append(bFaults, float64(b.faults))
+		pRSS, bRSS = append(pRSS, float64(p.peakRSS)/(1<<20)), append(bRSS, float64(b.peakRSS)/(1<<20))
 		// Without the fixed cost before the first output, and CPU per
 		// record (baseline over pipectl: above 1, pipectl uses less).
 		if p.elapsed > p.first && b.elapsed > b.first {
@@ -139,6 +166,8 @@ func runThroughput(ctx context.Context, e *env, t throughput) (*Result, error) {
 		detail(NewMetric("baseline_first_output_seconds", bFirst...)),
 		detail(NewMetric("pipectl_page_faults", pFaults...)),
 		detail(NewMetric("baseline_page_faults", bFaults...)),
+		detail(NewMetric("pipectl_peak_rss_mib", pRSS...)),
+		detail(NewMetric("baseline_peak_rss_mib", bRSS...)),
 	}...)
 	for _, m := range []Metric{NewMetric("steady_ratio", steady...), NewMetric("cpu_ratio", cpuRatio...)} {
 		if len(m.Runs) > 0 {
@@ -162,8 +191,10 @@ func targetRatio(scenario string) float64 {
 	switch scenario {
 	case "transform":
 		return 1.2
-	case "mirror", "syslog_tcp":
+	case "mirror", "syslog_tcp", "http_source":
 		return 0.9
+	case "avro_transform":
+		return 1.0
 	}
 	return 0.8
 }
@@ -211,13 +242,15 @@ func (e *env) pipectlRun(ctx context.Context, i int, t throughput) (side, error)
 		defer stop()
 	}
 	defer e.startFeed(ctx, t)()
+	rss := sampleRSS(w.pid())
 	end, first, err := waitProgress(ctx, stall, out.done, func() error { return w.healthy(ctx) })
+	peak := rss()
 	if err != nil {
 		w.kill()
 		return side{}, fmt.Errorf("%w%s", err, w.stderrTail())
 	}
 	cpu, err := w.stop(30 * time.Second)
-	s := side{elapsed: end.Sub(w.started), cpu: cpu, faults: w.faults(), first: first.Sub(w.started)}
+	s := side{elapsed: end.Sub(w.started), cpu: cpu, faults: w.faults(), first: first.Sub(w.started), peakRSS: peak}
 	if err == nil {
 		err = e.check(ctx, i, out, &s)
 	}
@@ -239,18 +272,20 @@ func (e *env) baselineRun(ctx context.Context, i int, t throughput) (side, error
 		return side{}, err
 	}
 	defer e.startFeed(ctx, t)()
+	rss := sampleRSS(p.pid())
 	end, first, err := waitProgress(ctx, stall, out.done, func() error {
 		if exited, err := p.exited(); exited && err != nil {
 			return fmt.Errorf("baseline exited: %v%s", err, p.stderrTail())
 		}
 		return nil
 	})
+	peak := rss()
 	if err != nil {
 		p.kill()
 		return side{}, err
 	}
 	cpu, err := p.stop(30 * time.Second)
-	s := side{elapsed: end.Sub(p.started), cpu: cpu, faults: p.faults(), first: first.Sub(p.started)}
+	s := side{elapsed: end.Sub(p.started), cpu: cpu, faults: p.faults(), first: first.Sub(p.started), peakRSS: peak}
 	if err == nil {
 		err = e.check(ctx, i, out, &s)
 	}

@@ -64,11 +64,14 @@ func importRules(mod string) []importRule {
 				!under(imp, p("runtime/control")) && !under(imp, p("runtime/kafka"))
 		},
 	}, {
-		name:  "stdlib imports only runtime/connector and lang/configschema of the project",
+		// lang/schemafile maps the schema languages (Avro, Protobuf,
+		// JSON Schema) to record schemas for validate and for the
+		// registry converters alike.
+		name:  "stdlib imports only runtime/connector, lang/configschema and lang/schemafile of the project",
 		scope: func(pkg string) bool { return under(pkg, p("stdlib")) },
 		forbidden: func(imp string) bool {
 			return project(imp) && !under(imp, p("stdlib")) &&
-				imp != p("runtime/connector") && imp != p("lang/configschema")
+				imp != p("runtime/connector") && imp != p("lang/configschema") && imp != p("lang/schemafile")
 		},
 	}, {
 		// A plugin outside stdlib is written as a third party writes one;
@@ -314,7 +317,7 @@ func TestCheckImports(t *testing.T) {
 		want: []string{
 			"runtime never imports planner: runtime/control → stdlib/x → planner/plan",
 			"runtime never imports planner: runtime/worker → runtime/control → stdlib/x → planner/plan",
-			"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/x → planner/plan",
+			"stdlib imports only runtime/connector, lang/configschema and lang/schemafile of the project: stdlib/x → planner/plan",
 		},
 	}, {
 		name: "planner importing the worker",
@@ -324,13 +327,13 @@ func TestCheckImports(t *testing.T) {
 		name: "stdlib importing lang and runtime/kafka",
 		pkgs: []Package{pkg("stdlib/kafka", "lang", "runtime/kafka", "github.com/twmb/franz-go/pkg/kgo"), pkg("lang"), pkg("runtime/kafka")},
 		want: []string{
-			"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/kafka → lang",
-			"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/kafka → runtime/kafka",
+			"stdlib imports only runtime/connector, lang/configschema and lang/schemafile of the project: stdlib/kafka → lang",
+			"stdlib imports only runtime/connector, lang/configschema and lang/schemafile of the project: stdlib/kafka → runtime/kafka",
 		},
 	}, {
 		name: "stdlib importing record schemas around the SDK",
 		pkgs: []Package{pkg("stdlib/sql", "lang/recordschema", "runtime/connector"), pkg("lang/recordschema"), pkg("runtime/connector")},
-		want: []string{"stdlib imports only runtime/connector and lang/configschema of the project: stdlib/sql → lang/recordschema"},
+		want: []string{"stdlib imports only runtime/connector, lang/configschema and lang/schemafile of the project: stdlib/sql → lang/recordschema"},
 	}, {
 		name: "the SDK importing lang",
 		pkgs: []Package{pkg("runtime/connector", "lang", "lang/configschema"), pkg("lang"), pkg("lang/configschema")},

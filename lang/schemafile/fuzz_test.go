@@ -26,6 +26,18 @@ func FuzzAvro(f *testing.F) {
 		if _, err := Avro(back); err != nil {
 			t.Fatalf("ToAvro wrote what Avro refuses: %v\n%s\nfrom %s", err, back, text)
 		}
+		if proto, err := ToProtobuf(s); err == nil {
+			if _, err := Protobuf(proto, "", nil); err != nil {
+				t.Fatalf("ToProtobuf wrote what Protobuf refuses: %v\n%s\nfrom %s", err, proto, text)
+			}
+		}
+		if js, err := ToJSONSchema(s); err == nil {
+			if _, err := JSONSchema(js); err != nil {
+				t.Fatalf("ToJSONSchema wrote what JSONSchema refuses: %v\n%s\nfrom %s", err, js, text)
+			}
+		} else {
+			t.Fatalf("ToJSONSchema: %v", err)
+		}
 	})
 }
 
@@ -38,6 +50,11 @@ func FuzzProtobuf(f *testing.F) {
 		if err == nil {
 			if err := s.Validate(); err != nil {
 				t.Fatal(err)
+			}
+			if proto, err := ToProtobuf(s); err == nil {
+				if _, err := Protobuf(proto, "", nil); err != nil {
+					t.Fatalf("ToProtobuf wrote what Protobuf refuses: %v\n%s\nfrom %s", err, proto, text)
+				}
 			}
 		}
 	})

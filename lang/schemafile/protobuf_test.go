@@ -3,6 +3,8 @@ package schemafile
 import (
 	"strings"
 	"testing"
+
+	rs "github.com/pipectl/pipectl/lang/recordschema"
 )
 
 const orderProto = `syntax = "proto3";
@@ -94,5 +96,32 @@ func TestProtobufImports(t *testing.T) {
 	}
 	if got := s.String(); got != "struct A<a optional struct geo.Address<city string>>" {
 		t.Errorf("got %s", got)
+	}
+}
+
+func TestToProtobuf(t *testing.T) {
+	s, err := Protobuf(orderProto, "shop.Order", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A schema read from a .proto is written back as one that reads the
+	// same, but for the oneof (its members stay optional fields) and the
+	// wrapper (an optional string).
+	text, err := ToProtobuf(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Protobuf(text, "", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if back.String() != s.String() {
+		t.Errorf("round trip:\n%s\n%s\n%s", s, back, text)
+	}
+	if _, err := ToProtobuf(&rs.Schema{Type: rs.Int64}); err == nil {
+		t.Error("a bare int64 was written as a message")
+	}
+	if _, err := ToProtobuf(&rs.Schema{Type: rs.Struct, Fields: []rs.Field{{Name: "t", Schema: &rs.Schema{Type: rs.Int32, Logical: rs.TimeMillis}}}}); err == nil {
+		t.Error("a time of day was written")
 	}
 }

@@ -243,9 +243,48 @@ func (cv *conv) common() {
 	cv.headerConverter()
 	cv.transformChain()
 	cv.errorsBlock()
+	cv.clientOverrides()
 	if cv.kind == "sink" {
 		cv.sinkGroup()
 	}
+}
+
+// clientOverrides carries producer.override.* (sources) and
+// consumer.override.* (sinks) over into the kafka block, for the
+// properties pipectl takes; the others stay unmapped, and so are reported.
+func (cv *conv) clientOverrides() {
+	client := "producer"
+	if cv.kind == "sink" {
+		client = "consumer"
+	}
+	props := map[string]string{}
+	for _, p := range lang.ClientProperties {
+		key := client + ".override." + p.Name
+		if v, ok := cv.get(key); ok && p.Client == client {
+			cv.use(key)
+			props[p.Name] = v
+		}
+	}
+	if len(props) == 0 {
+		return
+	}
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var sb strings.Builder
+	sb.WriteString("{ ")
+	for i, k := range names {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(quote(k) + " = " + quote(props[k]))
+	}
+	sb.WriteString(" }")
+	kb := &block{header: "kafka"}
+	kb.set(client, sb.String())
+	cv.pipe.blocks = append(cv.pipe.blocks, kb)
 }
 
 func (cv *conv) sinkTopics() {

@@ -619,3 +619,25 @@ func TestMetricsRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaRegistryMount checks that the registry's prefixes reach the
+// registry handler, behind the token, and that Connect's routes do not.
+func TestSchemaRegistryMount(t *testing.T) {
+	reg := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+		_, _ = io.WriteString(w, `{"path":"`+r.URL.Path+`"}`)
+	})
+	h := NewHandler(newFake(), nil, Options{Token: "s3cret", Logger: discard(), SchemaRegistry: reg,
+		SchemaRegistryPrefixes: []string{"/subjects", "/schemas", "/config", "/mode", "/compatibility"}})
+	for _, path := range []string{"/subjects", "/subjects/a-value/versions/latest", "/schemas/ids/1", "/config", "/config/a", "/mode", "/compatibility/subjects/a/versions"} {
+		if rec := do(h, "GET", path, "", ""); rec.Code != 401 {
+			t.Errorf("GET %s without the token: %d", path, rec.Code)
+		}
+		rec := do(h, "GET", path, "", "Bearer s3cret")
+		if want := `{"path":"` + path + `"}`; rec.Code != 200 || rec.Body.String() != want {
+			t.Errorf("GET %s: %d %s, want 200 %s", path, rec.Code, rec.Body, want)
+		}
+	}
+	rec := do(h, "GET", "/connectors/"+srcOrders, "", "Bearer s3cret")
+	check(t, rec, 200, infoSrc)
+}

@@ -22,5 +22,10 @@
 //   - /healthz (and Connect's /health) answer in KIP-1017's shape,
 //     {"status","message"}, with 200 or 503.
 //
+// Beside Connect's routes it mounts, under Confluent's paths (/subjects,
+// /schemas, /config, /mode, /compatibility), the fleet's Schema Registry
+// handler it is given (Options.SchemaRegistry), behind the same bearer
+// token; the registry's routes and bodies are runtime/schemaregistry's.
+//
 // It imports runtime/metrics for the /metrics handler and never planner.
 package api

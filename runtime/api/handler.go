@@ -32,6 +32,12 @@ type Options struct {
 	// Plugins serves /connector-plugins/{plugin}/config and
 	// .../config/validate; nil: those routes answer 404.
 	Plugins PluginConfigs
+	// SchemaRegistry serves Confluent Schema Registry's routes (every
+	// path under one of SchemaRegistryPrefixes); nil: they answer 404.
+	SchemaRegistry http.Handler
+	// SchemaRegistryPrefixes are the path prefixes SchemaRegistry
+	// answers, none of them a Kafka Connect route.
+	SchemaRegistryPrefixes []string
 }
 
 // maxBodyBytes bounds a request body (PATCH .../offsets is the only one
@@ -91,6 +97,12 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	r.handle("GET /health", s.health)
 	if m != nil {
 		r.handle("GET /metrics", m.Handler().ServeHTTP)
+	}
+	if opts.SchemaRegistry != nil {
+		for _, p := range opts.SchemaRegistryPrefixes {
+			r.mux.Handle(p, opts.SchemaRegistry)
+			r.mux.Handle(p+"/", opts.SchemaRegistry)
+		}
 	}
 	r.finish()
 

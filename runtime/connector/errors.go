@@ -27,13 +27,17 @@ func IsRetriable(err error) bool {
 
 // recordFailed is the failure of one record of a Write.
 type recordFailed struct {
-	index int
-	err   error
+	index   int
+	err     error
+	headers []Header
 }
 
 func (e recordFailed) Error() string     { return e.err.Error() }
 func (e recordFailed) Unwrap() error     { return e.err }
 func (e recordFailed) FailedRecord() int { return e.index }
+
+// DeadLetterHeaders returns the headers the sink added to the failure.
+func (e recordFailed) DeadLetterHeaders() []Header { return e.headers }
 
 // RecordFailed says that the record at index in the batch given to a
 // Sink's Write failed on its own (a row the database rejected, a value the
@@ -44,4 +48,12 @@ func (e recordFailed) FailedRecord() int { return e.index }
 // batch (retried when retriable).
 func RecordFailed(index int, err error) error {
 	return recordFailed{index: index, err: err}
+}
+
+// RecordRejected is RecordFailed with headers that the record's
+// dead-letter copy carries besides its own and the pipectl.error.*
+// headers: what the outside system answered (an HTTP sink puts the
+// response's status and body there).
+func RecordRejected(index int, err error, headers ...Header) error {
+	return recordFailed{index: index, err: err, headers: headers}
 }

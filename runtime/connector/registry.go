@@ -40,6 +40,9 @@ type Plugin struct {
 // main), never from init functions.
 type Registry struct {
 	plugins map[configschema.Kind]map[string]*Plugin
+	rest    []RESTExtension // worker plugins: REST extensions
+	// providers are the worker plugins that resolve secret references.
+	providers map[string]ConfigProvider
 }
 
 // NewRegistry returns an empty registry.

@@ -51,3 +51,24 @@ func TestRecordFailed(t *testing.T) {
 		t.Errorf("RecordFailed does not wrap its cause: %q", err)
 	}
 }
+
+// TestRecordRejected: a rejection is a record failure that carries its
+// headers for the dead-letter copy; RecordFailed carries none.
+func TestRecordRejected(t *testing.T) {
+	cause := errors.New("refused")
+	err := connector.RecordRejected(3, cause, connector.Header{Key: "pipectl.http.status", Value: []byte("400")})
+	type rejected interface {
+		FailedRecord() int
+		DeadLetterHeaders() []connector.Header
+	}
+	var r rejected
+	if !errors.As(err, &r) || r.FailedRecord() != 3 || !errors.Is(err, cause) {
+		t.Fatalf("RecordRejected = %#v", err)
+	}
+	if h := r.DeadLetterHeaders(); len(h) != 1 || h[0].Key != "pipectl.http.status" || string(h[0].Value) != "400" {
+		t.Errorf("DeadLetterHeaders() = %v", h)
+	}
+	if !errors.As(connector.RecordFailed(1, cause), &r) || r.DeadLetterHeaders() != nil {
+		t.Errorf("RecordFailed carries headers")
+	}
+}

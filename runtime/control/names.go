@@ -20,6 +20,7 @@ const (
 	configsSuffix = "configs"
 	offsetsSuffix = "offsets"
 	statusSuffix  = "status"
+	schemasSuffix = "schemas"
 )
 
 // Partition counts of a fleet's internal topics. They cannot be lowered
@@ -52,8 +53,13 @@ func OffsetsTopic(fleet string) string { return fleetName(fleet, offsetsSuffix) 
 // StatusTopic names a fleet's status topic: <fleet>.status.
 func StatusTopic(fleet string) string { return fleetName(fleet, statusSuffix) }
 
+// SchemasTopic names a fleet's Schema Registry topic: <fleet>.schemas. It
+// has one partition, so that every worker applies its records in one
+// order (see runtime/schemaregistry).
+func SchemasTopic(fleet string) string { return fleetName(fleet, schemasSuffix) }
+
 // InternalTopics returns a fleet's internal topics, <fleet>.configs,
-// <fleet>.offsets and <fleet>.status, all compacted, with the broker's
+// <fleet>.offsets, <fleet>.status and <fleet>.schemas, all compacted, with the broker's
 // default replication factor.
 func InternalTopics(fleet string) []kafka.Topic {
 	compact := func() map[string]string { return map[string]string{"cleanup.policy": "compact"} }
@@ -61,17 +67,18 @@ func InternalTopics(fleet string) []kafka.Topic {
 		{Name: ConfigsTopic(fleet), Partitions: ConfigsPartitions, ReplicationFactor: -1, Configs: compact()},
 		{Name: OffsetsTopic(fleet), Partitions: OffsetsPartitions, ReplicationFactor: -1, Configs: compact()},
 		{Name: StatusTopic(fleet), Partitions: StatusPartitions, ReplicationFactor: -1, Configs: compact()},
+		{Name: SchemasTopic(fleet), Partitions: 1, ReplicationFactor: -1, Configs: compact()},
 	}
 }
 
 // InternalTopic reports whether topic is one of the fleet's internal
-// topics, and which: "configs", "offsets" or "status".
+// topics, and which: "configs", "offsets", "status" or "schemas".
 func InternalTopic(fleet, topic string) (role string, ok bool) {
 	role, ok = strings.CutPrefix(topic, fleet+".")
 	switch {
 	case !ok:
 		return "", false
-	case role == configsSuffix, role == offsetsSuffix, role == statusSuffix:
+	case role == configsSuffix, role == offsetsSuffix, role == statusSuffix, role == schemasSuffix:
 		return role, true
 	}
 	return "", false

@@ -70,6 +70,7 @@ func TestInternalTopics(t *testing.T) {
 		{Name: "prod.configs", Partitions: 1, ReplicationFactor: -1, Configs: compact},
 		{Name: "prod.offsets", Partitions: 25, ReplicationFactor: -1, Configs: compact},
 		{Name: "prod.status", Partitions: 5, ReplicationFactor: -1, Configs: compact},
+		{Name: "prod.schemas", Partitions: 1, ReplicationFactor: -1, Configs: compact},
 	}
 	got := control.InternalTopics("prod")
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -92,6 +93,7 @@ func TestInternalTopic(t *testing.T) {
 		{"shop", "shop.configs", "configs"},
 		{"shop", "shop.offsets", "offsets"},
 		{"shop", "shop.status", "status"},
+		{"shop", "shop.schemas", "schemas"},
 		{"shop.eu", "shop.eu.status", "status"},
 		{"shop", "shop.orders", ""},
 		{"shop", "shop.workers", ""}, // a group, not a topic

@@ -75,6 +75,9 @@ type PipelineSpec struct {
 	ValueConverter ConverterSpec   `json:"value_converter"`
 	Errors         ErrorsSpec      `json:"errors"`
 	Restart        *RestartSpec    `json:"restart,omitempty"`
+	// Kafka is the kafka block's client overrides; nil without any, so
+	// that a pipeline without them hashes as before they existed.
+	Kafka *ClientOverridesSpec `json:"kafka,omitempty"`
 	// Sinks only.
 	Topics      []string `json:"topics,omitempty"`
 	TopicsRegex string   `json:"topics_regex,omitempty"`
@@ -131,6 +134,14 @@ type ConverterSpec struct {
 	Name   string         `json:"name,omitempty"` // the converter block, "" for a built-in by name
 	Type   string         `json:"type"`
 	Config map[string]any `json:"config,omitempty"`
+}
+
+// ClientOverridesSpec holds Kafka client properties, by Kafka's names, of
+// a pipeline's producer (a source) or consumer (a sink); runtime/kafka maps
+// them onto franz-go options.
+type ClientOverridesSpec struct {
+	Producer map[string]string `json:"producer,omitempty"`
+	Consumer map[string]string `json:"consumer,omitempty"`
 }
 
 // RestartSpec is a pipeline's automatic restart policy; absent when
@@ -197,6 +208,9 @@ func pipelineSpec(p *lang.Pipeline, keys *Keys) (*PipelineSpec, error) {
 	}
 	if p.Restart.MaxAttempts > 0 {
 		spec.Restart = &RestartSpec{MaxAttempts: p.Restart.MaxAttempts, Backoff: p.Restart.Backoff.String()}
+	}
+	if o := p.ClientOverrides; len(o.Producer) > 0 || len(o.Consumer) > 0 {
+		spec.Kafka = &ClientOverridesSpec{Producer: o.Producer, Consumer: o.Consumer}
 	}
 	for name, v := range p.Config {
 		sv, err := storeValue(keys, p.Address+"."+name, v)

@@ -111,7 +111,8 @@
 // pipectl.error.message, pipectl.error.stage (converter, transform, sink,
 // source), pipectl.source.topic, pipectl.source.partition and
 // pipectl.source.offset (left out when unknown: a source record's offset,
-// and its partition when the producer chooses it) and pipectl.pipeline. A
+// and its partition when the producer chooses it) and pipectl.pipeline,
+// then the headers a sink's failure carries (connector.RecordRejected). A
 // sink never reads its own dead-letter topic, even when topics_regex
 // matches it.
 //

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,7 +186,7 @@ func (c *compiler) openSecrets(where string, in map[string]any) map[string]any {
 	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v := in[k]
 		if s, ok := control.SecretOf(v); ok {
-			clear, err := c.keys.Open(where+"."+k, s, c.lookupEnv)
+			clear, err := c.openSecret(where+"."+k, s)
 			if err != nil {
 				c.errs = append(c.errs, err) // names the attribute, never the value
 				continue
@@ -197,6 +198,43 @@ func (c *compiler) openSecrets(where string, in map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// openSecret opens one stored secret: a reference to a config provider
+// (secret() in HCL) through the provider registered under its name, any
+// other through the state keys (encrypted values, env: and file:).
+func (c *compiler) openSecret(where string, s *control.Secret) (any, error) {
+	if _, _, _, ok := lang.ParseProviderRef(s.Ref); !ok {
+		return c.keys.Open(where, s, c.lookupEnv)
+	}
+	return ResolveProviderRef(context.Background(), c.reg, where, s.Ref)
+}
+
+// providerTimeout bounds one config provider call.
+const providerTimeout = 30 * time.Second
+
+// ResolveProviderRef asks the config provider a reference of secret()
+// names for its value. Errors name where (the attribute), the provider
+// and the key, never a value.
+func ResolveProviderRef(ctx context.Context, reg *connector.Registry, where, ref string) (string, error) {
+	name, path, key, ok := lang.ParseProviderRef(ref)
+	if !ok {
+		return "", fmt.Errorf("%s has a malformed secret reference", where)
+	}
+	var p connector.ConfigProvider
+	if reg != nil {
+		p, ok = reg.ConfigProvider(name)
+	}
+	if !ok {
+		return "", fmt.Errorf("%s refers to the config provider %q, which this worker does not have (register it in the worker's main, or use a built-in one: directory)", where, name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, providerTimeout)
+	defer cancel()
+	v, err := p.Get(ctx, path, key)
+	if err != nil {
+		return "", fmt.Errorf("%s: config provider %s cannot give %s: %w", where, name, key, err)
+	}
+	return v, nil
 }
 
 // check types values by schema and records what breaks its rules.

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,10 +32,12 @@ type BrokerConfig struct {
 	Logger *slog.Logger
 	// Users, when not empty, turns SASL on: clients must log in as one of
 	// these (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512). Every user may do
-	// everything: there are no ACLs. franz-go clients log in fine;
-	// librdkafka-based ones (kcat, confluent-kafka) cannot, because the
-	// broker does not answer SaslHandshake v0.
+	// everything: there are no ACLs. franz-go and librdkafka clients (kcat,
+	// confluent-kafka) log in (see handshakeCompatListener).
 	Users []SASL
+	// TLS, when set, makes the listener TLS only (its Certificates are the
+	// broker's; see DevTLS).
+	TLS *tls.Config
 }
 
 // Broker is a running embedded broker: one Kafka-protocol broker (franz-go's
@@ -76,6 +79,15 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 	if err != nil {
 		return nil, &ListenError{Addr: listen, Err: unwrapOpError(err)}
 	}
+	// TLS, then the SASL handshake fix for librdkafka clients, which reads
+	// the protocol in the clear.
+	var served net.Listener = ln
+	if cfg.TLS != nil {
+		served = tls.NewListener(served, cfg.TLS)
+	}
+	if len(cfg.Users) > 0 {
+		served = handshakeCompatListener{served}
+	}
 	used := false
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
@@ -86,7 +98,7 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 				return nil, errors.New("embedded broker: a second listener was asked for")
 			}
 			used = true
-			return ln, nil
+			return served, nil
 		}),
 		kfake.GroupMinSessionTimeout(groupMinSessionTimeout),
 		// Kafka's num.partitions, for topics created with -1 partitions

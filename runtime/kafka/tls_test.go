@@ -144,3 +144,45 @@ func TestTLS(t *testing.T) {
 		t.Errorf("InsecureSkipVerify: %v", err)
 	}
 }
+
+// TestBrokerDevTLS runs the embedded broker with DevTLS and SASL/SCRAM,
+// as `pipectl broker -tls-dir DIR -sasl-user …` does: a client trusting
+// the generated CA logs in; one trusting only the system roots does not;
+// a restart on the same directory keeps the certificate.
+func TestBrokerDevTLS(t *testing.T) {
+	dir := t.TempDir()
+	tc, err := kafka.DevTLS(dir, []string{"127.0.0.1", "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := kafka.SASL{Mechanism: kafka.MechanismScramSHA512, Username: "pipectl", Password: "s3cret"}
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Listen: "127.0.0.1:0", Users: []kafka.SASL{user}, TLS: tc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	good := kafka.Config{Brokers: []string{b.Addr()}, SASL: &user, TLS: &kafka.TLS{CAFile: filepath.Join(dir, kafka.DevCAFile)}}
+	cl := newClient(t, good)
+	if err := kafka.EnsureTopics(testCtx(t), kadm.NewClient(cl), kafka.Topic{Name: "secure", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	produceN(t, cl, "secure", 5)
+	consumeN(t, good, "secure", 5)
+	if err := ping(t, kafka.Config{Brokers: []string{b.Addr()}, SASL: &user, TLS: &kafka.TLS{}}); err == nil {
+		t.Error("a client that does not trust the generated CA got in")
+	}
+	if err := ping(t, kafka.Config{Brokers: []string{b.Addr()}, SASL: &user}); err == nil {
+		t.Error("a plaintext client got in")
+	}
+	before, err := os.ReadFile(filepath.Join(dir, kafka.DevCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kafka.DevTLS(dir, []string{"127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, kafka.DevCertFile))
+	if string(before) != string(after) {
+		t.Error("DevTLS replaced the certificate of a directory that had one")
+	}
+}

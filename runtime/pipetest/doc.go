@@ -8,6 +8,7 @@
 // each output record.
 //
 // It imports lang, lang/testfile, runtime/connector,
-// runtime/control and runtime/engine; never planner, stdlib or cmd (the
+// runtime/control, runtime/engine and runtime/schemaregistry (an in-memory
+// registry for converters); never planner, stdlib or cmd (the
 // plugins come in through a connector.Registry).
 package pipetest

@@ -15,6 +15,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
+	"github.com/pipectl/pipectl/runtime/schemaregistry"
 )
 
 // Status is a run's (or a file's, or the suite's) result.
@@ -272,7 +273,9 @@ func compileTarget(a Args, cfg *lang.Config, r *testfile.Run) (*engine.Offline, 
 		return nil, nil, errorf(&r.Target, "Unknown pipeline",
 			"The configuration has no pipeline %s; its pipelines are %s.%s", r.Pipeline, strings.Join(addrs, ", "), configschema.DidYouMean(r.Pipeline, addrs))
 	}
-	p, err := engine.Compile(r.Pipeline, spec, a.Plugins, keys, placeholder)
+	// An offline run has no fleet: its converters get a Schema Registry
+	// of their own, in memory, empty at the start of every run.
+	p, err := engine.Compile(r.Pipeline, spec, a.Plugins, keys, placeholder, engine.WithSchemaRegistry(schemaregistry.NewMemory()))
 	if err != nil {
 		return nil, nil, errorf(&r.Target, "Cannot compile the pipeline", "%s.", strings.TrimSuffix(err.Error(), "."))
 	}

@@ -4,5 +4,6 @@
 // made), reports task status, and serves the REST API and metrics.
 //
 // It imports lang, runtime/control, runtime/kafka, runtime/engine,
-// runtime/api, runtime/metrics and runtime/connector; never planner.
+// runtime/api, runtime/metrics, runtime/schemaregistry and runtime/connector;
+// never planner.
 package worker

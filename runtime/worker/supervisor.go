@@ -2,7 +2,11 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
@@ -46,6 +51,10 @@ type task struct {
 	// nothing), reportedLag what the status last carried; under
 	// supervisor.mu.
 	sourceLag, reportedLag *sourceLag
+	// secrets are the secret() references its configuration holds, and
+	// secretsDigest the digest of their values when it started.
+	secrets       []secretUse
+	secretsDigest [sha256.Size]byte
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
 	opened atomic.Bool
@@ -120,6 +129,8 @@ func newSupervisor(w *Worker) *supervisor {
 func (s *supervisor) run(ctx context.Context) error {
 	tick := time.NewTicker(s.w.cfg.StatusInterval)
 	defer tick.Stop()
+	secretTick := time.NewTicker(s.w.cfg.SecretCheckInterval)
+	defer secretTick.Stop()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -131,6 +142,9 @@ func (s *supervisor) run(ctx context.Context) error {
 			s.stopAll()
 			return nil
 		case <-s.w.kick:
+			s.reconcile(ctx)
+		case <-secretTick.C:
+			s.checkSecrets(ctx)
 			s.reconcile(ctx)
 		case <-tick.C:
 			s.measureSourceLag()
@@ -424,7 +438,29 @@ func (s *supervisor) reconcile(ctx context.Context) {
 // a rebalance that this start raced with, that it may start it too.
 func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, serial int64) {
 	log := s.w.log.With("pipeline", key.pipeline, "task", key.task)
-	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv)
+	// The digest of the secret() values before they are read for the
+	// task, so that a change in between shows at the next check.
+	secrets := secretUses(key.pipeline, d.res.Pipeline)
+	digest, err := s.resolveSecrets(ctx, secrets)
+	if err != nil {
+		log.Error("task cannot start", "error", err)
+		s.mu.Lock()
+		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
+		s.mu.Unlock()
+		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		return
+	}
+	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv,
+		engine.WithSchemaRegistry(s.w.schemas.Registry))
+	if err != nil {
+		log.Error("task cannot start", "error", err)
+		s.mu.Lock()
+		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
+		s.mu.Unlock()
+		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		return
+	}
+	producerOpts, consumerOpts, producer, err := s.clientOverrides(d.res.Pipeline)
 	if err != nil {
 		log.Error("task cannot start", "error", err)
 		s.mu.Lock()
@@ -437,7 +473,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	base := s.baseCounts(key)
 	t := &task{key: key, hash: d.hash, started: time.Now(), cancel: cancel, done: make(chan struct{}),
 		counters: &engine.Counters{}, metrics: s.w.metrics.Task(key.pipeline, key.task),
-		synced: base, reported: base, outAtStart: base[1]}
+		synced: base, reported: base, outAtStart: base[1], secrets: secrets, secretsDigest: digest}
 	t.counters.Seed(base[0], base[1], base[2], base[3])
 	s.mu.Lock()
 	s.tasks[key] = t
@@ -446,11 +482,14 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	go func() {
 		defer s.wg.Done()
 		defer close(t.done)
+		if producer != s.w.producer {
+			defer producer.Close()
+		}
 		err := engine.Run(tctx, engine.TaskArgs{
 			Pipeline: p,
 			Task:     key.task,
 			Fleet:    s.w.cfg.Fleet,
-			Producer: s.w.producer,
+			Producer: producer,
 			NewConsumer: func(opts ...kgo.Opt) (*kgo.Client, error) {
 				// A static member per task: when the task moves (its
 				// worker died or left), the next worker rejoins under the
@@ -461,13 +500,13 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 					kgo.SessionTimeout(s.w.cfg.SessionTimeout),
 					kgo.HeartbeatInterval(s.w.cfg.SessionTimeout / 10),
 				}
-				return kafka.NewClient(s.w.cfg.Kafka, append(base, opts...)...)
+				return kafka.NewClient(s.w.cfg.Kafka, append(append(base, opts...), consumerOpts...)...)
 			},
 			NewTransactionalProducer: func() (*kgo.Client, error) {
-				return kafka.NewClient(s.w.cfg.Kafka,
+				return kafka.NewClient(s.w.cfg.Kafka, append([]kgo.Opt{
 					kgo.TransactionalID(control.TaskID(s.w.cfg.Fleet, key.pipeline, key.task)),
-					kgo.TransactionTimeout(30*time.Second),
-					kgo.RecordPartitioner(engine.Partitioner(nil)))
+					kgo.TransactionTimeout(30 * time.Second),
+					kgo.RecordPartitioner(engine.Partitioner(nil))}, producerOpts...)...)
 			},
 			Admin:        s.w.admin,
 			Cluster:      fleetCluster(s.w.cfg.Kafka),
@@ -510,6 +549,103 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		s.taskStatus(t, control.Failed, trace, serial, true)
 		s.w.poke()
 	}()
+}
+
+// clientOverrides maps a pipeline's kafka block onto franz-go options of
+// its producer and its consumers, and returns the producer its records go
+// through: the worker's own, or one of the task's own when the pipeline
+// overrides producer properties (the caller closes it after the task). An
+// exactly-once source's transactional producer takes the options too.
+func (s *supervisor) clientOverrides(spec *control.PipelineSpec) (producerOpts, consumerOpts []kgo.Opt, producer *kgo.Client, err error) {
+	producer = s.w.producer
+	if spec.Kafka == nil {
+		return nil, nil, producer, nil
+	}
+	if producerOpts, err = kafka.ClientOverrides(spec.Kafka.Producer); err != nil {
+		return nil, nil, nil, err
+	}
+	if consumerOpts, err = kafka.ClientOverrides(spec.Kafka.Consumer); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(producerOpts) > 0 && spec.Delivery != "exactly_once" {
+		producer, err = kafka.NewClient(s.w.cfg.Kafka, append(workerProducerOpts(), producerOpts...)...)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("the pipeline's producer: %w", err)
+		}
+	}
+	return producerOpts, consumerOpts, producer, nil
+}
+
+// secretUse is one secret() reference of a pipeline: where it is (the
+// attribute) and the reference.
+type secretUse struct{ where, ref string }
+
+// secretUses lists the secret() references of a pipeline's configuration
+// and its converters', in a fixed order.
+func secretUses(address string, spec *control.PipelineSpec) []secretUse {
+	var out []secretUse
+	var walk func(where string, m map[string]any)
+	walk = func(where string, m map[string]any) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if sec, ok := control.SecretOf(m[k]); ok {
+				if _, _, _, isRef := lang.ParseProviderRef(sec.Ref); isRef {
+					out = append(out, secretUse{where + "." + k, sec.Ref})
+				}
+			} else if sub, ok := m[k].(map[string]any); ok {
+				walk(where+"."+k, sub)
+			}
+		}
+	}
+	walk(address, spec.Config)
+	walk(address+".key_converter", spec.KeyConverter.Config)
+	walk(address+".value_converter", spec.ValueConverter.Config)
+	return out
+}
+
+// resolveSecrets asks the config providers for the values of uses and
+// returns their digest (the values themselves are not kept).
+func (s *supervisor) resolveSecrets(ctx context.Context, uses []secretUse) ([sha256.Size]byte, error) {
+	h := sha256.New()
+	for _, u := range uses {
+		v, err := engine.ResolveProviderRef(ctx, s.w.cfg.Registry, u.where, u.ref)
+		if err != nil {
+			return [sha256.Size]byte{}, err
+		}
+		fmt.Fprintf(h, "%d:%s", len(v), v)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d, nil
+}
+
+// checkSecrets asks again for the secret() values of the running tasks
+// and marks for restart those whose values changed: only they restart.
+// A value that cannot be had now keeps the task running as it is.
+func (s *supervisor) checkSecrets(ctx context.Context) {
+	s.mu.Lock()
+	var tasks []*task
+	for _, t := range s.tasks {
+		if len(t.secrets) > 0 {
+			tasks = append(tasks, t)
+		}
+	}
+	s.mu.Unlock()
+	for _, t := range tasks {
+		d, err := s.resolveSecrets(ctx, t.secrets)
+		if err != nil {
+			s.w.log.Warn("cannot check the task's secrets; it keeps the values it has", "pipeline", t.key.pipeline, "task", t.key.task, "error", err)
+			continue
+		}
+		if d == t.secretsDigest {
+			continue
+		}
+		s.w.log.Info("a secret of the task changed; restarting it", "pipeline", t.key.pipeline, "task", t.key.task)
+		s.mu.Lock()
+		if s.tasks[t.key] == t {
+			s.restart[t.key] = true
+		}
+		s.mu.Unlock()
+	}
 }
 
 // stop stops tasks in parallel and reports each in its new state ("" for

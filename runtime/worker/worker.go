@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/retry"
+	"github.com/pipectl/pipectl/runtime/schemaregistry"
 )
 
 // Config configures a worker.
@@ -62,6 +64,10 @@ type Config struct {
 	// StatusInterval is how often running tasks report their counts;
 	// 0 means 5 s.
 	StatusInterval time.Duration
+	// SecretCheckInterval is how often the values of secret() references
+	// (config providers) that running tasks use are asked for again; a
+	// task whose values changed restarts. Default 30 s.
+	SecretCheckInterval time.Duration
 	// SessionTimeout is the session timeout of the worker group and of
 	// sink consumers: a worker that stops heartbeating for this long is
 	// dead and its tasks move; 0 means 10 s.
@@ -100,6 +106,7 @@ type Worker struct {
 	member   *membership
 	metrics  *metrics.Metrics
 	sup      *supervisor
+	schemas  *schemaregistry.Kafka // the fleet's Schema Registry, served and used by this worker
 
 	connected atomic.Bool // the cluster answered and the control topics exist
 	clusterID string      // the cluster's id, once connected
@@ -122,6 +129,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SecretCheckInterval == 0 {
+		cfg.SecretCheckInterval = 30 * time.Second
 	}
 	if cfg.StatusInterval == 0 {
 		cfg.StatusInterval = 5 * time.Second
@@ -175,13 +185,17 @@ func New(cfg Config) (*Worker, error) {
 		ln.Close()
 		return nil, err
 	}
-	w.producer, err = kafka.NewClient(cfg.Kafka, kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5*time.Millisecond))
+	w.producer, err = kafka.NewClient(cfg.Kafka, workerProducerOpts()...)
 	if err != nil {
 		w.ctl.Close()
 		ln.Close()
 		return nil, err
 	}
 	w.admin = kadm.NewClient(w.producer)
+	if w.schemas, err = schemaregistry.NewKafka(cfg.Fleet, opts...); err != nil {
+		w.close()
+		return nil, err
+	}
 	if w.groupCl, err = kafka.NewClient(cfg.Kafka); err != nil {
 		w.close()
 		return nil, err
@@ -205,6 +219,9 @@ func (w *Worker) close() {
 	if w.groupCl != nil {
 		w.groupCl.Close()
 	}
+	if w.schemas != nil {
+		w.schemas.Close()
+	}
 	w.producer.Close()
 	w.ctl.Close()
 	w.ln.Close()
@@ -220,7 +237,17 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	handler := api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry}})
+	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry},
+		SchemaRegistry: schemaregistry.Handler(w.schemas.Registry, w.log), SchemaRegistryPrefixes: schemaregistry.Prefixes})
+	// REST extensions wrap the API, the first registered outermost.
+	exts := w.cfg.Registry.RESTExtensions()
+	for i := len(exts) - 1; i >= 0; i-- {
+		h, err := exts[i].Wrap(handler, connector.RESTEnv{Worker: w.id, Logger: w.log})
+		if err != nil {
+			return fmt.Errorf("REST extension %s: %w", exts[i].Name(), err)
+		}
+		handler = h
+	}
 	w.metrics.ObserveLag(w.sup.lags)
 	w.metrics.ObserveSourceLag(w.sup.sourceLags)
 	w.metrics.ObserveHealth(w.sup.health)
@@ -242,6 +269,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	g.Go(func() error { return w.schemas.Run(gctx) })
 	g.Go(func() error {
 		return w.ctl.WatchState(gctx, func(st *control.State) {
 			w.log.Debug("read the fleet's state", "serial", st.Serial, "resources", len(st.Resources))
@@ -445,6 +473,13 @@ func (w *Worker) Status() []api.Status {
 		}
 	}
 	return out
+}
+
+// workerProducerOpts are the options of the producer sources write
+// through (pipelines with producer overrides get one of their own, with
+// these first).
+func workerProducerOpts() []kgo.Opt {
+	return []kgo.Opt{kgo.RecordPartitioner(engine.Partitioner(nil)), kgo.ProducerLinger(5 * time.Millisecond)}
 }
 
 // advertised is the HOST:PORT others reach the REST listener at: the

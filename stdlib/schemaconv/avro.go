@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hamba/avro/v2"
 
-	"github.com/pipectl/pipectl/lang/recordschema"
 	"github.com/pipectl/pipectl/lang/schemafile"
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -110,13 +111,13 @@ func (d *avroDecoder) fail(err error) {
 
 // decimal reads a decimal of rs, refusing more digits than its precision
 // (before the work of writing a huge number as text).
-func (d *avroDecoder) decimal(b []byte, rs *recordschema.Schema) any {
+func (d *avroDecoder) decimal(b []byte, rs *connector.Schema) any {
 	if !d.ok() {
 		return nil
 	}
 	prec := rs.Precision
 	if prec == 0 {
-		prec = recordschema.MaxDecimalDigits
+		prec = connector.MaxDecimalDigits
 	}
 	// prec digits take at most prec·log2(10)/8 + 1 bytes.
 	if len(b) > prec*3322/8000+2 {
@@ -134,7 +135,7 @@ func (d *avroDecoder) decimal(b []byte, rs *recordschema.Schema) any {
 // check returns v when it is a value of rs (a value the Avro type holds
 // but the record schema does not: an int8 out of range, a time of day
 // past midnight, a uuid that is not one), else fails the decode.
-func (d *avroDecoder) check(rs *recordschema.Schema, v any) any {
+func (d *avroDecoder) check(rs *connector.Schema, v any) any {
 	if !d.ok() {
 		return nil
 	}
@@ -153,7 +154,7 @@ type avroNode struct {
 	enc func(w *avro.Writer, v any, path string) error
 }
 
-func mismatch(path string, v any, s *recordschema.Schema) error {
+func mismatch(path string, v any, s *connector.Schema) error {
 	at := path
 	if at == "" {
 		at = "the value"
@@ -161,7 +162,7 @@ func mismatch(path string, v any, s *recordschema.Schema) error {
 	return fmt.Errorf("%s: %T does not fit %s", at, v, s)
 }
 
-func avroNodeOf(as avro.Schema, rs *recordschema.Schema, depth int) (*avroNode, error) {
+func avroNodeOf(as avro.Schema, rs *connector.Schema, depth int) (*avroNode, error) {
 	if depth > 1000 {
 		return nil, errors.New("the schema nests too deeply")
 	}
@@ -200,7 +201,7 @@ func avroNodeOf(as avro.Schema, rs *recordschema.Schema, depth int) (*avroNode, 
 		}, nil
 	case *avro.FixedSchema:
 		size := s.Size()
-		if rs.Logical == recordschema.Decimal {
+		if rs.Logical == connector.LogicalDecimal {
 			scale := rs.Scale
 			return &avroNode{
 				dec: func(d *avroDecoder) any {
@@ -320,8 +321,10 @@ func avroNodeOf(as avro.Schema, rs *recordschema.Schema, depth int) (*avroNode, 
 					return mismatch(path, v, rs)
 				}
 				if len(m) > 0 {
+					// Keys in order: the same value always gives the same bytes.
 					w.WriteLong(int64(len(m)))
-					for k, e := range m {
+					for _, k := range slices.Sorted(maps.Keys(m)) {
+						e := m[k]
 						w.WriteString(k)
 						if err := values.enc(w, e, path+"["+strconv.Quote(k)+"]"); err != nil {
 							return err
@@ -345,11 +348,11 @@ func orValue(path string) string {
 	return path
 }
 
-func avroRecord(s *avro.RecordSchema, rs *recordschema.Schema, depth int) (*avroNode, error) {
+func avroRecord(s *avro.RecordSchema, rs *connector.Schema, depth int) (*avroNode, error) {
 	type field struct {
 		name string
 		node *avroNode
-		rs   *recordschema.Schema
+		rs   *connector.Schema
 	}
 	fields := make([]field, 0, len(s.Fields()))
 	for _, f := range s.Fields() {
@@ -400,12 +403,12 @@ func avroRecord(s *avro.RecordSchema, rs *recordschema.Schema, depth int) (*avro
 	}, nil
 }
 
-func avroUnion(s *avro.UnionSchema, rs *recordschema.Schema, depth int) (*avroNode, error) {
+func avroUnion(s *avro.UnionSchema, rs *connector.Schema, depth int) (*avroNode, error) {
 	types := s.Types()
 	null := -1
 	nodes := make([]*avroNode, len(types))
 	names := make([]string, len(types))
-	general := rs.Name == schemafile.AvroUnion && rs.Type == recordschema.Struct
+	general := rs.Name == schemafile.AvroUnion && rs.Type == connector.TypeStruct
 	byName := map[string]int{}
 	for i, t := range types {
 		if t.Type() == avro.Null {
@@ -489,9 +492,9 @@ func avroUnion(s *avro.UnionSchema, rs *recordschema.Schema, depth int) (*avroNo
 	}, nil
 }
 
-func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode, error) {
+func avroPrimitive(s *avro.PrimitiveSchema, rs *connector.Schema) (*avroNode, error) {
 	switch rs.Logical {
-	case recordschema.Decimal:
+	case connector.LogicalDecimal:
 		scale := rs.Scale
 		return &avroNode{
 			dec: func(d *avroDecoder) any { return d.decimal(d.r.ReadBytes(), rs) },
@@ -508,7 +511,7 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 				return nil
 			},
 		}, nil
-	case recordschema.Date:
+	case connector.LogicalDate:
 		return &avroNode{
 			dec: func(d *avroDecoder) any { return time.Unix(int64(d.r.ReadInt())*86400, 0).UTC() },
 			enc: func(w *avro.Writer, v any, path string) error {
@@ -524,9 +527,9 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 				return nil
 			},
 		}, nil
-	case recordschema.TimeMillis, recordschema.TimeMicros:
+	case connector.LogicalTimeMillis, connector.LogicalTimeMicros:
 		unit := time.Millisecond
-		if rs.Logical == recordschema.TimeMicros {
+		if rs.Logical == connector.LogicalTimeMicros {
 			unit = time.Microsecond
 		}
 		return &avroNode{
@@ -552,8 +555,8 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 				return nil
 			},
 		}, nil
-	case recordschema.TimestampMillis, recordschema.TimestampMicros:
-		millis := rs.Logical == recordschema.TimestampMillis
+	case connector.LogicalTimestampMillis, connector.LogicalTimestampMicros:
+		millis := rs.Logical == connector.LogicalTimestampMillis
 		return &avroNode{
 			dec: func(d *avroDecoder) any {
 				if millis {
@@ -574,7 +577,7 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 				return nil
 			},
 		}, nil
-	case recordschema.JSON:
+	case connector.LogicalJSON:
 		return &avroNode{
 			dec: func(d *avroDecoder) any {
 				str := d.r.ReadString()
@@ -613,9 +616,9 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 	case avro.Int:
 		lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
 		switch rs.Type {
-		case recordschema.Int8:
+		case connector.TypeInt8:
 			lo, hi = math.MinInt8, math.MaxInt8
-		case recordschema.Int16:
+		case connector.TypeInt16:
 			lo, hi = math.MinInt16, math.MaxInt16
 		}
 		return &avroNode{
@@ -690,7 +693,7 @@ func avroPrimitive(s *avro.PrimitiveSchema, rs *recordschema.Schema) (*avroNode,
 			},
 		}, nil
 	case avro.String:
-		uuid := rs.Logical == recordschema.UUID
+		uuid := rs.Logical == connector.LogicalUUID
 		return &avroNode{
 			dec: func(d *avroDecoder) any {
 				str := d.r.ReadString()
@@ -721,6 +724,6 @@ func plainJSON(text string) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, fmt.Errorf("a json string: %v", err)
 	}
-	js := &recordschema.Schema{Type: recordschema.String, Logical: recordschema.JSON, Optional: true}
+	js := &connector.Schema{Type: connector.TypeString, Logical: connector.LogicalJSON, Optional: true}
 	return js.FromJSONForm(v)
 }

@@ -30,7 +30,7 @@ func commonAttributes(format string) []configschema.Attribute {
 		{Name: "use_latest", Type: configschema.Bool, Default: false,
 			Description: "Encode with the latest version registered under the subject instead of the record's own or the configured schema (the value must fit it); nothing is registered."},
 		{Name: "schema", Type: configschema.String,
-			Description: "The " + map[string]string{"Avro": "Avro schema", "Protobuf": ".proto", "JSON Schema": "JSON Schema"}[format] + " text to encode with, e.g. `schema.order` or `file(\"order." + map[string]string{"Avro": "avsc", "Protobuf": "proto", "JSON Schema": "schema.json"}[format] + "\")`. When unset, a record is encoded with its own record schema (written as " + format + ")" + map[string]string{"Avro": "", "Protobuf": ", which protobuf cannot do yet: set schema or use_latest", "JSON Schema": ""}[format] + "."},
+			Description: "The " + map[string]string{"Avro": "Avro schema", "Protobuf": ".proto", "JSON Schema": "JSON Schema"}[format] + " text to encode with, e.g. `schema.order` or `file(\"order." + map[string]string{"Avro": "avsc", "Protobuf": "proto", "JSON Schema": "schema.json"}[format] + "\")`. When unset, a record is encoded with its own record schema (written as " + format + ")" + "."},
 	}
 }
 
@@ -42,6 +42,7 @@ var AvroSchema = configschema.Schema{
 		"Decoding fetches the writer's schema by id from the Schema Registry (once per id) and gives the record its record schema; encoding registers or looks up the record's schema. See docs/schemas.md for the type mapping.",
 	Attributes: commonAttributes("Avro"),
 	Blocks:     []configschema.Block{registryBlock},
+	Check:      checkSchema("avro"),
 }
 
 // ProtobufSchema is the configuration of converter "protobuf".
@@ -49,10 +50,11 @@ var ProtobufSchema = configschema.Schema{
 	Kind: configschema.Converter,
 	Type: "protobuf",
 	Description: "Protobuf binary in Confluent's wire format (magic byte 0, the 4-byte registry id, the message-index list, the payload), interoperable with Confluent's KafkaProtobufSerializer. " +
-		"Decoding fetches the .proto by id (once per id) and reads the message the index names; encoding needs the .proto (schema) or the subject's latest version (use_latest). See docs/schemas.md.",
+		"Decoding fetches the .proto by id (once per id) and reads the message the index names; encoding writes the record's schema as a .proto (or uses schema, or the subject's latest version). See docs/schemas.md.",
 	Attributes: append(commonAttributes("Protobuf"),
 		configschema.Attribute{Name: "message", Type: configschema.String, Description: "The message of schema to encode with, by its full name (`shop.Order`) or its name in the file's package; the file's first message when unset."}),
 	Blocks: []configschema.Block{registryBlock},
+	Check:  checkSchema("protobuf"),
 }
 
 // JSONSchemaSchema is the configuration of converter "json_schema".
@@ -63,6 +65,7 @@ var JSONSchemaSchema = configschema.Schema{
 		"Values are validated against the schema when encoded and when decoded; a value that does not validate is a converter error. See docs/schemas.md.",
 	Attributes: commonAttributes("JSON Schema"),
 	Blocks:     []configschema.Block{registryBlock},
+	Check:      checkSchema("json_schema"),
 }
 
 // RegistryConfig is the registry block.

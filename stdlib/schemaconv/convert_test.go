@@ -349,11 +349,27 @@ func TestProtobufEncodeErrors(t *testing.T) {
 			t.Errorf("%v, want %q", err, tc.want)
 		}
 	}
-	// A record's own schema cannot be written as a .proto yet.
-	s, _ := schemafile.Avro(`{"type": "record", "name": "A", "fields": [{"name": "s", "type": "string"}]}`)
+	// A record's own schema is written as a .proto and registered.
+	s, _ := schemafile.Avro(`{"type": "record", "name": "shop.A", "fields": [{"name": "s", "type": "string"},
+	  {"name": "when", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+	  {"name": "sub", "type": {"type": "record", "name": "B", "fields": [{"name": "n", "type": "int"}]}},
+	  {"name": "subs", "type": {"type": "array", "items": "shop.B"}}]}`)
 	plain := build(t, schemaconv.NewProtobuf, reg, nil)
-	if _, err := plain.EncodeFor("t", map[string]any{"s": "x"}, s); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("record schema as proto: %v", err)
+	v := map[string]any{"s": "x", "when": time.UnixMilli(1700000000123).UTC(), "sub": map[string]any{"n": int64(3)},
+		"subs": []any{map[string]any{"n": int64(4)}}}
+	b, err := plain.EncodeFor("t", v, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gs, err := build(t, schemaconv.NewProtobuf, reg, nil).DecodeWithSchema(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(v, got); diff != "" || gs.Name != "shop.A" {
+		t.Errorf("schema %s (-sent +got):\n%s", gs, diff)
+	}
+	if _, err := plain.EncodeFor("t", "x", &connector.Schema{Type: connector.TypeString}); err == nil || !strings.Contains(err.Error(), "a Protobuf schema is a message") {
+		t.Errorf("a string as a message: %v", err)
 	}
 }
 

@@ -15,6 +15,10 @@ import (
 // registryTimeout bounds one registry round trip.
 const registryTimeout = 30 * time.Second
 
+// maxCachedSchemas bounds the record schemas an encoder keeps written in
+// its language.
+const maxCachedSchemas = 4096
+
 // settings are a converter's configuration.
 type settings struct {
 	Config
@@ -60,6 +64,7 @@ type Converter struct {
 	byIndex  map[idIndex]*codec             // decode: protobuf messages other than the first
 	ids      map[subjectText]int            // encode: ids by subject and schema text
 	bySchema map[*connector.Schema]*written // encode: record schemas written in the language
+	byText   map[string]*written            // the same by their text, for equal schemas at other addresses
 	latest   map[string]latestCodec         // encode with use_latest: by subject
 }
 
@@ -90,7 +95,7 @@ func newConverter(env connector.ConverterEnv, cfg settings, f format) (*Converte
 	c := &Converter{
 		format: f, key: env.Key, cfg: cfg, reg: env.Registry,
 		byID: map[int]*codec{}, byIndex: map[idIndex]*codec{}, ids: map[subjectText]int{},
-		bySchema: map[*connector.Schema]*written{}, latest: map[string]latestCodec{},
+		bySchema: map[*connector.Schema]*written{}, byText: map[string]*written{}, latest: map[string]latestCodec{},
 	}
 	if cfg.Registry != nil {
 		r, err := newRemote(cfg.Registry)
@@ -372,13 +377,27 @@ func (c *Converter) writtenFor(s *connector.Schema) (*written, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the record's schema has no %s form: %w", c.format.name(), err)
 	}
-	cd, err := c.format.compile(connector.RegistrySchema{Type: c.format.registryType(), Schema: text}, "")
-	if err != nil {
-		return nil, fmt.Errorf("the record's schema written as %s: %w", c.format.name(), err)
+	c.mu.RLock()
+	w = c.byText[text]
+	c.mu.RUnlock()
+	if w == nil {
+		cd, err := c.format.compile(connector.RegistrySchema{Type: c.format.registryType(), Schema: text}, "")
+		if err != nil {
+			return nil, fmt.Errorf("the record's schema written as %s: %w", c.format.name(), err)
+		}
+		w = &written{codec: cd, text: text}
 	}
-	w = &written{codec: cd, text: text}
 	c.mu.Lock()
+	// A source that gives every record a schema of its own address would
+	// grow these maps for ever: they are bounded, and start again.
+	if len(c.bySchema) >= maxCachedSchemas {
+		clear(c.bySchema)
+	}
+	if len(c.byText) >= maxCachedSchemas {
+		clear(c.byText)
+	}
 	c.bySchema[s] = w
+	c.byText[text] = w
 	c.mu.Unlock()
 	return w, nil
 }

@@ -23,8 +23,8 @@ type protobufFormat struct{}
 func (protobufFormat) name() string                         { return "protobuf" }
 func (protobufFormat) registryType() connector.RegistryType { return connector.RegistryProtobuf }
 
-func (protobufFormat) write(*connector.Schema) (string, error) {
-	return "", errors.New("writing a record schema as a .proto is not supported yet: set the converter's schema (with message) or use_latest")
+func (protobufFormat) write(s *connector.Schema) (string, error) {
+	return schemafile.ToProtobuf(s)
 }
 
 func (protobufFormat) compile(rsch connector.RegistrySchema, message string) (*codec, error) {

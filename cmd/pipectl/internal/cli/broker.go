@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pipectl/pipectl/runtime/kafka"
@@ -32,7 +34,20 @@ Options:
                      the broker gives clients. Default 127.0.0.1:9092;
                      port 0 picks a free port.
   -data-dir DIR      Keep the broker's data in DIR (created if missing).
+  -sasl-user NAME:PASSWORD
+                     Require SASL: NAME may log in with PASSWORD by PLAIN,
+                     SCRAM-SHA-256 or SCRAM-SHA-512. Repeatable. The
+                     password may also be env:VAR, read from the
+                     environment variable VAR, to keep it out of ps.
+  -tls-dir DIR       Listen with TLS only, with the broker certificate in
+                     DIR (broker.pem, broker-key.pem); when DIR has none,
+                     a development CA (ca.pem: what clients trust, e.g. a
+                     fleet's tls { ca_file }) and a certificate for the
+                     -listen host and localhost are generated there.
   -no-color          Print errors without colour.
+
+  SASL and TLS are for developing and testing secured fleets: every user
+  is a superuser (there are no ACLs) and the generated CA is not kept.
 `,
 	run: runBroker,
 }
@@ -46,6 +61,9 @@ func runBroker(m *meta, cmd *command, args []string) int {
 	fs := m.newFlagSet(cmd)
 	listen := fs.String("listen", kafka.DefaultListen, "")
 	dataDir := fs.String("data-dir", "", "")
+	var users saslUsers
+	fs.Var(&users, "sasl-user", "")
+	tlsDir := fs.String("tls-dir", "", "")
 	positional, code, ok := m.parse(cmd, fs, args)
 	if !ok {
 		return code
@@ -55,11 +73,33 @@ func runBroker(m *meta, cmd *command, args []string) int {
 		v.UsageError("Too many command-line arguments", "broker takes no arguments.", cmd.usage)
 		return exitError
 	}
-	b, err := kafka.StartBroker(kafka.BrokerConfig{
+	cfg := kafka.BrokerConfig{
 		Listen:  *listen,
 		DataDir: *dataDir,
 		Logger:  v.Logger(slog.LevelWarn),
-	})
+	}
+	for _, u := range users {
+		pass := u.pass
+		if name, ok := strings.CutPrefix(pass, "env:"); ok {
+			if pass, ok = m.lookupEnv(name); !ok || pass == "" {
+				v.Error("Missing SASL password", fmt.Sprintf("The password of SASL user %s is read from the environment variable %s, which is not set.", u.name, name))
+				return exitError
+			}
+		}
+		for _, mech := range kafka.Mechanisms {
+			cfg.Users = append(cfg.Users, kafka.SASL{Mechanism: mech, Username: u.name, Password: pass})
+		}
+	}
+	if *tlsDir != "" {
+		host, _, _ := net.SplitHostPort(*listen)
+		tc, err := kafka.DevTLS(*tlsDir, []string{host, "localhost", "127.0.0.1"})
+		if err != nil {
+			v.Error("Failed to start the broker", fmt.Sprintf("TLS: %v.", err))
+			return exitError
+		}
+		cfg.TLS = tc
+	}
+	b, err := kafka.StartBroker(cfg)
 	if err != nil {
 		v.Error("Failed to start the broker", brokerStartDetail(err))
 		return exitError
@@ -69,6 +109,24 @@ func runBroker(m *meta, cmd *command, args []string) int {
 	stop() // a second Ctrl-C while the state is saved ends the process at once
 	b.Close()
 	return exitOK
+}
+
+// saslUser is one -sasl-user NAME:PASSWORD.
+type saslUser struct{ name, pass string }
+
+// saslUsers is the repeatable -sasl-user flag. It never prints the
+// passwords.
+type saslUsers []saslUser
+
+func (u *saslUsers) String() string { return "" }
+
+func (u *saslUsers) Set(s string) error {
+	name, pass, ok := strings.Cut(s, ":")
+	if !ok || name == "" || pass == "" {
+		return errors.New("want NAME:PASSWORD (or NAME:env:VAR)")
+	}
+	*u = append(*u, saslUser{name, pass})
+	return nil
 }
 
 func brokerStartDetail(err error) string {

@@ -17,6 +17,7 @@ import (
 	"github.com/pipectl/pipectl/runtime/kafka"
 	"github.com/pipectl/pipectl/runtime/metrics"
 	"github.com/pipectl/pipectl/runtime/worker"
+	"github.com/pipectl/pipectl/stdlib/restauth"
 )
 
 var workerCommand = &command{
@@ -52,7 +53,17 @@ Options:
   -startup-timeout D How long to wait for the Kafka cluster at start before
                      exiting with status 1; 0 waits forever. Default 5m.
   -http-token TOKEN  Require this bearer token on the REST API
-                     (or PIPECTL_HTTP_TOKEN).
+                     (or PIPECTL_HTTP_TOKEN); it has the role admin.
+  -http-tokens FILE  Require one of the tokens of FILE, each with a role:
+                     lines of ROLE NAME SHA256 (read: GET routes; operate:
+                     also pause, resume, stop, restart and offsets; admin:
+                     everything), the SHA-256 of the token in hex. The file
+                     is read again when it changes. Every operation is
+                     logged as an "audit" line (who, what, pipeline,
+                     status).
+  -http-public PATHS Paths answered without a token, comma-separated.
+                     Default /health,/healthz (for probes); /metrics needs
+                     a token unless listed.
   -tls-cert FILE     Serve the REST API over TLS with this certificate...
   -tls-key FILE      ...and this key.
   -var 'NAME=VALUE'  Set a variable of DIR's configuration. Repeatable.
@@ -130,6 +141,8 @@ func runWorker(m *meta, cmd *command, args []string) int {
 	httpAddr := fs.String("http", worker.DefaultHTTP, "")
 	id := fs.String("id", "", "")
 	token := fs.String("http-token", "", "")
+	tokensFile := fs.String("http-tokens", "", "")
+	public := fs.String("http-public", strings.Join(restauth.DefaultPublic, ","), "")
 	cert := fs.String("tls-cert", "", "")
 	key := fs.String("tls-key", "", "")
 	startup := fs.Duration("startup-timeout", defaultStartupTimeout, "")
@@ -166,8 +179,24 @@ func runWorker(m *meta, cmd *command, args []string) int {
 		v.Error("Cannot register the plugins", err.Error())
 		return exitError
 	}
+	if *token != "" || *tokensFile != "" {
+		var paths []string
+		for _, p := range strings.Split(*public, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				paths = append(paths, p)
+			}
+		}
+		ext, err := restauth.New(restauth.Config{Token: *token, TokensFile: *tokensFile, Public: paths})
+		if err == nil {
+			err = reg.RegisterRESTExtension(ext)
+		}
+		if err != nil {
+			v.Error("Cannot secure the REST API", err.Error())
+			return exitError
+		}
+	}
 	w, flush, ok := m.newWorker(ctx, v, worker.Config{
-		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id, Token: *token,
+		Fleet: fleetName, Kafka: kcfg, Registry: reg, HTTP: *httpAddr, ID: *id,
 		TLSCert: *cert, TLSKey: *key, Keys: keys, LookupEnv: m.lookupEnv,
 		Logger: v.Logger(worker.LowestLevel), LogLevel: ptrTo(logLevel(m, slog.LevelInfo)), Version: Version, StartupTimeout: *startup,
 	}, false)
@@ -231,17 +260,18 @@ func (m *meta) newWorker(ctx context.Context, v *views.View, cfg worker.Config, 
 	}, true
 }
 
-// stopGrace bounds a clean stop: tasks get their own budget inside it, and
-// a worker whose cluster is gone cannot flush anyway.
-const stopGrace = 30 * time.Second
+// StopGrace bounds a worker's clean stop: tasks get their own budget
+// inside it, and a worker whose cluster is gone cannot flush anyway. A
+// container's termination grace period must be longer (deploy/).
+const StopGrace = 30 * time.Second
 
 // exitIfStuck ends the process when a clean stop takes longer than
-// stopGrace, and lets a second Ctrl-C or SIGTERM end it at once.
+// StopGrace, and lets a second Ctrl-C or SIGTERM end it at once.
 func exitIfStuck(ctx context.Context, stopSignals func(), v *views.View) {
 	<-ctx.Done()
 	stopSignals() // the next signal terminates the process
-	time.Sleep(stopGrace)
+	time.Sleep(StopGrace)
 	v.Error("The clean stop took too long",
-		"Tasks could not flush or commit within "+stopGrace.String()+" (is the Kafka cluster reachable?). pipectl exits without them: what they did not commit is processed again after a restart.")
+		"Tasks could not flush or commit within "+StopGrace.String()+" (is the Kafka cluster reachable?). pipectl exits without them: what they did not commit is processed again after a restart.")
 	os.Exit(exitError)
 }
