@@ -123,6 +123,17 @@ func (l *loader) sourceTarget(p *Pipeline) *Topic {
 // compared), since a converter writes an int64 into an int32 or a double
 // field.
 func (l *loader) checkTarget(p *Pipeline, t *Topic, rs recordShape) {
+	why := "the converter cannot write it."
+	if !schemaConverter(p.ValueConverter) {
+		// The json (or string, bytes) converter writes the record
+		// as it is; the topic's declared schema is still what its
+		// readers are checked against and decode by.
+		conv := "json"
+		if c := p.ValueConverter; c != nil {
+			conv = c.Type
+		}
+		why = fmt.Sprintf("the topic declares that its records have that schema, and its readers are checked against it (the %s converter would write the record as it is).", conv)
+	}
 	var walk func(path []string, got, want *recordschema.Schema)
 	walk = func(path []string, got, want *recordschema.Schema) {
 		if got == nil || want == nil || got == dynField || got.Logical != "" || want.Logical != "" {
@@ -142,11 +153,18 @@ func (l *loader) checkTarget(p *Pipeline, t *Topic, rs recordShape) {
 				where = "value." + key
 			}
 			l.diags = append(l.diags, errorf(&rng, "Record does not fit the topic's schema",
-				"%s of %s's records is %s, but the value_schema of %s (schema.%s) has %s there: the converter cannot write it.",
-				where, p.Address, got, t.Address, t.ValueSchemaName, want))
+				"%s of %s's records is %s, but the value_schema of %s (schema.%s) has %s there: %s",
+				where, p.Address, got, t.Address, t.ValueSchemaName, want, why))
 			return
 		}
-		if got.Type == recordschema.Struct {
+		switch {
+		case got.Type == recordschema.Struct && want.Type == recordschema.Map:
+			// A map literal is a map at run time: each of its
+			// values is one of the map's.
+			for _, f := range got.Fields {
+				walk(append(slices.Clip(path), f.Name), f.Schema, want.Values)
+			}
+		case got.Type == recordschema.Struct && want.Type == recordschema.Struct:
 			for _, f := range got.Fields {
 				if wf, _ := want.Field(f.Name); wf != nil {
 					walk(append(slices.Clip(path), f.Name), f.Schema, wf.Schema)
@@ -157,11 +175,15 @@ func (l *loader) checkTarget(p *Pipeline, t *Topic, rs recordShape) {
 	walk(nil, rs.shapes.Value, t.ValueSchema)
 }
 
-// kindOf groups types that a converter writes as one another.
+// kindOf groups types that a converter writes as one another. A struct
+// and a map are one kind: a struct here is a CEL map literal, a map when
+// the record is written.
 func kindOf(t recordschema.Type) string {
 	switch {
 	case t.Integer(), t == recordschema.Float32, t == recordschema.Float64:
 		return "number"
+	case t == recordschema.Map:
+		return string(recordschema.Struct)
 	}
 	return string(t)
 }
@@ -210,10 +232,10 @@ func (l *loader) inputShape(p *Pipeline) (recordShape, bool) {
 		}
 		rs.shapes.Key, rs.shapes.Value = schema.KeySchema, schema.ValueSchema
 		if e := p.Exprs[schema.KeyExpression]; schema.KeyExpression != "" && e != nil {
-			rs.shapes.Key = e.Program.OutputSchema()
+			rs.shapes.Key = e.Program.Shape()
 		}
 		if e := p.Exprs[schema.ValueExpression]; schema.ValueExpression != "" && e != nil {
-			rs.shapes.Value = e.Program.OutputSchema()
+			rs.shapes.Value = e.Program.Shape()
 		}
 		rs.shapes.Exact = true // the plugin's own values
 		rs.inferred = true

@@ -52,7 +52,8 @@ type Shapes struct {
 
 // CheckTyped type-checks src, an expression of RecordEnv, with key and
 // value declared by shapes, and returns its problems and the record schema
-// of its result (nil when its type does not say it, as OutputSchema).
+// of its result (nil when its type does not say it, as Program.Shape: a
+// map literal's field of unknown type is a json field).
 // want is as for Compile. With no shapes the check is Compile's. CheckTyped
 // never panics.
 func CheckTyped(src string, want Type, shapes Shapes) (out *recordschema.Schema, issues []Issue) {
@@ -122,7 +123,7 @@ func (e *Env) CheckTyped(src string, want Type, shapes Shapes) (out *recordschem
 		return nil, []Issue{*is}
 	}
 	native := checked.NativeRep()
-	return outputSchema(native, native.Expr()), nil
+	return outputSchema(native, native.Expr(), true), nil
 }
 
 // varType is the CEL type a variable of e is declared with.
@@ -416,9 +417,11 @@ func fieldAt(src string, off, end int, field string) (int, int) {
 	return off, end
 }
 
-// numericEquality reports whether msg is cel-go's refusal of an equality,
-// an inequality or an 'in' between numbers of different types (int and
-// double, say), which the runtime compares by value: not a problem.
+// numericEquality reports whether msg is cel-go's refusal of something
+// the runtime does: an equality, an inequality or an 'in' between numbers
+// of different types (int and double, say), which it compares by value;
+// an equality or inequality with null; a conditional whose branches are
+// an int and a double, or a value and null. Not a problem.
 func numericEquality(msg string) bool {
 	rest, ok := strings.CutPrefix(msg, "found no matching overload for '")
 	if !ok {
@@ -429,7 +432,31 @@ func numericEquality(msg string) bool {
 	if !ok || !strings.HasSuffix(args, ")'") {
 		return false
 	}
-	a, b, ok := strings.Cut(strings.TrimSuffix(args, ")'"), ", ")
+	args = strings.TrimSuffix(args, ")'")
+	// A type may have commas itself (map(string, int)): null is found
+	// at either end of the arguments.
+	withNull := func(args string) bool {
+		return strings.HasPrefix(args, "null, ") || strings.HasSuffix(args, ", null")
+	}
+	if fn == "_?_:_" {
+		// cond ? x : y with an int and a double, or a value and null:
+		// the runtime returns either branch as it is.
+		branches, ok := strings.CutPrefix(args, "bool, ")
+		if !ok {
+			return false
+		}
+		if withNull(branches) {
+			return true
+		}
+		x, y, ok := strings.Cut(branches, ", ")
+		return ok && numericType(x) && numericType(y)
+	}
+	if (fn == "_==_" || fn == "_!=_") && withNull(args) {
+		// A comparison with null is false (or true) for a value of
+		// any type.
+		return true
+	}
+	a, b, ok := strings.Cut(args, ", ")
 	if !ok || strings.Contains(b, ", ") && fn != "@in" {
 		return false
 	}

@@ -71,6 +71,15 @@ func TestCheckTypedOK(t *testing.T) {
 		"topic == 'x' && headers['h'] == 'v'",
 		"string(value.id) + value.status != ''",
 		"value.id == 3.0",
+		"(value.id > 1 ? value.id : value.amount) > 1",
+		"(value.email != null ? 1 : 2.5) > 1",
+		"(value.id > 1 ? value.amount : 0) > 1",
+		"(value.id > 1 ? value.id : null) == null",
+		"value.id != null && value.amount != null",
+		"value.amount == null || null == value.status || value.tags != null",
+		"value.attrs['a'] != null",
+		"value.attrs != null && null != value.tags && value.customer != null",
+		"(value.id > 1 ? value.attrs : null) != null",
 	} {
 		if _, issues := CheckTyped(src, Bool, shapes); len(issues) > 0 {
 			t.Errorf("CheckTyped(%q) = %v, want no issues", src, issues)
@@ -125,6 +134,24 @@ func TestCheckTypedOutputSchema(t *testing.T) {
 	if len(issues) > 0 || out != nil {
 		t.Errorf("output schema of an optional field = %v, %v; want nil", out, issues)
 	}
+	// A null in a map literal leaves that field untyped (json), not the
+	// whole literal; the runtime's OutputSchema stays nil.
+	const lit = "{'id': value.id, 'note': null, 'm': {'a': 1, 'b': value.extra}}"
+	out, issues = CheckTyped(lit, Dyn, shapes)
+	want := "struct<id int64, note optional json, m struct<a int64, b optional json>>"
+	if len(issues) > 0 || out == nil || out.String() != want {
+		t.Errorf("output schema of %s = %v, %v; want %s", lit, out, issues, want)
+	}
+	prog, issues := RecordEnv().Compile("{'id': 1, 'note': null}", Dyn)
+	if len(issues) > 0 {
+		t.Fatal(issues)
+	}
+	if got := prog.OutputSchema(); got != nil {
+		t.Errorf("OutputSchema with a null field = %v, want nil", got)
+	}
+	if got := prog.Shape(); got == nil || got.String() != "struct<id int64, note optional json>" {
+		t.Errorf("Shape with a null field = %v, want struct<id int64, note optional json>", got)
+	}
 }
 
 func TestCheckTypedSchemaless(t *testing.T) {
@@ -145,9 +172,18 @@ func FuzzCheckTyped(f *testing.F) {
 	}
 	f.Add("value.amout >= 10 && value.customer.name == 'x'", uint8(1))
 	f.Add("value.lines.exists(l, l.sku == 'a') || value.attrs['x'] > 1", uint8(1))
-	shapes := Shapes{Value: orderShape, Key: &rs.Schema{Type: rs.String}, Exact: true}
+	f.Add("(value.id > 1 ? value.id : value.amount) > 1 && value.email != null", uint8(4))
+	f.Add("{'a': value.id, 'b': null, 'c': {'d': value.tags}}", uint8(5))
+	// The low bits pick the wanted type, bit 2 a check with Exact false
+	// (numbers as the json converter gives them).
+	exact := Shapes{Value: orderShape, Key: &rs.Schema{Type: rs.String}, Exact: true}
+	loose := Shapes{Value: orderShape, Key: &rs.Schema{Type: rs.String}}
 	f.Fuzz(func(t *testing.T, src string, want uint8) {
-		_, issues := CheckTyped(src, Type(want%3), shapes)
+		shapes := exact
+		if want&4 != 0 {
+			shapes = loose
+		}
+		_, issues := CheckTyped(src, Type(want&3%3), shapes)
 		for _, is := range issues {
 			if is.Offset < -1 || is.End < is.Offset || is.End > len(src) {
 				t.Errorf("CheckTyped(%q): issue %+v outside the source (length %d)", src, is, len(src))
