@@ -48,6 +48,8 @@ var (
 		{Name: "partitions", Type: configschema.Int, Default: int64(1), Min: i64(1), Max: i64(maxPartitions), Description: "Partition count; it can only grow."},
 		{Name: "replication_factor", Type: configschema.Int, Default: int64(-1), Min: i64(-1), Max: i64(math.MaxInt16), Description: "Replicas per partition; -1 takes the broker's default.", ForcesReplacement: true},
 		{Name: "config", Type: configschema.MapOfString, Default: map[string]string{}, Description: "Topic configuration, e.g. { \"retention.ms\" = \"604800000\" }."},
+		{Name: "key_schema", Type: configschema.String, Description: "The schema of the topic's keys: a reference to a schema block, schema.NAME. The CEL of sinks reading the topic is typed by it."},
+		{Name: "value_schema", Type: configschema.String, Description: "The schema of the topic's values: a reference to a schema block, schema.NAME. The CEL of sinks reading the topic is typed by it."},
 	}
 )
 
@@ -193,12 +195,21 @@ func (l *loader) decodeTopic(n *node) {
 			continue
 		}
 		p := vals["partitions"].(int64)
+		keySchema, ok1 := l.schemaRef(s.attrs["key_schema"])
+		valueSchema, ok2 := l.schemaRef(s.attrs["value_schema"])
+		if !ok1 || !ok2 {
+			continue
+		}
 		l.cfg.Topics = append(l.cfg.Topics, &Topic{
 			Address:           instanceAddr(n.addr, key, keys != nil),
 			Name:              name,
 			Partitions:        int32(p),
 			ReplicationFactor: int16(rf),
 			Config:            vals["config"].(map[string]string),
+			KeySchema:         keySchema.record(),
+			ValueSchema:       valueSchema.record(),
+			KeySchemaName:     keySchema.name(),
+			ValueSchemaName:   valueSchema.name(),
 			DeclRange:         n.block.DefRange,
 		})
 		instances[key] = cty.ObjectVal(ctyVals)
@@ -239,6 +250,12 @@ func (l *loader) compileCEL(env *expr.Env, want expr.Type, e hcl.Expression, src
 	}
 	x, diags := CompileCEL(env, want, file, e, src, ctx, what)
 	l.diags = append(l.diags, diags...)
+	if x != nil && readsRecord(env) {
+		if l.origins == nil {
+			l.origins = map[*Expr]celOrigin{}
+		}
+		l.origins[x] = celOrigin{env: env, file: file, expr: e, ctx: ctx, want: want, what: what}
+	}
 	return x, x != nil
 }
 
@@ -252,6 +269,13 @@ func CompileCEL(env *expr.Env, want expr.Type, file []byte, e hcl.Expression, sr
 	if len(issues) == 0 {
 		return &Expr{Source: src, Program: prog, Range: e.Range()}, nil
 	}
+	return nil, celDiags(hcl.DiagError, file, e, src, ctx, what, issues, "")
+}
+
+// celDiags are the diagnostics of CEL problems in src, the string an HCL
+// expression e of file evaluated to in ctx, pointing inside the HCL
+// string; note ends each detail.
+func celDiags(sev hcl.DiagnosticSeverity, file []byte, e hcl.Expression, src string, ctx *hcl.EvalContext, what string, issues []expr.Issue, note string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	m := newCELSourceMap(file, e, src, ctx)
 	for _, is := range issues {
@@ -260,9 +284,9 @@ func CompileCEL(env *expr.Env, want expr.Type, file []byte, e hcl.Expression, sr
 		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") {
 			msg += "."
 		}
-		diags = append(diags, errorf(&r, "Invalid CEL expression", "In %s: %s", what, msg))
+		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: "Invalid CEL expression", Detail: fmt.Sprintf("In %s: %s", what, msg) + note, Subject: &r})
 	}
-	return nil, diags
+	return diags
 }
 
 var predicateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "expr", Required: true}}}
@@ -337,6 +361,14 @@ func (l *loader) decodeConverterBlock(n *node) {
 	for _, b := range schema.Blocks {
 		if s.blocks[b.Name] == nil {
 			delete(vals, b.Name) // an absent block stays absent
+		}
+	}
+	// schema = schema.order takes the document's text; a protobuf
+	// schema's message comes with it where the converter has a message
+	// attribute left unset.
+	if msg := l.converterSchemaMessage(s.attrs["schema"]); msg != "" {
+		if _, has := findAttribute(schema.Attributes, "message"); has && asString(vals["message"]) == "" {
+			vals["message"] = msg
 		}
 	}
 	c := &Converter{Name: n.name, Type: typ, Config: vals, DeclRange: n.block.DefRange}

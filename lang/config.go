@@ -8,6 +8,7 @@ import (
 
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/lang/expr"
+	"github.com/pipectl/pipectl/lang/recordschema"
 )
 
 // PluginSchemas is how lang finds the configuration schema of a connector or
@@ -55,11 +56,12 @@ type Config struct {
 
 	Fleet      *Fleet
 	Variables  []*Variable
-	Topics     []*Topic     // for_each instances expanded, sorted by address
-	Pipelines  []*Pipeline  // for_each instances expanded, sorted by address
-	Transforms []*Transform // sorted by name
-	Predicates []*Predicate // sorted by name
-	Converters []*Converter // sorted by name
+	Topics     []*Topic       // for_each instances expanded, sorted by address
+	Schemas    []*SchemaBlock // schema blocks, sorted by name
+	Pipelines  []*Pipeline    // for_each instances expanded, sorted by address
+	Transforms []*Transform   // sorted by name
+	Predicates []*Predicate   // sorted by name
+	Converters []*Converter   // sorted by name
 	Graph      Graph
 
 	// Moved and Imports are the top-level moved and import blocks, in
@@ -116,7 +118,14 @@ type Topic struct {
 	ReplicationFactor int16 // -1: the broker's default
 	Config            map[string]string
 	Lifecycle         Lifecycle // the lifecycle block (lifecycle.go)
-	DeclRange         hcl.Range
+	// KeySchema and ValueSchema are the declared record schemas of the
+	// topic's keys and values (key_schema, value_schema: schema blocks);
+	// nil for none. The CEL of sinks reading the topic is typed by them.
+	KeySchema, ValueSchema *recordschema.Schema
+	// KeySchemaName and ValueSchemaName name those schema blocks (in
+	// Config.Schemas, with their documents); "" for none.
+	KeySchemaName, ValueSchemaName string
+	DeclRange                      hcl.Range
 }
 
 // Pipeline is one source or sink resource (one instance of a for_each

@@ -64,6 +64,8 @@ func (l *loader) visit(n *node, stack []*node) {
 		l.decodeFleet(n)
 	case "topic":
 		l.decodeTopic(n)
+	case "schema":
+		l.decodeSchemaBlock(n)
 	case "predicate":
 		l.decodePredicate(n)
 	case "transform":

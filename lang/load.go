@@ -19,6 +19,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}},
 	{Type: "locals"},
 	{Type: "topic", LabelNames: []string{"name"}},
+	{Type: "schema", LabelNames: []string{"name"}},
 	{Type: "converter", LabelNames: []string{"name"}},
 	{Type: "predicate", LabelNames: []string{"name"}},
 	{Type: "transform", LabelNames: []string{"name"}},
@@ -70,6 +71,12 @@ type loader struct {
 	converters map[string]*Converter
 
 	meta metaBlocks // moved, import and lifecycle blocks (moved.go)
+
+	// origins are where each record expression came from, for the typed
+	// checks of the pipelines that run it (shapes.go).
+	origins map[*Expr]celOrigin
+	// schemas are the schema blocks by name (schemablock.go).
+	schemas map[string]*SchemaBlock
 }
 
 func (l *loader) load() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/lang/configschema"
+	"github.com/pipectl/pipectl/lang/recordschema"
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib"
 )
@@ -265,6 +266,16 @@ type topicSummary struct {
 	Partitions        int32
 	ReplicationFactor int16
 	Config            map[string]string
+	// KeySchema and ValueSchema describe the declared record schemas.
+	KeySchema   string `json:",omitempty"`
+	ValueSchema string `json:",omitempty"`
+}
+
+func describeSchema(s *recordschema.Schema) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
 }
 
 type errorsSummary struct {
@@ -311,7 +322,7 @@ func summarize(cfg *lang.Config) summary {
 		s.Variables[v.Name] = string(b)
 	}
 	for _, t := range cfg.Topics {
-		s.Topics = append(s.Topics, topicSummary{t.Address, t.Name, t.Partitions, t.ReplicationFactor, t.Config})
+		s.Topics = append(s.Topics, topicSummary{t.Address, t.Name, t.Partitions, t.ReplicationFactor, t.Config, describeSchema(t.KeySchema), describeSchema(t.ValueSchema)})
 	}
 	for _, p := range cfg.Pipelines {
 		ps := pipelineSummary{Address: p.Address, Tasks: p.Tasks, Paused: p.State == lang.StatePaused, Stopped: p.State == lang.StateStopped, Config: p.Config,

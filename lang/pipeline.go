@@ -312,6 +312,7 @@ func (l *loader) converterRef(attr *hcl.Attribute, def string) (*Converter, bool
 func (l *loader) finish() {
 	c := l.cfg
 	sort.Slice(c.Topics, func(i, j int) bool { return c.Topics[i].Address < c.Topics[j].Address })
+	sort.Slice(c.Schemas, func(i, j int) bool { return c.Schemas[i].Name < c.Schemas[j].Name })
 	sort.Slice(c.Pipelines, func(i, j int) bool { return c.Pipelines[i].Address < c.Pipelines[j].Address })
 	sort.Slice(c.Transforms, func(i, j int) bool { return c.Transforms[i].Name < c.Transforms[j].Name })
 	sort.Slice(c.Predicates, func(i, j int) bool { return c.Predicates[i].Name < c.Predicates[j].Name })
@@ -327,6 +328,7 @@ func (l *loader) finish() {
 		seen[t.Name] = t.Address
 	}
 	l.checkTaskPaths()
+	l.checkShapes()
 	l.checkOverridePolicy()
 
 	edges := map[GraphEdge]bool{}

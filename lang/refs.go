@@ -21,7 +21,7 @@ var staticAttrs = map[string]map[string]bool{
 
 // refKinds maps a reference's root name to the kind of node it names.
 var refKinds = map[string]string{
-	"var": "variable", "local": "local", "topic": "topic", "predicate": "predicate",
+	"var": "variable", "local": "local", "topic": "topic", "schema": "schema", "predicate": "predicate",
 	"transform": "transform", "converter": "converter", "source": "source", "sink": "sink",
 }
 
@@ -37,6 +37,7 @@ var undeclared = map[string]struct{ summary, detail string }{
 	"variable":  {"Reference to undeclared input variable", `An input variable named %q is not declared. Declare it with a variable %q block.`},
 	"local":     {"Reference to undeclared local value", `A local value named %q is not declared. Declare it in a locals block, as %s = ...`},
 	"topic":     {"Reference to undeclared topic", `There is no topic named %q. Declare it with a topic %q block.`},
+	"schema":    {"Reference to undeclared schema", `There is no schema named %q. Declare it with a schema %q block.`},
 	"predicate": {"Unknown predicate", `There is no predicate named %q. Declare it with a predicate %q block.`},
 	"transform": {"Unknown transform", `There is no transform named %q. Declare it with a transform %q block.`},
 	"converter": {"Unknown converter", `There is no converter named %q. Declare it with a converter %q block.`},
@@ -135,9 +136,9 @@ func (l *loader) resolveTraversal(n *node, t hcl.Traversal, static, inForEach bo
 	}
 	kind, known := refKinds[root]
 	if !known {
-		roots := []string{"var", "local", "topic", "source", "sink", "each", "predicate", "transform", "converter"}
+		roots := []string{"var", "local", "topic", "schema", "source", "sink", "each", "predicate", "transform", "converter"}
 		l.diags = append(l.diags, errorf(&rng, "Unknown reference",
-			"There is no object named %q. References start with var., local., topic., source., sink. or each.%s", root, configschema.DidYouMean(root, roots)))
+			"There is no object named %q. References start with var., local., topic., schema., source., sink. or each.%s", root, configschema.DidYouMean(root, roots)))
 		return "", false
 	}
 	if isPipeline(kind) {

@@ -23,7 +23,8 @@
 //     agree, so that the two cannot drift.
 //   - Nearest and DidYouMean are the project's one "Did you mean …?" rule.
 //
-// It imports no other package of the project and no HCL or cty types, so
+// It imports no other package of the project but lang/recordschema (the
+// record schemas a source plugin declares) and no HCL or cty types, so
 // that plugins (stdlib and third-party) can declare schemas without
 // depending on the language implementation.
 package configschema

@@ -3,6 +3,8 @@ package configschema
 import (
 	"fmt"
 	"slices"
+
+	"github.com/pipectl/pipectl/lang/recordschema"
 )
 
 // Kind is the kind of plugin a schema describes.
@@ -136,6 +138,18 @@ type Schema struct {
 	// whose keys are structured (source "sql" keys its records by a
 	// struct of the primary key, so its default is "json"). Optional.
 	KeyConverter string `json:"key_converter,omitempty"`
+
+	// KeySchema and ValueSchema are the record schemas of every key and
+	// value a source of this plugin produces, when they are fixed (syslog's
+	// fields); KeyExpression and ValueExpression name an Expression
+	// attribute whose result is the key or value (the generator's key and
+	// value), whose schema the expression's checked type gives. validate
+	// checks the CEL of a pipeline's transforms against these shapes, with
+	// warnings, since records of a source might not keep to them. Optional.
+	KeySchema       *recordschema.Schema `json:"-"`
+	ValueSchema     *recordschema.Schema `json:"-"`
+	KeyExpression   string               `json:"-"`
+	ValueExpression string               `json:"-"`
 
 	// Check reports, with Errors of RuleCheck, what the rules above
 	// cannot say about the top-level attributes together, e.g. that a

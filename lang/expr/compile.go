@@ -38,6 +38,7 @@ type Program struct {
 	vars   []string
 	path   []string
 	schema *recordschema.Schema
+	shape  *recordschema.Schema // OutputSchema for a typed check (Shape)
 }
 
 // Source returns the text the program was compiled from.
@@ -121,7 +122,8 @@ func (e *Env) Compile(src string, want Type) (prog *Program, issues []Issue) {
 	return &Program{
 		vars:      freeVars(native.Expr(), e.vars),
 		path:      selectionPath(native.Expr(), e.vars),
-		schema:    outputSchema(native, native.Expr()),
+		schema:    outputSchema(native, native.Expr(), false),
+		shape:     outputSchema(native, native.Expr(), true),
 		direct:    direct,
 		src:       src,
 		prg:       prg,

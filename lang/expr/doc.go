@@ -10,5 +10,6 @@
 // It is the only package of the project that builds a cel.Env. It imports
 // nothing else of the project but lang/configschema (for the one "did you
 // mean" rule, configschema.Nearest) and lang/recordschema (the schema of a
-// result).
+// result, and the shapes a typed check declares key and value by:
+// typed.go, CheckTyped).
 package expr

@@ -162,7 +162,13 @@ func NewEnv(vars []Var) (*Env, error) {
 // newEnv builds the cel.Env: the only place of the project that does.
 // vars must be sorted by name.
 func newEnv(vars []Var, decls ...cel.EnvOption) (*Env, error) {
-	opts := []cel.EnvOption{
+	return newEnvWith(nil, vars, decls...)
+}
+
+// newEnvWith is newEnv with options that come before the library's (a
+// type provider).
+func newEnvWith(pre []cel.EnvOption, vars []Var, decls ...cel.EnvOption) (*Env, error) {
+	opts := append(slices.Clip(pre),
 		cel.Lib(library{}),
 		// JSON numbers decode to float64: `value.amount >= 10` must work
 		// whether amount is an int or a double.
@@ -172,7 +178,7 @@ func newEnv(vars []Var, decls ...cel.EnvOption) (*Env, error) {
 		cel.ParserErrorRecoveryLimit(ParserErrorRecoveryLimit),
 		cel.ParserExpressionSizeLimit(MaxSourceBytes),
 		cel.ExpressionNodeLimit(ExpressionNodeLimit),
-	}
+	)
 	opts = append(opts, decls...)
 	ce, err := cel.NewEnv(opts...)
 	if err != nil {

@@ -35,6 +35,16 @@ func (p *Program) Path() []string { return slices.Clone(p.path) }
 // program always fits its schema. The schema is shared: do not change it.
 func (p *Program) OutputSchema() *recordschema.Schema { return p.schema }
 
+// Shape is OutputSchema for a typed check (validate): a map literal's
+// field whose type is not known (a null, a dyn) is a json field (dyn in
+// CEL, optional) instead of making the whole literal unknown. Not a
+// schema to write records with.
+func (p *Program) Shape() *recordschema.Schema { return p.shape }
+
+// untypedField is the schema of a map literal's field in a Shape whose
+// type is not known.
+var untypedField = &recordschema.Schema{Type: recordschema.String, Logical: recordschema.JSON, Optional: true}
+
 // freeVars returns the declared variables the expression reads, sorted.
 func freeVars(e celast.Expr, declared []Var) []string {
 	seen := map[string]bool{}
@@ -145,7 +155,7 @@ func selectionPath(e celast.Expr, declared []Var) []string {
 
 // outputSchema returns the record schema of e's value when its checked
 // type says it fully, nil otherwise.
-func outputSchema(a *celast.AST, e celast.Expr) *recordschema.Schema {
+func outputSchema(a *celast.AST, e celast.Expr, loose bool) *recordschema.Schema {
 	switch e.Kind() {
 	case celast.MapKind:
 		entries := e.AsMap().Entries()
@@ -162,7 +172,10 @@ func outputSchema(a *celast.AST, e celast.Expr) *recordschema.Schema {
 				literal = false
 				break
 			}
-			fs := outputSchema(a, me.Value())
+			fs := outputSchema(a, me.Value(), loose)
+			if fs == nil && loose {
+				fs = untypedField
+			}
 			if fs == nil {
 				return nil
 			}
@@ -175,7 +188,7 @@ func outputSchema(a *celast.AST, e celast.Expr) *recordschema.Schema {
 		l := e.AsList()
 		var items *recordschema.Schema
 		for i, el := range l.Elements() {
-			es := outputSchema(a, el)
+			es := outputSchema(a, el, loose)
 			if es == nil || l.IsOptional(int32(i)) || (items != nil && !items.Equal(es)) {
 				items = nil
 				break

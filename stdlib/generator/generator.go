@@ -23,9 +23,13 @@ var seqVar = []configschema.ExprVar{{
 
 // Schema is the configuration of source "generator".
 var Schema = configschema.Schema{
-	Kind:        configschema.Source,
-	Type:        "generator",
-	Description: "Generates records from CEL expressions over a sequence number `seq`.",
+	Kind: configschema.Source,
+	Type: "generator",
+	// The record's key and value are these expressions' results: a map
+	// literal's checked type is the value's shape for validate.
+	KeyExpression:   "key",
+	ValueExpression: "value",
+	Description:     "Generates records from CEL expressions over a sequence number `seq`.",
 	Attributes: []configschema.Attribute{
 		{Name: "topic", Type: configschema.String, Required: true, NonEmpty: true, Description: "Topic the records are written to."},
 		{Name: "rate", Type: configschema.Number, Default: int64(0), Min: i64(0), Description: "Records per second across all tasks; 0 produces as fast as possible."},

@@ -14,8 +14,12 @@ func i64(v int64) *int64 { return &v }
 
 // Schema is the configuration of source "syslog".
 var Schema = configschema.Schema{
-	Kind:        configschema.Source,
-	Type:        "syslog",
+	Kind: configschema.Source,
+	Type: "syslog",
+	// The fixed fields of every record (parse.go), against which validate
+	// checks the CEL of the pipeline's transforms.
+	KeySchema:   KeySchema,
+	ValueSchema: ValueSchema,
 	Description: "Listens for syslog messages (RFC 5424 and RFC 3164) over UDP, TCP or TLS and produces one structured record per message. One task per pipeline.",
 	Attributes: []configschema.Attribute{
 		{Name: "listen", Type: configschema.String, Required: true, NonEmpty: true, Description: "Address to listen on, HOST:PORT (\"0.0.0.0:5514\", \"127.0.0.1:5514\", \"[::]:5514\"). Port 0 picks a free port and logs it, for tests. The task binds it on whichever worker runs it."},

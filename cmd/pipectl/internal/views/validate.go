@@ -27,11 +27,13 @@ func (v *validateHuman) Results(diags hcl.Diagnostics, files map[string]*hcl.Fil
 	if diags.HasErrors() {
 		return
 	}
-	sep := ""
 	if len(diags) > 0 {
-		sep = "\n"
+		// Terraform's wording: warnings (an inferred record shape that a
+		// transform does not fit, say) are worth a second look.
+		v.out("\n" + paint(v.streams.StdoutColor, "Success!", ansiBold, ansiGreen) + " The configuration is valid, but there were some warnings as shown above.\n")
+		return
 	}
-	v.out(sep + paint(v.streams.StdoutColor, "Success!", ansiBold, ansiGreen) + " The configuration is valid.\n")
+	v.out(paint(v.streams.StdoutColor, "Success!", ansiBold, ansiGreen) + " The configuration is valid.\n")
 }
 
 type validateJSON struct{ *View }
