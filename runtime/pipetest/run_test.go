@@ -49,7 +49,7 @@ transform "nested" {
 
 source "generator" "orders" {
   topic      = topic.orders.name
-  value      = "{'id': seq}"
+  value      = "{'id': seq, 'email': 'u@example.com', 'amount': seq % 100, 'card': '4111'}"
   transforms = [transform.drop_small, transform.mask_pii]
 }
 
