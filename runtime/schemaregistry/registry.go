@@ -39,13 +39,30 @@ type Registry struct {
 	st      *state
 	applied chan struct{} // closed and replaced at every applied record
 
+	ready     chan struct{} // closed once the state holds the log as it was at start
+	readyOnce sync.Once
+
 	wmu sync.Mutex // one write of this worker at a time
 }
 
 var _ connector.SchemaRegistry = (*Registry)(nil)
 
 func newRegistry(l log) *Registry {
-	return &Registry{log: l, st: newState(), applied: make(chan struct{})}
+	return &Registry{log: l, st: newState(), applied: make(chan struct{}), ready: make(chan struct{})}
+}
+
+// markReady says that the state has caught up with the log.
+func (r *Registry) markReady() { r.readyOnce.Do(func() { close(r.ready) }) }
+
+// Ready reports whether the registry has read its log up to where it
+// ended when the registry started; until then Handler answers 503.
+func (r *Registry) Ready() bool {
+	select {
+	case <-r.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewMemory returns a registry whose log is in memory: for offline runs
@@ -54,6 +71,7 @@ func NewMemory() *Registry {
 	m := &memLog{}
 	r := newRegistry(m)
 	m.r = r
+	r.markReady()
 	return r
 }
 
