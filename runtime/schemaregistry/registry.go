@@ -133,9 +133,16 @@ func (r *Registry) sync(ctx context.Context) error {
 
 // read runs fn on the state; when fn fails with a not-found error it
 // reads the log to its end and runs fn again, so that what another worker
-// has just written is found. It is for answers that, once found, never
-// change (a schema by id, a given version, a lookup).
+// has just written is found. It is for answers that change only by a
+// delete (a schema by id, a given version, a lookup): Go callers (the
+// converters, on every record) take the copy's answer, which may still
+// show a version another worker has just deleted. A request of the REST
+// API (its context marked by withFresh) reads the log to its end first,
+// so that it sees every write, deletes included, that finished before it.
 func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
+	if ctx.Value(freshKey{}) != nil {
+		return r.readFresh(ctx, fn)
+	}
 	r.mu.Lock()
 	err := fn(r.st)
 	r.mu.Unlock()
@@ -149,6 +156,11 @@ func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
 	defer r.mu.Unlock()
 	return fn(r.st)
 }
+
+type freshKey struct{}
+
+// withFresh marks ctx so that every read catches up with the log first.
+func withFresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
 
 // readFresh reads the log to its end, then runs fn on the state: for
 // answers that change as versions are added (lists, the latest version).

@@ -90,7 +90,7 @@ func Handler(r *Registry, log *slog.Logger) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, CodeNotReady, "The schema registry is still reading its topic; retry shortly.")
 			return
 		}
-		ctx, cancel := context.WithTimeout(req.Context(), requestTimeout)
+		ctx, cancel := context.WithTimeout(withFresh(req.Context()), requestTimeout)
 		defer cancel()
 		mux.ServeHTTP(w, req.WithContext(ctx))
 	})
