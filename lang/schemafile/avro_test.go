@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	rs "github.com/pipectl/pipectl/lang/recordschema"
 )
@@ -108,5 +109,25 @@ func TestDecimalBytes(t *testing.T) {
 	}
 	if _, err := DecimalToBytes("1.234", 2); err == nil {
 		t.Error("1.234 at scale 2 was taken")
+	}
+}
+
+// TestAvroDateDefault: a date default is the day it falls on, floored
+// before the epoch.
+func TestAvroDateDefault(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{time.Date(1970, 1, 2, 12, 0, 0, 0, time.UTC), 1},
+		{time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), -1},
+		{time.Date(1969, 12, 31, 12, 0, 0, 0, time.UTC), -1},
+		{time.Date(1969, 12, 30, 23, 59, 59, 0, time.UTC), -2},
+	} {
+		got, err := avroDefault(&rs.Schema{Type: rs.Int32, Logical: rs.Date}, tc.t)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %v %v, want %d", tc.t, got, err, tc.want)
+		}
 	}
 }

@@ -322,7 +322,14 @@ func avroDefault(s *rs.Schema, v any) (any, error) {
 		}
 		return latin1(b), nil
 	case rs.Date:
-		return v.(time.Time).Unix() / 86400, nil
+		// Days since the epoch, floored: the day before it is -1, even
+		// at noon.
+		secs := v.(time.Time).Unix()
+		days := secs / 86400
+		if secs%86400 < 0 {
+			days--
+		}
+		return days, nil
 	case rs.TimeMillis:
 		return int64(v.(time.Duration) / time.Millisecond), nil
 	case rs.TimeMicros:

@@ -54,6 +54,7 @@ const (
 	CodeReferenceExists       = 42206
 	CodeStoreError            = 50001
 	CodeOperationTimeout      = 50002
+	CodeNotReady              = 50003 // the registry has not read its topic yet
 )
 
 func errorf(code int, kind error, format string, args ...any) *Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,6 +82,7 @@ func (k *Kafka) Run(ctx context.Context) error {
 		return fmt.Errorf("schema registry: %w", err)
 	}
 	defer cl.Close()
+	go k.catchUp(ctx)
 	for {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -96,5 +98,22 @@ func (k *Kafka) Run(ctx context.Context) error {
 			return fmt.Errorf("schema registry: read %s: %w", k.topic, ferr)
 		}
 		fetches.EachRecord(func(r *kgo.Record) { k.apply(r.Offset, r.Key, r.Value) })
+	}
+}
+
+// catchUp marks the registry ready once it has applied the topic up to
+// its end offset as first listed, retrying the listing until it answers.
+func (k *Kafka) catchUp(ctx context.Context) {
+	for {
+		end, err := k.end(ctx)
+		if err == nil && k.waitApplied(ctx, end) == nil {
+			k.markReady()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }

@@ -39,13 +39,30 @@ type Registry struct {
 	st      *state
 	applied chan struct{} // closed and replaced at every applied record
 
+	ready     chan struct{} // closed once the state holds the log as it was at start
+	readyOnce sync.Once
+
 	wmu sync.Mutex // one write of this worker at a time
 }
 
 var _ connector.SchemaRegistry = (*Registry)(nil)
 
 func newRegistry(l log) *Registry {
-	return &Registry{log: l, st: newState(), applied: make(chan struct{})}
+	return &Registry{log: l, st: newState(), applied: make(chan struct{}), ready: make(chan struct{})}
+}
+
+// markReady says that the state has caught up with the log.
+func (r *Registry) markReady() { r.readyOnce.Do(func() { close(r.ready) }) }
+
+// Ready reports whether the registry has read its log up to where it
+// ended when the registry started; until then Handler answers 503.
+func (r *Registry) Ready() bool {
+	select {
+	case <-r.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // NewMemory returns a registry whose log is in memory: for offline runs
@@ -54,6 +71,7 @@ func NewMemory() *Registry {
 	m := &memLog{}
 	r := newRegistry(m)
 	m.r = r
+	r.markReady()
 	return r
 }
 
@@ -115,9 +133,16 @@ func (r *Registry) sync(ctx context.Context) error {
 
 // read runs fn on the state; when fn fails with a not-found error it
 // reads the log to its end and runs fn again, so that what another worker
-// has just written is found. It is for answers that, once found, never
-// change (a schema by id, a given version, a lookup).
+// has just written is found. It is for answers that change only by a
+// delete (a schema by id, a given version, a lookup): Go callers (the
+// converters, on every record) take the copy's answer, which may still
+// show a version another worker has just deleted. A request of the REST
+// API (its context marked by withFresh) reads the log to its end first,
+// so that it sees every write, deletes included, that finished before it.
 func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
+	if ctx.Value(freshKey{}) != nil {
+		return r.readFresh(ctx, fn)
+	}
 	r.mu.Lock()
 	err := fn(r.st)
 	r.mu.Unlock()
@@ -131,6 +156,11 @@ func (r *Registry) read(ctx context.Context, fn func(st *state) error) error {
 	defer r.mu.Unlock()
 	return fn(r.st)
 }
+
+type freshKey struct{}
+
+// withFresh marks ctx so that every read catches up with the log first.
+func withFresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
 
 // readFresh reads the log to its end, then runs fn on the state: for
 // answers that change as versions are added (lists, the latest version).

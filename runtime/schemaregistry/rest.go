@@ -1,6 +1,7 @@
 package schemaregistry
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -24,6 +26,10 @@ const maxBody = 8 << 20
 // Prefixes are the path prefixes the REST API answers under; a caller
 // mounting Handler beside other routes routes these to it.
 var Prefixes = []string{"/subjects", "/schemas", "/config", "/mode", "/compatibility"}
+
+// requestTimeout bounds every request: one that has not been answered by
+// then (waiting for the topic) is 50002.
+var requestTimeout = 30 * time.Second
 
 // Handler serves Confluent Schema Registry's REST API over r. log
 // receives store errors; nil discards them.
@@ -79,7 +85,14 @@ func Handler(r *Registry, log *slog.Logger) http.Handler {
 			writeError(w, http.StatusNotFound, http.StatusNotFound, fmt.Sprintf("HTTP %d Not Found: no route for %s %s", http.StatusNotFound, req.Method, req.URL.Path))
 			return
 		}
-		mux.ServeHTTP(w, req)
+		if !r.Ready() {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, CodeNotReady, "The schema registry is still reading its topic; retry shortly.")
+			return
+		}
+		ctx, cancel := context.WithTimeout(withFresh(req.Context()), requestTimeout)
+		defer cancel()
+		mux.ServeHTTP(w, req.WithContext(ctx))
 	})
 }
 

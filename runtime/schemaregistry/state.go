@@ -173,24 +173,25 @@ func (st *state) apply(offset int64, key, value []byte) {
 
 // claimWins says whether claim c wins in the state before it. It wins when
 // its version is the subject's next (one above every version ever
-// claimed, so versions are dense and never reused), the subject holds no
-// live version of the same schema, and its id is the schema's id if the
-// schema has one, else the next id (one above every id ever given). Any
-// two claims of the same version or id cannot both win: the first in the
-// log moves the subject's next version and the next id.
+// claimed, so versions are dense and never reused) and its id is the
+// schema's id if the schema has one, else the next id (one above every id
+// ever given). Any two claims of the same version or id cannot both win:
+// the first in the log moves the subject's next version and the next id.
+//
+// It reads only what earlier claims set. Claims have keys of their own
+// that compaction never drops, while version records share a key per
+// version, so compaction can drop a soft delete or move it after later
+// claims (a hard delete replaces it); a rule that read deletions would
+// judge the compacted log differently. So "the subject already holds this
+// schema" is only the writer's check (prepare): a racing duplicate gets a
+// second version with the same id, which is harmless.
 func (st *state) claimWins(c claimValue) bool {
 	if c.Subject == "" || c.Fingerprint == "" {
 		return false
 	}
-	sub := st.subjects[c.Subject]
 	maxV := 0
-	if sub != nil {
+	if sub := st.subjects[c.Subject]; sub != nil {
 		maxV = sub.max
-		for _, v := range sub.live(false) {
-			if st.ids[v.id] != nil && st.ids[v.id].fp == c.Fingerprint {
-				return false
-			}
-		}
 	}
 	if c.Version != maxV+1 {
 		return false

@@ -52,6 +52,7 @@ func TestConfluentSchemaRegistryJS(t *testing.T) {
 	}
 	f := newFixture(t, "srjs")
 	url, _ := f.startWorker()
+	waitRegistry(t, url)
 	cl, err := sr.NewClient(sr.URLs(url))
 	if err != nil {
 		t.Fatal(err)

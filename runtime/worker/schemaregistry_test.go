@@ -28,12 +28,32 @@ func srCode(err error) int {
 	return 0
 }
 
+// waitRegistry waits until the worker's registry has read its topic: until
+// then its routes answer 503 with error code 50003.
+func waitRegistry(t *testing.T, url string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "the registry is ready", func() (bool, string) {
+		resp, err := http.Get(url + "/subjects")
+		if err != nil {
+			return false, err.Error()
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && !strings.Contains(string(b), "50003") {
+			t.Fatalf("503 without 50003: %s", b)
+		}
+		return resp.StatusCode == http.StatusOK, string(b)
+	})
+}
+
 // TestSchemaRegistryWithFranzGoClient drives two workers' Schema Registry
 // with franz-go's sr client: what one worker registers the other serves.
 func TestSchemaRegistryWithFranzGoClient(t *testing.T) {
 	f := newFixture(t, "srfleet")
 	urlA, _ := f.startWorker()
 	urlB, _ := f.startWorker()
+	waitRegistry(t, urlA)
+	waitRegistry(t, urlB)
 	a, err := sr.NewClient(sr.URLs(urlA))
 	if err != nil {
 		t.Fatal(err)

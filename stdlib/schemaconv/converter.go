@@ -66,7 +66,17 @@ type Converter struct {
 	bySchema map[*connector.Schema]*written // encode: record schemas written in the language
 	byText   map[string]*written            // the same by their text, for equal schemas at other addresses
 	latest   map[string]latestCodec         // encode with use_latest: by subject
+	unknown  map[int]time.Time              // ids the registry did not have, until when not to ask again
 }
+
+// The negative cache of ids the registry does not hold: bad input (or
+// another system's framing) should not cost a registry round trip per
+// record. An id is asked again after unknownTTL, so that one registered
+// meanwhile is found; the cache holds at most maxUnknown ids.
+const (
+	unknownTTL = 5 * time.Second
+	maxUnknown = 1024
+)
 
 type idIndex struct {
 	id    int
@@ -96,6 +106,7 @@ func newConverter(env connector.ConverterEnv, cfg settings, f format) (*Converte
 		format: f, key: env.Key, cfg: cfg, reg: env.Registry,
 		byID: map[int]*codec{}, byIndex: map[idIndex]*codec{}, ids: map[subjectText]int{},
 		bySchema: map[*connector.Schema]*written{}, byText: map[string]*written{}, latest: map[string]latestCodec{},
+		unknown: map[int]time.Time{},
 	}
 	if cfg.Registry != nil {
 		r, err := newRemote(cfg.Registry)
@@ -209,12 +220,21 @@ func (c *Converter) codecByID(id int) (*codec, error) {
 	if cd != nil {
 		return cd, nil
 	}
+	notFound := fmt.Errorf("the Schema Registry has no schema with id %d", id)
+	now := time.Now()
+	c.mu.RLock()
+	until, neg := c.unknown[id]
+	c.mu.RUnlock()
+	if neg && now.Before(until) {
+		return nil, notFound
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 	defer cancel()
 	rsch, err := c.reg.SchemaByID(ctx, id)
 	if err != nil {
 		if errors.Is(err, connector.ErrSchemaNotFound) {
-			return nil, fmt.Errorf("the Schema Registry has no schema with id %d", id)
+			c.rememberUnknown(id, now)
+			return nil, notFound
 		}
 		return nil, fmt.Errorf("fetching the schema: %w", err)
 	}
@@ -239,6 +259,24 @@ func (c *Converter) codecByID(id int) (*codec, error) {
 	}
 	c.mu.Unlock()
 	return cd, nil
+}
+
+// rememberUnknown puts id in the negative cache, first dropping expired
+// ids, and every id when it is still full.
+func (c *Converter) rememberUnknown(id int, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.unknown) >= maxUnknown {
+		for k, until := range c.unknown {
+			if !now.Before(until) {
+				delete(c.unknown, k)
+			}
+		}
+		if len(c.unknown) >= maxUnknown {
+			clear(c.unknown)
+		}
+	}
+	c.unknown[id] = now.Add(unknownTTL)
 }
 
 func (c *Converter) codecByIndex(id int, first *codec, index []int) (*codec, error) {

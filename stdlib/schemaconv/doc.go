@@ -7,7 +7,9 @@
 // sr client.
 //
 // Decoding looks the id up once (schemas are cached by id for the life of
-// the converter) and gives the value with its record schema; encoding
+// the converter; an id the registry does not hold is not asked again for
+// 5 s, at most 1024 such ids remembered) and gives the value with its
+// record schema; encoding
 // registers or looks up the record's schema (or the configured one) under
 // the subject its strategy names and caches the id. lang/schemafile maps
 // each language to record schemas; the payloads are written and read by
