@@ -70,7 +70,7 @@ source "kafka" "avro" {
 		t.Fatal(err)
 	}
 
-	out := consume(t, f, "out", n)
+	out := consumeRecords(t, f, "out", n)
 	for _, r := range out {
 		id, rest, err := (&sr.ConfluentHeader{}).DecodeID(r.Value)
 		if err != nil {

@@ -167,7 +167,7 @@ source "kafka" "avro" {
 	}
 	f.startWorker()
 
-	out := consume(t, f, "out", n/2)
+	out := consumeRecords(t, f, "out", n/2)
 	for _, r := range out {
 		id, rest, err := (&sr.ConfluentHeader{}).DecodeID(r.Value)
 		if err != nil {
@@ -197,7 +197,7 @@ source "kafka" "avro" {
 		t.Errorf("subjects %v (%v): the record schema was not registered under out-value", subjects, err)
 	}
 
-	dlq := consume(t, f, "dlq", 2)
+	dlq := consumeRecords(t, f, "dlq", 2)
 	reasons := map[string]string{}
 	for _, r := range dlq {
 		for _, h := range r.Headers {
@@ -211,8 +211,8 @@ source "kafka" "avro" {
 	}
 }
 
-// consume reads n records of topic from the start.
-func consume(t *testing.T, f *fixture, topic string, n int) []*kgo.Record {
+// consumeRecords reads n records of topic from the start.
+func consumeRecords(t *testing.T, f *fixture, topic string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(append(f.clientOpts(t), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
@@ -385,7 +385,7 @@ source "kafka" "copy" {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range consume(t, f, "out", n/2) {
+			for _, r := range consumeRecords(t, f, "out", n/2) {
 				got, err := dec.Decode(r.Value)
 				if err != nil {
 					t.Fatal(err)
