@@ -24,7 +24,7 @@ func ClientOverrides(props map[string]string) ([]kgo.Opt, error) {
 	for _, name := range names {
 		o, err := clientOverride(name, props[name])
 		if err != nil {
-			return nil, fmt.Errorf("Kafka client property %s: %w", name, err)
+			return nil, fmt.Errorf("the Kafka client property %s: %w", name, err)
 		}
 		opts = append(opts, o...)
 	}

@@ -3,7 +3,6 @@ package schemaregistry
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/pipectl/pipectl/runtime/connector"
 )
@@ -90,10 +89,3 @@ func code(err error) int {
 	return CodeStoreError
 }
 
-func status(err error) int {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Status()
-	}
-	return http.StatusInternalServerError
-}
