@@ -482,3 +482,21 @@ func TestSourceSlowBody(t *testing.T) {
 		t.Errorf("after the stalled request: %d, want 200", code)
 	}
 }
+
+// TestSourceAckTimeout holds Kafka's acknowledgement back past
+// ack_timeout: the request is answered 503 with Retry-After, not held,
+// and the source keeps serving (the records stay polled, at least once).
+func TestSourceAckTimeout(t *testing.T) {
+	ts := openSource(t, map[string]any{"ack_timeout": "300ms"}, false)
+	start := time.Now()
+	code, body, h := ts.post(t, `{"a":1}`)
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "ack_timeout") {
+		t.Fatalf("unacknowledged records: %d %q Retry-After %q, want 503 naming ack_timeout with Retry-After", code, body, h.Get("Retry-After"))
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("answered after %s, before ack_timeout", d)
+	}
+	if n := len(ts.records()); n != 1 {
+		t.Errorf("%d records polled, want 1", n)
+	}
+}
