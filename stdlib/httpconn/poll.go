@@ -46,7 +46,8 @@ var PollSchema = configschema.Schema{
 		{Name: "next", Type: configschema.Expression, ExprVars: responseVars, Description: "CEL expression over the response giving where the next page is: a URL (absolute or relative to url), or with cursor_param a cursor value; null or \"\" ends the run of pages, and the next run starts again at url after interval. Without next, every poll fetches url."},
 		{Name: "cursor_param", Type: configschema.String, Description: "When set, next gives a cursor (a string or number) that is sent as this query parameter of url, instead of a URL."},
 		{Name: "key", Type: configschema.Expression, ExprVars: itemVars, Description: "CEL expression over item giving each record's key, such as \"item.id\"; no key when absent."},
-		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send."},
+		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send; shown in plans and state: put API keys in sensitive_headers."},
+		{Name: "sensitive_headers", Type: configschema.MapOfString, Sensitive: true, Description: "Request headers to send whose values are secret (X-Api-Key): the map is sensitive, never shown in plans, state, logs or errors. They win over headers of the same name."},
 		{Name: "bearer_token", Type: configschema.String, Sensitive: true, Description: "Sent as Authorization: Bearer TOKEN."},
 		{Name: "basic_username", Type: configschema.String, Description: "User name of HTTP basic authentication."},
 		{Name: "basic_password", Type: configschema.String, Sensitive: true, Description: "Password of HTTP basic authentication."},
@@ -70,6 +71,7 @@ type PollConfig struct {
 	CursorParam   string            `pipectl:"cursor_param"`
 	Key           connector.Expr    `pipectl:"key"`
 	Headers       map[string]string `pipectl:"headers"`
+	SensHeaders   map[string]string `pipectl:"sensitive_headers"`
 	BearerToken   string            `pipectl:"bearer_token"`
 	BasicUsername string            `pipectl:"basic_username"`
 	BasicPassword string            `pipectl:"basic_password"`
@@ -198,6 +200,9 @@ func (s *pollSource) fetch(ctx context.Context, u string) (*fetched, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range s.cfg.SensHeaders {
 		req.Header.Set(k, v)
 	}
 	if s.cfg.BearerToken != "" {

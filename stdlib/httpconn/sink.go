@@ -47,7 +47,8 @@ var SinkSchema = configschema.Schema{
 		{Name: "url", Type: configschema.Expression, Required: true, ExprVars: recordVars, Description: "CEL expression over the record giving the URL it is POSTed to (records are batched per URL); a constant is a CEL string literal: \"'https://example.com/hook'\"."},
 		{Name: "format", Type: configschema.String, Default: "json", Enum: []string{"json", "ndjson"}, Description: "json: a batch is a JSON array of the records' values (Content-Type application/json). ndjson: one value a line (application/x-ndjson)."},
 		{Name: "batch_size", Type: configschema.Int, Default: int64(500), Min: i64(1), Max: i64(100000), Description: "Most records in one request."},
-		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send."},
+		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send; shown in plans and state: put API keys in sensitive_headers."},
+		{Name: "sensitive_headers", Type: configschema.MapOfString, Sensitive: true, Description: "Request headers to send whose values are secret (X-Api-Key): the map is sensitive, never shown in plans, state, logs or errors. They win over headers of the same name."},
 		{Name: "bearer_token", Type: configschema.String, Sensitive: true, Description: "Sent as Authorization: Bearer TOKEN."},
 		{Name: "basic_username", Type: configschema.String, Description: "User name of HTTP basic authentication."},
 		{Name: "basic_password", Type: configschema.String, Sensitive: true, Description: "Password of HTTP basic authentication."},
@@ -61,16 +62,17 @@ var SinkSchema = configschema.Schema{
 
 // SinkConfig is the configuration of sink "http".
 type SinkConfig struct {
-	URL             connector.Expr    `pipectl:"url"`
-	Format          string            `pipectl:"format"`
-	BatchSize       int               `pipectl:"batch_size"`
-	Headers         map[string]string `pipectl:"headers"`
-	BearerToken     string            `pipectl:"bearer_token"`
-	BasicUsername   string            `pipectl:"basic_username"`
-	BasicPassword   string            `pipectl:"basic_password"`
-	Timeout         time.Duration     `pipectl:"timeout"`
-	MaxRetries      int               `pipectl:"max_retries"`
-	RetryBackoffMax time.Duration     `pipectl:"retry_backoff_max"`
+	URL              connector.Expr    `pipectl:"url"`
+	Format           string            `pipectl:"format"`
+	BatchSize        int               `pipectl:"batch_size"`
+	Headers          map[string]string `pipectl:"headers"`
+	SensitiveHeaders map[string]string `pipectl:"sensitive_headers"`
+	BearerToken      string            `pipectl:"bearer_token"`
+	BasicUsername    string            `pipectl:"basic_username"`
+	BasicPassword    string            `pipectl:"basic_password"`
+	Timeout          time.Duration     `pipectl:"timeout"`
+	MaxRetries       int               `pipectl:"max_retries"`
+	RetryBackoffMax  time.Duration     `pipectl:"retry_backoff_max"`
 }
 
 // Sink returns the plugin registration of sink "http".
@@ -332,6 +334,9 @@ func (s *sink) postOnce(ctx context.Context, u, contentType string, body []byte,
 	}
 	req.Header.Set("Content-Type", contentType)
 	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range s.cfg.SensitiveHeaders {
 		req.Header.Set(k, v)
 	}
 	if s.cfg.BearerToken != "" {

@@ -286,3 +286,19 @@ func TestSinkBatchRefusals(t *testing.T) {
 		t.Fatalf("409: Write gave %v, want record 1 refused", err)
 	}
 }
+
+// TestSinkSensitiveHeaders checks that sensitive_headers reach the
+// endpoint beside headers, winning over a header of the same name.
+func TestSinkSensitiveHeaders(t *testing.T) {
+	rm := &seen{bodies: map[string][]string{}}
+	srv := httptest.NewServer(rm)
+	defer srv.Close()
+	s := openSink(t, map[string]any{"url": "'" + srv.URL + "/in'", "headers": map[string]any{"X-Source": "pipectl", "X-Api-Key": "public"},
+		"sensitive_headers": map[string]any{"X-Api-Key": "k3y"}})
+	if err := s.Write(t.Context(), []connector.Record{{Value: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rm.headers) != 1 || rm.headers[0].Get("X-Api-Key") != "k3y" || rm.headers[0].Get("X-Source") != "pipectl" {
+		t.Fatalf("headers sent %v", rm.headers)
+	}
+}
