@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/worker"
 )
 
 // freePort returns a TCP address on 127.0.0.1 that was free a moment ago.
@@ -383,5 +385,54 @@ source "http" "in" {
 	// raw bytes through the default json converter: a base64 string.
 	if string(recs[0].Value) != `"c21hbGw="` {
 		t.Fatalf("the record is %.60q, want the small one", recs[0].Value)
+	}
+}
+
+// TestHTTPSinkWrongTokenFails runs a sink "http" against an endpoint that
+// answers 401 to everything (a wrong token): the task fails with the
+// status in its problem, and no record goes to the dead-letter topic,
+// although errors.tolerance is "all".
+func TestHTTPSinkWrongTokenFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad token", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	f := newFixture(t, "httpauth")
+	f.apply(fmt.Sprintf(`
+topic "events" {}
+topic "dlq" {}
+source "generator" "g" {
+  topic = topic.events.name
+  count = 50
+  value = "{'id': seq}"
+}
+sink "http" "out" {
+  topics       = [topic.events.name]
+  url          = "'%s/in'"
+  bearer_token = "wrong"
+  errors {
+    tolerance         = "all"
+    dead_letter_topic = topic.dlq.name
+  }
+}
+`, srv.URL))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{Fleet: f.fleet, Kafka: f.kcfg, Registry: f.reg, Listener: ln, Keys: f.keys, StatusInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, 60*time.Second, "the sink's task FAILED with 401", func() (bool, string) {
+		c := w.Counts()["sink.http.out"]
+		return strings.HasPrefix(c.Problem, "task 0 FAILED: ") && strings.Contains(c.Problem, "401"), fmt.Sprintf("%+v", c)
+	})
+	if dead := topicRecords(t, f.kcfg, "dlq", 1, 2*time.Second); len(dead) != 0 {
+		t.Fatalf("%d records in the dead-letter topic, want none", len(dead))
 	}
 }
