@@ -233,6 +233,23 @@ type FailedRecord interface {
 	FailedRecord() int
 }
 
+// DeadLetterHeaders is what a FailedRecord error implements to add
+// headers to the record's dead-letter copy (connector.RecordRejected
+// builds one: sink http adds the response's status and body). Headers
+// under the engine's own names (reservedHeader) are dropped: the
+// dead-letter copy's pipectl.error.*, pipectl.source.* and
+// pipectl.pipeline say what the engine knows, and a sink cannot
+// overwrite them.
+type DeadLetterHeaders interface {
+	DeadLetterHeaders() []connector.Header
+}
+
+// reservedHeader says whether a header name is one the engine writes on
+// dead-letter copies.
+func reservedHeader(key string) bool {
+	return strings.HasPrefix(key, "pipectl.error.") || strings.HasPrefix(key, "pipectl.source.") || key == HeaderPipeline
+}
+
 // failedRecords splits a Write error into per-record failures. ok is false
 // when some part of err is not a FailedRecord.
 func failedRecords(err error, n int) (failed map[int]error, ok bool) {

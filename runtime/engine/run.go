@@ -307,9 +307,12 @@ func (t *task) deadLetter(key, value []byte, headers []kgo.RecordHeader, ts time
 		hs = append(hs, kgo.RecordHeader{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, ref.offset, 10)})
 	}
 	hs = append(hs, kgo.RecordHeader{Key: HeaderPipeline, Value: []byte(t.p.address)})
-	var extra interface{ DeadLetterHeaders() []connector.Header }
+	var extra DeadLetterHeaders
 	if errors.As(err, &extra) {
 		for _, h := range extra.DeadLetterHeaders() {
+			if reservedHeader(h.Key) {
+				continue
+			}
 			hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pipectl/pipectl/runtime/kafka"
+	"github.com/pipectl/pipectl/runtime/worker"
 )
 
 // freePort returns a TCP address on 127.0.0.1 that was free a moment ago.
@@ -348,5 +350,89 @@ source "http_poll" "legacy" {
 		if ids[id] != 1 {
 			t.Fatalf("item %d is in the topic %d times, want once", id, ids[id])
 		}
+	}
+}
+
+// TestHTTPSourceRecordTooLarge POSTs a raw body over the producer's
+// largest record (franz-go refuses it with MESSAGE_TOO_LARGE, which fails
+// the task) but under max_body_bytes: the source answers 413 and writes
+// nothing, and the task goes on taking requests.
+func TestHTTPSourceRecordTooLarge(t *testing.T) {
+	addr := freePort(t)
+	f := newFixture(t, "httpbig")
+	f.apply(fmt.Sprintf(`
+topic "blobs" {}
+source "http" "in" {
+  listen         = %q
+  topic          = topic.blobs.name
+  format         = "raw"
+  max_body_bytes = 10485760
+  ack_timeout    = "5s"
+}
+`, addr))
+	f.startWorker()
+	url := "http://" + addr + "/"
+	if code, body := postUntil(t, url, string(bytes.Repeat([]byte("x"), 1500000))); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 1.5 MB record: %d %q, want 413", code, body)
+	}
+	if code, body := postUntil(t, url, "small"); code != http.StatusOK {
+		t.Fatalf("a small record after the large one: %d %q, want 200 (the task still running)", code, body)
+	}
+	recs := topicRecords(t, f.kcfg, "blobs", 2, 3*time.Second)
+	if len(recs) != 1 {
+		t.Fatalf("the topic holds %d records, want only the small one", len(recs))
+	}
+	// raw bytes through the default json converter: a base64 string.
+	if string(recs[0].Value) != `"c21hbGw="` {
+		t.Fatalf("the record is %.60q, want the small one", recs[0].Value)
+	}
+}
+
+// TestHTTPSinkWrongTokenFails runs a sink "http" against an endpoint that
+// answers 401 to everything (a wrong token): the task fails with the
+// status in its problem, and no record goes to the dead-letter topic,
+// although errors.tolerance is "all".
+func TestHTTPSinkWrongTokenFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad token", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	f := newFixture(t, "httpauth")
+	f.apply(fmt.Sprintf(`
+topic "events" {}
+topic "dlq" {}
+source "generator" "g" {
+  topic = topic.events.name
+  count = 50
+  value = "{'id': seq}"
+}
+sink "http" "out" {
+  topics       = [topic.events.name]
+  url          = "'%s/in'"
+  bearer_token = "wrong"
+  errors {
+    tolerance         = "all"
+    dead_letter_topic = topic.dlq.name
+  }
+}
+`, srv.URL))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{Fleet: f.fleet, Kafka: f.kcfg, Registry: f.reg, Listener: ln, Keys: f.keys, StatusInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, 60*time.Second, "the sink's task FAILED with 401", func() (bool, string) {
+		c := w.Counts()["sink.http.out"]
+		return strings.HasPrefix(c.Problem, "task 0 FAILED: ") && strings.Contains(c.Problem, "401"), fmt.Sprintf("%+v", c)
+	})
+	if dead := topicRecords(t, f.kcfg, "dlq", 1, 2*time.Second); len(dead) != 0 {
+		t.Fatalf("%d records in the dead-letter topic, want none", len(dead))
 	}
 }

@@ -15,6 +15,15 @@ import (
 
 func i64(v int64) *int64 { return &v }
 
+// defaultMaxRecordBytes is the default of max_record_bytes and
+// max_body_bytes: under franz-go's default batch.size (1000012 bytes),
+// the largest record the producer takes, which fails the task when a
+// record passes it (MESSAGE_TOO_LARGE).
+const defaultMaxRecordBytes = 1000000
+
+// maxHeaderBytes bounds a request's header block.
+const maxHeaderBytes = 64 << 10
+
 // SourceSchema is the configuration of source "http".
 var SourceSchema = configschema.Schema{
 	Kind:        configschema.Source,
@@ -25,7 +34,11 @@ var SourceSchema = configschema.Schema{
 		{Name: "path", Type: configschema.String, Default: "/", NonEmpty: true, Description: "URL path that takes POSTs; any other path answers 404."},
 		{Name: "topic", Type: configschema.String, Required: true, NonEmpty: true, Description: "Topic the records are written to."},
 		{Name: "format", Type: configschema.String, Default: "json", Enum: []string{"json", "ndjson", "raw"}, Description: "json: the body is one JSON document, one record. ndjson: one JSON document a line, one record each (blank lines are skipped). raw: the body's bytes are one record's value, unchanged."},
-		{Name: "max_body_bytes", Type: configschema.Int, Default: int64(10 << 20), Min: i64(1), Max: i64(1 << 30), Description: "Largest request body accepted; a larger one is answered 413 and nothing of it is written."},
+		{Name: "max_body_bytes", Type: configschema.Int, Default: int64(defaultMaxRecordBytes), Min: i64(1), Max: i64(1 << 30), Description: "Largest request body accepted; a larger one is answered 413 and nothing of it is written. The default equals max_record_bytes, since a json or raw body is one record; raise it to take larger ndjson batches."},
+		{Name: "max_record_bytes", Type: configschema.Int, Default: int64(defaultMaxRecordBytes), Min: i64(1), Max: i64(1 << 30), Description: "Largest record (value, key and headers as posted) accepted; a request holding a larger one is answered 413 and nothing of it is written. Keep it at or under the producer's batch.size (franz-go's default 1000012) and the topic's max.message.bytes, which refuse larger records and would fail the task."},
+		{Name: "max_inflight_bytes", Type: configschema.Int, Default: int64(64 << 20), Min: i64(1), Max: i64(1 << 34), Description: "Request bytes being read at once, over all connections (a request counts its Content-Length, or max_body_bytes when it sends none); a request that does not fit is answered 429 with Retry-After. At least max_body_bytes."},
+		{Name: "read_timeout", Type: configschema.Duration, Default: "30s", MinDuration: "100ms", Description: "How long a request's headers and body may take to arrive; a slower one is cut off. Waiting for Kafka (ack_timeout) does not count."},
+		{Name: "idle_timeout", Type: configschema.Duration, Default: "60s", MinDuration: "100ms", Description: "How long a kept-alive connection may stay idle between requests before it is closed."},
 		{Name: "queue_size", Type: configschema.Int, Default: int64(10000), Min: i64(1), Max: i64(1000000), Description: "Records accepted but not yet acknowledged by Kafka. A request that does not fit beside them is answered 429 with Retry-After; one with more records than queue_size is answered 413."},
 		{Name: "ack_timeout", Type: configschema.Duration, Default: "30s", MinDuration: "100ms", Description: "How long a request waits for Kafka to acknowledge its records before it is answered 503 (its records may still arrive: the client retries, and at-least-once delivery allows duplicates)."},
 		{Name: "bearer_token", Type: configschema.String, Sensitive: true, Description: "When set, requests must carry Authorization: Bearer TOKEN (compared in constant time); others are answered 401."},
@@ -51,6 +64,10 @@ type SourceConfig struct {
 	Topic           string            `pipectl:"topic"`
 	Format          string            `pipectl:"format"`
 	MaxBodyBytes    int64             `pipectl:"max_body_bytes"`
+	MaxRecordBytes  int64             `pipectl:"max_record_bytes"`
+	MaxInflight     int64             `pipectl:"max_inflight_bytes"`
+	ReadTimeout     time.Duration     `pipectl:"read_timeout"`
+	IdleTimeout     time.Duration     `pipectl:"idle_timeout"`
 	QueueSize       int               `pipectl:"queue_size"`
 	AckTimeout      time.Duration     `pipectl:"ack_timeout"`
 	BearerToken     string            `pipectl:"bearer_token"`
@@ -90,6 +107,18 @@ func checkSource(values map[string]any) []*configschema.Error {
 	}
 	if p := str(values, "path"); p != "" && p[0] != '/' {
 		fail("path", "Invalid path", "The path %q must start with /.", p)
+	}
+	num := func(name string, def int64) int64 {
+		a := configschema.Attribute{Name: name, Type: configschema.Int}
+		if v, err := a.Coerce(values[name]); err == nil {
+			if n, ok := v.(int64); ok {
+				return n
+			}
+		}
+		return def
+	}
+	if body, inflight := num("max_body_bytes", defaultMaxRecordBytes), num("max_inflight_bytes", 64<<20); inflight < body {
+		fail("max_inflight_bytes", "max_inflight_bytes under max_body_bytes", "max_inflight_bytes (%d) must be at least max_body_bytes (%d), or no request of the largest size could ever be read.", inflight, body)
 	}
 	a := configschema.Attribute{Name: "tasks", Type: configschema.Int}
 	if v, err := a.Coerce(values["tasks"]); err == nil {

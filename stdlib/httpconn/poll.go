@@ -3,6 +3,8 @@ package httpconn
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -44,11 +46,13 @@ var PollSchema = configschema.Schema{
 		{Name: "next", Type: configschema.Expression, ExprVars: responseVars, Description: "CEL expression over the response giving where the next page is: a URL (absolute or relative to url), or with cursor_param a cursor value; null or \"\" ends the run of pages, and the next run starts again at url after interval. Without next, every poll fetches url."},
 		{Name: "cursor_param", Type: configschema.String, Description: "When set, next gives a cursor (a string or number) that is sent as this query parameter of url, instead of a URL."},
 		{Name: "key", Type: configschema.Expression, ExprVars: itemVars, Description: "CEL expression over item giving each record's key, such as \"item.id\"; no key when absent."},
-		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send."},
+		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send; shown in plans and state: put API keys in sensitive_headers."},
+		{Name: "sensitive_headers", Type: configschema.MapOfString, Sensitive: true, Description: "Request headers to send whose values are secret (X-Api-Key): the map is sensitive, never shown in plans, state, logs or errors. They win over headers of the same name."},
 		{Name: "bearer_token", Type: configschema.String, Sensitive: true, Description: "Sent as Authorization: Bearer TOKEN."},
 		{Name: "basic_username", Type: configschema.String, Description: "User name of HTTP basic authentication."},
 		{Name: "basic_password", Type: configschema.String, Sensitive: true, Description: "Password of HTTP basic authentication."},
 		{Name: "timeout", Type: configschema.Duration, Default: "30s", MinDuration: "10ms", Description: "Time limit of one request, the body read included."},
+		{Name: "max_response_bytes", Type: configschema.Int, Default: int64(16 << 20), Min: i64(1), Max: i64(1 << 30), Description: "Largest response body read; a larger one fails the task (narrow the page size of the request). Redirects are not followed: a 3xx fails the task with its status."},
 	},
 	ConflictsWith: [][]string{{"bearer_token", "basic_username"}},
 	RequiredWith:  []configschema.Requirement{{Attribute: "basic_password", Requires: []string{"basic_username"}}},
@@ -67,10 +71,12 @@ type PollConfig struct {
 	CursorParam   string            `pipectl:"cursor_param"`
 	Key           connector.Expr    `pipectl:"key"`
 	Headers       map[string]string `pipectl:"headers"`
+	SensHeaders   map[string]string `pipectl:"sensitive_headers"`
 	BearerToken   string            `pipectl:"bearer_token"`
 	BasicUsername string            `pipectl:"basic_username"`
 	BasicPassword string            `pipectl:"basic_password"`
 	Timeout       time.Duration     `pipectl:"timeout"`
+	MaxResponse   int64             `pipectl:"max_response_bytes"`
 }
 
 // PollSource returns the plugin registration of source "http_poll".
@@ -141,15 +147,23 @@ func (s *pollSource) Open(_ context.Context, tc *connector.TaskContext) error {
 	if s.json, err = converters.NewJSON(nil); err != nil {
 		return fmt.Errorf("source http_poll: %w", err)
 	}
-	s.client = &http.Client{Timeout: s.cfg.Timeout}
-	s.partition = map[string]any{"url": s.cfg.URL}
+	// A redirect would take the configured headers and credentials to
+	// wherever the endpoint points: the 3xx is the answer.
+	s.client = &http.Client{Timeout: s.cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The partition names the url by its digest: the url may hold
+	// credentials (?api_key=), and the offsets topic is readable.
+	sum := sha256.Sum256([]byte(s.cfg.URL))
+	s.partition = map[string]any{"url_sha256": hex.EncodeToString(sum[:])}
 	s.cur = s.cfg.URL
 	if tc.Offset != nil {
-		if off := tc.Offset(s.partition); off != nil {
-			if u, ok := off["url"].(string); ok && u != "" {
-				s.cur = u
-				s.log.Info("http_poll resumes from its saved position")
-			}
+		off := tc.Offset(s.partition)
+		if off == nil {
+			// Saved by an earlier version, under the url itself.
+			off = tc.Offset(map[string]any{"url": s.cfg.URL})
+		}
+		if u, ok := off["url"].(string); ok && u != "" {
+			s.cur = u
+			s.log.Info("http_poll resumes from its saved position")
 		}
 	}
 	return nil
@@ -188,6 +202,9 @@ func (s *pollSource) fetch(ctx context.Context, u string) (*fetched, error) {
 	for k, v := range s.cfg.Headers {
 		req.Header.Set(k, v)
 	}
+	for k, v := range s.cfg.SensHeaders {
+		req.Header.Set(k, v)
+	}
 	if s.cfg.BearerToken != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.BearerToken)
 	}
@@ -203,9 +220,12 @@ func (s *pollSource) fetch(ctx context.Context, u string) (*fetched, error) {
 		return nil, connector.Retriable(fmt.Errorf("polling the endpoint: %w", err))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxResponse+1))
 	if err != nil {
 		return nil, connector.Retriable(fmt.Errorf("reading the response: %w", err))
+	}
+	if int64(len(b)) > s.cfg.MaxResponse {
+		return nil, fmt.Errorf("the response is over max_response_bytes (%d): ask for smaller pages or raise it", s.cfg.MaxResponse)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, errStatus(resp, b)
@@ -332,11 +352,11 @@ func (s *pollSource) nextURL(v any) (string, error) {
 	}
 	ref, err := url.Parse(c)
 	if err != nil {
-		return "", fmt.Errorf("gave %q, which is not a URL", c)
+		return "", errors.New("gave a string that is not a URL") // not quoted: it may hold credentials
 	}
 	u := base.ResolveReference(ref).String()
 	if checkURL(u) != nil {
-		return "", fmt.Errorf("gave %q, which is not an http(s) URL with a host", c)
+		return "", errors.New("gave a URL that is not http(s) with a host")
 	}
 	return u, nil
 }

@@ -83,3 +83,74 @@ func TestPollRelativeNextAndAuth(t *testing.T) {
 		t.Fatalf("a 404 page: %v", err)
 	}
 }
+
+// TestPollLimits checks what an endpoint cannot make http_poll do: read a
+// response over max_response_bytes, follow a redirect to another host with
+// the credentials, show a secret of the url in the offsets topic (the
+// partition is a digest; resuming still finds the saved offset), or have
+// an error quote a next value.
+func TestPollLimits(t *testing.T) {
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"))
+		w.Write([]byte(`[]`))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			w.Write([]byte(`[` + strings.Repeat(`{"a":1},`, 200) + `{"a":1}]`))
+		case "/moved":
+			http.Redirect(w, r, other.URL+"/x", http.StatusFound)
+		case "/badnext":
+			w.Write([]byte(`{"items":[],"next":"ht!tp://secret-cursor"}`))
+		default:
+			w.Write([]byte(`[{"a":1}]`))
+		}
+	}))
+	defer srv.Close()
+	open := func(path string, extra map[string]any, offsets map[string]map[string]any) *pollSource {
+		cfg := map[string]any{"url": srv.URL + path, "topic": "t", "bearer_token": "tok", "headers": map[string]string{"X-Api-Key": "k3y"}, "max_response_bytes": int64(1000)}
+		for k, v := range extra {
+			cfg[k] = v
+		}
+		s := PollSource().NewSource().(*pollSource)
+		tc := taskContext(t, &PollSchema, cfg)
+		tc.Offset = func(p map[string]any) map[string]any { b, _ := json.Marshal(p); return offsets[string(b)] }
+		if err := s.Open(t.Context(), tc); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if _, err := open("/big", nil, nil).Poll(t.Context()); err == nil || !strings.Contains(err.Error(), "max_response_bytes") {
+		t.Errorf("a response over max_response_bytes: %v", err)
+	}
+	if _, err := open("/moved", nil, nil).Poll(t.Context()); err == nil || !strings.Contains(err.Error(), "302") {
+		t.Errorf("a redirect: %v, want an error naming 302", err)
+	}
+	if len(elsewhere) > 0 {
+		t.Errorf("the redirect was followed, carrying %q", elsewhere)
+	}
+	if _, err := open("/badnext", map[string]any{"records": "body.items", "next": "body.next"}, nil).Poll(t.Context()); err == nil || strings.Contains(err.Error(), "secret-cursor") {
+		t.Errorf("a bad next: %v, want an error not quoting it", err)
+	}
+	secret := "/items?api_key=s3cret"
+	s := open(secret, nil, nil)
+	recs, err := s.Poll(t.Context())
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("poll: %v %v", recs, err)
+	}
+	part, _ := json.Marshal(recs[0].SourcePartition)
+	if strings.Contains(string(part), "s3cret") {
+		t.Errorf("the source partition %s shows the url's secret", part)
+	}
+	// Resuming finds the offset saved under that partition, and one
+	// saved under the url by an earlier version.
+	legacy, _ := json.Marshal(map[string]any{"url": srv.URL + secret})
+	for _, key := range []string{string(part), string(legacy)} {
+		r := open(secret, nil, map[string]map[string]any{key: {"url": srv.URL + "/resumed"}})
+		if r.cur != srv.URL+"/resumed" {
+			t.Errorf("offset under %s: resumed at %q", key, r.cur)
+		}
+	}
+}

@@ -42,12 +42,13 @@ var recordVars = []configschema.ExprVar{
 var SinkSchema = configschema.Schema{
 	Kind:        configschema.Sink,
 	Type:        "http",
-	Description: "POSTs records in batches (a JSON array or NDJSON) to a URL given by an expression over each record; retries 5xx, 429 and 408 with backoff (honouring Retry-After); a record the endpoint refuses with any other status (4xx, 501, 505) goes to the dead-letter topic with the response's status and body. Offsets are committed after the endpoint accepted the records.",
+	Description: "POSTs records in batches (a JSON array or NDJSON) to a URL given by an expression over each record; retries 5xx, 429 and 408 with backoff (honouring Retry-After); 3xx, 401, 403, 404, 405, 407, 501 and 505 refuse the whole batch and fail the task with the status (a wrong url or token); a record the endpoint refuses with another status (400, 409, 413, 422 and other 4xx) goes to the dead-letter topic with the response's status and body. Offsets are committed after the endpoint accepted the records.",
 	Attributes: []configschema.Attribute{
 		{Name: "url", Type: configschema.Expression, Required: true, ExprVars: recordVars, Description: "CEL expression over the record giving the URL it is POSTed to (records are batched per URL); a constant is a CEL string literal: \"'https://example.com/hook'\"."},
 		{Name: "format", Type: configschema.String, Default: "json", Enum: []string{"json", "ndjson"}, Description: "json: a batch is a JSON array of the records' values (Content-Type application/json). ndjson: one value a line (application/x-ndjson)."},
 		{Name: "batch_size", Type: configschema.Int, Default: int64(500), Min: i64(1), Max: i64(100000), Description: "Most records in one request."},
-		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send."},
+		{Name: "headers", Type: configschema.MapOfString, Description: "Request headers to send; shown in plans and state: put API keys in sensitive_headers."},
+		{Name: "sensitive_headers", Type: configschema.MapOfString, Sensitive: true, Description: "Request headers to send whose values are secret (X-Api-Key): the map is sensitive, never shown in plans, state, logs or errors. They win over headers of the same name."},
 		{Name: "bearer_token", Type: configschema.String, Sensitive: true, Description: "Sent as Authorization: Bearer TOKEN."},
 		{Name: "basic_username", Type: configschema.String, Description: "User name of HTTP basic authentication."},
 		{Name: "basic_password", Type: configschema.String, Sensitive: true, Description: "Password of HTTP basic authentication."},
@@ -61,16 +62,17 @@ var SinkSchema = configschema.Schema{
 
 // SinkConfig is the configuration of sink "http".
 type SinkConfig struct {
-	URL             connector.Expr    `pipectl:"url"`
-	Format          string            `pipectl:"format"`
-	BatchSize       int               `pipectl:"batch_size"`
-	Headers         map[string]string `pipectl:"headers"`
-	BearerToken     string            `pipectl:"bearer_token"`
-	BasicUsername   string            `pipectl:"basic_username"`
-	BasicPassword   string            `pipectl:"basic_password"`
-	Timeout         time.Duration     `pipectl:"timeout"`
-	MaxRetries      int               `pipectl:"max_retries"`
-	RetryBackoffMax time.Duration     `pipectl:"retry_backoff_max"`
+	URL              connector.Expr    `pipectl:"url"`
+	Format           string            `pipectl:"format"`
+	BatchSize        int               `pipectl:"batch_size"`
+	Headers          map[string]string `pipectl:"headers"`
+	SensitiveHeaders map[string]string `pipectl:"sensitive_headers"`
+	BearerToken      string            `pipectl:"bearer_token"`
+	BasicUsername    string            `pipectl:"basic_username"`
+	BasicPassword    string            `pipectl:"basic_password"`
+	Timeout          time.Duration     `pipectl:"timeout"`
+	MaxRetries       int               `pipectl:"max_retries"`
+	RetryBackoffMax  time.Duration     `pipectl:"retry_backoff_max"`
 }
 
 // Sink returns the plugin registration of sink "http".
@@ -203,9 +205,10 @@ func encodeValue(v any) ([]byte, error) {
 	return converters.AppendJSON(nil, v)
 }
 
-// deliver POSTs the records idxs to u. A refusal (a status neither 2xx
-// nor retryable) of several records is split in halves until the refused records are
-// alone; those are added to failed. An error is the whole batch's
+// deliver POSTs the records idxs to u. A record-level refusal (a status
+// neither 2xx, retryable nor a batchRefusal) of several records is split
+// in halves until the refused records are alone; those are added to
+// failed. A batchRefusal fails the whole Write. An error is the whole batch's
 // (retriable when the endpoint kept failing).
 func (s *sink) deliver(ctx context.Context, u string, idxs []int, values [][]byte, failed *[]error) error {
 	status, body, err := s.post(ctx, u, idxs, values)
@@ -214,6 +217,12 @@ func (s *sink) deliver(ctx context.Context, u string, idxs []int, values [][]byt
 	}
 	if status/100 == 2 {
 		return nil
+	}
+	if batchRefusal(status) {
+		// No record is to blame: the URL, the credentials or the
+		// endpoint is wrong, and every record would go to the
+		// dead-letter topic. The task fails, nothing is committed.
+		return &batchRefused{status: status, body: snippet(body), records: len(idxs)}
 	}
 	if len(idxs) == 1 {
 		if len(body) > maxHeaderBody {
@@ -229,6 +238,29 @@ func (s *sink) deliver(ctx context.Context, u string, idxs []int, values [][]byt
 		return err
 	}
 	return s.deliver(ctx, u, idxs[half:], values, failed)
+}
+
+// batchRefusal says whether a status refuses a request for what it is
+// sent to or with (a redirect, the credentials, the URL, the method, the
+// protocol), not for the records it carries: the whole batch fails.
+func batchRefusal(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed,
+		http.StatusProxyAuthRequired, http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return true
+	}
+	return status/100 == 3
+}
+
+// batchRefused is the error of a batch the endpoint refused whole.
+type batchRefused struct {
+	status, records int
+	body            string
+}
+
+func (e *batchRefused) Error() string {
+	return fmt.Sprintf("sink http: the endpoint refused a batch of %d records with %d %s (%s): the url, the credentials or the endpoint is wrong, not the records; nothing was sent to the dead-letter topic or committed",
+		e.records, e.status, http.StatusText(e.status), e.body)
 }
 
 // retryable says whether a status is worth trying again: 5xx but 501 Not
@@ -302,6 +334,9 @@ func (s *sink) postOnce(ctx context.Context, u, contentType string, body []byte,
 	}
 	req.Header.Set("Content-Type", contentType)
 	for k, v := range s.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	for k, v := range s.cfg.SensitiveHeaders {
 		req.Header.Set(k, v)
 	}
 	if s.cfg.BearerToken != "" {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,5 +238,67 @@ func TestEncodeValue(t *testing.T) {
 		if err != nil || string(got) != c.want {
 			t.Errorf("encodeValue(%#v) = %s, %v; want %s", c.v, got, err, c.want)
 		}
+	}
+}
+
+// TestSinkBatchRefusals answers every request with a status that says the
+// url, the credentials or the method is wrong: Write fails whole, with the
+// status in the error, no record goes to the dead-letter topic and one
+// request is sent (no splitting). A record-level refusal (409) is still
+// split down to the record.
+func TestSinkBatchRefusals(t *testing.T) {
+	for _, status := range []int{301, 307, 401, 403, 404, 405, 407, 501, 505} {
+		rm := &seen{bodies: map[string][]string{}, answer: func(int, *http.Request, string) (int, http.Header) {
+			return status, http.Header{"Location": {"http://elsewhere.invalid/"}}
+		}}
+		srv := httptest.NewServer(rm)
+		s := openSink(t, map[string]any{"url": "'" + srv.URL + "/in'", "max_retries": int64(0)})
+		recs := []connector.Record{{Value: map[string]any{"i": int64(1)}}, {Value: map[string]any{"i": int64(2)}}, {Value: map[string]any{"i": int64(3)}}}
+		err := s.Write(t.Context(), recs)
+		srv.Close()
+		if err == nil {
+			t.Errorf("%d: Write succeeded", status)
+			continue
+		}
+		if connector.IsRetriable(err) || !strings.Contains(err.Error(), strconv.Itoa(status)) {
+			t.Errorf("%d: Write gave %v (retriable %v), want a permanent error naming the status", status, err, connector.IsRetriable(err))
+		}
+		var fr interface{ FailedRecord() int }
+		if errors.As(err, &fr) {
+			t.Errorf("%d: record %d sent to the dead-letter topic", status, fr.FailedRecord())
+		}
+		if n := rm.requests; n != 1 {
+			t.Errorf("%d: %d requests, want 1 (a batch refusal is not split)", status, n)
+		}
+	}
+	rm := &seen{bodies: map[string][]string{}, answer: func(_ int, _ *http.Request, body string) (int, http.Header) {
+		if strings.Contains(body, `"i":2`) {
+			return http.StatusConflict, nil
+		}
+		return http.StatusOK, nil
+	}}
+	srv := httptest.NewServer(rm)
+	defer srv.Close()
+	s := openSink(t, map[string]any{"url": "'" + srv.URL + "/in'"})
+	err := s.Write(t.Context(), []connector.Record{{Value: map[string]any{"i": int64(1)}}, {Value: map[string]any{"i": int64(2)}}, {Value: map[string]any{"i": int64(3)}}})
+	var fr interface{ FailedRecord() int }
+	if !errors.As(err, &fr) || fr.FailedRecord() != 1 {
+		t.Fatalf("409: Write gave %v, want record 1 refused", err)
+	}
+}
+
+// TestSinkSensitiveHeaders checks that sensitive_headers reach the
+// endpoint beside headers, winning over a header of the same name.
+func TestSinkSensitiveHeaders(t *testing.T) {
+	rm := &seen{bodies: map[string][]string{}}
+	srv := httptest.NewServer(rm)
+	defer srv.Close()
+	s := openSink(t, map[string]any{"url": "'" + srv.URL + "/in'", "headers": map[string]any{"X-Source": "pipectl", "X-Api-Key": "public"},
+		"sensitive_headers": map[string]any{"X-Api-Key": "k3y"}})
+	if err := s.Write(t.Context(), []connector.Record{{Value: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rm.headers) != 1 || rm.headers[0].Get("X-Api-Key") != "k3y" || rm.headers[0].Get("X-Source") != "pipectl" {
+		t.Fatalf("headers sent %v", rm.headers)
 	}
 }

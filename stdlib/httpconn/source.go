@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/pipectl/pipectl/runtime/connector"
 	"github.com/pipectl/pipectl/stdlib/converters"
 )
@@ -56,6 +58,8 @@ type source struct {
 	ctx    context.Context // ends at Close: waiting requests answer 503
 	stop   context.CancelFunc
 	served chan struct{}
+	// inflight holds the bytes of the bodies being read (max_inflight_bytes).
+	inflight *semaphore.Weighted
 
 	mu       sync.Mutex
 	reserved int // records accepted and not yet acknowledged (queue_size bounds it)
@@ -106,7 +110,10 @@ func (s *source) Open(ctx context.Context, tc *connector.TaskContext) error {
 	}
 	s.ln = ln
 	s.ctx, s.stop = context.WithCancel(context.Background())
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.inflight = semaphore.NewWeighted(s.cfg.MaxInflight)
+	// No WriteTimeout: it would cut off the wait for Kafka (ack_timeout);
+	// each request's body gets its own read deadline instead.
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: s.cfg.ReadTimeout, IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.served = make(chan struct{})
 	go func() {
 		defer close(s.served)
@@ -162,19 +169,15 @@ func (s *source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusRequestEntityTooLarge, tooLarge)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	recs, code, err := s.read(w, r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			answer(w, http.StatusRequestEntityTooLarge, tooLarge)
-			return
+		if code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", retryAfter)
 		}
-		answer(w, http.StatusBadRequest, "reading the body: "+err.Error())
-		return
-	}
-	recs, err := s.records(r, body)
-	if err != nil {
-		answer(w, http.StatusBadRequest, "bad request: "+err.Error()+"; no record of this request was written")
+		if code == http.StatusRequestEntityTooLarge && err == errBodyTooLarge {
+			err = errors.New(tooLarge)
+		}
+		answer(w, code, err.Error())
 		return
 	}
 	if len(recs) > s.cfg.QueueSize {
@@ -219,6 +222,60 @@ func (s *source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// errBodyTooLarge is read's error of a body over max_body_bytes.
+var errBodyTooLarge = errors.New("request body too large")
+
+// read reads a request's body within read_timeout and max_inflight_bytes
+// and builds its records; an error comes with the status that answers
+// it, and no record of the request is kept.
+func (s *source) read(w http.ResponseWriter, r *http.Request) ([]connector.Record, int, error) {
+	weight := s.cfg.MaxBodyBytes
+	if r.ContentLength >= 0 && r.ContentLength < weight {
+		weight = r.ContentLength
+	}
+	if !s.inflight.TryAcquire(weight) {
+		return nil, http.StatusTooManyRequests, fmt.Errorf("too many request bytes being read (max_inflight_bytes %d): retry later", s.cfg.MaxInflight)
+	}
+	defer s.inflight.Release(weight)
+	rc := http.NewResponseController(w)
+	// The deadline covers the body only: the wait for Kafka comes after.
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		// The rest of the body is not read: the connection closes
+		// (the deadline stays, so that it cannot hold on).
+		w.Header().Set("Connection", "close")
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, errBodyTooLarge
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return nil, http.StatusRequestTimeout, fmt.Errorf("the body did not arrive within read_timeout (%s)", s.cfg.ReadTimeout)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("reading the body: %w", err)
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	recs, err := s.records(r, body)
+	if err != nil {
+		if tl, ok := errors.AsType[*recordTooLarge](err); ok {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w; no record of this request was written", tl)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("bad request: %w; no record of this request was written", err)
+	}
+	return recs, 0, nil
+}
+
+// recordTooLarge is the error of a record over max_record_bytes.
+type recordTooLarge struct {
+	n    int // the record's number in the request, from 1
+	size int
+	max  int64
+}
+
+func (e *recordTooLarge) Error() string {
+	return fmt.Sprintf("record too large: record %d is %d bytes, more than max_record_bytes (%d), the largest the Kafka producer takes", e.n, e.size, e.max)
+}
+
 // records builds the records of one request; an error is the client's
 // (400) and no record of it is kept.
 func (s *source) records(r *http.Request, body []byte) ([]connector.Record, error) {
@@ -237,6 +294,19 @@ func (s *source) records(r *http.Request, body []byte) ([]connector.Record, erro
 		to := s.cfg.Headers[from]
 		if vs := r.Header.Values(from); len(vs) > 0 {
 			headers = append(headers, connector.Header{Key: to, Value: []byte(strings.Join(vs, ", "))})
+		}
+	}
+	fixed := 0 // the bytes of the key and headers, the same in every record
+	if k, ok := key.(string); ok {
+		fixed += len(k)
+	}
+	for _, h := range headers {
+		fixed += len(h.Key) + len(h.Value)
+	}
+	// Sizes first: a request with a record too large is refused whole.
+	for i, v := range values {
+		if size := fixed + len(v); int64(size) > s.cfg.MaxRecordBytes {
+			return nil, &recordTooLarge{n: i + 1, size: size, max: s.cfg.MaxRecordBytes}
 		}
 	}
 	now := time.Now()

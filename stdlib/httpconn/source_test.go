@@ -413,3 +413,90 @@ func TestSourceCurl(t *testing.T) {
 		t.Errorf("curl with an oversized body: %s, want 413", code)
 	}
 }
+
+// TestSourceRecordTooLarge posts a record over max_record_bytes (the
+// producer's limit) in a body max_body_bytes allows: the request is
+// refused whole with 413 and nothing reaches the poll loop, where the
+// producer would have failed the task.
+func TestSourceRecordTooLarge(t *testing.T) {
+	ts := openSource(t, map[string]any{"format": "ndjson", "max_body_bytes": int64(10 << 20), "max_record_bytes": int64(1000)}, true)
+	body := `{"a":1}` + "\n" + `{"big":"` + strings.Repeat("x", 2000) + `"}` + "\n"
+	code, msg, _ := ts.post(t, body)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "record 2") || !strings.Contains(msg, "max_record_bytes") {
+		t.Fatalf("a record over max_record_bytes: %d %q, want 413 naming record 2 and max_record_bytes", code, msg)
+	}
+	if code, _, _ := ts.post(t, `{"a":1}`+"\n"); code != http.StatusOK {
+		t.Fatalf("a small request after it: %d", code)
+	}
+	if n := len(ts.records()); n != 1 {
+		t.Fatalf("got %d records, want only the small request's 1", n)
+	}
+	// The defaults agree: a body the source takes holds no record the
+	// producer refuses.
+	def := openSource(t, map[string]any{"format": "raw"}, true)
+	if def.cfg.MaxBodyBytes > def.cfg.MaxRecordBytes || def.cfg.MaxRecordBytes >= 1000012 {
+		t.Errorf("defaults max_body_bytes %d, max_record_bytes %d: want max_body_bytes <= max_record_bytes < 1000012", def.cfg.MaxBodyBytes, def.cfg.MaxRecordBytes)
+	}
+}
+
+// TestSourceSlowBody opens a request whose body never comes: the
+// connection is answered and closed after read_timeout instead of being
+// held, and while it holds its bytes of max_inflight_bytes, another
+// request is answered 429 with Retry-After.
+func TestSourceSlowBody(t *testing.T) {
+	ts := openSource(t, map[string]any{"max_body_bytes": int64(1000), "max_inflight_bytes": int64(1500), "read_timeout": "1s"}, true)
+	conn, err := net.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":")
+	// The server has the request once a second request finds the bytes taken.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _, h := ts.post(t, strings.Repeat(" ", 600)+`{"b":1}`, "Content-Type", "application/json")
+		if code == http.StatusTooManyRequests {
+			if h.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a request beside a stalled 1000-byte body: %d, want 429 (max_inflight_bytes 1500)", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	b, err := io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the stalled request still holds the connection after %s (read_timeout 1s)", time.Since(start))
+	}
+	if !strings.Contains(string(b), "408") {
+		t.Errorf("the stalled request was answered %q, want 408", b)
+	}
+	// Its bytes are free again.
+	if code, _, _ := ts.post(t, strings.Repeat(" ", 600)+`{"b":1}`); code != http.StatusOK {
+		t.Errorf("after the stalled request: %d, want 200", code)
+	}
+}
+
+// TestSourceAckTimeout holds Kafka's acknowledgement back past
+// ack_timeout: the request is answered 503 with Retry-After, not held,
+// and the source keeps serving (the records stay polled, at least once).
+func TestSourceAckTimeout(t *testing.T) {
+	ts := openSource(t, map[string]any{"ack_timeout": "300ms"}, false)
+	start := time.Now()
+	code, body, h := ts.post(t, `{"a":1}`)
+	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !strings.Contains(body, "ack_timeout") {
+		t.Fatalf("unacknowledged records: %d %q Retry-After %q, want 503 naming ack_timeout with Retry-After", code, body, h.Get("Retry-After"))
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("answered after %s, before ack_timeout", d)
+	}
+	if n := len(ts.records()); n != 1 {
+		t.Errorf("%d records polled, want 1", n)
+	}
+}

@@ -12,11 +12,12 @@
 #     http://127.0.0.1:8080/events
 #
 # A 200 means both events are in Kafka; 401 a wrong token, 400 a body that
-# is not NDJSON (nothing of it is written), 413 a body over 1 MiB, 429 a
+# is not NDJSON (nothing of it is written), 413 a body over 1 MB, 429 a
 # full queue (retry after Retry-After). The events then go to
-# var.downstream + "/order" and "/refund" (start any HTTP server there, e.g.
-# `python3 -m http.server 9090` answers 501 to a POST: those events end in
-# webhooks.dlq with pipectl.http.status = 501).
+# var.downstream + "/order" and "/refund" (start an HTTP server there that
+# takes POSTs; one that answers 501, as `python3 -m http.server` does, or
+# 401/404 fails the sink with that status; an event it refuses with a 400
+# or 422 ends in webhooks.dlq with pipectl.http.status).
 
 fleet {
   name = "webhooks"
@@ -51,7 +52,7 @@ source "http" "hooks" {
   topic          = topic.events.name
   format         = "ndjson"
   bearer_token   = var.token
-  max_body_bytes = 1048576
+  max_body_bytes = 1000000
   key_header     = "X-Event-Type"
   headers        = { "X-Request-Id" = "request_id" }
 }
