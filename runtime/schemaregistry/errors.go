@@ -88,4 +88,3 @@ func code(err error) int {
 	}
 	return CodeStoreError
 }
-
