@@ -254,3 +254,56 @@ func taskContext(t *testing.T, s *configschema.Schema, values map[string]any) *c
 	}
 	return &connector.TaskContext{Config: cfg, Exprs: exprs, Tasks: 1}
 }
+
+// TestLongPathsCloseTogether spreads a partition over two paths (by a
+// field) and crashes after PreCommit: the records written again from
+// the commit land in the bucket once, because the partition's objects
+// close together and the commit is a boundary of both paths.
+func TestLongPathsCloseTogether(t *testing.T) {
+	srv := s3test.Start(t, "lake")
+	ctx := context.Background()
+	var recs []connector.Record
+	for i := range int64(40) {
+		kind := "a"
+		if i == 3 || i > 20 {
+			kind = "b"
+		}
+		recs = append(recs, connector.Record{OriginalTopic: "ev", Offset: i, Key: fmt.Sprint("k", i),
+			Value: json.RawMessage(fmt.Sprintf(`{"kind":%q,"n":%d}`, kind, i)), Encoded: true, Timestamp: time.UnixMilli(1700000000000 + i).UTC()})
+	}
+	tp := connector.TopicPartition{Topic: "ev", Partition: 0}
+	attrs := map[string]any{"format": "jsonl", "flush_records": int64(5), "path": "string(value.kind)", "prefix": "p"}
+	s := openSink(t, srv, attrs)
+	if err := s.Write(ctx, recs[0:12]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.PreCommit(ctx, map[connector.TopicPartition]int64{tp: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed := got[tp]
+	_ = s.Close() // the crash
+	s = openSink(t, srv, attrs)
+	if err := s.Write(ctx, recs[committed:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PreCommit(ctx, map[connector.TopicPartition]int64{tp: 40}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	seen := map[int64]int{}
+	for _, n := range srv.Objects(t, "lake", "p/") {
+		rs, err := decodeObject(n, srv.Get(t, "lake", n), 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			seen[r.Offset]++
+		}
+	}
+	for off, n := range seen {
+		if n > 1 {
+			t.Errorf("offset %d is in the bucket %d times (commit %d)", off, n, committed)
+		}
+	}
+}
