@@ -99,7 +99,12 @@ func (s *sink) Open(ctx context.Context, tc *connector.TaskContext) error {
 	go s.uploads()
 	s.vars = map[string]any{}
 	if s.cfg.Path != nil {
-		s.pathReadsRecord = recordVars.MatchString(tc.Config["path"].(string))
+		src, _ := tc.Config["path"].(string)
+		s.pathReadsRecord = recordVars.MatchString(src)
+		if s.cfg.Format == "raw" && rawPathVars.MatchString(src) {
+			s.Close()
+			return fmt.Errorf("sink s3: path: %s", rawPathDetail)
+		}
 	}
 	return nil
 }

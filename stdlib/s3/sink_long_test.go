@@ -112,7 +112,7 @@ func TestLongRewriteAfterCrash(t *testing.T) {
 	}
 	seen := map[int64]int{}
 	for _, n := range names {
-		rs, err := decodeObject(n, srv.Get(t, "lake", n), 0, false)
+		rs, err := decodeObject(n, srv.Get(t, "lake", n), 0, false, 1<<30)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +293,7 @@ func TestLongPathsCloseTogether(t *testing.T) {
 	_ = s.Close()
 	seen := map[int64]int{}
 	for _, n := range srv.Objects(t, "lake", "p/") {
-		rs, err := decodeObject(n, srv.Get(t, "lake", n), 0, false)
+		rs, err := decodeObject(n, srv.Get(t, "lake", n), 0, false, 1<<30)
 		if err != nil {
 			t.Fatal(err)
 		}
