@@ -307,3 +307,54 @@ func TestLongPathsCloseTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestLongLateObjectAfterRestart restores a partition, restarts the
+// source from its saved offset, and uploads meanwhile an object of the
+// partition (another path) that starts before that offset: the first
+// listing after the restart fails with its name instead of skipping its
+// records.
+func TestLongLateObjectAfterRestart(t *testing.T) {
+	srv := s3test.Start(t, "lake")
+	ctx := context.Background()
+	var recs []connector.Record
+	for i := range int64(10) {
+		recs = append(recs, connector.Record{OriginalTopic: "ev", Offset: i, Value: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)), Encoded: true, Timestamp: time.UnixMilli(1700000000000 + i).UTC()})
+	}
+	tp := connector.TopicPartition{Topic: "ev", Partition: 0}
+	write := func(attrs map[string]any, rs []connector.Record) {
+		s := openSink(t, srv, attrs)
+		if err := s.Write(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PreCommit(ctx, map[connector.TopicPartition]int64{tp: 100}); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	}
+	write(map[string]any{"format": "jsonl", "flush_records": int64(5), "prefix": "p"}, recs)
+	srcAttrs := map[string]any{"endpoint": srv.Endpoint, "bucket": "lake", "access_key_id": s3test.AccessKey, "secret_access_key": s3test.SecretKey, "format": "jsonl", "prefix": "p", "poll_interval": "1s"}
+	src := new(source)
+	if err := src.Open(ctx, taskContext(t, &SourceSchema, srcAttrs)); err != nil {
+		t.Fatal(err)
+	}
+	var saved map[string]any
+	for n := 0; n < 10; {
+		rs, err := src.Poll(ctx)
+		if err != nil || len(rs) == 0 {
+			t.Fatalf("after %d records: %v", n, err)
+		}
+		n += len(rs)
+		saved = rs[len(rs)-1].SourceOffset
+	}
+	_ = src.Close()
+	// The late object: records 7 and 8 again under another path.
+	late := append([]connector.Record{}, recs[7:9]...)
+	write(map[string]any{"format": "jsonl", "flush_records": int64(2), "prefix": "p", "path": "'late'"}, late)
+	tc := taskContext(t, &SourceSchema, srcAttrs)
+	tc.Offset = func(map[string]any) map[string]any { return saved }
+	src = new(source)
+	err := src.Open(ctx, tc)
+	if err == nil || !strings.Contains(err.Error(), "p/late/ev+0+0000000007.jsonl") {
+		t.Fatalf("Open after a late object: %v, want it named", err)
+	}
+}

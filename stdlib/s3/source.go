@@ -3,10 +3,10 @@ package s3
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,8 +62,11 @@ type srcPartition struct {
 	// offset keeps it, so that the first listing after a restart finds an
 	// object uploaded late among those that start before next.
 	opened int64
-	// known is the count the saved offset gave (-1: none, or checked).
-	known int64
+	// known is the count the saved offset gave (-1: none, or checked),
+	// knownSum its sum of starts; startSum the sum of the starts of the
+	// objects opened. With one object late, the difference of the sums is
+	// its start.
+	known, knownSum, startSum int64
 	// below are the objects of the first listing that start before next,
 	// checked against known once the listing is done.
 	below []objRef
@@ -163,7 +166,7 @@ func (s *source) list(ctx context.Context) error {
 				if off := s.tc.Offset(map[string]any{"topic": tp.Topic, "partition": int64(tp.Partition)}); off != nil {
 					p.next = toInt64(off["offset"])
 					if n, ok := off["objects"]; ok {
-						p.known = toInt64(n)
+						p.known, p.knownSum = toInt64(n), toInt64(off["starts"])
 					}
 				}
 			}
@@ -199,11 +202,25 @@ func (p *srcPartition) checkRestart() error {
 	if known < 0 || int64(len(below)) <= known {
 		return nil
 	}
-	// The late ones are the last uploaded.
-	slices.SortFunc(below, func(a, b objRef) int { return b.modified.Compare(a.modified) })
 	var names []string
-	for _, r := range below[:int64(len(below))-known] {
-		names = append(names, r.name)
+	if int64(len(below))-known == 1 {
+		// One late: its start is what the sums of the starts differ by.
+		var sum int64
+		for _, r := range below {
+			sum += r.start
+		}
+		for _, r := range below {
+			if r.start == sum-p.knownSum {
+				names = append(names, r.name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		// Several: most likely the last uploaded.
+		slices.SortStableFunc(below, func(a, b objRef) int { return b.modified.Compare(a.modified) })
+		for _, r := range below[:int64(len(below))-known] {
+			names = append(names, r.name)
+		}
 	}
 	return fmt.Errorf("%s/%d: %d objects start before offset %d, which was already restored, but %d were read: %s was uploaded late (after records past its start were restored; a path that spreads a partition over several directories, while the sink was still writing), and its records would be skipped; restore the bucket once the sink has written it", p.tp.Topic, p.tp.Partition, len(below), p.next, known, strings.Join(names, ", "))
 }
@@ -313,6 +330,7 @@ func (s *source) nextRecord(ctx context.Context, p *srcPartition) (connector.Rec
 				return connector.Record{}, false, err
 			}
 			p.opened++
+			p.startSum += ref.start
 			p.open = append(p.open, d)
 			continue
 		}
@@ -333,7 +351,7 @@ func (s *source) nextRecord(ctx context.Context, p *srcPartition) (connector.Rec
 		r.Topic = p.topic
 		r.Partition = p.tp.Partition
 		r.SourcePartition = map[string]any{"topic": p.tp.Topic, "partition": int64(p.tp.Partition)}
-		r.SourceOffset = map[string]any{"offset": p.next, "objects": p.opened}
+		r.SourceOffset = map[string]any{"offset": p.next, "objects": p.opened, "starts": p.startSum}
 		return r, true, nil
 	}
 }

@@ -104,7 +104,7 @@ func TestRawOverlap(t *testing.T) {
 
 func TestLateObjectAfterRestart(t *testing.T) {
 	now := time.Now()
-	p := &srcPartition{tp: connector.TopicPartition{Topic: "t"}, next: 15, known: 2, below: []objRef{
+	p := &srcPartition{tp: connector.TopicPartition{Topic: "t"}, next: 15, known: 2, knownSum: 10, below: []objRef{
 		{name: "a/t+0+0000000000.jsonl", start: 0, modified: now},
 		{name: "b/t+0+0000000005.jsonl", start: 5, modified: now.Add(time.Minute)},
 		{name: "a/t+0+0000000010.jsonl", start: 10, modified: now.Add(-time.Minute)},
