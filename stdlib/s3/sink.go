@@ -359,7 +359,20 @@ func (s *sink) put(tp connector.TopicPartition, o *object) error {
 	name := objectName(s.cfg.Prefix, o.path, tp.Topic, tp.Partition, o.start, s.ext)
 	ctype := map[string]string{"parquet": "application/vnd.apache.parquet", "jsonl": "application/x-ndjson", "raw": "application/octet-stream"}[s.cfg.Format]
 	for attempt := 0; ; attempt++ {
-		_, err = s.st.c.PutObject(s.bg, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+		// A deadline per attempt: an upload that hangs would hold
+		// PreCommit and Revoked, which wait for it, forever.
+		actx, cancel := context.WithTimeout(s.bg, s.cfg.UploadTimeout)
+		_, err = s.st.c.PutObject(actx, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+		timedOut := actx.Err() == context.DeadlineExceeded
+		cancel()
+		if timedOut && s.bg.Err() == nil {
+			err = connector.Retriable(fmt.Errorf("uploading %s to %q at %s: no answer within upload_timeout (%s)", name, s.st.bucket, s.st.c.EndpointURL().Host, s.cfg.UploadTimeout))
+			if attempt == 4 {
+				return fmt.Errorf("sink s3: %w", err)
+			}
+			s.log.Warn("upload timed out, retrying", "object", name, "error", err)
+			continue
+		}
 		if err == nil {
 			s.log.Debug("uploaded", "object", name, "records", o.count, "bytes", len(body))
 			return nil
