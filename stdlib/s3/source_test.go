@@ -22,11 +22,11 @@ func TestParquetFooterBound(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := decodeObject("x+0+1.parquet", []byte(craftedParquet), 0, false, 1<<30)
 	runtime.ReadMemStats(&after)
-	if err == nil || !strings.Contains(err.Error(), "footer size") {
-		t.Fatalf("error %v, want the footer size refused", err)
-	}
 	if d := after.TotalAlloc - before.TotalAlloc; d > 64<<20 {
 		t.Fatalf("decoding 12 bytes allocated %d bytes", d)
+	}
+	if err == nil || !strings.Contains(err.Error(), "footer size") {
+		t.Fatalf("error %v, want the footer size refused", err)
 	}
 	for _, b := range []string{"PAR1", "PAR1\x00\x00\x00\x00PAR", "XXXX\x00\x00\x00\x00PAR1", "PAR1\x05\x00\x00\x00PAR1"} {
 		if err := checkParquetFooter([]byte(b)); err == nil {
