@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+	"github.com/minio/minio-go/v7"
 
 	"github.com/pipectl/pipectl/internal/s3test"
 	"github.com/pipectl/pipectl/lang/configschema"
@@ -356,5 +357,34 @@ func TestLongLateObjectAfterRestart(t *testing.T) {
 	err := src.Open(ctx, tc)
 	if err == nil || !strings.Contains(err.Error(), "p/late/ev+0+0000000007.jsonl") {
 		t.Fatalf("Open after a late object: %v, want it named", err)
+	}
+}
+
+// TestLongRawOverlap puts two raw objects of one partition whose
+// positions overlap (as a path by field made them before the sink refused
+// it): the source fails with both names instead of losing records.
+func TestLongRawOverlap(t *testing.T) {
+	srv := s3test.Start(t, "lake")
+	ctx := context.Background()
+	src := new(source)
+	attrs := map[string]any{"endpoint": srv.Endpoint, "bucket": "lake", "access_key_id": s3test.AccessKey, "secret_access_key": s3test.SecretKey, "format": "raw", "prefix": "p", "poll_interval": "1s"}
+	if err := src.Open(ctx, taskContext(t, &SourceSchema, attrs)); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for name, body := range map[string]string{"p/a/ev+0+0000000000.bin": "a0\na1\na2\na4\n", "p/b/ev+0+0000000003.bin": "b3\nb5\n"} {
+		if _, err := src.st.c.PutObject(ctx, "lake", name, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.listed = time.Time{}.Add(time.Second) // list at the next Poll
+	var err error
+	for range 3 {
+		if _, err = src.Poll(ctx); err != nil {
+			break
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "p/a/ev+0+0000000000.bin") || !strings.Contains(err.Error(), "p/b/ev+0+0000000003.bin") {
+		t.Fatalf("overlapping raw objects: %v, want both named", err)
 	}
 }
