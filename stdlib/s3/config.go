@@ -55,7 +55,7 @@ var SinkSchema = configschema.Schema{
 		configschema.Attribute{Name: "compression", Type: configschema.String, Default: "none", Enum: []string{"none", "gzip", "zstd", "snappy"}, Description: "parquet: the column codec (snappy, gzip or zstd; none). jsonl and raw: the whole object, gzip (.gz) or zstd (.zst); snappy is for parquet only."},
 		configschema.Attribute{Name: "flush_records", Type: configschema.Int, Default: int64(10000), Min: i64(1), Max: i64(100_000_000), Description: "An object is uploaded when it holds this many records."},
 		configschema.Attribute{Name: "flush_bytes", Type: configschema.Int, Default: int64(64 << 20), Min: i64(1024), Max: i64(5 << 30), Description: "An object is uploaded when its records reach this many bytes (keys, values and headers before encoding and compression)."},
-		configschema.Attribute{Name: "upload_timeout", Type: configschema.Duration, Default: "5m", Description: "How long one attempt to upload an object may take; a store that does not answer in time is tried again (5 attempts), then the task fails, rather than holding commits and rebalances."},
+		configschema.Attribute{Name: "upload_timeout", Type: configschema.Duration, Default: "5m", MinDuration: "1s", Description: "How long one attempt to upload an object may take; a store that does not answer in time is tried again (5 attempts), then the task fails, rather than holding commits and rebalances."},
 		configschema.Attribute{Name: "rotate_interval", Type: configschema.Duration, Description: "An object is uploaded before a record whose timestamp is this long or more after the object's first record (record time, so that the same records make the same objects; Confluent's rotate.interval.ms). Unset: no rotation by time."},
 	),
 	Check: checkSink,
