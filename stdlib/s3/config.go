@@ -2,8 +2,10 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -53,6 +55,7 @@ var SinkSchema = configschema.Schema{
 		configschema.Attribute{Name: "compression", Type: configschema.String, Default: "none", Enum: []string{"none", "gzip", "zstd", "snappy"}, Description: "parquet: the column codec (snappy, gzip or zstd; none). jsonl and raw: the whole object, gzip (.gz) or zstd (.zst); snappy is for parquet only."},
 		configschema.Attribute{Name: "flush_records", Type: configschema.Int, Default: int64(10000), Min: i64(1), Max: i64(100_000_000), Description: "An object is uploaded when it holds this many records."},
 		configschema.Attribute{Name: "flush_bytes", Type: configschema.Int, Default: int64(64 << 20), Min: i64(1024), Max: i64(5 << 30), Description: "An object is uploaded when its records reach this many bytes (keys, values and headers before encoding and compression)."},
+		configschema.Attribute{Name: "upload_timeout", Type: configschema.Duration, Default: "5m", MinDuration: "1s", Description: "How long one attempt to upload an object may take; a store that does not answer in time is tried again (5 attempts), then the task fails, rather than holding commits and rebalances."},
 		configschema.Attribute{Name: "rotate_interval", Type: configschema.Duration, Description: "An object is uploaded before a record whose timestamp is this long or more after the object's first record (record time, so that the same records make the same objects; Confluent's rotate.interval.ms). Unset: no rotation by time."},
 	),
 	Check: checkSink,
@@ -72,6 +75,7 @@ type SinkConfig struct {
 	FlushRecords    int            `pipectl:"flush_records"`
 	FlushBytes      int64          `pipectl:"flush_bytes"`
 	RotateInterval  time.Duration  `pipectl:"rotate_interval"`
+	UploadTimeout   time.Duration  `pipectl:"upload_timeout"`
 }
 
 // topicVars are the variables of the source's topic expression.
@@ -88,6 +92,7 @@ var SourceSchema = configschema.Schema{
 	Attributes: append(append([]configschema.Attribute{}, storeAttrs...),
 		configschema.Attribute{Name: "topic", Type: configschema.Expression, ExprVars: topicVars, Default: "topic", Description: "CEL expression giving the topic a partition's records are written to; by default the topic they came from. A constant is a CEL string literal: \"'orders.restored'\"."},
 		configschema.Attribute{Name: "poll_interval", Type: configschema.Duration, Default: "10s", Description: "How often the bucket is listed for new objects once everything listed is read."},
+		configschema.Attribute{Name: "max_object_bytes", Type: configschema.Int, Default: int64(256 << 20), Min: i64(1024), Max: i64(6 << 30), Description: "The largest object the source reads, as stored and once decompressed (objects are read whole); a larger one fails the task with its name, never truncated."},
 	),
 }
 
@@ -103,6 +108,7 @@ type SourceConfig struct {
 	Format          string         `pipectl:"format"`
 	Topic           connector.Expr `pipectl:"topic"`
 	PollInterval    time.Duration  `pipectl:"poll_interval"`
+	MaxObjectBytes  int64          `pipectl:"max_object_bytes"`
 }
 
 // Sink returns the plugin registration of sink "s3".
@@ -126,17 +132,35 @@ func checkSink(values map[string]any) []*configschema.Error {
 	}
 	f, _ := values["format"].(string)
 	c, _ := values["compression"].(string)
+	if pe, ok := values["path"].(string); ok && f == "raw" && rawPathVars.MatchString(pe) {
+		errs = append(errs, &configschema.Error{Rule: configschema.RuleCheck, Attribute: "path", Summary: "Path not available for raw objects", Detail: rawPathDetail})
+	}
 	if c == "snappy" && f != "" && f != "parquet" {
 		errs = append(errs, &configschema.Error{Rule: configschema.RuleCheck, Attribute: "compression", Summary: "Compression not available for this format", Detail: fmt.Sprintf("snappy compresses Parquet columns; a %s object is compressed whole with gzip or zstd.", f)})
 	}
 	return errs
 }
 
+// rawPathVars are the variables a raw object's path may not read: raw
+// objects carry no offsets (a record's position is its object's start
+// plus its line), so a partition's raw objects must not interleave, and a
+// path by key, value, headers or offset spreads a partition's records over
+// objects that do.
+var rawPathVars = regexp.MustCompile(`\b(key|value|headers|offset)\b`)
+
+const rawPathDetail = "Raw objects carry no offsets, so the records of a partition must not be spread over several paths by key, value, headers or offset: use format jsonl or parquet, or a path by topic, partition or time."
+
 // parseEndpoint splits an endpoint URL into the host[:port] minio-go
 // wants and whether it uses TLS.
 func parseEndpoint(endpoint string) (host string, secure bool, err error) {
 	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil {
+		return "", false, errors.New("the endpoint is not a URL such as http://127.0.0.1:7070 or https://s3.eu-west-1.amazonaws.com")
+	}
+	if u.User != nil {
+		return "", false, errors.New("the endpoint has a user or password in it: give the store's URL only, and the credentials in access_key_id and secret_access_key")
+	}
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", false, fmt.Errorf("the endpoint %q is not a URL such as http://127.0.0.1:7070 or https://s3.eu-west-1.amazonaws.com", endpoint)
 	}
 	if u.Path != "" && u.Path != "/" {

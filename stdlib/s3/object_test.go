@@ -144,7 +144,7 @@ func TestLinesRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeObject("p/t+0+0000000005"+extension("jsonl", c), z, 5, false)
+		got, err := decodeObject("p/t+0+0000000005"+extension("jsonl", c), z, 5, false, 1<<30)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,6 +176,7 @@ func TestDecimalBytes(t *testing.T) {
 func FuzzDecodeObject(f *testing.F) {
 	f.Add([]byte(`{"topic":"t","partition":0,"offset":1,"timestamp":null,"key":null,"value":{"a":1},"headers":[]}`), "x+0+1.jsonl")
 	f.Add([]byte("PAR1"), "x+0+1.parquet")
+	f.Add([]byte(craftedParquet), "x+0+1.parquet")
 	f.Add([]byte{0x1f, 0x8b}, "x+0+1.jsonl.gz")
 	f.Add([]byte("a\nb\n"), "x+0+1.bin.zst")
 	// A real object of the sink, to mutate.
@@ -189,7 +190,7 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte, name string) {
-		_, _ = decodeObject(name, body, 0, false)
-		_, _ = decodeObject(name, body, 0, true)
+		_, _ = decodeObject(name, body, 0, false, 1<<20)
+		_, _ = decodeObject(name, body, 0, true, 1<<20)
 	})
 }

@@ -2,12 +2,14 @@ package s3
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,11 +25,14 @@ import (
 // record was read from), one object per path being filled, and uploads an
 // object whole once it is full (flush_records, flush_bytes) or its next
 // record is rotate_interval later than its first (record time) or has
-// another schema. PreCommit answers, for each partition, the start
-// offset of its oldest object still being filled: the worker commits
-// exactly that, so whatever a crash loses is read again, and since each
-// rule depends only on the records themselves, the objects made again
-// are the same objects with the same names.
+// another schema; when one object of a partition closes, all the
+// partition's objects close with it (as Confluent's TopicPartitionWriter).
+// PreCommit answers, for each partition, the start offset of its oldest
+// object still being filled, which is then the first record after the
+// last close, shared by every path: the worker commits exactly that, so
+// whatever a crash loses is read again, no uploaded object holds records
+// past it, and since each rule depends only on the records themselves,
+// the objects made again are the same objects with the same names.
 type sink struct {
 	connector.UnimplementedSink
 
@@ -94,7 +99,12 @@ func (s *sink) Open(ctx context.Context, tc *connector.TaskContext) error {
 	go s.uploads()
 	s.vars = map[string]any{}
 	if s.cfg.Path != nil {
-		s.pathReadsRecord = recordVars.MatchString(tc.Config["path"].(string))
+		src, _ := tc.Config["path"].(string)
+		s.pathReadsRecord = recordVars.MatchString(src)
+		if s.cfg.Format == "raw" && rawPathVars.MatchString(src) {
+			s.Close()
+			return fmt.Errorf("sink s3: path: %s", rawPathDetail)
+		}
 	}
 	return nil
 }
@@ -126,7 +136,7 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 		}
 		o := p.objects[dir]
 		if o != nil && s.full(o) {
-			if err := s.upload(ctx, tp, p, o); err != nil {
+			if err := s.closeAll(ctx, tp, p); err != nil {
 				return err
 			}
 			o = nil
@@ -146,7 +156,7 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 			v, schema, declared, err = parquetValue(r, o)
 			if err == nil {
 				if o != nil && !o.fits(v, schema, declared) {
-					if err := s.upload(ctx, tp, p, o); err != nil {
+					if err := s.closeAll(ctx, tp, p); err != nil {
 						return err
 					}
 					o = nil
@@ -173,18 +183,17 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 			continue
 		}
 		if s.cfg.RotateInterval > 0 {
-			// Every object of the partition (any path) whose first
-			// record is rotate_interval older than this one is complete,
-			// as Confluent's rotate.interval.ms: an hour's object closes
-			// with the next hour's records.
+			// When an object of the partition (any path) has its first
+			// record rotate_interval older than this one, it is complete,
+			// as Confluent's rotate.interval.ms (an hour's object closes
+			// with the next hour's records), and so are all the others.
 			for _, old := range p.objects {
 				if !old.first.IsZero() && r.Timestamp.Sub(old.first) >= s.cfg.RotateInterval {
-					if err := s.upload(ctx, tp, p, old); err != nil {
+					if err := s.closeAll(ctx, tp, p); err != nil {
 						return err
 					}
-					if old == o {
-						o = nil
-					}
+					o = nil
+					break
 				}
 			}
 		}
@@ -204,12 +213,31 @@ func (s *sink) Write(ctx context.Context, records []connector.Record) error {
 		o.bytes += size
 		p.next = r.Offset + 1
 		if s.full(o) {
-			if err := s.upload(ctx, tp, p, o); err != nil {
+			if err := s.closeAll(ctx, tp, p); err != nil {
 				return err
 			}
 		}
 	}
 	return errors.Join(failed...)
+}
+
+// closeAll uploads every object the partition fills, whatever its path,
+// as Confluent's TopicPartitionWriter: objects of a partition close
+// together, at the same record, so that the start of the oldest object
+// still being filled (what PreCommit answers) is a boundary of every path,
+// and no object uploaded holds records before it and after it.
+func (s *sink) closeAll(ctx context.Context, tp connector.TopicPartition, p *partition) error {
+	objs := make([]*object, 0, len(p.objects))
+	for _, o := range p.objects {
+		objs = append(objs, o)
+	}
+	slices.SortFunc(objs, func(a, b *object) int { return cmp.Compare(a.start, b.start) })
+	for _, o := range objs {
+		if err := s.upload(ctx, tp, p, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sink) full(o *object) bool {
@@ -313,7 +341,7 @@ func (s *sink) uploads() {
 		if err := s.put(j.tp, j.o); err != nil {
 			// The task fails and starts again from the last commit,
 			// which does not pass this object.
-			s.fail(fmt.Errorf("%v", err))
+			s.fail(err)
 		}
 		s.inflight.Done()
 	}
@@ -331,7 +359,20 @@ func (s *sink) put(tp connector.TopicPartition, o *object) error {
 	name := objectName(s.cfg.Prefix, o.path, tp.Topic, tp.Partition, o.start, s.ext)
 	ctype := map[string]string{"parquet": "application/vnd.apache.parquet", "jsonl": "application/x-ndjson", "raw": "application/octet-stream"}[s.cfg.Format]
 	for attempt := 0; ; attempt++ {
-		_, err = s.st.c.PutObject(s.bg, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+		// A deadline per attempt: an upload that hangs would hold
+		// PreCommit and Revoked, which wait for it, forever.
+		actx, cancel := context.WithTimeout(s.bg, s.cfg.UploadTimeout)
+		_, err = s.st.c.PutObject(actx, s.st.bucket, name, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{ContentType: ctype})
+		timedOut := actx.Err() == context.DeadlineExceeded
+		cancel()
+		if timedOut && s.bg.Err() == nil {
+			err = connector.Retriable(fmt.Errorf("uploading %s to %q at %s: no answer within upload_timeout (%s)", name, s.st.bucket, s.st.c.EndpointURL().Host, s.cfg.UploadTimeout))
+			if attempt == 4 {
+				return fmt.Errorf("sink s3: %w", err)
+			}
+			s.log.Warn("upload timed out, retrying", "object", name, "error", err)
+			continue
+		}
 		if err == nil {
 			s.log.Debug("uploaded", "object", name, "records", o.count, "bytes", len(body))
 			return nil

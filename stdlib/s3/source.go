@@ -2,9 +2,11 @@ package s3
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,16 +57,31 @@ type srcPartition struct {
 	next    int64    // next offset to hand on
 	pending []objRef // not read yet, by start offset
 	open    []*decoded
+	// opened counts the objects opened: all start at or before the last
+	// record handed on, and every object listed that does is opened. The
+	// offset keeps it, so that the first listing after a restart finds an
+	// object uploaded late among those that start before next.
+	opened int64
+	// known is the count the saved offset gave (-1: none, or checked),
+	// knownSum its sum of starts; startSum the sum of the starts of the
+	// objects opened. With one object late, the difference of the sums is
+	// its start.
+	known, knownSum, startSum int64
+	// below are the objects of the first listing that start before next,
+	// checked against known once the listing is done.
+	below []objRef
 }
 
 type objRef struct {
-	name  string
-	start int64
+	name     string
+	start    int64
+	modified time.Time
 }
 
 // decoded is an object read whole.
 type decoded struct {
 	name string
+	raw  bool               // offsets are the start plus the line
 	recs []connector.Record // with Offset the original offset
 	i    int
 }
@@ -144,25 +161,68 @@ func (s *source) list(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			p = &srcPartition{tp: tp, topic: topic}
+			p = &srcPartition{tp: tp, topic: topic, known: -1}
 			if s.tc.Offset != nil {
 				if off := s.tc.Offset(map[string]any{"topic": tp.Topic, "partition": int64(tp.Partition)}); off != nil {
 					p.next = toInt64(off["offset"])
+					if n, ok := off["objects"]; ok {
+						p.known, p.knownSum = toInt64(n), toInt64(off["starts"])
+					}
 				}
 			}
 			s.parts[tp] = p
+		}
+		ref := objRef{name: info.Key, start: start, modified: info.LastModified}
+		if initial && start < p.next {
+			p.below = append(p.below, ref)
 		}
 		if !initial && start < p.next {
 			// An object uploaded after records past its start were
 			// handed on: its records would come out of order.
 			return fmt.Errorf("object %s starts at offset %d, before offset %d that was already restored from other objects: it was uploaded late (a path that spreads a partition over several directories, while the sink was still writing); restore the bucket once the sink has written it", info.Key, start, p.next)
 		}
-		p.pending = append(p.pending, objRef{name: info.Key, start: start})
+		p.pending = append(p.pending, ref)
 	}
 	for _, p := range s.parts {
-		slices.SortFunc(p.pending, func(a, b objRef) int { return int(a.start - b.start) })
+		slices.SortFunc(p.pending, func(a, b objRef) int { return cmp.Compare(a.start, b.start) })
+		if err := p.checkRestart(); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// checkRestart compares, at the first listing after a restart, the
+// objects that start before the saved position with the count of those
+// opened before it: more means an object was uploaded late, after records
+// past its start were handed on; its records would be skipped.
+func (p *srcPartition) checkRestart() error {
+	below, known := p.below, p.known
+	p.below, p.known = nil, -1
+	if known < 0 || int64(len(below)) <= known {
+		return nil
+	}
+	var names []string
+	if int64(len(below))-known == 1 {
+		// One late: its start is what the sums of the starts differ by.
+		var sum int64
+		for _, r := range below {
+			sum += r.start
+		}
+		for _, r := range below {
+			if r.start == sum-p.knownSum {
+				names = append(names, r.name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		// Several: most likely the last uploaded.
+		slices.SortStableFunc(below, func(a, b objRef) int { return b.modified.Compare(a.modified) })
+		for _, r := range below[:int64(len(below))-known] {
+			names = append(names, r.name)
+		}
+	}
+	return fmt.Errorf("%s/%d: %d objects start before offset %d, which was already restored, but %d were read: %s was uploaded late (after records past its start were restored; a path that spreads a partition over several directories, while the sink was still writing), and its records would be skipped; restore the bucket once the sink has written it", p.tp.Topic, p.tp.Partition, len(below), p.next, known, strings.Join(names, ", "))
 }
 
 func hashTP(tp connector.TopicPartition) uint32 {
@@ -223,7 +283,7 @@ func (s *source) Poll(ctx context.Context) ([]connector.Record, error) {
 		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 			return c
 		}
-		return int(a.Partition - b.Partition)
+		return cmp.Compare(a.Partition, b.Partition)
 	})
 	for _, tp := range tps {
 		p := s.parts[tp]
@@ -266,6 +326,11 @@ func (s *source) nextRecord(ctx context.Context, p *srcPartition) (connector.Rec
 			if err != nil {
 				return connector.Record{}, false, err
 			}
+			if err := overlap(p.open, d); err != nil {
+				return connector.Record{}, false, err
+			}
+			p.opened++
+			p.startSum += ref.start
 			p.open = append(p.open, d)
 			continue
 		}
@@ -286,14 +351,26 @@ func (s *source) nextRecord(ctx context.Context, p *srcPartition) (connector.Rec
 		r.Topic = p.topic
 		r.Partition = p.tp.Partition
 		r.SourcePartition = map[string]any{"topic": p.tp.Topic, "partition": int64(p.tp.Partition)}
-		r.SourceOffset = map[string]any{"offset": p.next}
+		r.SourceOffset = map[string]any{"offset": p.next, "objects": p.opened, "starts": p.startSum}
 		return r, true, nil
 	}
 }
 
-// maxObjectBytes bounds an object the source reads (it reads objects
-// whole).
-const maxObjectBytes = 6 << 30
+// overlap refuses a raw object that starts before the last position of
+// another raw object still open: raw positions are the start plus the
+// line, so the two would give several records the same position and one
+// would be lost. Only a partition spread over paths makes such objects.
+func overlap(open []*decoded, d *decoded) error {
+	if !d.raw || len(d.recs) == 0 {
+		return nil
+	}
+	for _, o := range open {
+		if o.raw && o.i < len(o.recs) && o.recs[len(o.recs)-1].Offset >= d.recs[0].Offset {
+			return fmt.Errorf("raw objects %s and %s of one partition overlap (positions %d to %d and from %d): raw objects carry no offsets, so their records cannot be ordered; the sink wrote them with a path that spreads a partition over several directories: write such a bucket as jsonl or parquet", o.name, d.name, o.recs[0].Offset, o.recs[len(o.recs)-1].Offset, d.recs[0].Offset)
+		}
+	}
+	return nil
+}
 
 // read fetches and decodes one object.
 func (s *source) read(ctx context.Context, ref objRef) (*decoded, error) {
@@ -302,21 +379,43 @@ func (s *source) read(ctx context.Context, ref objRef) (*decoded, error) {
 		return nil, s.st.explain(err, "reading "+ref.name+" from")
 	}
 	defer obj.Close()
-	body, err := io.ReadAll(io.LimitReader(obj, maxObjectBytes))
+	body, err := readAtMost(obj, s.cfg.MaxObjectBytes)
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("object %s: %w", ref.name, err)
+	}
 	if err != nil {
 		return nil, s.st.explain(err, "reading "+ref.name+" from")
 	}
-	recs, err := decodeObject(ref.name, body, ref.start, s.tc.ValueJSON)
+	recs, err := decodeObject(ref.name, body, ref.start, s.tc.ValueJSON, s.cfg.MaxObjectBytes)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", ref.name, err)
 	}
-	return &decoded{name: ref.name, recs: recs}, nil
+	return &decoded{name: ref.name, raw: isRaw(ref.name), recs: recs}, nil
+}
+
+func isRaw(name string) bool {
+	return path.Ext(strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")) == ".bin"
+}
+
+// errTooLarge is an object (or its decompressed body) over max_object_bytes.
+var errTooLarge = errors.New("larger than max_object_bytes")
+
+// readAtMost reads r whole, failing (never truncating) past limit bytes.
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w (%d bytes): raise it, or have the sink write smaller objects (flush_bytes)", errTooLarge, limit)
+	}
+	return b, nil
 }
 
 // decodeObject decodes an object by its name's extension. Raw objects
 // carry no offsets: a record's position is the object's start offset
 // plus its line number, which stays below the next object's start.
-func decodeObject(name string, body []byte, start int64, valueJSON bool) ([]connector.Record, error) {
+func decodeObject(name string, body []byte, start int64, valueJSON bool, limit int64) ([]connector.Record, error) {
 	var err error
 	switch {
 	case strings.HasSuffix(name, ".gz"):
@@ -324,13 +423,13 @@ func decodeObject(name string, body []byte, start int64, valueJSON bool) ([]conn
 		if e != nil {
 			return nil, e
 		}
-		body, err = io.ReadAll(io.LimitReader(zr, maxObjectBytes))
+		body, err = readAtMost(zr, limit)
 	case strings.HasSuffix(name, ".zst"):
 		zr, e := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderConcurrency(1))
 		if e != nil {
 			return nil, e
 		}
-		body, err = io.ReadAll(io.LimitReader(zr, maxObjectBytes))
+		body, err = readAtMost(zr, limit)
 		zr.Close()
 	}
 	if err != nil {
@@ -439,6 +538,9 @@ func decodeParquet(body []byte) (_ []connector.Record, err error) {
 			err = fmt.Errorf("reading Parquet: %v", p)
 		}
 	}()
+	if err := checkParquetFooter(body); err != nil {
+		return nil, fmt.Errorf("reading Parquet: %w", err)
+	}
 	f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet: %w", err)
@@ -510,6 +612,25 @@ func decodeParquet(body []byte) (_ []connector.Record, err error) {
 		recs = append(recs, rec)
 	}
 	return recs, nil
+}
+
+// maxParquetFooter bounds the footer (file metadata) of a Parquet object:
+// parquet-go allocates the size the last 8 bytes give before reading it.
+const maxParquetFooter = 64 << 20
+
+// checkParquetFooter checks a Parquet object's frame before parquet-go
+// opens it: magic at both ends and a footer size that fits the object
+// and maxParquetFooter.
+func checkParquetFooter(body []byte) error {
+	n := len(body)
+	if n < 12 || string(body[:4]) != "PAR1" || string(body[n-4:]) != "PAR1" {
+		return errors.New("not a Parquet file (no PAR1 at both ends)")
+	}
+	size := int64(binary.LittleEndian.Uint32(body[n-8 : n-4]))
+	if size > int64(n-12) || size > maxParquetFooter {
+		return fmt.Errorf("its footer size %d does not fit the %d bytes of the file (or %d)", size, n, maxParquetFooter)
+	}
+	return nil
 }
 
 // Close forgets what it read.
