@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
@@ -443,30 +444,18 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	secrets := secretUses(key.pipeline, d.res.Pipeline)
 	digest, err := s.resolveSecrets(ctx, secrets)
 	if err != nil {
-		log.Error("task cannot start", "error", err)
-		s.mu.Lock()
-		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
-		s.mu.Unlock()
-		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		s.cannotStart(log, key, d, serial, err)
 		return
 	}
 	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv,
 		engine.WithSchemaRegistry(s.w.schemas.Registry))
 	if err != nil {
-		log.Error("task cannot start", "error", err)
-		s.mu.Lock()
-		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
-		s.mu.Unlock()
-		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		s.cannotStart(log, key, d, serial, err)
 		return
 	}
 	producerOpts, consumerOpts, producer, err := s.clientOverrides(d.res.Pipeline)
 	if err != nil {
-		log.Error("task cannot start", "error", err)
-		s.mu.Lock()
-		s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
-		s.mu.Unlock()
-		s.putStatus(key, control.Failed, err.Error(), serial, nil)
+		s.cannotStart(log, key, d, serial, err)
 		return
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -549,6 +538,16 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 		s.taskStatus(t, control.Failed, trace, serial, true)
 		s.w.poke()
 	}()
+}
+
+// cannotStart reports a task that cannot start (its secrets, its
+// configuration or its clients) FAILED with the reason.
+func (s *supervisor) cannotStart(log *slog.Logger, key taskKey, d desiredTask, serial int64, err error) {
+	log.Error("task cannot start", "error", err)
+	s.mu.Lock()
+	s.failed[key] = failure{hash: d.hash, trace: err.Error(), at: time.Now()}
+	s.mu.Unlock()
+	s.putStatus(key, control.Failed, err.Error(), serial, nil)
 }
 
 // clientOverrides maps a pipeline's kafka block onto franz-go options of
