@@ -199,25 +199,10 @@ func (s *pollSource) fetch(ctx context.Context, u string) (*fetched, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range s.cfg.SensHeaders {
-		req.Header.Set(k, v)
-	}
-	if s.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.BearerToken)
-	}
-	if s.cfg.BasicUsername != "" {
-		req.SetBasicAuth(s.cfg.BasicUsername, s.cfg.BasicPassword)
-	}
+	authorize(req, s.cfg.Headers, s.cfg.SensHeaders, s.cfg.BearerToken, s.cfg.BasicUsername, s.cfg.BasicPassword)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL may hold credentials
-		}
-		return nil, connector.Retriable(fmt.Errorf("polling the endpoint: %w", err))
+		return nil, connector.Retriable(fmt.Errorf("polling the endpoint: %w", withoutURL(err)))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxResponse+1))

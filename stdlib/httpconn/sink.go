@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -333,25 +332,10 @@ func (s *sink) postOnce(ctx context.Context, u, contentType string, body []byte,
 		return 0, nil, -1, errors.New("building the request failed: check the url expression")
 	}
 	req.Header.Set("Content-Type", contentType)
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range s.cfg.SensitiveHeaders {
-		req.Header.Set(k, v)
-	}
-	if s.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.BearerToken)
-	}
-	if s.cfg.BasicUsername != "" {
-		req.SetBasicAuth(s.cfg.BasicUsername, s.cfg.BasicPassword)
-	}
+	authorize(req, s.cfg.Headers, s.cfg.SensitiveHeaders, s.cfg.BearerToken, s.cfg.BasicUsername, s.cfg.BasicPassword)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL may hold credentials
-		}
-		return 0, nil, -1, fmt.Errorf("posting %d records: %w", n, err)
+		return 0, nil, -1, fmt.Errorf("posting %d records: %w", n, withoutURL(err))
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
