@@ -1,12 +1,10 @@
 package worker_test
 
 import (
-	"math/big"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -71,30 +69,7 @@ source "kafka" "avro" {
 	}
 
 	out := consumeRecords(t, f, "out", n)
-	for _, r := range out {
-		id, rest, err := (&sr.ConfluentHeader{}).DecodeID(r.Value)
-		if err != nil {
-			t.Fatalf("out: %v", err)
-		}
-		ss, err := srcl.SchemaByID(ctx, id)
-		if err != nil {
-			t.Fatalf("the out schema %d is not in the worker's registry: %v", id, err)
-		}
-		outSchema, err := avro.Parse(ss.Schema)
-		if err != nil {
-			t.Fatalf("the registered out schema does not parse: %v\n%s", err, ss.Schema)
-		}
-		var got avroOrder
-		if err := avro.Unmarshal(outSchema, rest, &got); err != nil {
-			t.Fatalf("hamba/avro cannot read what pipectl wrote: %v", err)
-		}
-		i, _ := strconv.Atoi(string(r.Key))
-		want := sampleOrder(i)
-		want.Name += "!"
-		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b *big.Rat) bool { return a.Cmp(b) == 0 })); diff != "" {
-			t.Errorf("record %d (-want +got):\n%s", i, diff)
-		}
-	}
+	checkShoutedOrders(t, ctx, srcl, out)
 	latest, err := srcl.SchemaByVersion(ctx, "out-value", -1)
 	if err != nil {
 		t.Fatalf("out-value was not auto-registered in the worker's registry: %v", err)
