@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,50 @@ type Pipeline struct {
 	// schemas: the transforms keep record schemas right, because a sink
 	// or a converter may use them (transformschema.go).
 	schemas bool
+	// secrets are the config provider references (secret() in HCL) that
+	// compiling resolved, in order, and secretsDigest the digest of the
+	// values it got.
+	secrets       []ProviderSecret
+	secretsDigest [sha256.Size]byte
+}
+
+// ProviderSecret is one config provider reference of a pipeline: the
+// attribute it is the value of, and the reference.
+type ProviderSecret struct{ Where, Ref string }
+
+// ProviderSecrets returns the config provider references the pipeline's
+// configuration and converters hold, in the order Compile resolved them.
+func (p *Pipeline) ProviderSecrets() []ProviderSecret { return p.secrets }
+
+// SecretsDigest is the digest of the values Compile got for
+// ProviderSecrets: SecretsDigest(ctx, reg, p.ProviderSecrets()) differs
+// from it once a provider gives another value. The values are not kept.
+func (p *Pipeline) SecretsDigest() [sha256.Size]byte { return p.secretsDigest }
+
+// SecretsDigest asks the config providers again for the values of
+// secrets and returns their digest, as Pipeline.SecretsDigest has it.
+func SecretsDigest(ctx context.Context, reg *connector.Registry, secrets []ProviderSecret) ([sha256.Size]byte, error) {
+	values := make([]string, len(secrets))
+	for i, ps := range secrets {
+		v, err := resolveProviderRef(ctx, reg, ps.Where, ps.Ref)
+		if err != nil {
+			return [sha256.Size]byte{}, err
+		}
+		values[i] = v
+	}
+	return digestOf(values), nil
+}
+
+// digestOf digests values, each with its length, so that no two lists
+// give the same bytes.
+func digestOf(values []string) [sha256.Size]byte {
+	h := sha256.New()
+	for _, v := range values {
+		fmt.Fprintf(h, "%d:%s", len(v), v)
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
 }
 
 // Address returns the pipeline's address, e.g. source.generator.orders.
@@ -147,6 +192,7 @@ func Compile(address string, spec *control.PipelineSpec, reg *connector.Registry
 	if err := errors.Join(c.errs...); err != nil {
 		return nil, err
 	}
+	p.secrets, p.secretsDigest = c.secrets, digestOf(c.secretValues)
 	return p, nil
 }
 
@@ -157,6 +203,10 @@ type compiler struct {
 	reg       *connector.Registry
 	schemas   connector.SchemaRegistry
 	errs      []error
+	// secrets and secretValues are the config provider references
+	// resolved so far and what they gave (Pipeline.secrets).
+	secrets      []ProviderSecret
+	secretValues []string
 }
 
 // CompileOption sets what Compile offers the pipeline's converters.
@@ -207,16 +257,22 @@ func (c *compiler) openSecret(where string, s *control.Secret) (any, error) {
 	if _, _, _, ok := lang.ParseProviderRef(s.Ref); !ok {
 		return c.keys.Open(where, s, c.lookupEnv)
 	}
-	return ResolveProviderRef(context.Background(), c.reg, where, s.Ref)
+	v, err := resolveProviderRef(context.Background(), c.reg, where, s.Ref)
+	if err != nil {
+		return nil, err
+	}
+	c.secrets = append(c.secrets, ProviderSecret{Where: where, Ref: s.Ref})
+	c.secretValues = append(c.secretValues, v)
+	return v, nil
 }
 
 // providerTimeout bounds one config provider call.
 const providerTimeout = 30 * time.Second
 
-// ResolveProviderRef asks the config provider a reference of secret()
+// resolveProviderRef asks the config provider a reference of secret()
 // names for its value. Errors name where (the attribute), the provider
 // and the key, never a value.
-func ResolveProviderRef(ctx context.Context, reg *connector.Registry, where, ref string) (string, error) {
+func resolveProviderRef(ctx context.Context, reg *connector.Registry, where, ref string) (string, error) {
 	name, path, key, ok := lang.ParseProviderRef(ref)
 	if !ok {
 		return "", fmt.Errorf("%s has a malformed secret reference", where)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/pipectl/pipectl/lang"
 	"github.com/pipectl/pipectl/lang/configschema"
 	"github.com/pipectl/pipectl/runtime/control"
 	"github.com/pipectl/pipectl/runtime/engine"
@@ -53,8 +50,8 @@ type task struct {
 	// supervisor.mu.
 	sourceLag, reportedLag *sourceLag
 	// secrets are the secret() references its configuration holds, and
-	// secretsDigest the digest of their values when it started.
-	secrets       []secretUse
+	// secretsDigest the digest of the values it started with.
+	secrets       []engine.ProviderSecret
 	secretsDigest [sha256.Size]byte
 	// opened is set once its plugin opened (engine.TaskArgs.OnRunning):
 	// only then is it reported RUNNING.
@@ -439,14 +436,6 @@ func (s *supervisor) reconcile(ctx context.Context) {
 // a rebalance that this start raced with, that it may start it too.
 func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, serial int64) {
 	log := s.w.log.With("pipeline", key.pipeline, "task", key.task)
-	// The digest of the secret() values before they are read for the
-	// task, so that a change in between shows at the next check.
-	secrets := secretUses(key.pipeline, d.res.Pipeline)
-	digest, err := s.resolveSecrets(ctx, secrets)
-	if err != nil {
-		s.cannotStart(log, key, d, serial, err)
-		return
-	}
 	p, err := engine.Compile(key.pipeline, d.res.Pipeline, s.w.cfg.Registry, s.w.cfg.Keys, s.w.cfg.LookupEnv,
 		engine.WithSchemaRegistry(s.w.schemas.Registry))
 	if err != nil {
@@ -462,7 +451,7 @@ func (s *supervisor) start(ctx context.Context, key taskKey, d desiredTask, seri
 	base := s.baseCounts(key)
 	t := &task{key: key, hash: d.hash, started: time.Now(), cancel: cancel, done: make(chan struct{}),
 		counters: &engine.Counters{}, metrics: s.w.metrics.Task(key.pipeline, key.task),
-		synced: base, reported: base, outAtStart: base[1], secrets: secrets, secretsDigest: digest}
+		synced: base, reported: base, outAtStart: base[1], secrets: p.ProviderSecrets(), secretsDigest: p.SecretsDigest()}
 	t.counters.Seed(base[0], base[1], base[2], base[3])
 	s.mu.Lock()
 	s.tasks[key] = t
@@ -575,48 +564,6 @@ func (s *supervisor) clientOverrides(spec *control.PipelineSpec) (producerOpts, 
 	return producerOpts, consumerOpts, producer, nil
 }
 
-// secretUse is one secret() reference of a pipeline: where it is (the
-// attribute) and the reference.
-type secretUse struct{ where, ref string }
-
-// secretUses lists the secret() references of a pipeline's configuration
-// and its converters', in a fixed order.
-func secretUses(address string, spec *control.PipelineSpec) []secretUse {
-	var out []secretUse
-	var walk func(where string, m map[string]any)
-	walk = func(where string, m map[string]any) {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if sec, ok := control.SecretOf(m[k]); ok {
-				if _, _, _, isRef := lang.ParseProviderRef(sec.Ref); isRef {
-					out = append(out, secretUse{where + "." + k, sec.Ref})
-				}
-			} else if sub, ok := m[k].(map[string]any); ok {
-				walk(where+"."+k, sub)
-			}
-		}
-	}
-	walk(address, spec.Config)
-	walk(address+".key_converter", spec.KeyConverter.Config)
-	walk(address+".value_converter", spec.ValueConverter.Config)
-	return out
-}
-
-// resolveSecrets asks the config providers for the values of uses and
-// returns their digest (the values themselves are not kept).
-func (s *supervisor) resolveSecrets(ctx context.Context, uses []secretUse) ([sha256.Size]byte, error) {
-	h := sha256.New()
-	for _, u := range uses {
-		v, err := engine.ResolveProviderRef(ctx, s.w.cfg.Registry, u.where, u.ref)
-		if err != nil {
-			return [sha256.Size]byte{}, err
-		}
-		fmt.Fprintf(h, "%d:%s", len(v), v)
-	}
-	var d [sha256.Size]byte
-	h.Sum(d[:0])
-	return d, nil
-}
-
 // checkSecrets asks again for the secret() values of the running tasks
 // and marks for restart those whose values changed: only they restart.
 // A value that cannot be had now keeps the task running as it is.
@@ -630,7 +577,7 @@ func (s *supervisor) checkSecrets(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, t := range tasks {
-		d, err := s.resolveSecrets(ctx, t.secrets)
+		d, err := engine.SecretsDigest(ctx, s.w.cfg.Registry, t.secrets)
 		if err != nil {
 			s.w.log.Warn("cannot check the task's secrets; it keeps the values it has", "pipeline", t.key.pipeline, "task", t.key.task, "error", err)
 			continue
