@@ -1,7 +1,6 @@
 // Package api owns a worker's HTTP API: the routes, request parsing, the
 // JSON shapes and status codes of Kafka Connect's REST API (so tools that
-// read Connect's API read pipectl's), bearer-token authentication, panic
-// recovery, and serving with graceful shutdown.
+// read Connect's API read pipectl's), panic recovery, and serving with graceful shutdown.
 //
 // It declares [Fleet], the little it needs of the worker, and knows nothing
 // of how the worker keeps state: any worker answers for the whole fleet
@@ -24,8 +23,10 @@
 //
 // Beside Connect's routes it mounts, under Confluent's paths (/subjects,
 // /schemas, /config, /mode, /compatibility), the fleet's Schema Registry
-// handler it is given (Options.SchemaRegistry), behind the same bearer
-// token; the registry's routes and bodies are runtime/schemaregistry's.
+// handler it is given (Options.SchemaRegistry); the registry's routes and bodies are runtime/schemaregistry's.
+//
+// Authentication is not this package's: REST extensions wrap its handler
+// (the worker's -http-token and -http-tokens are stdlib/restauth's).
 //
 // It imports runtime/metrics for the /metrics handler and never planner.
 package api

@@ -19,9 +19,6 @@ import (
 
 // Options configure the handler.
 type Options struct {
-	// Token, when set, is required as "Authorization: Bearer TOKEN" on every
-	// route but /healthz and /health; other requests get 401.
-	Token string
 	// Version and Commit are what GET / reports of this build.
 	Version string
 	Commit  string
@@ -106,11 +103,7 @@ func NewHandler(f Fleet, m *metrics.Metrics, opts Options) http.Handler {
 	}
 	r.finish()
 
-	var h http.Handler = r.mux
-	if opts.Token != "" {
-		h = requireToken(opts.Token, h)
-	}
-	return recoverPanics(s.log, h)
+	return recoverPanics(s.log, r.mux)
 }
 
 // router registers method patterns on a ServeMux and, for each path, a

@@ -1,35 +1,10 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 )
-
-// requireToken answers 401 to every request but the health checks that does
-// not carry "Authorization: Bearer token". The comparison is of SHA-256
-// digests in constant time, so neither the token's bytes nor its length
-// show in the timing.
-func requireToken(token string, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/health" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		gotSum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="pipectl"`)
-			writeError(w, http.StatusUnauthorized, "A valid bearer token is required: send the header Authorization: Bearer TOKEN")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
 
 // recoverPanics turns a panic in next into a 500 with a JSON error body (when
 // nothing has been written yet) and logs it with its stack; the panic value

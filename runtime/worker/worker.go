@@ -43,8 +43,6 @@ type Config struct {
 	Listener net.Listener
 	// ID names the worker; "" takes the REST listener's HOST:PORT.
 	ID string
-	// Token, when set, is required as a bearer token by the REST API.
-	Token string
 	// TLSCert and TLSKey, when set, serve the REST API over TLS.
 	TLSCert, TLSKey string
 	// Keys decrypt sensitive values of state; nil when no state key is set.
@@ -237,7 +235,7 @@ func (w *Worker) close() {
 // and closes its clients.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.close()
-	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Token: w.cfg.Token, Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry},
+	var handler http.Handler = api.NewHandler(workerFleet(w), w.metrics, api.Options{Version: w.cfg.Version, Logger: w.log, Loggers: loggers{w}, Plugins: pluginConfigs{w.cfg.Registry},
 		SchemaRegistry: schemaregistry.Handler(w.schemas.Registry, w.log), SchemaRegistryPrefixes: schemaregistry.Prefixes})
 	// REST extensions wrap the API, the first registered outermost.
 	exts := w.cfg.Registry.RESTExtensions()

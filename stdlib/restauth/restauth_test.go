@@ -1,8 +1,14 @@
 package restauth
 
 import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pipectl/pipectl/runtime/connector"
 )
 
 func TestNeeded(t *testing.T) {
@@ -65,4 +71,64 @@ func FuzzParseTokens(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStaticToken checks the worker's -http-token: one admin token,
+// required on every route but the public ones, sent only as a bearer
+// token; a refused request never reaches the API.
+func TestStaticToken(t *testing.T) {
+	ext, err := New(Config{Token: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reached []string
+	h, err := ext.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = append(reached, r.Method+" "+r.URL.Path)
+		_, _ = io.WriteString(w, "ok")
+	}), connector.RESTEnv{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const unauthorized = `{"error_code":401,"message":"A valid bearer token is required: send the header Authorization: Bearer TOKEN"}`
+	for _, c := range []struct {
+		name, method, path, auth string
+		wantCode                 int
+		wantBody                 string
+	}{
+		{"no header", "GET", "/connectors", "", 401, unauthorized},
+		{"wrong token", "GET", "/connectors", "Bearer s3cre", 401, unauthorized},
+		{"longer token", "GET", "/connectors", "Bearer s3cret2", 401, unauthorized},
+		{"wrong scheme", "GET", "/connectors", "Basic s3cret", 401, unauthorized},
+		{"token alone", "GET", "/connectors", "s3cret", 401, unauthorized},
+		{"unknown route needs the token too", "GET", "/nope", "", 401, unauthorized},
+		{"action needs the token", "PUT", "/connectors/sink.file.out/pause", "", 401, unauthorized},
+		{"metrics need the token", "GET", "/metrics", "", 401, unauthorized},
+		{"the schema registry needs the token", "GET", "/subjects", "", 401, unauthorized},
+		{"right token", "GET", "/connectors/source.generator.orders", "Bearer s3cret", 200, "ok"},
+		{"scheme is case-insensitive", "GET", "/connectors/source.generator.orders", "bearer s3cret", 200, "ok"},
+		{"the token is admin", "PUT", "/admin/loggers/root", "Bearer s3cret", 200, "ok"},
+		{"healthz without token", "GET", "/healthz", "", 200, "ok"},
+		{"health without token", "GET", "/health", "", 200, "ok"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(reached)
+			req := httptest.NewRequest(c.method, c.path, nil)
+			if c.auth != "" {
+				req.Header.Set("Authorization", c.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.wantCode || strings.TrimSpace(rec.Body.String()) != c.wantBody {
+				t.Errorf("%d %s; want %d %s", rec.Code, rec.Body, c.wantCode, c.wantBody)
+			}
+			if c.wantCode == 401 {
+				if rec.Header().Get("WWW-Authenticate") != `Bearer realm="pipectl"` {
+					t.Errorf("WWW-Authenticate = %q", rec.Header().Get("WWW-Authenticate"))
+				}
+				if len(reached) != before {
+					t.Errorf("the refused request reached the API: %v", reached[before:])
+				}
+			}
+		})
+	}
 }
